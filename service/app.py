@@ -1,0 +1,67 @@
+"""The FastAPI application and its lifetime: Redis (embedded unless configured),
+the local token, and the supervised crawl workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from xtract_service import __version__
+from xtract_service.api import errors
+from xtract_service.api.routes import crawls, health, legacy
+from xtract_service.auth import LocalTokens
+from xtract_service.crawl.store import CrawlStore
+from xtract_service.processes import Supervisor
+from xtract_service.redis_server import EmbeddedRedis
+from xtract_service.settings import Settings, get_settings
+from xtract_service.state import connect
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service. Starting it starts Redis (if no ``XTRACT_REDIS_URL``), writes the
+    local token on first start, and starts ``settings.crawl_workers`` worker processes."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        url = settings.redis_url
+        if not url:
+            embedded = EmbeddedRedis(settings.redis_dir).start()
+            url = embedded.url
+        r = connect(url)
+        app.state.settings = settings
+        app.state.redis = r
+        app.state.store = CrawlStore(
+            r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
+        )
+        app.state.auth = LocalTokens(settings.token_file, r)
+        supervisor = Supervisor(settings.crawl_workers, url)
+        if settings.crawl_workers > 0:
+            supervisor.start()
+        log.info("xtract service ready; redis at %s", url)
+        try:
+            yield
+        finally:
+            supervisor.stop()
+            r.close()
+            if embedded is not None:
+                embedded.stop()
+
+    app = FastAPI(
+        title="Xtract",
+        version=__version__,
+        description="Crawl research data where it lives, group it into families, "
+        "and read its metadata.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(crawls.router)
+    app.include_router(legacy.router)
+    return app

@@ -1,0 +1,102 @@
+"""Who is calling: bearer tokens mapped to owners.
+
+The seam for Globus Auth: anything with ``owner_for(token) -> str | None`` can stand in
+for :class:`LocalTokens` (a Globus introspection-based authenticator is a later step).
+
+Local tokens: on first start the service writes a random token to ``~/.xtract/token``
+(mode 0600); it belongs to the owner ``local``. More owners get their own tokens with
+:meth:`LocalTokens.issue` (``xtract token issue NAME``); only a hash is kept in Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+from typing import Protocol
+
+import redis
+
+LOCAL_OWNER = "local"
+_ISSUED = "xtract:auth:tokens"  # hash: sha256(token) -> owner
+
+
+class Authenticator(Protocol):
+    def owner_for(self, token: str) -> str | None: ...
+
+
+def ensure_token_file(path: Path) -> str:
+    """Read the local token, creating it (mode 0600) on first start."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        token = path.read_text().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LocalTokens:
+    """The local token file plus tokens issued to other owners."""
+
+    def __init__(self, token_file: Path, r: redis.Redis) -> None:
+        self.token_file = token_file
+        self.r = r
+        self._local = ensure_token_file(token_file)
+        self._stamp = self._mtime()
+
+    def _mtime(self) -> float:
+        try:
+            return self.token_file.stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+
+    def _current_local(self) -> str:
+        # `xtract token rotate` may replace the file while the service runs
+        stamp = self._mtime()
+        if stamp != self._stamp:
+            self._local, self._stamp = ensure_token_file(self.token_file), self._mtime()
+        return self._local
+
+    def owner_for(self, token: str) -> str | None:
+        if hmac.compare_digest(token.encode(), self._current_local().encode()):
+            return LOCAL_OWNER
+        owner = self.r.hget(_ISSUED, _digest(token))
+        return owner.decode() if owner else None
+
+    def issue(self, owner: str) -> str:
+        """A new token for ``owner``; shown once, stored only as a hash."""
+        if not owner or owner == LOCAL_OWNER:
+            raise ValueError(f"owner name {owner!r} is reserved or empty")
+        token = secrets.token_urlsafe(32)
+        self.r.hset(_ISSUED, _digest(token), owner)
+        return token
+
+    def rotate_local(self) -> str:
+        """Replace the local token (the old one stops working at once)."""
+        self.token_file.unlink(missing_ok=True)
+        self._local = ensure_token_file(self.token_file)
+        self._stamp = self._mtime()
+        return self._local
+
+
+def strip_bearer(value: str | None) -> str | None:
+    """``"Bearer abc"`` or ``"abc"`` -> ``"abc"``; legacy clients send either."""
+    if not value:
+        return None
+    value = value.strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    return value or None

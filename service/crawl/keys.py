@@ -1,0 +1,59 @@
+"""Names of every Redis key a crawl uses, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "xtract"
+ACTIVE = f"{PREFIX}:crawls:active"  # set of crawl ids with directories still to list
+DIR_GROUP = "crawlers"  # consumer group on the frontier stream
+
+
+def crawl(crawl_id: str) -> str:
+    """Hash: spec, owner, status, counters, timestamps."""
+    return f"{PREFIX}:crawl:{crawl_id}"
+
+
+def dirs(crawl_id: str) -> str:
+    """Stream: the frontier, batches of directories still to list (FIFO: breadth-first)."""
+    return f"{PREFIX}:crawl:{crawl_id}:dirs"
+
+
+def families(crawl_id: str) -> str:
+    """Stream: batches of families found, read by flush and by extraction."""
+    return f"{PREFIX}:crawl:{crawl_id}:families"
+
+
+def errors(crawl_id: str) -> str:
+    """List: the most recent listing errors, newest first, capped."""
+    return f"{PREFIX}:crawl:{crawl_id}:errors"
+
+
+def seen(crawl_id: str) -> str:
+    """Set: directories already put on the frontier, so none is listed twice."""
+    return f"{PREFIX}:crawl:{crawl_id}:seen"
+
+
+def secrets(crawl_id: str) -> str:
+    """Hash: credentials a crawl needs (a Transfer token); never returned by the API."""
+    return f"{PREFIX}:crawl:{crawl_id}:secrets"
+
+
+def flush_cursor(crawl_id: str) -> str:
+    """String: how far flushing has read the families stream (``entry_id taken``)."""
+    return f"{PREFIX}:crawl:{crawl_id}:flush"
+
+
+def owner_crawls(owner: str) -> str:
+    """Sorted set: an owner's crawl ids, scored by creation time."""
+    return f"{PREFIX}:owner:{owner}:crawls"
+
+
+def all_keys(crawl_id: str) -> list[str]:
+    return [
+        crawl(crawl_id),
+        dirs(crawl_id),
+        families(crawl_id),
+        errors(crawl_id),
+        seen(crawl_id),
+        secrets(crawl_id),
+        flush_cursor(crawl_id),
+    ]

@@ -1,0 +1,30 @@
+"""Repos: where files live and how to list one directory of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class Listing:
+    """What listing one directory found.
+
+    ``subdirs`` pairs a de-duplication key (the real path when symlinks are followed)
+    with the path to list next. ``errors`` holds ``{path, error}`` records for what could
+    not be read; ``files`` are file records ``{path, size, extension, mtime}``.
+    """
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    subdirs: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    links_skipped: int = 0
+
+
+class Repo(Protocol):
+    """Lists one directory. Implementations never raise for an unreadable directory:
+    they return a Listing whose ``errors`` say why."""
+
+    def list_dir(self, path: str) -> Listing: ...
+
+    def close(self) -> None: ...

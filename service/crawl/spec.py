@@ -1,0 +1,104 @@
+"""What a crawl is asked to do: the endpoint spec, validated before anything starts."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from xtract_service.crawl.groupers import GROUPERS
+
+RepoType = Literal["local", "globus"]
+
+
+class SpecError(ValueError):
+    """A crawl spec that cannot run; the message says what to fix."""
+
+
+class CrawlSpec(BaseModel):
+    """One endpoint to crawl.
+
+    ``dirs`` are absolute paths on the endpoint. ``skip`` holds glob patterns matched
+    against each entry's name (``.git``, ``*.tmp``); a skipped directory is not entered.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo_type: RepoType = "local"
+    dirs: list[str] = Field(min_length=1, max_length=1000)
+    grouper: str = "file_is_group"
+    globus_ep_id: str | None = None
+    funcx_ep_id: str | None = None
+    local_mdata_path: str | None = None
+    skip: list[str] = Field(default_factory=list, max_length=100)
+    follow_symlinks: bool = False
+
+    @field_validator("repo_type", mode="before")
+    @classmethod
+    def _known_repo(cls, value: object) -> object:
+        if isinstance(value, str) and value.lower() not in ("local", "globus"):
+            raise ValueError(f"unknown repo_type {value!r}; use 'local' or 'globus'")
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("grouper")
+    @classmethod
+    def _known_grouper(cls, value: str) -> str:
+        if value not in GROUPERS:
+            raise ValueError(f"unknown grouper {value!r}; use one of {sorted(GROUPERS)}")
+        return value
+
+    @field_validator("globus_ep_id", "funcx_ep_id")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an endpoint UUID") from None
+
+    @field_validator("dirs")
+    @classmethod
+    def _absolute(cls, dirs: list[str]) -> list[str]:
+        for d in dirs:
+            if not isinstance(d, str) or not d.startswith("/"):
+                raise ValueError(f"dir {d!r} must be an absolute path (starting with '/')")
+            if "\x00" in d:
+                raise ValueError("dir contains a NUL byte")
+        return dirs
+
+    @model_validator(mode="after")
+    def _globus_needs_endpoint(self) -> CrawlSpec:
+        if self.repo_type == "globus" and not self.globus_ep_id:
+            raise ValueError("repo_type 'globus' needs globus_ep_id")
+        return self
+
+    def check_local(self, allowed_roots: list[Path]) -> None:
+        """Make every local dir canonical and check it exists inside the allowed roots."""
+        canonical = []
+        for d in self.dirs:
+            real = os.path.realpath(d)
+            if not any(_within(real, str(root)) for root in allowed_roots):
+                roots = ", ".join(str(r) for r in allowed_roots)
+                raise SpecError(
+                    f"dir {d!r} is outside the allowed roots ({roots}); "
+                    "set XTRACT_ALLOWED_ROOTS to crawl it"
+                )
+            if not os.path.exists(real):
+                raise SpecError(f"dir {d!r} does not exist")
+            if not os.path.isdir(real):
+                raise SpecError(f"dir {d!r} is not a directory")
+            canonical.append(real)
+        # one dir nested in another would be crawled twice
+        self.dirs = [
+            d for d in dict.fromkeys(canonical)
+            if not any(d != o and _within(d, o) for o in canonical)
+        ]
+
+
+def _within(path: str, root: str) -> bool:
+    root = root.rstrip("/") or "/"
+    return root == "/" or path == root or path.startswith(root + "/")

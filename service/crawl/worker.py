@@ -1,0 +1,228 @@
+"""The crawl worker: takes directories off the frontier, lists them, groups their
+files into families, and commits the results, breadth-first and many at a time.
+
+Run inside ``xtract serve`` (which supervises a few of these processes) or on any host
+that reaches the same Redis with ``xtract worker``. Any worker may die at any moment:
+what it held is claimed by another after ``claim_idle_seconds``, and the store's atomic
+commit makes a directory listed twice count once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import redis
+
+from xtract_service.crawl import keys
+from xtract_service.crawl.groupers import GROUPERS
+from xtract_service.crawl.repos import Listing, Repo
+from xtract_service.crawl.repos.globus import GlobusRepo
+from xtract_service.crawl.repos.local import LocalRepo
+from xtract_service.crawl.spec import CrawlSpec
+from xtract_service.crawl.store import CrawlNotFound, CrawlStore
+from xtract_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> Repo:
+    if spec.repo_type == "globus":
+        return GlobusRepo(
+            spec.globus_ep_id or "",
+            secrets.get("transfer_token"),
+            page_size=settings.globus_page_size,
+            max_retries=settings.globus_max_retries,
+            max_sleep=settings.globus_max_sleep,
+            skip=spec.skip,
+        )
+    return LocalRepo(spec.dirs, skip=spec.skip, follow_symlinks=spec.follow_symlinks)
+
+
+def batch_families(families: list[dict[str, Any]], per_entry: int) -> list[tuple[str, int]]:
+    """Pack families into stream payloads of about ``per_entry`` files each."""
+    out: list[tuple[str, int]] = []
+    batch: list[dict[str, Any]] = []
+    n = 0
+    for fam in families:
+        batch.append(fam)
+        n += len(fam["files"])
+        if n >= per_entry:
+            out.append((json.dumps(batch), n))
+            batch, n = [], 0
+    if batch:
+        out.append((json.dumps(batch), n))
+    return out
+
+
+class CrawlWorker:
+    """One worker process's loop. ``run()`` returns when ``stop`` is set."""
+
+    def __init__(self, r: redis.Redis, settings: Settings, name: str | None = None) -> None:
+        self.r = r
+        self.settings = settings
+        self.store = CrawlStore(
+            r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
+        )
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.stop = threading.Event()
+        self._repos: dict[str, tuple[Repo, CrawlSpec, int]] = {}
+        self._last_reclaim = 0.0
+        self.entries_done = 0
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self, parent_pid: int | None = None) -> None:
+        slots = max(1, self.settings.listings_in_flight)
+        running: set[Future[None]] = set()
+        with ThreadPoolExecutor(slots, thread_name_prefix="xtract-list") as pool:
+            while not self.stop.is_set():
+                if parent_pid is not None and os.getppid() != parent_pid:
+                    log.warning("service %s went away; worker stopping", parent_pid)
+                    break
+                if running:
+                    done, running = wait(running, timeout=0, return_when=FIRST_COMPLETED)
+                    running = set(running)
+                free = slots - len(running)
+                if free <= 0:
+                    wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    continue
+                try:
+                    work = self._next_entries(free, block_ms=0 if running else 200)
+                except redis.ConnectionError as exc:
+                    log.warning("redis unavailable (%s); retrying", exc)
+                    time.sleep(1)
+                    continue
+                for crawl_id, entry_id, dirs in work:
+                    running.add(pool.submit(self._process, crawl_id, entry_id, dirs))
+                if not work and running:
+                    wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
+            wait(running)
+
+    def _next_entries(self, count: int, block_ms: int) -> list[tuple[str, str, list[str]]]:
+        active = sorted(m.decode() for m in self.r.smembers(keys.ACTIVE))
+        self._forget_inactive(active)
+        if not active:
+            if block_ms:
+                time.sleep(block_ms / 1000)
+            return []
+        work = self._reclaim(active, count)
+        if work:
+            return work
+        streams = {keys.dirs(cid): ">" for cid in active}
+        try:
+            reply = self.r.xreadgroup(
+                keys.DIR_GROUP, self.name, streams, count=count, block=block_ms or None
+            )
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._drop_dead(active)
+            return []
+        for stream, entries in reply or []:
+            crawl_id = stream.decode().split(":")[2]
+            for eid, fields in entries:
+                work.append((crawl_id, eid.decode(), json.loads(fields[b"dirs"])))
+        return work
+
+    def _reclaim(self, active: list[str], count: int) -> list[tuple[str, str, list[str]]]:
+        """Take over entries a silent worker has held longer than the claim idle time."""
+        now = time.monotonic()
+        idle = self.settings.claim_idle_seconds
+        if now - self._last_reclaim < min(idle / 2, 5.0):
+            return []
+        self._last_reclaim = now
+        work: list[tuple[str, str, list[str]]] = []
+        for cid in active:
+            try:
+                reply = self.r.xautoclaim(
+                    keys.dirs(cid), keys.DIR_GROUP, self.name, int(idle * 1000), "0-0",
+                    count=count - len(work),
+                )
+            except redis.ResponseError:
+                continue
+            for eid, fields in reply[1]:
+                if fields:
+                    log.info("reclaimed %s of crawl %s", eid, cid)
+                    work.append((cid, eid.decode(), json.loads(fields[b"dirs"])))
+            if len(work) >= count:
+                break
+        return work
+
+    def _drop_dead(self, active: list[str]) -> None:
+        """A crawl in the active set without a frontier was stopped: forget it."""
+        for cid in active:
+            if not self.r.exists(keys.dirs(cid)):
+                status = self.r.hget(keys.crawl(cid), "status")
+                if status is None or status.decode() != "crawling":
+                    self.r.srem(keys.ACTIVE, cid)
+
+    def _forget_inactive(self, active: list[str]) -> None:
+        for cid in set(self._repos) - set(active):
+            self._repos.pop(cid)[0].close()
+
+    # -- one frontier entry -------------------------------------------------------------
+    def _repo(self, crawl_id: str) -> tuple[Repo, CrawlSpec, int]:
+        if crawl_id not in self._repos:
+            spec, secrets, per = self.store.spec(crawl_id)
+            self._repos[crawl_id] = (make_repo(spec, secrets, self.settings), spec, per)
+        return self._repos[crawl_id]
+
+    def _process(self, crawl_id: str, entry_id: str, dirs: list[str]) -> None:
+        try:
+            repo, spec, per = self._repo(crawl_id)
+        except CrawlNotFound:
+            return
+        try:
+            self._list_and_commit(crawl_id, entry_id, dirs, repo, spec, per)
+        except redis.RedisError:
+            log.exception("could not commit %s of crawl %s; it will be redelivered", entry_id, crawl_id)
+        except Exception as exc:  # a bug must cost one entry, not the crawl
+            log.exception("listing %s of crawl %s failed", dirs, crawl_id)
+            errors = [{"path": d, "error": f"internal error: {exc!r}"} for d in dirs]
+            self._commit(crawl_id, entry_id, dirs, Listing(errors=errors), [], per)
+
+    def _list_and_commit(
+        self, crawl_id: str, entry_id: str, dirs: list[str], repo: Repo, spec: CrawlSpec, per: int
+    ) -> None:
+        group = GROUPERS[spec.grouper]
+        total = Listing()
+        families: list[dict[str, Any]] = []
+        for d in dirs:
+            listing = repo.list_dir(d)
+            families += group(d, listing.files)
+            total.files += listing.files
+            total.subdirs += listing.subdirs
+            total.errors += listing.errors
+            total.links_skipped += listing.links_skipped
+        self._commit(crawl_id, entry_id, dirs, total, families, per)
+
+    def _commit(
+        self,
+        crawl_id: str,
+        entry_id: str,
+        dirs: list[str],
+        listing: Listing,
+        families: list[dict[str, Any]],
+        per: int,
+    ) -> None:
+        self.store.commit(
+            crawl_id,
+            entry_id,
+            dirs_done=len(dirs),
+            subdirs=listing.subdirs,
+            family_batches=batch_families(families, self.settings.records_per_entry),
+            files=len(listing.files),
+            nbytes=sum(f["size"] for f in listing.files),
+            groups=sum(len(f["groups"]) for f in families),
+            families=len(families),
+            links_skipped=listing.links_skipped,
+            errors=listing.errors,
+            dirs_per_entry=per,
+        )
+        self.entries_done += 1

