@@ -69,7 +69,10 @@ class GlobusRepo:
             for item in entries:
                 self._add(path, item, out)
             offset += len(entries)
-            if not page.get("has_next_page") or not entries:
+            more = page.get("has_next_page")
+            if more is None:  # older documents say only how many there are in all
+                more = offset < int(page.get("total") or 0)
+            if not more or not entries:
                 return out
 
     def _add(self, directory: str, item: dict[str, Any], out: Listing) -> None:

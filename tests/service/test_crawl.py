@@ -1,0 +1,138 @@
+"""Crawls through the SDK against the real service: counters and flushed files match
+the tree exactly, with each grouper."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support import Service, flush_all, make_tree
+from xtract_extractors.kinds import kind_of
+from xtract_sdk import XtractEndpoint
+
+
+@pytest.mark.parametrize("grouper", ["file_is_group", "directory", "extension"])
+def test_crawl_with_each_grouper_matches_the_tree(service: Service, tree_dir: Path, grouper: str) -> None:
+    tree = make_tree(tree_dir, 3000)
+    xtr = service.client()
+    final = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)], grouper=grouper), progress=False)
+    (cid, status), = final.items()
+    assert status["status"] == "complete"
+    data = status["data"]
+    assert data["files_crawled"] == len(tree)
+    assert data["bytes_crawled"] == sum(tree.values())
+    assert data["dirs_crawled"] == 1 + 4 + 16 + 64
+    assert data["dirs_pending"] == 0
+    assert data["errors"] == 0
+
+    files = flush_all(xtr, cid)
+    paths = [f["path"] for f in files]
+    assert len(paths) == len(set(paths)), "a file was flushed twice"
+    assert set(paths) == set(tree)
+    assert {f["path"]: f["size"] for f in files} == tree
+    assert all(set(f) >= {"path", "size", "extension", "mtime", "family_id"} for f in files)
+
+    families = Counter(f["family_id"] for f in files)
+    dirs_with_files = {os.path.dirname(p) for p in tree}
+    if grouper == "file_is_group":
+        assert len(families) == len(tree)
+    elif grouper == "directory":
+        assert len(families) == len(dirs_with_files)
+    else:
+        expected = {(os.path.dirname(p), kind_of(p)) for p in tree}
+        assert len(families) == len(expected)
+    assert data["families_crawled"] == len(families)
+    assert data["groups_crawled"] == len(tree)  # every grouper here reads files one by one
+
+
+def test_crawl_is_breadth_first(service: Service, tree_dir: Path) -> None:
+    make_tree(tree_dir, 400, fanout=3, depth=3)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)], grouper="directory"), progress=False)
+    depths = [Path(f["path"]).relative_to(tree_dir).parent.parts.__len__() for f in flush_all(xtr, cid)]
+    assert depths == sorted(depths), "files of a deeper folder were found before a shallower one"
+
+
+def test_concurrent_flushes_never_return_a_file_twice(service: Service, tree_dir: Path) -> None:
+    tree = make_tree(tree_dir, 2000)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def drain() -> None:
+        c = service.client()
+        while True:
+            r = c.flush_crawl_metadata(cid, first_n_files=37)
+            with lock:
+                got.extend(f["path"] for f in r["file_ls"])
+            if r["queue_empty"]:
+                return
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == len(tree)
+    assert set(got) == set(tree)
+
+
+def test_flushing_leaves_every_family_for_extraction(service: Service, tree_dir: Path) -> None:
+    tree = make_tree(tree_dir, 500)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
+    assert len(flush_all(xtr, cid)) == len(tree)
+    # an extraction reads the families stream through its own consumer group
+    r = redis.Redis.from_url(service.redis_url)
+    stream = f"xtract:crawl:{cid}:families"
+    r.xgroup_create(stream, "xtract", id="0")
+    seen = []
+    for _, entries in r.xreadgroup("xtract", "test", {stream: ">"}, count=100_000):
+        for _, fields in entries:
+            import json
+
+            seen += [f["path"] for fam in json.loads(fields[b"families"]) for f in fam["files"]]
+    assert sorted(seen) == sorted(tree)
+
+
+def test_flush_while_crawling_then_after_gives_each_file_once(service: Service, tree_dir: Path) -> None:
+    tree = make_tree(tree_dir, 3000, fanout=5, depth=3)
+    xtr = service.client()
+    (cid,) = xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))
+    early = xtr.flush_crawl_metadata(cid, first_n_files=50)["file_ls"]
+    xtr.wait_for_crawls(cid, progress=False)
+    rest = flush_all(xtr, cid)
+    paths = [f["path"] for f in early + rest]
+    assert len(paths) == len(set(paths)) == len(tree)
+
+
+def test_status_and_list_show_the_callers_crawls(service: Service, tree_dir: Path) -> None:
+    make_tree(tree_dir, 10)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
+    listed = {c["crawl_id"]: c for c in xtr.list_crawls()}
+    assert listed[cid]["status"] == "complete"
+    assert listed[cid]["files_crawled"] == 10
+    status = xtr.get_crawl_status()[cid]
+    assert set(status) == {"crawl_id", "status", "message", "data"}
+    assert status["message"] == "OK"
+
+
+def test_cancel_stops_a_crawl_and_keeps_what_it_found(service: Service, tree_dir: Path) -> None:
+    make_tree(tree_dir, 3000, fanout=6, depth=3)
+    xtr = service.client()
+    (cid,) = xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))
+    cancelled = xtr.cancel_crawl(cid)
+    assert cancelled["status"] in ("cancelled", "complete")  # it may have finished first
+    final = xtr.wait_for_crawls(cid, progress=False, timeout=30)[cid]
+    assert final["status"] == cancelled["status"]
+    found = flush_all(xtr, cid)
+    assert len(found) == final["data"]["files_crawled"]
+    # cancelling again changes nothing
+    assert xtr.cancel_crawl(cid)["status"] == final["status"]

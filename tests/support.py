@@ -1,0 +1,128 @@
+"""Test helpers: a real service process, generated file trees, flushing everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from xtract_sdk import XtractClient
+
+EXTENSIONS = ["csv", "txt", "png", "json", "py", "h5", "nc", "", "c", "pdf"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Service:
+    """``xtract serve`` in its own process, on a free port, with its own home."""
+
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return (self.home / "token").read_text().strip()
+
+    @property
+    def redis_url(self) -> str:
+        return self.env.get("XTRACT_REDIS_URL") or f"unix://{self.home / 'redis' / 'redis.sock'}"
+
+    def full_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "XTRACT_HOME": str(self.home),
+            "XTRACT_PORT": str(self.port),
+            "XTRACT_CLAIM_IDLE_SECONDS": "2",
+            **self.env,
+        }
+
+    def start(self, timeout: float = 60) -> Service:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "xtract_service.cli", "serve"],
+            env=self.full_env(),
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"xtract serve exited with {self.proc.returncode}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("xtract serve did not become healthy")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def client(self, **kw: Any) -> XtractClient:
+        return XtractClient(base_url=self.url, token=kw.pop("token", self.token), **kw)
+
+
+def make_tree(root: Path, n_files: int, fanout: int = 4, depth: int = 3) -> dict[str, int]:
+    """A nested tree of ``n_files`` files spread over ``fanout**1 + ... + fanout**depth``
+    folders (and the root), with mixed extensions; returns ``{path: size}``."""
+    dirs = [root]
+    frontier = [root]
+    for _ in range(depth):
+        nxt = []
+        for d in frontier:
+            for i in range(fanout):
+                sub = d / f"d{i}"
+                sub.mkdir(parents=True, exist_ok=True)
+                nxt.append(sub)
+        dirs += nxt
+        frontier = nxt
+    root.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for i in range(n_files):
+        ext = EXTENSIONS[i % len(EXTENSIONS)]
+        name = f"f{i}.{ext}" if ext else f"f{i}"
+        p = dirs[(i * 7) % len(dirs)] / name
+        data = b"x" * (i % 97)
+        p.write_bytes(data)
+        files[str(p)] = len(data)
+    return files
+
+
+def flush_all(client: XtractClient, crawl_id: str, page: int = 500) -> list[dict[str, Any]]:
+    """Every file record a finished crawl holds, flushing page by page."""
+    out: list[dict[str, Any]] = []
+    while True:
+        r = client.flush_crawl_metadata(crawl_id, first_n_files=page)
+        out += r["file_ls"]
+        if r["queue_empty"]:
+            return out
+        assert r["num_files"] > 0, "flush returned nothing but says the queue is not empty"
+
+
+def roots_env(*roots: Path) -> dict[str, str]:
+    return {"XTRACT_ALLOWED_ROOTS": json.dumps([str(r) for r in roots])}
