@@ -42,18 +42,11 @@ def flush_cursor(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:flush"
 
 
+def workers(crawl_id: str) -> str:
+    """Hash: directories listed per worker, to see who served a crawl."""
+    return f"{PREFIX}:crawl:{crawl_id}:workers"
+
+
 def owner_crawls(owner: str) -> str:
     """Sorted set: an owner's crawl ids, scored by creation time."""
     return f"{PREFIX}:owner:{owner}:crawls"
-
-
-def all_keys(crawl_id: str) -> list[str]:
-    return [
-        crawl(crawl_id),
-        dirs(crawl_id),
-        families(crawl_id),
-        errors(crawl_id),
-        seen(crawl_id),
-        secrets(crawl_id),
-        flush_cursor(crawl_id),
-    ]

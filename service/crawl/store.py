@@ -31,9 +31,11 @@ COUNTERS = (
     "dirs_revisited",
 )
 
-# KEYS: crawl hash, dirs stream, families stream, errors list, seen set, active set
+# KEYS: crawl hash, dirs stream, families stream, errors list, seen set, active set,
+#       workers hash
 # ARGV: entry id, dirs done, files, bytes, groups, families, links skipped, subdirs json,
-#       dirs per entry, error cap, now, crawl id, errors json, then (families json, n) pairs
+#       dirs per entry, error cap, now, crawl id, errors json, worker name,
+#       then (families json, n) pairs
 _COMMIT = """
 if redis.call('XACK', KEYS[2], 'crawlers', ARGV[1]) == 0 then return -1 end
 redis.call('XDEL', KEYS[2], ARGV[1])
@@ -63,7 +65,8 @@ for _, pair in ipairs(subdirs) do
 end
 if #chunk > 0 then redis.call('XADD', KEYS[2], '*', 'dirs', cjson.encode(chunk)) end
 redis.call('HINCRBY', KEYS[1], 'dirs_pending', added)
-for i = 14, #ARGV, 2 do
+redis.call('HINCRBY', KEYS[7], ARGV[14], done)
+for i = 15, #ARGV, 2 do
   redis.call('XADD', KEYS[3], '*', 'families', ARGV[i], 'n', ARGV[i + 1])
 end
 redis.call('HINCRBY', KEYS[1], 'files', ARGV[3])
@@ -160,6 +163,7 @@ class CrawlStore:
         links_skipped: int,
         errors: list[dict[str, str]],
         dirs_per_entry: int,
+        worker: str,
     ) -> int:
         """Write one frontier entry's results atomically; returns directories still
         pending, or -1 if the entry had already been committed by another worker."""
@@ -177,6 +181,7 @@ class CrawlStore:
             time.time(),
             crawl_id,
             json.dumps(errors),
+            worker,
         ]
         for payload, n in family_batches:
             args += [payload, n]
@@ -187,6 +192,7 @@ class CrawlStore:
             keys.errors(crawl_id),
             keys.seen(crawl_id),
             keys.ACTIVE,
+            keys.workers(crawl_id),
         ]
         return int(self._commit(keys=k, args=args))
 
@@ -226,6 +232,9 @@ class CrawlStore:
                 "errors": counts["errors"],
                 "error_samples": samples,
                 "links_skipped": counts["links_skipped"],
+                "workers": {
+                    k.decode(): int(v) for k, v in self.r.hgetall(keys.workers(crawl_id)).items()
+                },
                 "dirs_revisited": counts["dirs_revisited"],
                 "repo_type": spec["repo_type"],
                 "dirs": spec["dirs"],

@@ -224,5 +224,6 @@ class CrawlWorker:
             links_skipped=listing.links_skipped,
             errors=listing.errors,
             dirs_per_entry=per,
+            worker=self.name,
         )
         self.entries_done += 1

@@ -1,0 +1,111 @@
+"""Crawl workers as separate processes: sharing a crawl, dying mid-crawl, restarts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support import Service, flush_all, make_tree, roots_env
+from xtract_sdk import XtractEndpoint
+
+
+@pytest.fixture
+def bare_service(data_root: Path, tmp_path: Path) -> Iterator[Service]:
+    """A service with no workers of its own: the tests bring them."""
+    env = {**roots_env(data_root), "XTRACT_CRAWL_WORKERS": "0", "XTRACT_DIRS_PER_ENTRY": "2"}
+    svc = Service(tmp_path / "home", env=env).start()
+    yield svc
+    svc.stop()
+
+
+def start_worker(svc: Service, **env: str) -> subprocess.Popen[bytes]:
+    full = {**svc.full_env(), "XTRACT_REDIS_URL": svc.redis_url, **env}
+    return subprocess.Popen([sys.executable, "-m", "xtract_service.cli", "worker"], env=full)
+
+
+def stop(p: subprocess.Popen[bytes]) -> None:
+    if p.poll() is None:
+        p.terminate()
+        p.wait(20)
+
+
+def test_two_worker_processes_share_a_crawl_and_find_each_file_once(bare_service: Service, tree_dir: Path) -> None:
+    tree = make_tree(tree_dir, 4000, fanout=6, depth=3)
+    workers = [start_worker(bare_service, XTRACT_LISTINGS_IN_FLIGHT="2") for _ in range(2)]
+    try:
+        xtr = bare_service.client()
+        (cid,), = [xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))]
+        status = xtr.wait_for_crawls(cid, progress=False, timeout=120)[cid]
+    finally:
+        for w in workers:
+            stop(w)
+    assert status["status"] == "complete"
+    served = status["data"]["workers"]
+    assert len(served) == 2, f"one worker did all the work: {served}"
+    assert sum(served.values()) == 1 + 6 + 36 + 216
+    paths = [f["path"] for f in flush_all(xtr, cid)]
+    assert len(paths) == len(set(paths)) == len(tree) == status["data"]["files_crawled"]
+
+
+def test_directories_held_by_a_dead_worker_are_redelivered_and_counted_once(
+    bare_service: Service, tree_dir: Path
+) -> None:
+    tree = make_tree(tree_dir, 6000, fanout=6, depth=3)
+    xtr = bare_service.client()
+    (cid,) = xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))
+    # a worker that took the root directory and died before committing it
+    r = redis.Redis.from_url(bare_service.redis_url)
+    taken = r.xreadgroup("crawlers", "ghost", {f"xtract:crawl:{cid}:dirs": ">"}, count=1)
+    assert taken, "the root directory should have been on the frontier"
+
+    a = start_worker(bare_service, XTRACT_LISTINGS_IN_FLIGHT="4")
+    try:
+        deadline = time.monotonic() + 60
+        while xtr.get_crawl_status(cid)["data"]["dirs_crawled"] < 20:
+            assert time.monotonic() < deadline, "the ghost's directory was never reclaimed"
+            time.sleep(0.02)
+        os.kill(a.pid, signal.SIGKILL)  # dies holding whatever it was listing
+        a.wait()
+    finally:
+        stop(a)
+    b = start_worker(bare_service)
+    try:
+        status = xtr.wait_for_crawls(cid, progress=False, timeout=120)[cid]
+    finally:
+        stop(b)
+    assert status["status"] == "complete"
+    assert status["data"]["files_crawled"] == len(tree)
+    paths = [f["path"] for f in flush_all(xtr, cid)]
+    assert len(paths) == len(set(paths)) == len(tree)
+
+
+def test_service_replaces_a_worker_that_dies(service: Service, tree_dir: Path) -> None:
+    assert service.proc is not None
+    children = subprocess.run(
+        ["pgrep", "-P", str(service.proc.pid), "-f", "xtract_service.cli worker"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()
+    assert len(children) == 2
+    os.kill(int(children[0]), signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:
+        now = subprocess.run(
+            ["pgrep", "-P", str(service.proc.pid), "-f", "xtract_service.cli worker"],
+            capture_output=True, text=True, check=False,
+        ).stdout.split()
+        if len(now) == 2 and children[0] not in now:
+            break
+        assert time.monotonic() < deadline, f"worker not replaced: {now}"
+        time.sleep(0.2)
+    tree = make_tree(tree_dir, 300)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
+    assert xtr.get_crawl_status(cid)["data"]["files_crawled"] == len(tree)
