@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -37,6 +37,11 @@ TERMINAL = ("complete", "failed", "cancelled")
 
 def _home() -> Path:
     return Path(os.environ.get("XTRACT_HOME") or Path.home() / ".xtract")
+
+
+def _path_id(crawl_id: str) -> str:
+    """A crawl id made safe to put in a URL path."""
+    return quote(str(crawl_id), safe="")
 
 
 def _is_local(url: str) -> bool:
@@ -131,7 +136,7 @@ class XtractClient:
         return ids
 
     def _per_crawl(self, crawl_ids: str | Sequence[str] | None, call: Any) -> Any:
-        results = {cid: call(cid) for cid in self._ids(crawl_ids)}
+        results = {cid: call(_path_id(cid)) for cid in self._ids(crawl_ids)}
         return results[crawl_ids] if isinstance(crawl_ids, str) else results
 
     def get_crawl_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
@@ -146,7 +151,7 @@ class XtractClient:
 
     def cancel_crawl(self, crawl_id: str) -> dict[str, Any]:
         """Stop a crawl; the files it found so far stay flushable."""
-        result: dict[str, Any] = self._request("DELETE", f"/v1/crawls/{crawl_id}")
+        result: dict[str, Any] = self._request("DELETE", f"/v1/crawls/{_path_id(crawl_id)}")
         return result
 
     def wait_for_crawls(
@@ -162,7 +167,7 @@ class XtractClient:
         bar = Progress(enabled=progress)
         try:
             while True:
-                statuses = {cid: self._request("GET", f"/v1/crawls/{cid}") for cid in ids}
+                statuses = {cid: self._request("GET", f"/v1/crawls/{_path_id(cid)}") for cid in ids}
                 bar.update(crawl_line(list(statuses.values()), bar.elapsed))
                 if all(s["status"] in TERMINAL for s in statuses.values()):
                     return statuses

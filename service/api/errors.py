@@ -62,6 +62,9 @@ def install(app: FastAPI) -> None:
         return error_response(500, "internal_error", "internal error; see the service log")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code in (404, 405):
+            message = f"no route {request.method} {request.url.path}; the API is listed at /docs"
+        return error_response(exc.status_code, code, message)

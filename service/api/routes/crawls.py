@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from xtract_service.api.deps import AppSettings, Owner, Store
 from xtract_service.api.errors import ApiError
@@ -29,7 +29,7 @@ class CrawlStarted(BaseModel):
 
 
 class FlushRequest(BaseModel):
-    first_n_files: int = 100
+    first_n_files: StrictInt = 100
 
 
 def start_crawl(
