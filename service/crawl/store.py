@@ -218,10 +218,15 @@ class CrawlStore:
         created = float(h["created_at"])
         end = float(h["finished_at"]) if h.get("finished_at") else time.time()
         counts = {c: int(h.get(c, 0)) for c in COUNTERS}
+        message = h.get("message", "OK")
+        if message == "OK" and counts["errors"]:
+            message = (
+                f"{counts['errors']} folders or files could not be read; see data.error_samples"
+            )
         return {
             "crawl_id": crawl_id,
             "status": h["status"],
-            "message": h.get("message", "OK"),
+            "message": message,
             "data": {
                 "files_crawled": counts["files"],
                 "bytes_crawled": counts["bytes"],
