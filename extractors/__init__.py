@@ -5,6 +5,6 @@ file-kind table (:mod:`xtract_extractors.kinds`) that the crawl's groupers use t
 decide which extractor should read a file.
 """
 
-from xtract_extractors.kinds import KINDS, Kind, extractor_for, kind_of
+from .kinds import KINDS, Kind, extractor_for, kind_of
 
 __all__ = ["KINDS", "Kind", "extractor_for", "kind_of"]

@@ -51,8 +51,13 @@ KINDS: Final[tuple[Kind, ...]] = (
         "code",
         frozenset({"py", "c", "h", "cc", "cpp", "hpp", "ipynb"}),
         "python",
-        overrides=(("c", "c_code"), ("h", "c_code"), ("cc", "c_code"), ("cpp", "c_code"),
-                   ("hpp", "c_code")),
+        overrides=(
+            ("c", "c_code"),
+            ("h", "c_code"),
+            ("cc", "c_code"),
+            ("cpp", "c_code"),
+            ("hpp", "c_code"),
+        ),
     ),
     Kind("document", frozenset({"pdf"}), "pdf"),
 )

@@ -66,7 +66,9 @@ def _service_lock(home: Path) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            _fail(f"another xtract service is already using {home}; set XTRACT_HOME to run a second")
+            _fail(
+                f"another xtract service is already using {home}; set XTRACT_HOME to run a second"
+            )
         yield
 
 
@@ -79,16 +81,23 @@ def serve(
 ) -> None:
     """Run the API service, its Redis (unless XTRACT_REDIS_URL is set) and crawl workers."""
     import uvicorn
-
     from xtract_service.app import create_app
     from xtract_service.settings import Settings
 
     _logging(verbose)
-    overrides = {k: v for k, v in {"host": host, "port": port, "crawl_workers": workers}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"host": host, "port": port, "crawl_workers": workers}.items()
+        if v is not None
+    }
     settings = Settings(**overrides)
     with _service_lock(settings.home):
-        typer.echo(f"xtract: serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        typer.echo(
+            f"xtract: serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True
+        )
+        uvicorn.run(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
 
 
 @app.command()
@@ -130,7 +139,13 @@ def crawl(
     xtr = XtractClient()
     with _sdk_errors():
         if wait:
-            status = next(iter(xtr.crawl_and_wait(_endpoint(path, grouper, skip), progress=not as_json).values()))
+            status = next(
+                iter(
+                    xtr.crawl_and_wait(
+                        _endpoint(path, grouper, skip), progress=not as_json
+                    ).values()
+                )
+            )
             _print(status, as_json, _status_text(status))
             if status["status"] != "complete":
                 raise typer.Exit(1)
@@ -240,7 +255,10 @@ def _summary(xtr: XtractClient, cid: str) -> str:
             sizes[ext] += f["size"]
         if out["queue_empty"] or not out["num_files"]:
             break
-    rows = [f"  {ext:<12} {n:>9,} files {human_bytes(sizes[ext]):>10}" for ext, n in kinds.most_common(15)]
+    rows = [
+        f"  {ext:<12} {n:>9,} files {human_bytes(sizes[ext]):>10}"
+        for ext, n in kinds.most_common(15)
+    ]
     return "\n".join(["by extension:", *rows]) if rows else "no files"
 
 
@@ -252,7 +270,6 @@ def run(
 ) -> None:
     """Start a private service, crawl DIRECTORY, print what it found, and stop."""
     import uvicorn
-
     from xtract_service.app import create_app
     from xtract_service.settings import Settings
 
@@ -260,7 +277,11 @@ def run(
     settings.port = _free_port(settings.port)
     base = f"http://127.0.0.1:{settings.port}"
     with _service_lock(settings.home):
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+            )
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:
@@ -271,7 +292,13 @@ def run(
                 time.sleep(0.05)
             xtr = XtractClient(base_url=base)
             with _sdk_errors():
-                s = next(iter(xtr.crawl_and_wait(_endpoint(str(directory), grouper, []), progress=not as_json).values()))
+                s = next(
+                    iter(
+                        xtr.crawl_and_wait(
+                            _endpoint(str(directory), grouper, []), progress=not as_json
+                        ).values()
+                    )
+                )
                 summary = _summary(xtr, s["crawl_id"])
             _print(s, as_json, _status_text(s) + "\n" + summary)
         finally:

@@ -45,7 +45,14 @@ class Supervisor:
         self._thread = threading.Thread(target=self._watch, name="xtract-supervisor", daemon=True)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "xtract_service.cli", "worker", "--parent-pid", str(os.getpid())]
+        cmd = [
+            sys.executable,
+            "-m",
+            "xtract_service.cli",
+            "worker",
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
 
     def start(self) -> None:

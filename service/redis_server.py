@@ -9,6 +9,7 @@ adopted rather than started twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -105,10 +106,8 @@ class EmbeddedRedis:
                     self._proc.wait()
             self._proc = None
         elif self._adopted_pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self._adopted_pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             deadline = time.monotonic() + timeout
             while self._responds() and time.monotonic() < deadline:
                 time.sleep(0.05)

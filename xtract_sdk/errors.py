@@ -33,7 +33,7 @@ class ServiceUnavailableError(XtractError):
     """The service could not be reached, or answered with a server error."""
 
 
-class TimeoutError(XtractError):  # noqa: A001 - scoped to this package
+class TimeoutError(XtractError):
     """A ``*_and_wait`` call ran out of time before the work finished."""
 
 

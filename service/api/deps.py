@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import Depends, Request
-
 from xtract_service.api.errors import ApiError
 from xtract_service.auth import Authenticator, strip_bearer
 from xtract_service.crawl.store import CrawlStore
@@ -28,8 +27,7 @@ def owner_from_token(request: Request, token: str | None) -> str:
         raise ApiError(
             401,
             "missing_token",
-            "send 'Authorization: Bearer <token>'; the local token is in "
-            f"{settings.token_file}",
+            f"send 'Authorization: Bearer <token>'; the local token is in {settings.token_file}",
         )
     owner = auth.owner_for(token)
     if owner is None:

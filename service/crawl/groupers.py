@@ -69,7 +69,9 @@ def directory(directory: str, files: list[FileRecord]) -> list[Family]:
     """One family per directory: its files travel together, one group per file."""
     if not files:
         return []
-    return [{"family_id": _new_id(), "files": files, "groups": [_single_file_group(f) for f in files]}]
+    return [
+        {"family_id": _new_id(), "files": files, "groups": [_single_file_group(f) for f in files]}
+    ]
 
 
 @grouper("extension")
@@ -79,7 +81,11 @@ def extension(directory: str, files: list[FileRecord]) -> list[Family]:
     for f in files:
         by_kind.setdefault(kind_of(f["path"]), []).append(f)
     return [
-        {"family_id": _new_id(), "files": members, "groups": [_single_file_group(f) for f in members]}
+        {
+            "family_id": _new_id(),
+            "files": members,
+            "groups": [_single_file_group(f) for f in members],
+        }
         for members in by_kind.values()
     ]
 

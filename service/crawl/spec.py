@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from xtract_service.crawl.groupers import GROUPERS
 
 RepoType = Literal["local", "globus"]
@@ -94,7 +93,8 @@ class CrawlSpec(BaseModel):
             canonical.append(real)
         # one dir nested in another would be crawled twice
         self.dirs = [
-            d for d in dict.fromkeys(canonical)
+            d
+            for d in dict.fromkeys(canonical)
             if not any(d != o and _within(d, o) for o in canonical)
         ]
 

@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 import redis
-
 from xtract_service.crawl import keys
 from xtract_service.crawl.spec import CrawlSpec
 
@@ -214,7 +213,9 @@ class CrawlStore:
         """The published status shape: ``{crawl_id, status, message, data: {...}}``."""
         h = self.get(crawl_id, owner)
         spec = json.loads(h["spec"])
-        samples = [json.loads(e) for e in self.r.lrange(keys.errors(crawl_id), 0, error_samples - 1)]
+        samples = [
+            json.loads(e) for e in self.r.lrange(keys.errors(crawl_id), 0, error_samples - 1)
+        ]
         created = float(h["created_at"])
         end = float(h["finished_at"]) if h.get("finished_at") else time.time()
         counts = {c: int(h.get(c, 0)) for c in COUNTERS}
@@ -278,7 +279,9 @@ class CrawlStore:
         spec_json, per = self.r.hmget(keys.crawl(crawl_id), "spec", "dirs_per_entry")
         if spec_json is None:
             raise CrawlNotFound(crawl_id)
-        secrets = {k.decode(): v.decode() for k, v in self.r.hgetall(keys.secrets(crawl_id)).items()}
+        secrets = {
+            k.decode(): v.decode() for k, v in self.r.hgetall(keys.secrets(crawl_id)).items()
+        }
         return CrawlSpec.model_validate_json(spec_json), secrets, int(per or 1)
 
     # -- stopping -------------------------------------------------------------------

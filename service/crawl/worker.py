@@ -19,7 +19,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import redis
-
 from xtract_service.crawl import keys
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.repos import Listing, Repo
@@ -85,9 +84,7 @@ class CrawlWorker:
                 if parent_pid is not None and os.getppid() != parent_pid:
                     log.warning("service %s went away; worker stopping", parent_pid)
                     break
-                if running:
-                    done, running = wait(running, timeout=0, return_when=FIRST_COMPLETED)
-                    running = set(running)
+                running = {f for f in running if not f.done()}
                 free = slots - len(running)
                 if free <= 0:
                     wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -141,7 +138,11 @@ class CrawlWorker:
         for cid in active:
             try:
                 reply = self.r.xautoclaim(
-                    keys.dirs(cid), keys.DIR_GROUP, self.name, int(idle * 1000), "0-0",
+                    keys.dirs(cid),
+                    keys.DIR_GROUP,
+                    self.name,
+                    int(idle * 1000),
+                    "0-0",
                     count=count - len(work),
                 )
             except redis.ResponseError:
@@ -181,7 +182,9 @@ class CrawlWorker:
         try:
             self._list_and_commit(crawl_id, entry_id, dirs, repo, spec, per)
         except redis.RedisError:
-            log.exception("could not commit %s of crawl %s; it will be redelivered", entry_id, crawl_id)
+            log.exception(
+                "could not commit %s of crawl %s; it will be redelivered", entry_id, crawl_id
+            )
         except Exception as exc:  # a bug must cost one entry, not the crawl
             log.exception("listing %s of crawl %s failed", dirs, crawl_id)
             errors = [{"path": d, "error": f"internal error: {exc!r}"} for d in dirs]

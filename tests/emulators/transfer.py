@@ -65,12 +65,18 @@ class TransferEmulator:
         self.server.server_close()
 
     # -- the API -----------------------------------------------------------------------
-    def ls(self, endpoint_id: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def ls(
+        self, endpoint_id: str, query: dict[str, list[str]], auth: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         resource = f"/v0.10/operation/endpoint/{endpoint_id}/ls"
         if auth != f"Bearer {self.token}":
             return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
         if endpoint_id != self.endpoint_id:
-            return 404, _error("EndpointNotFound", f"No such endpoint '{endpoint_id}'", resource), {}
+            return (
+                404,
+                _error("EndpointNotFound", f"No such endpoint '{endpoint_id}'", resource),
+                {},
+            )
         with self._lock:
             self.requests += 1
             n = self.requests
@@ -81,10 +87,18 @@ class TransferEmulator:
             return self.fail_status, _error("ServiceUnavailable", "try again", resource), headers
         path = query.get("path", ["/"])[0]
         if path in self.broken_paths:
-            return 403, _error("EndpointPermissionDenied", f"Denied by endpoint: {path}", resource), {}
+            return (
+                403,
+                _error("EndpointPermissionDenied", f"Denied by endpoint: {path}", resource),
+                {},
+            )
         local = self.root / path.lstrip("/")
         if not local.is_dir():
-            return 404, _error("ClientError.NotFound", f"Directory '{path}' not found", resource), {}
+            return (
+                404,
+                _error("ClientError.NotFound", f"Directory '{path}' not found", resource),
+                {},
+            )
         limit = int(query.get("limit", ["100000"])[0])
         offset = int(query.get("offset", ["0"])[0])
         names = sorted(os.listdir(local))
@@ -121,12 +135,20 @@ class TransferEmulator:
                         time.sleep(emulator.latency)
                     url = urlparse(self.path)
                     parts = url.path.strip("/").split("/")
-                    if len(parts) == 5 and parts[:3] == ["v0.10", "operation", "endpoint"] and parts[4] == "ls":
+                    if (
+                        len(parts) == 5
+                        and parts[:3] == ["v0.10", "operation", "endpoint"]
+                        and parts[4] == "ls"
+                    ):
                         status, body, headers = emulator.ls(
                             parts[3], parse_qs(url.query), self.headers.get("Authorization")
                         )
                     else:
-                        status, body, headers = 404, _error("NotFound", "no such route", url.path), {}
+                        status, body, headers = (
+                            404,
+                            _error("NotFound", "no such route", url.path),
+                            {},
+                        )
                     raw = json.dumps(body).encode()
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -143,7 +165,12 @@ class TransferEmulator:
 
 
 def _error(code: str, message: str, resource: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "request_id": uuid.uuid4().hex[:9], "resource": resource}
+    return {
+        "code": code,
+        "message": message,
+        "request_id": uuid.uuid4().hex[:9],
+        "resource": resource,
+    }
 
 
 def _entry(p: Path) -> dict[str, Any]:
@@ -154,7 +181,9 @@ def _entry(p: Path) -> dict[str, Any]:
         "name": p.name,
         "type": kind,
         "size": s.st_size,
-        "last_modified": datetime.fromtimestamp(int(s.st_mtime), UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"),
+        "last_modified": datetime.fromtimestamp(int(s.st_mtime), UTC).strftime(
+            "%Y-%m-%d %H:%M:%S+00:00"
+        ),
         "permissions": oct(s.st_mode & 0o777)[2:].rjust(4, "0"),
         "user": "xtract",
         "group": "xtract",

@@ -23,10 +23,21 @@ from xtract_sdk import (
 )
 
 
-def post(service: Service, path: str, body: Any, token: str | None = "default") -> requests.Response:
-    headers = {} if token is None else {"Authorization": f"Bearer {service.token if token == 'default' else token}"}
+def post(
+    service: Service, path: str, body: Any, token: str | None = "default"
+) -> requests.Response:
+    headers = (
+        {}
+        if token is None
+        else {"Authorization": f"Bearer {service.token if token == 'default' else token}"}
+    )
     data = body if isinstance(body, str | bytes) else json.dumps(body)
-    return requests.post(service.url + path, data=data, headers={**headers, "Content-Type": "application/json"}, timeout=10)
+    return requests.post(
+        service.url + path,
+        data=data,
+        headers={**headers, "Content-Type": "application/json"},
+        timeout=10,
+    )
 
 
 def error_of(resp: requests.Response) -> str:
@@ -39,17 +50,31 @@ def error_of(resp: requests.Response) -> str:
     ("body", "status", "needle"),
     [
         ({"repo_type": "gdrive", "dirs": ["/tmp"]}, 422, "unknown repo_type 'gdrive'"),
-        ({"repo_type": "local", "dirs": ["/tmp"], "grouper": "by_moon"}, 422, "unknown grouper 'by_moon'"),
+        (
+            {"repo_type": "local", "dirs": ["/tmp"], "grouper": "by_moon"},
+            422,
+            "unknown grouper 'by_moon'",
+        ),
         ({"repo_type": "local"}, 422, "dirs: Field required"),
         ({"repo_type": "local", "dirs": []}, 422, "dirs: List should have at least 1 item"),
         ({"repo_type": "local", "dirs": ["data/run1"]}, 422, "must be an absolute path"),
-        ({"repo_type": "globus", "dirs": ["/~/"], "globus_ep_id": "not-a-uuid"}, 422, "'not-a-uuid' is not an endpoint UUID"),
+        (
+            {"repo_type": "globus", "dirs": ["/~/"], "globus_ep_id": "not-a-uuid"},
+            422,
+            "'not-a-uuid' is not an endpoint UUID",
+        ),
         ({"repo_type": "globus", "dirs": ["/~/"]}, 422, "repo_type 'globus' needs globus_ep_id"),
-        ({"repo_type": "local", "dirs": ["/tmp"], "colour": "red"}, 422, "colour: Extra inputs are not permitted"),
+        (
+            {"repo_type": "local", "dirs": ["/tmp"], "colour": "red"},
+            422,
+            "colour: Extra inputs are not permitted",
+        ),
         ("{not json", 422, "JSON decode error"),
     ],
 )
-def test_bad_crawl_specs_are_refused_with_a_reason(service: Service, body: Any, status: int, needle: str) -> None:
+def test_bad_crawl_specs_are_refused_with_a_reason(
+    service: Service, body: Any, status: int, needle: str
+) -> None:
     resp = post(service, "/v1/crawls", body)
     assert resp.status_code == status
     assert needle in error_of(resp)
@@ -95,7 +120,9 @@ def test_bad_first_n_files_is_refused(service: Service, tree_dir: Path, n: Any) 
 
 def test_unknown_and_malformed_crawl_ids_are_404(service: Service) -> None:
     xtr = service.client()
-    with pytest.raises(NotFoundError, match="no crawl 00000000-0000-0000-0000-000000000000 belongs to you"):
+    with pytest.raises(
+        NotFoundError, match="no crawl 00000000-0000-0000-0000-000000000000 belongs to you"
+    ):
         xtr.get_crawl_status("00000000-0000-0000-0000-000000000000")
     with pytest.raises(NotFoundError, match="'not-a-crawl-id' is not a crawl id"):
         xtr.flush_crawl_metadata("not-a-crawl-id", first_n_files=1)
@@ -108,7 +135,9 @@ def test_missing_and_wrong_tokens_are_401(service: Service) -> None:
     assert resp.status_code == 401
     assert "Authorization: Bearer" in error_of(resp)
     assert resp.headers["WWW-Authenticate"] == "Bearer"
-    resp = requests.get(service.url + "/v1/crawls", headers={"Authorization": "Bearer nope"}, timeout=10)
+    resp = requests.get(
+        service.url + "/v1/crawls", headers={"Authorization": "Bearer nope"}, timeout=10
+    )
     assert resp.status_code == 401 and "not valid" in error_of(resp)
     with pytest.raises(AuthError):
         XtractClient(base_url=service.url, token="wrong").list_crawls()
@@ -131,7 +160,9 @@ def test_sdk_says_when_the_service_is_not_running() -> None:
         XtractClient(base_url="http://127.0.0.1:9", token="x").list_crawls()
 
 
-def test_sdk_reads_the_local_token_file_by_itself(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sdk_reads_the_local_token_file_by_itself(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XTRACT_HOME", str(service.home))
     monkeypatch.delenv("XTRACT_TOKEN", raising=False)
     assert isinstance(XtractClient(base_url=service.url).list_crawls(), list)
@@ -145,7 +176,10 @@ def test_one_owner_cannot_see_or_touch_anothers_crawls(service: Service, tree_di
     env = {**service.full_env()}
     bob_token = subprocess.run(
         [sys.executable, "-m", "xtract_service.cli", "token", "issue", "bob"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     alice, bob = service.client(), service.client(token=bob_token)
     (cid,) = alice.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))

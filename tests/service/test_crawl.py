@@ -10,18 +10,22 @@ from pathlib import Path
 
 import pytest
 import redis
+from xtract_extractors.kinds import kind_of
 
 from tests.support import Service, flush_all, make_tree
-from xtract_extractors.kinds import kind_of
 from xtract_sdk import XtractEndpoint
 
 
 @pytest.mark.parametrize("grouper", ["file_is_group", "directory", "extension"])
-def test_crawl_with_each_grouper_matches_the_tree(service: Service, tree_dir: Path, grouper: str) -> None:
+def test_crawl_with_each_grouper_matches_the_tree(
+    service: Service, tree_dir: Path, grouper: str
+) -> None:
     tree = make_tree(tree_dir, 3000)
     xtr = service.client()
-    final = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)], grouper=grouper), progress=False)
-    (cid, status), = final.items()
+    final = xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(tree_dir)], grouper=grouper), progress=False
+    )
+    ((cid, status),) = final.items()
     assert status["status"] == "complete"
     data = status["data"]
     assert data["files_crawled"] == len(tree)
@@ -53,8 +57,12 @@ def test_crawl_with_each_grouper_matches_the_tree(service: Service, tree_dir: Pa
 def test_crawl_is_breadth_first(service: Service, tree_dir: Path) -> None:
     make_tree(tree_dir, 400, fanout=3, depth=3)
     xtr = service.client()
-    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)], grouper="directory"), progress=False)
-    depths = [Path(f["path"]).relative_to(tree_dir).parent.parts.__len__() for f in flush_all(xtr, cid)]
+    (cid,) = xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(tree_dir)], grouper="directory"), progress=False
+    )
+    depths = [
+        Path(f["path"]).relative_to(tree_dir).parent.parts.__len__() for f in flush_all(xtr, cid)
+    ]
     assert depths == sorted(depths), "files of a deeper folder were found before a shallower one"
 
 
@@ -101,7 +109,9 @@ def test_flushing_leaves_every_family_for_extraction(service: Service, tree_dir:
     assert sorted(seen) == sorted(tree)
 
 
-def test_flush_while_crawling_then_after_gives_each_file_once(service: Service, tree_dir: Path) -> None:
+def test_flush_while_crawling_then_after_gives_each_file_once(
+    service: Service, tree_dir: Path
+) -> None:
     tree = make_tree(tree_dir, 3000, fanout=5, depth=3)
     xtr = service.client()
     (cid,) = xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))

@@ -35,14 +35,18 @@ def plain_worker_service(data_root: Path, tmp_path: Path) -> Iterator[Service]:
     svc.stop()
 
 
-def test_unreadable_folder_is_reported_and_the_crawl_goes_on(plain_worker_service: Service, tree_dir: Path) -> None:
+def test_unreadable_folder_is_reported_and_the_crawl_goes_on(
+    plain_worker_service: Service, tree_dir: Path
+) -> None:
     tree = make_tree(tree_dir / "ok", 200)
     locked = tree_dir / "locked"
     make_tree(locked, 5, depth=0)
     os.chmod(locked, 0)
     try:
         xtr = plain_worker_service.client()
-        (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False, timeout=60)
+        (cid,) = xtr.crawl_and_wait(
+            XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False, timeout=60
+        )
         status = xtr.get_crawl_status(cid)
     finally:
         os.chmod(locked, 0o755)
@@ -58,7 +62,9 @@ def test_symlink_loop_is_not_followed_by_default(service: Service, tree_dir: Pat
     (tree_dir / "d0" / "loop").symlink_to(tree_dir)
     (tree_dir / "link.csv").symlink_to(tree_dir / "f0.csv")
     xtr = service.client()
-    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False, timeout=60)
+    (cid,) = xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False, timeout=60
+    )
     data = xtr.get_crawl_status(cid)["data"]
     assert data["files_crawled"] == len(tree)
     assert data["links_skipped"] == 2
@@ -87,7 +93,9 @@ def test_name_that_is_not_utf8_is_kept_and_reported(service: Service, tree_dir: 
         f.write(b"a,b\n")
     (tree_dir / "fine.csv").write_text("a,b\n")
     xtr = service.client()
-    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False, timeout=60)
+    (cid,) = xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False, timeout=60
+    )
     status = xtr.get_crawl_status(cid)
     assert status["data"]["files_crawled"] == 2
     assert status["data"]["errors"] == 1

@@ -31,7 +31,9 @@ def emulator(globus_root: Path) -> Iterator[TransferEmulator]:
 
 
 @pytest.fixture(scope="module")
-def globus_service(emulator: TransferEmulator, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def globus_service(
+    emulator: TransferEmulator, data_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
     env = {
         **roots_env(data_root),
         "GLOBUS_SDK_SERVICE_URL_TRANSFER": emulator.url,
@@ -79,7 +81,9 @@ def test_globus_crawl_pages_and_retries_and_matches_the_tree(
     assert all(isinstance(f["mtime"], float) for f in files)
 
 
-def test_several_listings_are_in_flight_at_once(globus_service: Service, emu: TransferEmulator, globus_root: Path) -> None:
+def test_several_listings_are_in_flight_at_once(
+    globus_service: Service, emu: TransferEmulator, globus_root: Path
+) -> None:
     tree = make_tree(globus_root / "slow", 200, fanout=4, depth=2)
     emu.latency = 0.05
     emu.max_in_flight = 0
@@ -88,19 +92,27 @@ def test_several_listings_are_in_flight_at_once(globus_service: Service, emu: Tr
     assert emu.max_in_flight >= 4
 
 
-def test_refused_folder_is_reported_and_the_crawl_goes_on(globus_service: Service, emu: TransferEmulator, globus_root: Path) -> None:
+def test_refused_folder_is_reported_and_the_crawl_goes_on(
+    globus_service: Service, emu: TransferEmulator, globus_root: Path
+) -> None:
     make_tree(globus_root / "part", 100, fanout=2, depth=1)
     emu.broken_paths = {"/part/d1"}
     xtr, cid, status = crawl(globus_service, "/part")
     assert status["status"] == "complete"
     assert status["data"]["errors"] == 1
     err = status["data"]["error_samples"][0]
-    assert err["path"] == "/part/d1" and "403" in err["error"] and "EndpointPermissionDenied" in err["error"]
+    assert (
+        err["path"] == "/part/d1"
+        and "403" in err["error"]
+        and "EndpointPermissionDenied" in err["error"]
+    )
     assert "could not be read" in status["message"]
     assert not any(f["path"].startswith("/part/d1/") for f in flush_all(xtr, cid))
 
 
-def test_bad_transfer_token_is_reported(globus_service: Service, emu: TransferEmulator, globus_root: Path) -> None:
+def test_bad_transfer_token_is_reported(
+    globus_service: Service, emu: TransferEmulator, globus_root: Path
+) -> None:
     (globus_root / "tok").mkdir(exist_ok=True)
     _, _, status = crawl(globus_service, "/tok", token="wrong")
     assert status["status"] == "complete"

@@ -14,7 +14,11 @@ from tests.support import Service, make_tree
 def wait_complete(service: Service, cid: str, token: str) -> dict:
     deadline = time.monotonic() + 60
     while True:
-        s = requests.get(service.url + "/get_crawl_status", json={"crawl_id": cid, "Authorization": token}, timeout=10).json()
+        s = requests.get(
+            service.url + "/get_crawl_status",
+            json={"crawl_id": cid, "Authorization": token},
+            timeout=10,
+        ).json()
         if s["status"] == "complete" or time.monotonic() > deadline:
             return s
         time.sleep(0.1)
@@ -39,7 +43,9 @@ def test_single_endpoint_body_with_token_in_body(service: Service, tree_dir: Pat
     got = []
     while True:
         r = requests.get(
-            service.url + "/fetch_crawl_mdata", json={"crawl_id": cid, "n": 50, "Authorization": service.token}, timeout=10
+            service.url + "/fetch_crawl_mdata",
+            json={"crawl_id": cid, "n": 50, "Authorization": service.token},
+            timeout=10,
         ).json()
         assert set(r) == {"crawl_id", "file_ls", "num_files", "queue_empty"}
         got += [f["path"] for f in r["file_ls"]]
@@ -53,8 +59,18 @@ def test_endpoint_list_body_with_tokens_object(service: Service, tree_dir: Path)
     make_tree(tree_dir / "b", 40)
     body = {
         "endpoints": [
-            {"repo_type": "local", "eid": None, "dir_paths": [str(tree_dir / "a")], "grouper": "directory"},
-            {"repo_type": "local", "eid": None, "dir_paths": [str(tree_dir / "b")], "grouper": "file_is_group"},
+            {
+                "repo_type": "local",
+                "eid": None,
+                "dir_paths": [str(tree_dir / "a")],
+                "grouper": "directory",
+            },
+            {
+                "repo_type": "local",
+                "eid": None,
+                "dir_paths": [str(tree_dir / "b")],
+                "grouper": "file_is_group",
+            },
         ],
         "tokens": {"Transfer": "t", "Authorization": f"Bearer {service.token}", "FuncX": "f"},
     }
@@ -65,22 +81,41 @@ def test_endpoint_list_body_with_tokens_object(service: Service, tree_dir: Path)
     counts = [wait_complete(service, cid, service.token)["data"]["files_crawled"] for cid in ids]
     assert counts == [30, 40]
     # POST works as well as GET for the status and flush routes
-    r = requests.post(service.url + "/fetch_crawl_mdata", json={"crawl_id": ids[1], "n": 1000, "Authorization": service.token}, timeout=10)
+    r = requests.post(
+        service.url + "/fetch_crawl_mdata",
+        json={"crawl_id": ids[1], "n": 1000, "Authorization": service.token},
+        timeout=10,
+    )
     assert r.json()["num_files"] == 40 and r.json()["queue_empty"] is True
 
 
-def test_legacy_routes_refuse_missing_token_and_bad_bodies(service: Service, tree_dir: Path) -> None:
-    r = requests.post(service.url + "/crawl", json={"repo_type": "local", "dir_path": str(tree_dir)}, timeout=10)
+def test_legacy_routes_refuse_missing_token_and_bad_bodies(
+    service: Service, tree_dir: Path
+) -> None:
+    r = requests.post(
+        service.url + "/crawl", json={"repo_type": "local", "dir_path": str(tree_dir)}, timeout=10
+    )
     assert r.status_code == 401
-    r = requests.get(service.url + "/get_crawl_status", json={"Authorization": service.token}, timeout=10)
+    r = requests.get(
+        service.url + "/get_crawl_status", json={"Authorization": service.token}, timeout=10
+    )
     assert r.status_code == 422 and "crawl_id" in r.json()["error"]["message"]
     r = requests.post(service.url + "/crawl", data=b"[1, 2", timeout=10)
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
-    r = requests.post(service.url + "/crawl", json={"endpoints": [], "tokens": {"Authorization": service.token}}, timeout=10)
+    r = requests.post(
+        service.url + "/crawl",
+        json={"endpoints": [], "tokens": {"Authorization": service.token}},
+        timeout=10,
+    )
     assert r.status_code == 422 and "non-empty" in r.json()["error"]["message"]
     r = requests.post(
         service.url + "/crawl",
-        json={"repo_type": "GLOBUS", "eid": "nope", "dir_path": "/~/", "Authorization": service.token},
+        json={
+            "repo_type": "GLOBUS",
+            "eid": "nope",
+            "dir_path": "/~/",
+            "Authorization": service.token,
+        },
         timeout=10,
     )
     assert r.status_code == 422 and "not an endpoint UUID" in r.json()["error"]["message"]

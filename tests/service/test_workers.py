@@ -37,12 +37,14 @@ def stop(p: subprocess.Popen[bytes]) -> None:
         p.wait(20)
 
 
-def test_two_worker_processes_share_a_crawl_and_find_each_file_once(bare_service: Service, tree_dir: Path) -> None:
+def test_two_worker_processes_share_a_crawl_and_find_each_file_once(
+    bare_service: Service, tree_dir: Path
+) -> None:
     tree = make_tree(tree_dir, 4000, fanout=6, depth=3)
     workers = [start_worker(bare_service, XTRACT_LISTINGS_IN_FLIGHT="2") for _ in range(2)]
     try:
         xtr = bare_service.client()
-        (cid,), = [xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))]
+        ((cid,),) = [xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))]
         status = xtr.wait_for_crawls(cid, progress=False, timeout=120)[cid]
     finally:
         for w in workers:
@@ -91,7 +93,9 @@ def test_service_replaces_a_worker_that_dies(service: Service, tree_dir: Path) -
     assert service.proc is not None
     children = subprocess.run(
         ["pgrep", "-P", str(service.proc.pid), "-f", "xtract_service.cli worker"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.split()
     assert len(children) == 2
     os.kill(int(children[0]), signal.SIGKILL)
@@ -99,7 +103,9 @@ def test_service_replaces_a_worker_that_dies(service: Service, tree_dir: Path) -
     while True:
         now = subprocess.run(
             ["pgrep", "-P", str(service.proc.pid), "-f", "xtract_service.cli worker"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.split()
         if len(now) == 2 and children[0] not in now:
             break

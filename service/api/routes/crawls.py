@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, StrictInt
-
 from xtract_service.api.deps import AppSettings, Owner, Store
 from xtract_service.api.errors import ApiError
 from xtract_service.crawl.flush import flush
@@ -46,7 +45,9 @@ def start_crawl(
     return store.create(spec, owner, secrets)
 
 
-def checked_flush(store: CrawlStore, settings: Settings, crawl_id: str, owner: str, n: Any) -> dict[str, Any]:
+def checked_flush(
+    store: CrawlStore, settings: Settings, crawl_id: str, owner: str, n: Any
+) -> dict[str, Any]:
     store.get(crawl_id, owner)
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= settings.max_flush:
         raise ApiError(
@@ -59,7 +60,10 @@ def checked_flush(store: CrawlStore, settings: Settings, crawl_id: str, owner: s
 
 @router.post("", status_code=202, response_model=CrawlStarted)
 def create_crawl(
-    body: CrawlRequest, response: Response, owner: str = Owner, store: CrawlStore = Store,
+    body: CrawlRequest,
+    response: Response,
+    owner: str = Owner,
+    store: CrawlStore = Store,
     settings: Settings = AppSettings,
 ) -> CrawlStarted:
     """Start crawling one endpoint breadth-first. Poll ``Location`` for its status."""
@@ -83,7 +87,10 @@ def get_crawl(crawl_id: str, owner: str = Owner, store: CrawlStore = Store) -> d
 
 @router.post("/{crawl_id}/flush")
 def flush_crawl(
-    crawl_id: str, body: FlushRequest, owner: str = Owner, store: CrawlStore = Store,
+    crawl_id: str,
+    body: FlushRequest,
+    owner: str = Owner,
+    store: CrawlStore = Store,
     settings: Settings = AppSettings,
 ) -> dict[str, Any]:
     """Up to ``first_n_files`` files not flushed before: ``{crawl_id, file_ls, num_files,

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-
 from xtract_service.api.deps import AppSettings, Store, owner_from_token
 from xtract_service.api.errors import ApiError, describe_validation
 from xtract_service.api.routes.crawls import checked_flush, start_crawl
@@ -82,7 +81,9 @@ def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
 
 
 @router.post("/crawl", status_code=200)
-async def crawl(request: Request, store: CrawlStore = Store, settings: Settings = AppSettings) -> dict[str, Any]:
+async def crawl(
+    request: Request, store: CrawlStore = Store, settings: Settings = AppSettings
+) -> dict[str, Any]:
     """Start one crawl per endpoint; answers ``{crawl_id, crawl_ids, status}``."""
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)

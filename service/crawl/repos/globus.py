@@ -14,7 +14,6 @@ from typing import Any
 
 import globus_sdk
 from globus_sdk.transport import RetryConfig
-
 from xtract_service.crawl.repos import Listing
 
 
@@ -60,7 +59,9 @@ class GlobusRepo:
                     self.endpoint_id, path=path, limit=self.page_size, offset=offset
                 )
             except globus_sdk.GlobusAPIError as exc:
-                out.errors.append({"path": path, "error": f"{exc.http_status} {exc.code}: {exc.message}"})
+                out.errors.append(
+                    {"path": path, "error": f"{exc.http_status} {exc.code}: {exc.message}"}
+                )
                 return out
             except globus_sdk.NetworkError as exc:
                 out.errors.append({"path": path, "error": f"network error: {exc}"})

@@ -98,7 +98,10 @@ class LocalRepo:
             real = os.path.realpath(path)
             if not self._inside_roots(real):
                 out.errors.append(
-                    {"path": _display(path)[0], "error": f"symlink leads outside the crawl to {real}"}
+                    {
+                        "path": _display(path)[0],
+                        "error": f"symlink leads outside the crawl to {real}",
+                    }
                 )
                 return
             out.subdirs.append((real, path))
