@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
 from xtract_service import __version__
 from xtract_service.api import errors
 from xtract_service.api.routes import crawls, health, legacy

@@ -81,6 +81,7 @@ def serve(
 ) -> None:
     """Run the API service, its Redis (unless XTRACT_REDIS_URL is set) and crawl workers."""
     import uvicorn
+
     from xtract_service.app import create_app
     from xtract_service.settings import Settings
 
@@ -270,6 +271,7 @@ def run(
 ) -> None:
     """Start a private service, crawl DIRECTORY, print what it found, and stop."""
     import uvicorn
+
     from xtract_service.app import create_app
     from xtract_service.settings import Settings
 

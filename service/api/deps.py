@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, Request
+
 from xtract_service.api.errors import ApiError
 from xtract_service.auth import Authenticator, strip_bearer
 from xtract_service.crawl.store import CrawlStore

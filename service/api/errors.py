@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from xtract_service.crawl.spec import SpecError
 from xtract_service.crawl.store import CrawlNotFound
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import redis
+
 from xtract_service.crawl import keys
 from xtract_service.crawl.store import TERMINAL
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from xtract_service.crawl.groupers import GROUPERS
 
 RepoType = Literal["local", "globus"]

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 import redis
+
 from xtract_service.crawl import keys
 from xtract_service.crawl.spec import CrawlSpec
 

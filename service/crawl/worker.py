@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import redis
+
 from xtract_service.crawl import keys
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.repos import Listing, Repo

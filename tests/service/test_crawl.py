@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from xtract_extractors.kinds import kind_of
 
 from tests.support import Service, flush_all, make_tree
+from xtract_extractors.kinds import kind_of
 from xtract_sdk import XtractEndpoint
 
 

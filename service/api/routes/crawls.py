@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, StrictInt
+
 from xtract_service.api.deps import AppSettings, Owner, Store
 from xtract_service.api.errors import ApiError
 from xtract_service.crawl.flush import flush

@@ -7,6 +7,7 @@ from typing import Any
 import redis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
 from xtract_service import __version__
 
 router = APIRouter(tags=["health"])

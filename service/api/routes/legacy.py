@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+
 from xtract_service.api.deps import AppSettings, Store, owner_from_token
 from xtract_service.api.errors import ApiError, describe_validation
 from xtract_service.api.routes.crawls import checked_flush, start_crawl

@@ -14,6 +14,7 @@ from typing import Any
 
 import globus_sdk
 from globus_sdk.transport import RetryConfig
+
 from xtract_service.crawl.repos import Listing
 
 
