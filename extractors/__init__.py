@@ -5,6 +5,20 @@ file-kind table (:mod:`xtract_extractors.kinds`) that the crawl's groupers use t
 decide which extractor should read a file.
 """
 
-from .kinds import KINDS, Kind, extractor_for, kind_of
+from .kinds import (
+    KINDS,
+    Kind,
+    extractor_for,
+    extractor_for_extension,
+    kind_of,
+    kind_of_extension,
+)
 
-__all__ = ["KINDS", "Kind", "extractor_for", "kind_of"]
+__all__ = [
+    "KINDS",
+    "Kind",
+    "extractor_for",
+    "extractor_for_extension",
+    "kind_of",
+    "kind_of_extension",
+]

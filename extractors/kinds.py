@@ -79,10 +79,20 @@ def extension_of(path: str) -> str:
 
 def kind_of(path: str) -> str:
     """The kind a file name suggests, or ``"unknown"``."""
-    return _KIND_BY_EXT.get(extension_of(path), UNKNOWN)
+    return kind_of_extension(extension_of(path))
+
+
+def kind_of_extension(extension: str) -> str:
+    """The kind of a lower-case extension (no dot), or ``"unknown"``."""
+    return _KIND_BY_EXT.get(extension, UNKNOWN)
 
 
 def extractor_for(path: str) -> str | None:
     """The extractor that reads a file of this name, or ``None`` when none is known
     (the ``filetype`` extractor then decides from the bytes)."""
-    return _EXTRACTOR_BY_EXT.get(extension_of(path))
+    return extractor_for_extension(extension_of(path))
+
+
+def extractor_for_extension(extension: str) -> str | None:
+    """The extractor for a lower-case extension (no dot), or ``None``."""
+    return _EXTRACTOR_BY_EXT.get(extension)

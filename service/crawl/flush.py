@@ -8,12 +8,12 @@ an extraction, which reads the same stream through its own group.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import redis
 
 from xtract_service.crawl import keys
+from xtract_service.crawl.families import files_of
 from xtract_service.crawl.store import TERMINAL
 
 _SCAN = 64  # stream entries read per round trip
@@ -24,15 +24,6 @@ def _parse_cursor(raw: bytes | None) -> tuple[str, int]:
         return "0-0", 0
     entry, taken = raw.decode().split()
     return entry, int(taken)
-
-
-def _files_of(payload: bytes) -> list[dict[str, Any]]:
-    files = []
-    for family in json.loads(payload):
-        fid = family["family_id"]
-        for record in family["files"]:
-            files.append({**record, "family_id": fid})
-    return files
 
 
 def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
@@ -54,7 +45,7 @@ def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
                         break
                     for eid_raw, fields in batch:
                         eid = eid_raw.decode()
-                        files = _files_of(fields[b"families"])
+                        files = files_of(fields[b"families"])
                         skip = taken if eid == entry else 0
                         want = first_n_files - len(file_ls)
                         piece = files[skip : skip + want]

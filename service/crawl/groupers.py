@@ -1,15 +1,18 @@
 """Groupers: how the files of one directory become families.
 
-A grouper receives the files of one listed directory and returns families::
-
-    {"family_id": str, "files": [file records],
-     "groups": [{"group_id": str, "files": [paths], "kind": str, "extractor": str | None}]}
+A grouper receives a directory and its files, each ``[name, size, mtime]``, and
+returns its families: a list of families, each a list of groups ``[[file indices],
+extractor]`` (``None`` lets the ``filetype`` extractor decide), or :data:`PER_FILE` for
+one family per file. It works on indices so that crawling a million files builds no
+per-file objects; :mod:`xtract_service.crawl.families` expands them into the documented
+``{family_id, files, groups}`` shape when they are read. A file left out of every
+family still gets a family of its own.
 
 A new grouper is one decorated function::
 
-    @grouper("by_prefix")
-    def by_prefix(directory: str, files: list[FileRecord]) -> list[Family]:
-        ...
+    @grouper("pairs")
+    def pairs(directory, files):
+        return [[[[i, i + 1], None]] for i in range(0, len(files) - 1, 2)]
 
 Third-party packages add groupers through the ``xtract.groupers`` entry-point group.
 """
@@ -17,18 +20,16 @@ Third-party packages add groupers through the ``xtract.groupers`` entry-point gr
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from xtract_extractors.kinds import extractor_for, kind_of
+from xtract_extractors.kinds import extractor_for_extension, kind_of_extension
+from xtract_service.crawl.families import PER_FILE, FileEntry, extension
 
 log = logging.getLogger(__name__)
 
-FileRecord = dict[str, Any]  # {path, size, extension, mtime}
-Family = dict[str, Any]
-Grouper = Callable[[str, list[FileRecord]], list[Family]]
+Grouper = Callable[[str, list[FileEntry]], Any]
 
 GROUPERS: dict[str, Grouper] = {}
 
@@ -43,51 +44,29 @@ def grouper(name: str) -> Callable[[Grouper], Grouper]:
     return register
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _group(paths: list[str], kind: str, extractor: str | None) -> dict[str, Any]:
-    return {"group_id": _new_id(), "files": paths, "kind": kind, "extractor": extractor}
-
-
-def _single_file_group(record: FileRecord) -> dict[str, Any]:
-    path = record["path"]
-    return _group([path], kind_of(path), extractor_for(path))
-
-
 @grouper("file_is_group")
-def file_is_group(directory: str, files: list[FileRecord]) -> list[Family]:
+def file_is_group(directory: str, files: list[FileEntry]) -> Any:
     """One family per file, with one group read by the file's extractor."""
-    return [
-        {"family_id": _new_id(), "files": [f], "groups": [_single_file_group(f)]} for f in files
-    ]
+    return PER_FILE
 
 
 @grouper("directory")
-def directory(directory: str, files: list[FileRecord]) -> list[Family]:
+def directory(directory: str, files: list[FileEntry]) -> Any:
     """One family per directory: its files travel together, one group per file."""
     if not files:
         return []
-    return [
-        {"family_id": _new_id(), "files": files, "groups": [_single_file_group(f) for f in files]}
-    ]
+    return [[[[i], extractor_for_extension(extension(f[0]))] for i, f in enumerate(files)]]
 
 
 @grouper("extension")
-def extension(directory: str, files: list[FileRecord]) -> list[Family]:
-    """Per directory, one family per file kind (tabular, text, image, ...)."""
-    by_kind: dict[str, list[FileRecord]] = {}
-    for f in files:
-        by_kind.setdefault(kind_of(f["path"]), []).append(f)
-    return [
-        {
-            "family_id": _new_id(),
-            "files": members,
-            "groups": [_single_file_group(f) for f in members],
-        }
-        for members in by_kind.values()
-    ]
+def by_kind(directory: str, files: list[FileEntry]) -> Any:
+    """Per directory, one family per file kind (tabular, text, image, ...), one group
+    per file."""
+    families: dict[str, list[list[Any]]] = {}
+    for i, f in enumerate(files):
+        ext = extension(f[0])
+        families.setdefault(kind_of_extension(ext), []).append([[i], extractor_for_extension(ext)])
+    return list(families.values())
 
 
 def _load_plugins() -> None:

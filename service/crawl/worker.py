@@ -16,11 +16,11 @@ import socket
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 import redis
 
 from xtract_service.crawl import keys
+from xtract_service.crawl.families import Block, counts, make_blocks, normalize, pack
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.repos import Listing, Repo
 from xtract_service.crawl.repos.globus import GlobusRepo
@@ -43,22 +43,6 @@ def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> R
             skip=spec.skip,
         )
     return LocalRepo(spec.dirs, skip=spec.skip, follow_symlinks=spec.follow_symlinks)
-
-
-def batch_families(families: list[dict[str, Any]], per_entry: int) -> list[tuple[str, int]]:
-    """Pack families into stream payloads of about ``per_entry`` files each."""
-    out: list[tuple[str, int]] = []
-    batch: list[dict[str, Any]] = []
-    n = 0
-    for fam in families:
-        batch.append(fam)
-        n += len(fam["files"])
-        if n >= per_entry:
-            out.append((json.dumps(batch), n))
-            batch, n = [], 0
-    if batch:
-        out.append((json.dumps(batch), n))
-    return out
 
 
 class CrawlWorker:
@@ -195,16 +179,18 @@ class CrawlWorker:
         self, crawl_id: str, entry_id: str, dirs: list[str], repo: Repo, spec: CrawlSpec, per: int
     ) -> None:
         group = GROUPERS[spec.grouper]
+        per_entry = self.settings.records_per_entry
         total = Listing()
-        families: list[dict[str, Any]] = []
+        blocks: list[Block] = []
         for d in dirs:
             listing = repo.list_dir(d)
-            families += group(d, listing.files)
-            total.files += listing.files
+            if listing.files:
+                grouped = normalize(group(d, listing.files), len(listing.files))
+                blocks += make_blocks(d, listing.files, grouped, per_entry)
             total.subdirs += listing.subdirs
             total.errors += listing.errors
             total.links_skipped += listing.links_skipped
-        self._commit(crawl_id, entry_id, dirs, total, families, per)
+        self._commit(crawl_id, entry_id, dirs, total, blocks, per)
 
     def _commit(
         self,
@@ -212,19 +198,24 @@ class CrawlWorker:
         entry_id: str,
         dirs: list[str],
         listing: Listing,
-        families: list[dict[str, Any]],
+        blocks: list[Block],
         per: int,
     ) -> None:
+        files = families = groups = nbytes = 0
+        for b in blocks:
+            n, f, g = counts(b)
+            files, families, groups = files + n, families + f, groups + g
+            nbytes += sum(e[1] for e in b["files"])
         self.store.commit(
             crawl_id,
             entry_id,
             dirs_done=len(dirs),
             subdirs=listing.subdirs,
-            family_batches=batch_families(families, self.settings.records_per_entry),
-            files=len(listing.files),
-            nbytes=sum(f["size"] for f in listing.files),
-            groups=sum(len(f["groups"]) for f in families),
-            families=len(families),
+            family_batches=pack(blocks, self.settings.records_per_entry),
+            files=files,
+            nbytes=nbytes,
+            groups=groups,
+            families=families,
             links_skipped=listing.links_skipped,
             errors=listing.errors,
             dirs_per_entry=per,

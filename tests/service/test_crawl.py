@@ -14,6 +14,7 @@ import redis
 from tests.support import Service, flush_all, make_tree
 from xtract_extractors.kinds import kind_of
 from xtract_sdk import XtractEndpoint
+from xtract_service.crawl.families import families_of
 
 
 @pytest.mark.parametrize("grouper", ["file_is_group", "directory", "extension"])
@@ -103,9 +104,7 @@ def test_flushing_leaves_every_family_for_extraction(service: Service, tree_dir:
     seen = []
     for _, entries in r.xreadgroup("xtract", "test", {stream: ">"}, count=100_000):
         for _, fields in entries:
-            import json
-
-            seen += [f["path"] for fam in json.loads(fields[b"families"]) for f in fam["files"]]
+            seen += [f["path"] for fam in families_of(fields[b"families"]) for f in fam["files"]]
     assert sorted(seen) == sorted(tree)
 
 

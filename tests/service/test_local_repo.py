@@ -13,15 +13,15 @@ def test_skip_patterns_match_names_of_files_and_folders(tmp_path: Path) -> None:
     (tmp_path / "a.tmp").write_text("x")
     (tmp_path / "a.csv").write_text("x,y")
     out = LocalRepo([str(tmp_path)], skip=[".git", "*.tmp"]).list_dir(str(tmp_path))
-    assert [f["path"] for f in out.files] == [str(tmp_path / "a.csv")]
+    assert [f[0] for f in out.files] == ["a.csv"]
     assert out.subdirs == [(str(tmp_path / "keep"), str(tmp_path / "keep"))]
 
 
-def test_file_records_carry_path_size_extension_mtime(tmp_path: Path) -> None:
+def test_files_are_listed_with_name_size_and_mtime(tmp_path: Path) -> None:
     p = tmp_path / "Data.TSV"
     p.write_text("a\tb\n")
-    (rec,) = LocalRepo([str(tmp_path)]).list_dir(str(tmp_path)).files
-    assert rec == {"path": str(p), "size": 4, "extension": "tsv", "mtime": p.stat().st_mtime}
+    (entry,) = LocalRepo([str(tmp_path)]).list_dir(str(tmp_path)).files
+    assert entry == ["Data.TSV", 4, p.stat().st_mtime]
 
 
 def test_missing_folder_becomes_an_error_record(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_file_that_vanishes_before_its_stat_becomes_an_error_record(tmp_path: Pa
     (tmp_path / "ghost.csv").symlink_to(tmp_path / "deleted.csv")
     (tmp_path / "real.csv").write_text("x")
     out = LocalRepo([str(tmp_path)], follow_symlinks=True).list_dir(str(tmp_path))
-    assert [f["path"] for f in out.files] == [str(tmp_path / "real.csv")]
+    assert [f[0] for f in out.files] == ["real.csv"]
     assert out.errors[0]["path"] == str(tmp_path / "ghost.csv")
 
 

@@ -10,12 +10,13 @@ from typing import Any, Protocol
 class Listing:
     """What listing one directory found.
 
-    ``subdirs`` pairs a de-duplication key (the real path when symlinks are followed)
-    with the path to list next. ``errors`` holds ``{path, error}`` records for what could
-    not be read; ``files`` are file records ``{path, size, extension, mtime}``.
+    ``files`` holds one ``[name, size, mtime]`` per regular file (a 4th item, the raw
+    name in base64, for a name that is not UTF-8). ``subdirs`` pairs a de-duplication
+    key (the real path when symlinks are followed) with the path to list next.
+    ``errors`` holds ``{path, error}`` records for what could not be read.
     """
 
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: list[list[Any]] = field(default_factory=list)
     subdirs: list[tuple[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     links_skipped: int = 0

@@ -86,15 +86,7 @@ class GlobusRepo:
         if kind == "dir":
             out.subdirs.append((full, full))
         elif kind == "file":
-            dot = name.rfind(".")
-            out.files.append(
-                {
-                    "path": full,
-                    "size": int(item.get("size") or 0),
-                    "extension": name[dot + 1 :].lower() if dot > 0 else "",
-                    "mtime": _mtime(item.get("last_modified")),
-                }
-            )
+            out.files.append([name, int(item.get("size") or 0), _mtime(item.get("last_modified"))])
         else:
             out.links_skipped += 1
 

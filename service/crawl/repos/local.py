@@ -69,28 +69,28 @@ class LocalRepo:
                 if st.S_ISDIR(mode):
                     self._add_subdir(entry, out)
                 elif st.S_ISREG(mode):
-                    p = entry.path
-                    dot = name.rfind(".")
-                    record = {
-                        "path": p,
-                        "size": s.st_size,
-                        "extension": name[dot + 1 :].lower() if dot > 0 else "",
-                        "mtime": s.st_mtime,
-                    }
-                    if not name.isascii():
-                        shown, raw = _display(p)
-                        if raw is not None:
-                            record["path"] = shown
-                            record["path_b64"] = raw
-                            record["extension"] = _display(record["extension"])[0]
-                            out.errors.append(
-                                {"path": shown, "error": "file name is not valid UTF-8"}
-                            )
-                    files.append(record)
+                    if name.isascii():
+                        files.append([name, s.st_size, s.st_mtime])
+                    else:
+                        self._add_unusual_name(path, name, s, out)
                 elif not follow and entry.is_symlink():
                     out.links_skipped += 1
                 # sockets, fifos, devices, and links we do not follow are not data files
         return out
+
+    @staticmethod
+    def _add_unusual_name(directory: str, name: str, s: os.stat_result, out: Listing) -> None:
+        shown, raw = _display(name)
+        if raw is None:
+            out.files.append([name, s.st_size, s.st_mtime])
+        else:
+            out.files.append([shown, s.st_size, s.st_mtime, raw])
+            out.errors.append(
+                {
+                    "path": f"{_display(directory)[0]}/{shown}",
+                    "error": "file name is not valid UTF-8",
+                }
+            )
 
     def _add_subdir(self, entry: os.DirEntry[str], out: Listing) -> None:
         path = entry.path

@@ -1,0 +1,166 @@
+"""How families are stored on the families stream, and how they are read back.
+
+Per-file Python work while crawling is kept near zero: a listed directory becomes one
+compact *block*::
+
+    {"dir": "/data/run1", "id": "3f9c...", "base": 0,
+     "files": [[name, size, mtime], ...],            # a 4th item: raw name, base64
+     "families": "per_file" | [[[file indices], extractor], ...] per family}
+
+``"per_file"`` (what ``file_is_group`` returns) means one family per file, read by the
+extractor its extension names. A stream entry holds a JSON list of blocks with about a
+thousand files in all. :func:`expand` turns a block into the documented family shape::
+
+    {"family_id", "files": [{path, size, extension, mtime}],
+     "groups": [{"group_id", "files": [paths], "kind", "extractor"}]}
+
+Family ids are ``{block id}.{index}``, stable however often a block is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from xtract_extractors.kinds import extractor_for_extension, kind_of_extension
+
+PER_FILE = "per_file"
+
+FileEntry = list[Any]  # [name, size, mtime] or [name, size, mtime, raw_name_b64]
+Group = list[Any]  # [[file indices], extractor or None]
+Block = dict[str, Any]
+
+
+def extension(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot + 1 :].lower() if dot > 0 else ""
+
+
+def normalize(families: Any, n_files: int) -> Any:
+    """Make a grouper's answer a partition of the files: each file in exactly one
+    family (the first that names it); files no family names get a family each."""
+    if families == PER_FILE:
+        return PER_FILE
+    seen: set[int] = set()
+    out = []
+    for fam in families:
+        groups = [[list(idx), extractor] for idx, extractor in fam]
+        owned = [i for g in groups for i in g[0] if 0 <= i < n_files and i not in seen]
+        if owned:
+            seen.update(owned)
+            out.append(groups)
+    for i in range(n_files):
+        if i not in seen:
+            out.append([[[i], None]])
+    return out
+
+
+def make_blocks(
+    directory: str, files: list[FileEntry], families: Any, per_entry: int
+) -> list[Block]:
+    """One directory's listing as blocks; a huge per-file directory is cut into several."""
+    block_id = uuid.uuid4().hex[:16]
+    if families != PER_FILE:
+        return [{"dir": directory, "id": block_id, "base": 0, "files": files, "families": families}]
+    return [
+        {"dir": directory, "id": block_id, "base": i, "files": files[i : i + per_entry],
+         "families": PER_FILE}
+        for i in range(0, max(len(files), 1), per_entry)
+        if files[i : i + per_entry]
+    ]  # fmt: skip
+
+
+def counts(block: Block) -> tuple[int, int, int]:
+    """(files, families, groups) in a block."""
+    n = len(block["files"])
+    fams = block["families"]
+    if fams == PER_FILE:
+        return n, n, n
+    return n, len(fams), sum(len(f) for f in fams)
+
+
+def pack(blocks: list[Block], per_entry: int) -> list[tuple[str, int]]:
+    """Blocks packed into stream payloads of about ``per_entry`` files: (json, files)."""
+    out: list[tuple[str, int]] = []
+    batch: list[Block] = []
+    n = 0
+    for b in blocks:
+        batch.append(b)
+        n += len(b["files"])
+        if n >= per_entry:
+            out.append((json.dumps(batch, separators=(",", ":")), n))
+            batch, n = [], 0
+    if batch:
+        out.append((json.dumps(batch, separators=(",", ":")), n))
+    return out
+
+
+def _record(directory: str, entry: FileEntry) -> dict[str, Any]:
+    name = entry[0]
+    sep = "" if directory.endswith("/") else "/"
+    rec = {"path": f"{directory}{sep}{name}", "size": entry[1], "extension": extension(name),
+           "mtime": entry[2]}  # fmt: skip
+    if len(entry) > 3:  # the name is not UTF-8: give the raw bytes of the whole path
+        raw = os.fsencode(directory) + sep.encode() + base64.b64decode(entry[3])
+        rec["path_b64"] = base64.b64encode(raw).decode()
+    return rec
+
+
+def _group(
+    gid: str, records: list[dict[str, Any]], idx: list[int], extractor: Any
+) -> dict[str, Any]:
+    exts = {records[i]["extension"] for i in idx}
+    kind = kind_of_extension(next(iter(exts))) if len(exts) == 1 else "mixed"
+    return {"group_id": gid, "files": [records[i]["path"] for i in idx], "kind": kind,
+            "extractor": extractor}  # fmt: skip
+
+
+def expand(block: Block) -> Iterator[dict[str, Any]]:
+    """The block's families in the documented shape, in stream order."""
+    d, bid, base = block["dir"], block["id"], block["base"]
+    records = [_record(d, e) for e in block["files"]]
+    if block["families"] == PER_FILE:
+        for i, rec in enumerate(records):
+            fid = f"{bid}.{base + i}"
+            ext = rec["extension"]
+            yield {
+                "family_id": fid,
+                "files": [rec],
+                "groups": [{"group_id": f"{fid}.0", "files": [rec["path"]],
+                            "kind": kind_of_extension(ext),
+                            "extractor": extractor_for_extension(ext)}],
+            }  # fmt: skip
+        return
+    seen: set[int] = set()
+    for i, fam in enumerate(block["families"]):
+        fid = f"{bid}.{i}"
+        owned = []
+        for idx, _ in fam:
+            for j in idx:
+                if j not in seen:
+                    seen.add(j)
+                    owned.append(j)
+        yield {
+            "family_id": fid,
+            "files": [records[j] for j in owned],
+            "groups": [_group(f"{fid}.{k}", records, idx, ex) for k, (idx, ex) in enumerate(fam)],
+        }
+
+
+def families_of(payload: bytes | str) -> Iterator[dict[str, Any]]:
+    """Every family in one stream entry's payload."""
+    for block in json.loads(payload):
+        yield from expand(block)
+
+
+def files_of(payload: bytes | str) -> list[dict[str, Any]]:
+    """Every file record in one stream entry, in order, each with its ``family_id``."""
+    return [
+        {**rec, "family_id": fam["family_id"]}
+        for fam in families_of(payload)
+        for rec in fam["files"]
+    ]
