@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     crawl_workers: int = 2
     # Listings a worker keeps in flight at once (matters for Globus latency).
     listings_in_flight: int = 8
+    # Local listings are CPU-bound in Python: one per process; add processes instead.
+    local_listings_in_flight: int = 1
     # A directory claimed by a worker that went silent this long is redelivered.
     claim_idle_seconds: float = 60.0
     # File records per Redis stream entry: one XADD per batch, not per file.

@@ -31,6 +31,8 @@ from xtract_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
+Work = tuple[str, str, list[str]]  # crawl id, frontier entry id, directories
+
 
 def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> Repo:
     if spec.repo_type == "globus":
@@ -63,63 +65,86 @@ class CrawlWorker:
     # -- the loop ---------------------------------------------------------------------
     def run(self, parent_pid: int | None = None) -> None:
         slots = max(1, self.settings.listings_in_flight)
-        running: set[Future[None]] = set()
+        local_slots = max(1, min(slots, self.settings.local_listings_in_flight))
+        running: dict[Future[None], bool] = {}  # future -> is a local listing
         with ThreadPoolExecutor(slots, thread_name_prefix="xtract-list") as pool:
             while not self.stop.is_set():
                 if parent_pid is not None and os.getppid() != parent_pid:
                     log.warning("service %s went away; worker stopping", parent_pid)
                     break
-                running = {f for f in running if not f.done()}
+                running = {f: loc for f, loc in running.items() if not f.done()}
                 free = slots - len(running)
+                free_local = local_slots - sum(running.values())
                 if free <= 0:
                     wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                     continue
                 try:
-                    work = self._next_entries(free, block_ms=0 if running else 200)
+                    work = self._next_entries(free, free_local, idle=not running)
                 except redis.ConnectionError as exc:
                     log.warning("redis unavailable (%s); retrying", exc)
                     time.sleep(1)
                     continue
                 for crawl_id, entry_id, dirs in work:
-                    running.add(pool.submit(self._process, crawl_id, entry_id, dirs))
+                    future = pool.submit(self._process, crawl_id, entry_id, dirs)
+                    running[future] = self._is_local(crawl_id)
                 if not work and running:
                     wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
             wait(running)
 
-    def _next_entries(self, count: int, block_ms: int) -> list[tuple[str, str, list[str]]]:
+    def _is_local(self, crawl_id: str) -> bool:
+        try:
+            return self._repo(crawl_id)[1].repo_type == "local"
+        except CrawlNotFound:
+            return False
+
+    def _next_entries(self, free: int, free_local: int, idle: bool) -> list[Work]:
+        """Entries to list next: reclaimed ones first, then new ones. Local listings are
+        CPU-bound, so a process runs only ``local_listings_in_flight`` of them at once
+        (more cores means more processes); remote ones wait on the network, so many."""
         active = sorted(m.decode() for m in self.r.smembers(keys.ACTIVE))
         self._forget_inactive(active)
         if not active:
-            if block_ms:
-                time.sleep(block_ms / 1000)
+            time.sleep(0.2)
             return []
-        work = self._reclaim(active, count)
+        work = self._reclaim(active, free)
         if work:
             return work
-        streams = {keys.dirs(cid): ">" for cid in active}
+        if idle:  # block until anything arrives anywhere
+            return self._read(active, 1, block_ms=200)
+        local = [c for c in active if self._is_local(c)]
+        remote = [c for c in active if c not in local]
+        if local and free_local > 0:
+            work += self._read(local, free_local, block_ms=None)
+        if remote and free - len(work) > 0:
+            work += self._read(remote, free - len(work), block_ms=None)
+        return work
+
+    def _read(self, crawl_ids: list[str], count: int, block_ms: int | None) -> list[Work]:
+        streams = {keys.dirs(cid): ">" for cid in crawl_ids}
         try:
             reply = self.r.xreadgroup(
-                keys.DIR_GROUP, self.name, streams, count=count, block=block_ms or None
+                keys.DIR_GROUP, self.name, streams, count=count, block=block_ms
             )
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
-            self._drop_dead(active)
+            self._drop_dead(crawl_ids)
             return []
+        work = []
         for stream, entries in reply or []:
             crawl_id = stream.decode().split(":")[2]
             for eid, fields in entries:
                 work.append((crawl_id, eid.decode(), json.loads(fields[b"dirs"])))
         return work
 
-    def _reclaim(self, active: list[str], count: int) -> list[tuple[str, str, list[str]]]:
+    def _reclaim(self, active: list[str], count: int) -> list[Work]:
         """Take over entries a silent worker has held longer than the claim idle time."""
         now = time.monotonic()
         idle = self.settings.claim_idle_seconds
         if now - self._last_reclaim < min(idle / 2, 5.0):
             return []
         self._last_reclaim = now
-        work: list[tuple[str, str, list[str]]] = []
+        work: list[Work] = []
         for cid in active:
             try:
                 reply = self.r.xautoclaim(
