@@ -83,6 +83,17 @@ class Service:
                 self.proc.kill()
                 self.proc.wait()
 
+    def worker_pids(self) -> list[str]:
+        """The crawl worker processes this service supervises."""
+        assert self.proc is not None
+        found = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid), "-f", "xtract_service.cli worker"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return found.stdout.split()
+
     def client(self, **kw: Any) -> XtractClient:
         return XtractClient(base_url=self.url, token=kw.pop("token", self.token), **kw)
 

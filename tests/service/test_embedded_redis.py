@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -31,11 +30,7 @@ def test_service_stops_its_redis_and_workers_on_shutdown(data_root: Path, tmp_pa
     svc = Service(tmp_path / "home", env=roots_env(data_root)).start()
     assert svc.proc is not None
     pid = redis_pid(svc.home)
-    workers = subprocess.run(
-        ["pgrep", "-P", str(svc.proc.pid), "-f", "xtract_service.cli worker"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    workers = svc.worker_pids()
     assert alive(pid) and len(workers) == 2
     svc.stop()
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught

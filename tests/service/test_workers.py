@@ -91,22 +91,12 @@ def test_directories_held_by_a_dead_worker_are_redelivered_and_counted_once(
 
 def test_service_replaces_a_worker_that_dies(service: Service, tree_dir: Path) -> None:
     assert service.proc is not None
-    children = subprocess.run(
-        ["pgrep", "-P", str(service.proc.pid), "-f", "xtract_service.cli worker"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
+    children = service.worker_pids()
     assert len(children) == 2
     os.kill(int(children[0]), signal.SIGKILL)
     deadline = time.monotonic() + 20
     while True:
-        now = subprocess.run(
-            ["pgrep", "-P", str(service.proc.pid), "-f", "xtract_service.cli worker"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
+        now = service.worker_pids()
         if len(now) == 2 and children[0] not in now:
             break
         assert time.monotonic() < deadline, f"worker not replaced: {now}"
