@@ -1,10 +1,21 @@
 """Xtract's extractors: functions that read metadata out of research files.
 
-This package is importable on a worker with no service code. For now it holds the
-file-kind table (:mod:`xtract_extractors.kinds`) that the crawl's groupers use to
-decide which extractor should read a file.
+Importable on a worker with no service code. The public surface:
+
+- :func:`extractor` and :func:`param` declare an extractor (see ``registry``);
+- :func:`get` and :func:`all_extractors` find them (built-ins and plug-ins from the
+  ``xtract.extractors`` entry-point group);
+- :class:`IsolatedRunner` runs them in a child process with time and memory limits;
+- :func:`extract_file` detects a file's type, chooses extractors and runs them;
+- ``kinds`` maps file names to kinds and default extractors.
+
+>>> from xtract_extractors import IsolatedRunner, extract_file
+>>> with IsolatedRunner(time_limit=30) as runner:          # doctest: +SKIP
+...     extract_file("/data/run1/table.csv", runner)["metadata"]["tabular"]["rows"]
 """
 
+from .extract import extract_file
+from .isolation import IsolatedRunner, error_record, is_error_record
 from .kinds import (
     KINDS,
     Kind,
@@ -13,12 +24,39 @@ from .kinds import (
     kind_of,
     kind_of_extension,
 )
+from .registry import (
+    PLUGIN_ERRORS,
+    Extractor,
+    Param,
+    ParamError,
+    UnknownExtractor,
+    all_extractors,
+    extractor,
+    get,
+    param,
+)
+from .select import plan, readers_for
 
 __all__ = [
     "KINDS",
+    "PLUGIN_ERRORS",
+    "Extractor",
+    "IsolatedRunner",
     "Kind",
+    "Param",
+    "ParamError",
+    "UnknownExtractor",
+    "all_extractors",
+    "error_record",
+    "extract_file",
+    "extractor",
     "extractor_for",
     "extractor_for_extension",
+    "get",
+    "is_error_record",
     "kind_of",
     "kind_of_extension",
+    "param",
+    "plan",
+    "readers_for",
 ]

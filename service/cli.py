@@ -207,6 +207,65 @@ def cancel(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None
     _print(s, as_json, _status_text(s))
 
 
+@app.command("extract-file")
+def extract_file_command(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, resolve_path=True),
+    extractor: list[str] = typer.Option(
+        None, "--extractor", "-e", help="Run only these extractors (repeatable)."
+    ),
+    time_limit: float = typer.Option(60.0, help="Seconds each extractor may take."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show what every applicable extractor finds in one file, before a big run."""
+    from xtract_extractors import IsolatedRunner, UnknownExtractor, extract_file, get
+
+    only = list(extractor) if extractor else None
+    try:
+        for name in only or []:
+            get(name)
+    except UnknownExtractor as exc:
+        _fail(str(exc), 2)
+    with IsolatedRunner(time_limit=time_limit) as runner:
+        doc = extract_file(str(path), runner, only=only, add=only or ())
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        typer.echo(_extraction_text(doc))
+    if doc["errors"] and not doc["metadata"].keys() - {"filetype"}:
+        raise typer.Exit(1)
+
+
+def _extraction_text(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['path']}: {doc['mimetype'] or 'type unknown'}"]
+    if doc["unknown"]:
+        lines.append("  no extractor understands this file (flagged unknown)")
+    for name, md in doc["metadata"].items():
+        lines.append(f"  [{name}]")
+        for key, value in md.items():
+            text = json.dumps(value, default=str)
+            lines.append(f"    {key}: {text if len(text) <= 100 else text[:97] + '...'}")
+    lines += [f"  ! {e['extractor']}: {e['error']}: {e['message']}" for e in doc["errors"]]
+    return "\n".join(lines)
+
+
+@app.command("extractors")
+def list_extractors(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the extractors this installation has, with their parameters."""
+    from xtract_extractors import PLUGIN_ERRORS, all_extractors
+
+    found = [e.describe() for e in all_extractors()]
+    if as_json:
+        typer.echo(json.dumps({"extractors": found, "plugin_errors": PLUGIN_ERRORS}, indent=2))
+        return
+    for e in found:
+        params = ", ".join(f"{p['name']}={p['default']!r}" for p in e["params"])
+        typer.echo(f"{e['name']:<10} {e['version']:<5} {e['description']}")
+        if params:
+            typer.echo(f"{'':<16} params: {params}")
+    for name, why in PLUGIN_ERRORS.items():
+        typer.echo(f"xtract: plug-in {name!r} was skipped: {why}", err=True)
+
+
 @token_app.command("show")
 def token_show() -> None:
     """Print the local token (created by the service on first start)."""

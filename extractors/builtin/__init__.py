@@ -1,0 +1,21 @@
+"""The built-in extractors; importing this package registers them all.
+
+Each module imports its format library inside the function, so the registry lists every
+extractor even on a worker that installed only one family's extra; calling one whose
+library is missing gives an error naming the extra to install.
+"""
+
+from . import c_code, filetype, hdf5, images, jsonxml, keyword, netcdf, pdf, python_code, tabular
+
+__all__ = [
+    "c_code",
+    "filetype",
+    "hdf5",
+    "images",
+    "jsonxml",
+    "keyword",
+    "netcdf",
+    "pdf",
+    "python_code",
+    "tabular",
+]

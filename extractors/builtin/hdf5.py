@@ -1,0 +1,67 @@
+"""``hdf5``: the tree of an HDF5 file with h5py: groups, datasets (shape, dtype,
+chunks, compression) and attributes. Only metadata is read, never dataset values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import extractor, param
+from ._common import jsonable, need
+
+
+def _attrs(obj: Any, limit: int) -> dict[str, Any]:
+    out = {}
+    for i, (k, v) in enumerate(obj.attrs.items()):
+        if i >= limit:
+            out["..."] = f"{len(obj.attrs) - limit} more"
+            break
+        out[k] = jsonable(v)
+    return out
+
+
+@extractor(
+    "hdf5",
+    kinds=["hierarchical"],
+    extensions=["h5", "hdf5", "hdf", "he5"],
+    mimetypes=["application/x-hdf5", "application/x-hdf"],
+    version="1.0",
+)
+@param("max_objects", int, default=1000, desc="groups and datasets described")
+@param("max_attrs", int, default=50, desc="attributes kept per object")
+def hdf5(path: str, max_objects: int = 1000, max_attrs: int = 50) -> dict[str, Any]:
+    """Groups, datasets, shapes, dtypes, compression and attributes of an HDF5 file."""
+    h5py = need("h5py", "hierarchical")
+    groups: list[dict[str, Any]] = []
+    datasets: list[dict[str, Any]] = []
+    seen = [0]
+
+    def visit(name: str, obj: Any) -> None:
+        seen[0] += 1
+        if len(groups) + len(datasets) >= max_objects:
+            return
+        if isinstance(obj, h5py.Dataset):
+            datasets.append({
+                "name": "/" + name,
+                "shape": list(obj.shape) if obj.shape is not None else None,
+                "dtype": str(obj.dtype),
+                "chunks": list(obj.chunks) if obj.chunks else None,
+                "compression": obj.compression,
+                "compression_opts": jsonable(obj.compression_opts),
+                "attributes": _attrs(obj, max_attrs),
+            })  # fmt: skip
+        elif isinstance(obj, h5py.Group):
+            groups.append({"name": "/" + name, "attributes": _attrs(obj, max_attrs)})
+
+    with h5py.File(path, "r") as f:
+        root_attrs = _attrs(f, max_attrs)
+        f.visititems(visit)
+        out: dict[str, Any] = {
+            "format": "HDF5",
+            "libver": jsonable(f.libver),
+            "attributes": root_attrs,
+            "groups": groups,
+            "datasets": datasets,
+        }
+    if seen[0] > max_objects:
+        out["warnings"] = [f"{seen[0]} objects; described the first {max_objects}"]
+    return out

@@ -1,0 +1,73 @@
+"""``images``: format, size, mode, EXIF (camera, date, GPS) and mean colour, with
+Pillow. Pillow's decompression-bomb guard stays on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import extractor, param
+from ._common import jsonable, need
+
+_GPS_IFD = 0x8825
+_EXIF_IFD = 0x8769
+_TAGS = {0x010F: "camera_make", 0x0110: "camera_model", 0x0132: "datetime",
+         0x0131: "software", 0x8298: "copyright"}  # fmt: skip
+_EXIF_TAGS = {0x9003: "datetime_original", 0x829A: "exposure_time", 0x829D: "f_number",
+              0x8827: "iso", 0x920A: "focal_length"}  # fmt: skip
+
+
+def _degrees(dms: Any, ref: Any) -> float | None:
+    try:
+        d, m, s = (float(x) for x in dms)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    value = d + m / 60 + s / 3600
+    return -value if str(ref).upper() in ("S", "W") else value
+
+
+def _exif(im: Any) -> dict[str, Any]:
+    exif = im.getexif()
+    if not exif:
+        return {}
+    out: dict[str, Any] = {name: jsonable(exif[tag]) for tag, name in _TAGS.items() if tag in exif}
+    details = exif.get_ifd(_EXIF_IFD)
+    out.update({name: jsonable(details[t]) for t, name in _EXIF_TAGS.items() if t in details})
+    gps = exif.get_ifd(_GPS_IFD)
+    if gps:
+        lat, lon = _degrees(gps.get(2), gps.get(1)), _degrees(gps.get(4), gps.get(3))
+        if lat is not None and lon is not None:
+            out["gps"] = {"latitude": round(lat, 7), "longitude": round(lon, 7)}
+            if 6 in gps:
+                out["gps"]["altitude"] = jsonable(float(gps[6]))
+    return out
+
+
+@extractor(
+    "images",
+    kinds=["image"],
+    extensions=["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"],
+    mimetypes=["image/*"],
+    version="1.0",
+)
+@param("mean_colour", bool, default=True, desc="compute the mean colour (decodes the image)")
+def images(path: str, mean_colour: bool = True) -> dict[str, Any]:
+    """Format, width, height, mode, EXIF and mean colour of an image."""
+    image = need("PIL.Image", "images")
+    stat = need("PIL.ImageStat", "images")
+    with image.open(path) as im:
+        out: dict[str, Any] = {
+            "format": im.format,
+            "width": im.width,
+            "height": im.height,
+            "mode": im.mode,
+            "frames": getattr(im, "n_frames", 1),
+        }
+        exif = _exif(im)
+        if exif:
+            out["exif"] = exif
+        if mean_colour:
+            im.draft("RGB", (256, 256))  # JPEG decodes at a fraction of its size
+            small = im.convert("RGB")
+            small.thumbnail((256, 256))
+            out["mean_colour"] = [round(c, 2) for c in stat.Stat(small).mean]
+    return out

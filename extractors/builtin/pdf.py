@@ -1,0 +1,32 @@
+"""``pdf``: pages, document information and encryption of a PDF, with pypdf."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import extractor
+from ._common import jsonable, need
+
+
+@extractor(
+    "pdf",
+    kinds=["document"],
+    extensions=["pdf"],
+    mimetypes=["application/pdf"],
+    version="1.0",
+)
+def pdf(path: str) -> dict[str, Any]:
+    """Page count, document info (title, author, dates, ...) and the encryption flag."""
+    pypdf = need("pypdf", "pdf")
+    reader = pypdf.PdfReader(path, strict=False)
+    out: dict[str, Any] = {"encrypted": reader.is_encrypted, "pdf_header": reader.pdf_header}
+    if reader.is_encrypted and not reader.decrypt(""):
+        out["warnings"] = ["encrypted with a password; only the encryption flag is known"]
+        return out
+    out["pages"] = len(reader.pages)
+    info = reader.metadata or {}
+    out["info"] = {str(k).lstrip("/"): jsonable(v) for k, v in info.items()}
+    if reader.pages:
+        box = reader.pages[0].mediabox
+        out["page_size"] = [float(box.width), float(box.height)]
+    return out

@@ -1,0 +1,227 @@
+"""The extractor registry: the ``@extractor`` and ``@param`` decorators, parameter
+validation, and plug-ins found through the ``xtract.extractors`` entry-point group.
+
+An extractor is a function declared like this::
+
+    @extractor("tabular", kinds=["tabular"], extensions=["csv", "tsv"],
+               mimetypes=["text/csv"], version="1.0")
+    @param("sample_bytes", int, default=1 << 20, desc="bytes read to sniff the format")
+    def tabular(path: str, sample_bytes: int = 1 << 20) -> dict:
+        ...
+
+By default an extractor reads one file (``per_file=True``) and the registry maps it over
+a group's files; with ``per_file=False`` it receives the group's list of paths at once.
+It returns a JSON-serialisable dict and knows nothing of Redis or HTTP. A ``warnings``
+list in the result marks partial metadata.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_PARAMS_ATTR = "__xtract_params__"
+_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean",
+                           list: "list", dict: "object"}  # fmt: skip
+
+
+class ParamError(ValueError):
+    """A parameter that is unknown, missing or of the wrong type; the message names it."""
+
+
+class UnknownExtractor(LookupError):
+    """No extractor of that name is registered."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type
+    default: Any = None
+    desc: str = ""
+    optional: bool = True
+    secret: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": _TYPES.get(self.type, self.type.__name__),
+            "default": "***" if self.secret and self.default is not None else self.default,
+            "desc": self.desc,
+            "optional": self.optional,
+            "secret": self.secret,
+        }
+
+
+@dataclass
+class Extractor:
+    """A registered extractor and what it reads."""
+
+    name: str
+    fn: Callable[..., dict[str, Any]]
+    kinds: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
+    mimetypes: tuple[str, ...] = ()
+    version: str = "0"
+    per_file: bool = True
+    params: tuple[Param, ...] = ()
+    description: str = ""
+    source: str = "builtin"
+
+    @property
+    def ref(self) -> str:
+        """``module:qualname``: how a fresh process finds this extractor's code."""
+        return f"{self.fn.__module__}:{self.fn.__qualname__}"
+
+    def validate(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        """The parameters to call with: defaults filled in, types checked."""
+        params = dict(params or {})
+        known = {p.name: p for p in self.params}
+        for name in params:
+            if name not in known:
+                names = ", ".join(sorted(known)) or "none"
+                raise ParamError(
+                    f"extractor {self.name!r} has no parameter {name!r} (it takes: {names})"
+                )
+        out: dict[str, Any] = {}
+        for p in self.params:
+            if p.name not in params:
+                if not p.optional:
+                    raise ParamError(f"extractor {self.name!r} needs parameter {p.name!r}")
+                out[p.name] = p.default
+                continue
+            value = params[p.name]
+            if p.type is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, p.type) or (p.type is not bool and isinstance(value, bool)):
+                raise ParamError(
+                    f"parameter {p.name!r} of extractor {self.name!r} must be "
+                    f"{_TYPES.get(p.type, p.type.__name__)}, not {value!r}"
+                )
+            out[p.name] = value
+        return out
+
+    def run(self, paths: list[str], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call the extractor on a group's paths (no isolation: see ``isolation``)."""
+        kwargs = self.validate(params)
+        if not self.per_file:
+            return self.fn(paths, **kwargs)
+        if len(paths) == 1:
+            return self.fn(paths[0], **kwargs)
+        return {"files": {p: self.fn(p, **kwargs) for p in paths}}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "kinds": list(self.kinds),
+            "extensions": list(self.extensions),
+            "mimetypes": list(self.mimetypes),
+            "per_file": self.per_file,
+            "params": [p.describe() for p in self.params],
+            "source": self.source,
+        }
+
+
+REGISTRY: dict[str, Extractor] = {}
+PLUGIN_ERRORS: dict[str, str] = {}  # entry-point name -> why it did not load
+_plugins_loaded = False
+
+
+def param(
+    name: str,
+    type: type,
+    default: Any = None,
+    desc: str = "",
+    optional: bool = True,
+    secret: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare one typed parameter of an extractor (stack several, under ``@extractor``)."""
+
+    def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+        declared: list[Param] = getattr(fn, _PARAMS_ATTR, [])
+        # decorators apply bottom-up; keep the order in which they are written
+        setattr(fn, _PARAMS_ATTR, [Param(name, type, default, desc, optional, secret), *declared])
+        return fn
+
+    return attach
+
+
+def extractor(
+    name: str,
+    *,
+    kinds: Iterable[str] = (),
+    extensions: Iterable[str] = (),
+    mimetypes: Iterable[str] = (),
+    version: str = "0",
+    per_file: bool = True,
+    description: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as the extractor called ``name``."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        module = fn.__module__
+        REGISTRY[name] = Extractor(
+            name=name,
+            fn=fn,
+            kinds=tuple(kinds),
+            extensions=tuple(e.lower().lstrip(".") for e in extensions),
+            mimetypes=tuple(mimetypes),
+            version=version,
+            per_file=per_file,
+            params=tuple(getattr(fn, _PARAMS_ATTR, [])),
+            description=description or (fn.__doc__ or "").strip().split("\n")[0],
+            source="builtin" if module.startswith(__package__ or "xtract_extractors") else module,
+        )
+        return fn
+
+    return register
+
+
+def load_plugins() -> None:
+    """Import every ``xtract.extractors`` entry point once; a plug-in that fails to load
+    is recorded in :data:`PLUGIN_ERRORS` and skipped."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in entry_points(group="xtract.extractors"):
+        try:
+            ep.load()  # importing the module runs its @extractor decorators
+        except Exception as exc:
+            PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
+            log.warning("extractor plug-in %r failed to load: %s", ep.name, exc)
+
+
+def get(name: str) -> Extractor:
+    """The extractor called ``name``; built-ins and plug-ins are loaded on first use."""
+    ensure_loaded()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise UnknownExtractor(f"unknown extractor {name!r}; known: {known}") from None
+
+
+def all_extractors() -> list[Extractor]:
+    ensure_loaded()
+    return sorted(REGISTRY.values(), key=lambda e: e.name)
+
+
+def ensure_loaded() -> None:
+    importlib.import_module(f"{__package__}.builtin")
+    load_plugins()
+
+
+def resolve(name: str, ref: str | None = None) -> Extractor:
+    """Find an extractor in a fresh process: by name, else by importing its module."""
+    if ref and name not in REGISTRY:
+        importlib.import_module(ref.split(":", 1)[0])
+    return get(name)

@@ -1,0 +1,73 @@
+"""Choosing extractors: which extractors read a file, from its name and the type
+detected in its bytes; the bytes win when the two disagree.
+
+>>> readers_for("photo.csv", "image/png")        # doctest: +SKIP
+['images']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .kinds import extension_of
+from .registry import Extractor, all_extractors
+
+# container formats whose detected type does not name every format built on them
+_CONTAINERS: dict[str, frozenset[str]] = {
+    "application/x-hdf5": frozenset({"netcdf"}),
+    "application/x-hdf": frozenset({"netcdf"}),
+    "application/zip": frozenset({"keyword"}),  # .docx is a zip file
+}
+_NOT_CONTENT = frozenset({"application/octet-stream", "inode/x-empty", "application/x-empty"})
+
+
+def _mime_match(e: Extractor, mimetype: str) -> bool:
+    return any(
+        m == mimetype or (m.endswith("/*") and mimetype.startswith(m[:-1])) for m in e.mimetypes
+    )
+
+
+def _compatible(e: Extractor, mimetype: str) -> bool:
+    """Whether an extractor chosen by extension may read a file of this detected type."""
+    if mimetype in _NOT_CONTENT:
+        return False
+    return (
+        mimetype.startswith("text/")
+        or _mime_match(e, mimetype)
+        or e.name in _CONTAINERS.get(mimetype, ())
+    )
+
+
+def readers_for(path: str, mimetype: str | None) -> list[str]:
+    """Names of the extractors (``filetype`` aside) that read this file."""
+    ext = extension_of(path)
+    content = [e for e in all_extractors() if e.name != "filetype"]
+    if mimetype is None:
+        return [e.name for e in content if ext in e.extensions]
+    by_ext = [e.name for e in content if ext in e.extensions and _compatible(e, mimetype)]
+    if mimetype == "text/plain" and by_ext:
+        return by_ext  # a .csv is text/plain too: the name is more precise here
+    by_mime = [e.name for e in content if _mime_match(e, mimetype)]
+    return list(dict.fromkeys(by_ext + by_mime))
+
+
+def plan(
+    path: str,
+    mimetype: str | None,
+    suggested: str | None = None,
+    only: Iterable[str] | None = None,
+    add: Iterable[str] = (),
+) -> list[str]:
+    """The content extractors to run on one file: the grouper's suggestion (if the
+    bytes agree), the readers of the detected type, restricted to ``only`` if given,
+    plus ``add``."""
+    names = readers_for(path, mimetype)
+    if suggested and suggested not in names and suggested != "filetype":
+        from .registry import get
+
+        if mimetype is None or _compatible(get(suggested), mimetype):
+            names.insert(0, suggested)
+    if only is not None:
+        allowed = set(only)
+        names = [n for n in names if n in allowed]
+    return list(dict.fromkeys([*names, *add]))
