@@ -15,6 +15,7 @@ library cannot grow without bound.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import resource
@@ -100,7 +101,7 @@ class IsolatedRunner:
 
     def _start(self) -> Connection:
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(
+        self._proc = self._ctx.Process(  # type: ignore[attr-defined]
             target=_child, args=(child, self.memory_limit), daemon=True, name="xtract-extract"
         )
         self._proc.start()
@@ -162,14 +163,18 @@ class IsolatedRunner:
     def close(self) -> None:
         """Stop the child process (politely, then firmly)."""
         if self._conn is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 self._conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
         if self._proc is not None:
             self._proc.join(2)
         self._kill(restart=False)
 
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIME_LIMIT", "IsolatedRunner", "ParamError",
-           "error_record", "is_error_record"]  # fmt: skip
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_TIME_LIMIT",
+    "IsolatedRunner",
+    "ParamError",
+    "error_record",
+    "is_error_record",
+]

@@ -27,8 +27,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _PARAMS_ATTR = "__xtract_params__"
-_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean",
-                           list: "list", dict: "object"}  # fmt: skip
+_TYPES: dict[type, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "list",
+    dict: "object",
+}
 
 
 class ParamError(ValueError):

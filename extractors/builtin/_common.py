@@ -36,7 +36,7 @@ def jsonable(value: Any, max_items: int = 50, max_chars: int = 500) -> Any:
         return jsonable(value.tolist(), max_items, max_chars)
     if isinstance(value, list | tuple):
         items = [jsonable(v, max_items, max_chars) for v in list(value)[:max_items]]
-        return items + ["..."] if len(value) > max_items else items
+        return [*items, "..."] if len(value) > max_items else items
     if isinstance(value, dict):
         return {
             str(k): jsonable(v, max_items, max_chars) for k, v in list(value.items())[:max_items]

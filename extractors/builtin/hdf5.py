@@ -40,15 +40,17 @@ def hdf5(path: str, max_objects: int = 1000, max_attrs: int = 50) -> dict[str, A
         if len(groups) + len(datasets) >= max_objects:
             return
         if isinstance(obj, h5py.Dataset):
-            datasets.append({
-                "name": "/" + name,
-                "shape": list(obj.shape) if obj.shape is not None else None,
-                "dtype": str(obj.dtype),
-                "chunks": list(obj.chunks) if obj.chunks else None,
-                "compression": obj.compression,
-                "compression_opts": jsonable(obj.compression_opts),
-                "attributes": _attrs(obj, max_attrs),
-            })  # fmt: skip
+            datasets.append(
+                {
+                    "name": "/" + name,
+                    "shape": list(obj.shape) if obj.shape is not None else None,
+                    "dtype": str(obj.dtype),
+                    "chunks": list(obj.chunks) if obj.chunks else None,
+                    "compression": obj.compression,
+                    "compression_opts": jsonable(obj.compression_opts),
+                    "attributes": _attrs(obj, max_attrs),
+                }
+            )
         elif isinstance(obj, h5py.Group):
             groups.append({"name": "/" + name, "attributes": _attrs(obj, max_attrs)})
 

@@ -10,10 +10,20 @@ from ._common import jsonable, need
 
 _GPS_IFD = 0x8825
 _EXIF_IFD = 0x8769
-_TAGS = {0x010F: "camera_make", 0x0110: "camera_model", 0x0132: "datetime",
-         0x0131: "software", 0x8298: "copyright"}  # fmt: skip
-_EXIF_TAGS = {0x9003: "datetime_original", 0x829A: "exposure_time", 0x829D: "f_number",
-              0x8827: "iso", 0x920A: "focal_length"}  # fmt: skip
+_TAGS = {
+    0x010F: "camera_make",
+    0x0110: "camera_model",
+    0x0132: "datetime",
+    0x0131: "software",
+    0x8298: "copyright",
+}
+_EXIF_TAGS = {
+    0x9003: "datetime_original",
+    0x829A: "exposure_time",
+    0x829D: "f_number",
+    0x8827: "iso",
+    0x920A: "focal_length",
+}
 
 
 def _degrees(dms: Any, ref: Any) -> float | None:

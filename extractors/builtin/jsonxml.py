@@ -11,8 +11,15 @@ from typing import Any
 from ..registry import extractor, param
 from ._common import need
 
-_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
-         float: "number", type(None): "null"}  # fmt: skip
+_TYPE = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
 
 
 class _Walk:
@@ -69,8 +76,11 @@ def _json(path: str, max_bytes: int, max_fields: int) -> dict[str, Any]:
     try:
         doc = json.loads(raw)
     except RecursionError:
-        return {"format": "json", "depth": _scan_depth(raw),
-                "warnings": ["nested too deeply to parse; only the depth was measured"]}  # fmt: skip
+        return {
+            "format": "json",
+            "depth": _scan_depth(raw),
+            "warnings": ["nested too deeply to parse; only the depth was measured"],
+        }
     walk = _Walk(max_fields)
     walk.visit(doc, "", 0)
     out: dict[str, Any] = {"format": "json", "depth": walk.depth, "root_type": _TYPE[type(doc)]}

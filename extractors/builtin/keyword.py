@@ -12,9 +12,42 @@ from ._common import decode_text, need
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACED = re.compile(rb"\S+")
-_YAKE_LANGS = {"ar", "bg", "br", "cz", "da", "de", "el", "en", "es", "et", "fa", "fi", "fr",
-               "hi", "hr", "hu", "hy", "id", "it", "ja", "lt", "lv", "nl", "no", "pl", "pt",
-               "ro", "ru", "sk", "sl", "sv", "tr", "uk", "zh"}  # fmt: skip
+_YAKE_LANGS = {
+    "ar",
+    "bg",
+    "br",
+    "cz",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "et",
+    "fa",
+    "fi",
+    "fr",
+    "hi",
+    "hr",
+    "hu",
+    "hy",
+    "id",
+    "it",
+    "ja",
+    "lt",
+    "lv",
+    "nl",
+    "no",
+    "pl",
+    "pt",
+    "ro",
+    "ru",
+    "sk",
+    "sl",
+    "sv",
+    "tr",
+    "uk",
+    "zh",
+}
 
 
 def _text_of(path: str, max_chars: int) -> tuple[str, int, list[str], str]:
@@ -92,8 +125,12 @@ def keyword(path: str, top: int = 20, ngram: int = 2, max_chars: int = 100_000) 
     """Top keywords with scores (lower is more relevant), language and word count."""
     text, words, warnings, source = _text_of(path, max_chars)
     language = _language(text)
-    out: dict[str, Any] = {"source": source, "language": language, "word_count": words,
-                           "characters_read": len(text)}  # fmt: skip
+    out: dict[str, Any] = {
+        "source": source,
+        "language": language,
+        "word_count": words,
+        "characters_read": len(text),
+    }
     if not text.strip():
         out["keywords"] = []
         warnings.append("no text found")

@@ -24,12 +24,13 @@ def _group(g: Any, max_vars: int) -> dict[str, Any]:
             "chunking": jsonable(v.chunking()),
         }
     return {
-        "dimensions": {n: {"size": len(d), "unlimited": d.isunlimited()}
-                       for n, d in g.dimensions.items()},
+        "dimensions": {
+            n: {"size": len(d), "unlimited": d.isunlimited()} for n, d in g.dimensions.items()
+        },
         "variables": variables,
         "attributes": {a: jsonable(g.getncattr(a)) for a in g.ncattrs()},
         "groups": {n: _group(sub, max_vars) for n, sub in g.groups.items()},
-    }  # fmt: skip
+    }
 
 
 @extractor(

@@ -20,8 +20,11 @@ def _doc(node: Any) -> str | None:
 
 def _comments(text: str) -> int:
     try:
-        return sum(1 for t in tokenize.generate_tokens(io.StringIO(text).readline)
-                   if t.type == tokenize.COMMENT)  # fmt: skip
+        return sum(
+            1
+            for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type == tokenize.COMMENT
+        )
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return sum(1 for ln in text.splitlines() if ln.lstrip().startswith("#"))
 
@@ -76,13 +79,21 @@ def python_code(path: str, max_bytes: int = 8 << 20) -> dict[str, Any]:
             imports.append("." * node.level + (node.module or ""))
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            functions.append({"name": node.name, "line": node.lineno,
-                              "args": [a.arg for a in node.args.args], "doc": _doc(node)})  # fmt: skip
+            functions.append(
+                {
+                    "name": node.name,
+                    "line": node.lineno,
+                    "args": [a.arg for a in node.args.args],
+                    "doc": _doc(node),
+                }
+            )
         elif isinstance(node, ast.ClassDef):
-            methods = [n.name for n in node.body
-                       if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]  # fmt: skip
-            classes.append({"name": node.name, "line": node.lineno, "methods": methods,
-                            "doc": _doc(node)})  # fmt: skip
+            methods = [
+                n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
+            classes.append(
+                {"name": node.name, "line": node.lineno, "methods": methods, "doc": _doc(node)}
+            )
     out.update(
         module_doc=_doc(tree),
         imports=sorted(set(imports)),

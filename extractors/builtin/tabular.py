@@ -128,8 +128,10 @@ def tabular(
     width = max((len(r) for r in data), default=len(header))
     names = [h.strip() or f"column_{i + 1}" for i, h in enumerate(header)]
     names += [f"column_{i + 1}" for i in range(len(names), width)]
-    columns = [_profile(names[i], [r[i] if i < len(r) else "" for r in data], top_values)
-               for i in range(width)]  # fmt: skip
+    columns = [
+        _profile(names[i], [r[i] if i < len(r) else "" for r in data], top_values)
+        for i in range(width)
+    ]
     data_rows = total_lines - skip - (1 if has_header else 0)
     out: dict[str, Any] = {
         "delimiter": delimiter,

@@ -67,11 +67,16 @@ def make_blocks(
     if families != PER_FILE:
         return [{"dir": directory, "id": block_id, "base": 0, "files": files, "families": families}]
     return [
-        {"dir": directory, "id": block_id, "base": i, "files": files[i : i + per_entry],
-         "families": PER_FILE}
+        {
+            "dir": directory,
+            "id": block_id,
+            "base": i,
+            "files": files[i : i + per_entry],
+            "families": PER_FILE,
+        }
         for i in range(0, max(len(files), 1), per_entry)
         if files[i : i + per_entry]
-    ]  # fmt: skip
+    ]
 
 
 def counts(block: Block) -> tuple[int, int, int]:
@@ -102,8 +107,12 @@ def pack(blocks: list[Block], per_entry: int) -> list[tuple[str, int]]:
 def _record(directory: str, entry: FileEntry) -> dict[str, Any]:
     name = entry[0]
     sep = "" if directory.endswith("/") else "/"
-    rec = {"path": f"{directory}{sep}{name}", "size": entry[1], "extension": extension(name),
-           "mtime": entry[2]}  # fmt: skip
+    rec = {
+        "path": f"{directory}{sep}{name}",
+        "size": entry[1],
+        "extension": extension(name),
+        "mtime": entry[2],
+    }
     if len(entry) > 3:  # the name is not UTF-8: give the raw bytes of the whole path
         raw = os.fsencode(directory) + sep.encode() + base64.b64decode(entry[3])
         rec["path_b64"] = base64.b64encode(raw).decode()
@@ -115,8 +124,12 @@ def _group(
 ) -> dict[str, Any]:
     exts = {records[i]["extension"] for i in idx}
     kind = kind_of_extension(next(iter(exts))) if len(exts) == 1 else "mixed"
-    return {"group_id": gid, "files": [records[i]["path"] for i in idx], "kind": kind,
-            "extractor": extractor}  # fmt: skip
+    return {
+        "group_id": gid,
+        "files": [records[i]["path"] for i in idx],
+        "kind": kind,
+        "extractor": extractor,
+    }
 
 
 def expand(block: Block) -> Iterator[dict[str, Any]]:
@@ -130,10 +143,15 @@ def expand(block: Block) -> Iterator[dict[str, Any]]:
             yield {
                 "family_id": fid,
                 "files": [rec],
-                "groups": [{"group_id": f"{fid}.0", "files": [rec["path"]],
-                            "kind": kind_of_extension(ext),
-                            "extractor": extractor_for_extension(ext)}],
-            }  # fmt: skip
+                "groups": [
+                    {
+                        "group_id": f"{fid}.0",
+                        "files": [rec["path"]],
+                        "kind": kind_of_extension(ext),
+                        "extractor": extractor_for_extension(ext),
+                    }
+                ],
+            }
         return
     seen: set[int] = set()
     for i, fam in enumerate(block["families"]):
