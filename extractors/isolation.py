@@ -16,6 +16,7 @@ library cannot grow without bound.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import resource
@@ -43,6 +44,8 @@ def is_error_record(result: dict[str, Any]) -> bool:
 
 
 def _child(conn: Connection, memory_limit: int | None) -> None:
+    # parsers log their complaints; the result's error record or warnings carry them
+    logging.getLogger().setLevel(logging.ERROR)
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     while True:

@@ -97,4 +97,6 @@ def filetype(
     readers = select.readers_for(path, out["mimetype"])
     out["extractors"] = readers
     out["unknown"] = not readers
+    if size == 0:
+        out["warnings"] = ["the file is empty"]
     return out

@@ -1,0 +1,82 @@
+"""Hostile files: each gives an error record or partial metadata with a warning, inside
+the time limit, and never a dead runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import write_long_line_csv
+from xtract_extractors import IsolatedRunner, extract_file, is_error_record
+
+# file -> (extractor forced on it, what must come back: "error:<type>" or "warning")
+CASES = {
+    "empty.csv": ("tabular", "warning"),
+    "empty.json": ("jsonxml", "error:JSONDecodeError"),
+    "garbage.csv": ("tabular", "error:ValueError"),
+    "truncated.png": ("images", "error:OSError"),
+    "truncated.h5": ("hdf5", "error:OSError"),
+    "not_hdf5.h5": ("hdf5", "error:OSError"),
+    "not_netcdf.nc": ("netcdf", "error:OSError"),
+    "deep.json": ("jsonxml", "warning"),
+    "laughs.xml": ("jsonxml", "error:EntitiesForbidden"),
+    "external.xml": ("jsonxml", "error:EntitiesForbidden"),
+    "latin1.txt": ("keyword", "warning"),
+    "broken.py": ("python", "warning"),
+    "encrypted.pdf": ("pdf", "warning"),
+    "looping.pdf": ("pdf", "error:PdfReadError"),
+    "wrong_magic.pdf": ("pdf", "error:PdfStreamError"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_file_gives_an_error_record_or_a_warning(
+    hostile: dict[str, Path], runner: IsolatedRunner, name: str
+) -> None:
+    extractor, expect = CASES[name]
+    result = runner.run(extractor, [str(hostile[name])])
+    if expect == "warning":
+        assert not is_error_record(result), result
+        assert result["warnings"], result
+    else:
+        assert is_error_record(result), result
+        assert result["extractor"] == extractor
+        assert result["error"] == expect.split(":", 1)[1], result
+        assert result["message"]
+
+
+def test_every_hostile_file_is_accounted_for_by_the_pipeline(
+    hostile: dict[str, Path], runner: IsolatedRunner
+) -> None:
+    for name, path in hostile.items():
+        doc = extract_file(str(path), runner)
+        assert "filetype" in doc["metadata"], name  # detection itself never fails
+        for rec in doc["errors"]:
+            assert is_error_record(rec) and rec["error"] != "timeout", (name, rec)
+        assert doc["metadata"].keys() - {"filetype"} or doc["errors"] or doc["unknown"], name
+
+
+def test_binary_garbage_named_csv_never_reaches_the_csv_reader(
+    hostile: dict[str, Path], runner: IsolatedRunner
+) -> None:
+    doc = extract_file(str(hostile["garbage.csv"]), runner)
+    assert "tabular" not in doc["extractors"]
+
+
+def test_empty_file_is_flagged_unknown_with_a_warning(
+    hostile: dict[str, Path], runner: IsolatedRunner
+) -> None:
+    doc = extract_file(str(hostile["empty.csv"]), runner)
+    assert doc["unknown"] and doc["metadata"]["filetype"]["warnings"] == ["the file is empty"]
+
+
+def test_a_100_mb_line_is_profiled_from_a_bounded_sample(tmp_path: Path) -> None:
+    p = tmp_path / "long.csv"
+    write_long_line_csv(p, megabytes=100)
+    # 200 MB of address space: reading the 100 MB line whole (and decoding it) would not fit
+    with IsolatedRunner(time_limit=60, memory_limit=200 << 20) as r:
+        md = r.run("tabular", [str(p)])
+    assert not is_error_record(md), md
+    assert md["rows"] == 1 - md["header"]
+    assert any("longer than" in w for w in md["warnings"])

@@ -1,0 +1,158 @@
+"""Each built-in extractor on real files written with the format's own library: the
+metadata states the values that were written."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from xtract_extractors import IsolatedRunner, extract_file, get
+
+
+def run(name: str, path: Path) -> dict:
+    return get(name).run([str(path)])
+
+
+def test_tabular_reads_delimiter_header_rows_and_column_stats(good: dict[str, Path]) -> None:
+    md = run("tabular", good["table.csv"])
+    assert (md["delimiter"], md["header"], md["rows"], md["columns"]) == (",", True, 100, 4)
+    station, temp, count, flag = md["column_profiles"]
+    assert station["name"] == "station" and station["type"] == "text"
+    assert station["top_values"][0] == ["st0", 34]
+    assert temp["type"] == "number" and temp["min"] == -5.0 and temp["max"] == 44.5
+    assert count["type"] == "integer" and count["mean"] == 49.5
+    assert flag["type"] == "boolean" and flag["distinct"] == 2
+
+
+def test_tabular_finds_a_preamble_and_tabs(good: dict[str, Path]) -> None:
+    md = run("tabular", good["preamble.tsv"])
+    assert md["delimiter"] == "\t" and md["preamble_lines"] == 2
+    assert md["preamble"][0] == "# instrument: spectrometer X"
+    assert md["header"] is True and md["rows"] == 50
+    assert [c["name"] for c in md["column_profiles"]] == ["wavelength", "intensity"]
+
+
+def test_tabular_samples_a_big_file_but_counts_every_row(tmp_path: Path) -> None:
+    p = tmp_path / "big.csv"
+    with open(p, "w") as f:
+        f.write("a,b\n")
+        f.writelines(f"{i},{i * 2}\n" for i in range(200_000))
+    md = get("tabular").run([str(p)], {"sample_bytes": 4096, "max_rows": 100})
+    assert md["rows"] == 200_000
+    assert md["rows_profiled"] == 100 and md["sampled"] is True
+
+
+def test_keyword_reads_text_docx_and_pdf(good: dict[str, Path]) -> None:
+    txt = run("keyword", good["notes.txt"])
+    assert txt["language"] == "en" and txt["word_count"] == 35
+    words = [k for k, _ in txt["keywords"]]
+    assert any("glacier" in w.lower() for w in words[:3])
+    docx = run("keyword", good["report.docx"])
+    assert docx["source"] == "docx" and docx["word_count"] == 37
+    pdf = run("keyword", good["paper.pdf"])
+    assert pdf["source"] == "pdf"
+    assert "Glacier melting" in [k for k, _ in pdf["keywords"]]
+
+
+def test_images_reads_size_mode_exif_gps_and_mean_colour(good: dict[str, Path]) -> None:
+    jpg = run("images", good["photo.jpg"])
+    assert (jpg["format"], jpg["width"], jpg["height"], jpg["mode"]) == ("JPEG", 64, 48, "RGB")
+    assert jpg["exif"]["camera_make"] == "TestCam" and jpg["exif"]["camera_model"] == "Model 7"
+    assert jpg["exif"]["datetime"] == "2024:05:06 07:08:09"
+    assert jpg["exif"]["gps"] == {"latitude": 41.875, "longitude": -87.63}
+    assert [round(c) for c in jpg["mean_colour"]] == [10, 200, 30]
+    png = run("images", good["plot.png"])
+    assert (png["width"], png["height"], png["mode"]) == (120, 80, "RGBA")
+    assert png["mean_colour"] == [0.0, 0.0, 255.0]
+
+
+def test_jsonxml_reads_structure_of_json_and_xml(good: dict[str, Path]) -> None:
+    js = run("jsonxml", good["data.json"])
+    assert js["top_level_keys"] == ["experiment", "runs", "meta"]
+    assert js["depth"] == 3
+    assert js["fields"]["runs[].energy"] == {"number": 4}
+    assert js["numeric_stats"]["runs[].energy"] == {
+        "count": 4,
+        "min": 1.5,
+        "max": 6.0,
+        "mean": 3.75,
+    }
+    xml = run("jsonxml", good["config.xml"])
+    assert xml["root"] == "catalog" and xml["depth"] == 3
+    assert xml["tags"]["item"] == 7 and xml["attributes"] == {"id": 7}
+    assert xml["namespaces"] == ["http://example.org/d"]
+
+
+def test_hdf5_reads_groups_datasets_compression_and_attributes(good: dict[str, Path]) -> None:
+    md = run("hdf5", good["grid.h5"])
+    assert md["attributes"] == {"instrument": "beamline 7"}
+    assert md["groups"] == [{"name": "/scan", "attributes": {"energy_kev": 12.5}}]
+    image = next(d for d in md["datasets"] if d["name"] == "/scan/image")
+    assert image["shape"] == [16, 32] and image["dtype"] == "float32"
+    assert image["compression"] == "gzip" and image["chunks"] == [8, 8]
+    assert image["attributes"] == {"units": "counts"}
+    assert {d["name"] for d in md["datasets"]} == {"/scan/image", "/times"}
+
+
+def test_netcdf_reads_netcdf4_and_the_classic_format(good: dict[str, Path]) -> None:
+    for name, fmt in (("climate.nc", "NETCDF4"), ("classic.nc", "NETCDF3_CLASSIC")):
+        md = run("netcdf", good[name])
+        assert md["format"] == fmt
+        assert md["attributes"] == {"title": "test climate"}
+        assert md["dimensions"]["time"] == {"size": 2, "unlimited": True}
+        assert md["dimensions"]["lat"] == {"size": 4, "unlimited": False}
+        assert set(md["variables"]) == {"temperature", "lat"}
+        temp = md["variables"]["temperature"]
+        assert temp["dimensions"] == ["time", "lat", "lon"] and temp["shape"] == [2, 4, 5]
+        assert temp["attributes"] == {"units": "K"}
+    assert run("netcdf", good["climate.nc"])["variables"]["temperature"]["compression"]["zlib"]
+
+
+def test_python_reads_imports_functions_classes_and_min_version(good: dict[str, Path]) -> None:
+    md = run("python", good["script.py"])
+    assert md["imports"] == ["collections", "os"]
+    assert md["module_doc"] == "Analysis helpers."
+    assert md["functions"] == [{"name": "mean", "line": 6, "args": ["xs"], "doc": "Average of xs."}]
+    assert md["classes"] == [{"name": "Run", "line": 11, "methods": ["go"], "doc": "One run."}]
+    assert md["comment_lines"] == 1 and md["lines"] == 16
+    assert md["min_python"] == "3.8"  # the walrus operator
+
+
+def test_c_code_reads_includes_functions_structs_comments(good: dict[str, Path]) -> None:
+    md = run("c_code", good["prog.c"])
+    assert md["includes"] == ["stdio.h", "local.h"]
+    assert [f["name"] for f in md["functions"]] == ["main", "area"]
+    assert md["structs"] == ["point"] and md["comments"] == 2
+
+
+def test_pdf_reads_pages_info_and_encryption(good: dict[str, Path]) -> None:
+    md = run("pdf", good["paper.pdf"])
+    assert md["pages"] == 2 and md["encrypted"] is False
+    assert md["info"]["Title"] == "Glacier report" and md["info"]["Author"] == "Xtract Tests"
+    assert md["page_size"] == [612.0, 792.0]
+
+
+def test_filetype_detects_types_and_hashes_content(good: dict[str, Path]) -> None:
+    md = run("filetype", good["photo.jpg"])
+    assert md["mimetype"] == "image/jpeg"
+    assert md["sha256"] == hashlib.sha256(good["photo.jpg"].read_bytes()).hexdigest()
+    assert md["extractors"] == ["images"] and md["unknown"] is False
+    pure = get("filetype").run([str(good["plot.png"])], {"use_libmagic": False})
+    assert pure["mimetype"] == "image/png" and pure["detected_by"] == "puremagic"
+
+
+def test_every_good_file_reaches_its_extractor(
+    good: dict[str, Path], runner: IsolatedRunner
+) -> None:
+    expected = {
+        "table.csv": "tabular", "preamble.tsv": "tabular", "notes.txt": "keyword",
+        "report.docx": "keyword", "paper.pdf": "pdf", "photo.jpg": "images",
+        "plot.png": "images", "data.json": "jsonxml", "config.xml": "jsonxml",
+        "grid.h5": "hdf5", "climate.nc": "netcdf", "classic.nc": "netcdf",
+        "script.py": "python", "prog.c": "c_code",
+    }  # fmt: skip
+    for name, extractor in expected.items():
+        doc = extract_file(str(good[name]), runner)
+        assert extractor in doc["metadata"], (name, doc["errors"])
+        assert doc["errors"] == [], name
+        assert not doc["unknown"]

@@ -1,0 +1,73 @@
+"""The isolated runner turns hangs, memory blow-ups and crashes into error records, and
+carries on with a fresh process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tests.extractors.sample_extractors  # noqa: F401 - registers the test extractors
+from xtract_extractors import IsolatedRunner, ParamError, UnknownExtractor
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> str:
+    p = tmp_path / "x.txt"
+    p.write_text("x")
+    return str(p)
+
+
+def test_a_hang_becomes_a_timeout_record_and_the_runner_carries_on(target: str) -> None:
+    with IsolatedRunner(time_limit=1) as r:
+        rec = r.run("test_sleeper", [target])
+        assert rec == {
+            "extractor": "test_sleeper",
+            "error": "timeout",
+            "message": "no answer within 1s",
+        }
+        assert r.run("test_sleeper", [target], {"seconds": 0.01}) == {"slept": 0.01}
+        assert r.restarts == 1
+
+
+def test_a_memory_blow_up_becomes_a_memory_record(target: str) -> None:
+    with IsolatedRunner(time_limit=60, memory_limit=512 << 20) as r:
+        rec = r.run("test_hog", [target])
+        assert rec["extractor"] == "test_hog" and rec["error"] == "memory_limit"
+        assert r.run("test_pid", [target])["pid"] > 0
+
+
+def test_a_crash_becomes_a_crash_record(target: str) -> None:
+    with IsolatedRunner(time_limit=30) as r:
+        rec = r.run("test_crasher", [target])
+        assert rec["extractor"] == "test_crasher" and rec["error"] == "crashed"
+        assert "died" in rec["message"]
+        assert r.run("test_pid", [target])["pid"] > 0
+
+
+def test_children_are_recycled_after_max_calls(target: str) -> None:
+    with IsolatedRunner(max_calls=2) as r:
+        pids = [r.run("test_pid", [target])["pid"] for _ in range(5)]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+
+
+def test_a_result_that_cannot_be_sent_is_an_error_record(target: str) -> None:
+    with IsolatedRunner() as r:
+        rec = r.run("test_unpicklable", [target])
+        assert rec["error"] == "bad_result"
+
+
+def test_unknown_extractors_and_bad_params_are_refused_before_running(target: str) -> None:
+    with IsolatedRunner() as r:
+        with pytest.raises(UnknownExtractor, match="unknown extractor 'nope'"):
+            r.run("nope", [target])
+        with pytest.raises(ParamError, match="has no parameter 'colour'"):
+            r.run("tabular", [target], {"colour": 1})
+        with pytest.raises(ParamError, match="'max_rows' of extractor 'tabular' must be integer"):
+            r.run("tabular", [target], {"max_rows": "many"})
+        with pytest.raises(ParamError, match="needs parameter 'token'"):
+            r.run("test_needs", [target])
+        ok = r.run("test_needs", [target], {"token": "abc", "ratio": 2})
+        assert ok == {"ratio": 2.0, "flag": False, "token_length": 3}
+        with pytest.raises(ParamError, match="'flag' of extractor 'test_needs' must be boolean"):
+            r.run("test_needs", [target], {"token": "abc", "flag": 1})
