@@ -14,7 +14,43 @@ from typing import Any
 from ..registry import extractor, param
 from ._common import decode_text
 
-_DELIMITERS = ",\t;| "
+_DELIMITERS = ",\t;|"
+
+
+def _guess_delimiter(lines: list[str]) -> str | None:
+    """The delimiter that splits the most lines into the same number of fields.
+    (csv.Sniffer is right as often here and an order of magnitude slower.)"""
+    best, best_score = None, (0, 0)
+    for d in _DELIMITERS:
+        counts = Counter(ln.count(d) for ln in lines if ln.strip())
+        if not counts:
+            continue
+        width, lines_with_width = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        score = (lines_with_width, width)
+        if width > 0 and score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """A first row that is text over columns whose values are numbers is a header;
+    for all-text tables, a first row whose values never recur below is one."""
+    if len(rows) < 2:
+        return False
+    first, rest = rows[0], rows[1:21]
+    votes = 0
+    for i, name in enumerate(first):
+        below = [r[i] for r in rest if i < len(r)]
+        if not below:
+            continue
+        kind = _column_type(below)
+        if kind in ("integer", "number"):
+            votes += 1 if _column_type([name]) not in ("integer", "number") else -1
+        elif name in below:
+            votes -= 1
+    if votes == 0 and all(_column_type([v]) == "text" for v in first):
+        return all(all(v != r[i] for r in rest if i < len(r)) for i, v in enumerate(first))
+    return votes > 0
 
 
 def _column_type(values: list[str]) -> str:
@@ -110,19 +146,15 @@ def tabular(
     text, more = decode_text(raw)
     warnings += more
     lines = text.splitlines()
-    try:
-        dialect = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=_DELIMITERS)
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = "\t" if path.lower().endswith((".tsv", ".tab")) else ","
-        warnings.append(f"delimiter could not be sniffed; assumed {delimiter!r}")
+    guessed = _guess_delimiter(lines[:100])
+    if guessed is None:
+        guessed = "\t" if path.lower().endswith((".tsv", ".tab")) else ","
+        warnings.append(f"no delimiter found; read as one column split on {guessed!r}")
+    delimiter = guessed
     skip = _preamble(lines, delimiter)
     body = lines[skip:]
-    try:
-        has_header = csv.Sniffer().has_header("\n".join(body[:50]))
-    except csv.Error:
-        has_header = False
     rows = list(csv.reader(body[: max_rows + 1], delimiter=delimiter))
+    has_header = _has_header(rows)
     header = rows[0] if has_header and rows else []
     data = rows[1:] if has_header else rows
     width = max((len(r) for r in data), default=len(header))

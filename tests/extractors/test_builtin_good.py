@@ -156,3 +156,19 @@ def test_every_good_file_reaches_its_extractor(
         assert extractor in doc["metadata"], (name, doc["errors"])
         assert doc["errors"] == [], name
         assert not doc["unknown"]
+
+
+def test_tabular_semicolons_without_a_header(tmp_path: Path) -> None:
+    p = tmp_path / "plain.csv"
+    p.write_text("".join(f"{i};{i * 0.5};x{i % 2}\n" for i in range(30)))
+    md = run("tabular", p)
+    assert md["delimiter"] == ";" and md["header"] is False and md["rows"] == 30
+    assert [c["type"] for c in md["column_profiles"]] == ["integer", "number", "text"]
+    assert md["column_profiles"][0]["name"] == "column_1"
+
+
+def test_tabular_text_table_with_a_header(tmp_path: Path) -> None:
+    p = tmp_path / "names.psv"
+    p.write_text("first|last\n" + "".join(f"ann{i}|lee{i}\n" for i in range(10)))
+    md = run("tabular", p)
+    assert md["delimiter"] == "|" and md["header"] is True and md["rows"] == 10
