@@ -27,6 +27,8 @@ from typing import Any
 
 from .registry import ParamError, get, resolve
 
+Call = tuple[str, list[str], "dict[str, Any] | None"]  # extractor, paths, params
+
 DEFAULT_TIME_LIMIT = 60.0
 DEFAULT_MEMORY_LIMIT = 2 << 30  # bytes of address space
 
@@ -50,22 +52,24 @@ def _child(conn: Connection, memory_limit: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     while True:
         try:
-            request = conn.recv()
+            calls = conn.recv()
         except EOFError:
             return
-        if request is None:
+        if calls is None:
             return
-        name, ref, paths, params = request
-        try:
-            result: Any = ("ok", resolve(name, ref).run(paths, params))
-        except MemoryError:
-            result = ("error", "memory_limit", "the extractor ran out of its memory limit")
-        except Exception as exc:
-            result = ("error", type(exc).__name__, _message(exc))
-        try:
-            conn.send(result)
-        except Exception as exc:  # the result would not pickle
-            conn.send(("error", "bad_result", f"the result could not be sent: {exc}"))
+        for name, ref, paths, params in calls:  # one answer per call, as each finishes
+            started = time.monotonic()
+            try:
+                reply: Any = ("ok", resolve(name, ref).run(paths, params))
+            except MemoryError:
+                reply = ("error", "memory_limit", "the extractor ran out of its memory limit")
+            except Exception as exc:
+                reply = ("error", type(exc).__name__, _message(exc))
+            seconds = round(time.monotonic() - started, 6)
+            try:
+                conn.send((*reply, seconds))
+            except Exception as exc:  # the result would not pickle
+                conn.send(("error", "bad_result", f"the result could not be sent: {exc}", seconds))
 
 
 def _message(exc: BaseException) -> str:
@@ -127,41 +131,79 @@ class IsolatedRunner:
     ) -> dict[str, Any]:
         """The extractor's metadata, or an error record; never raises for a bad file.
         Unknown extractors and bad parameters raise before anything runs."""
-        extractor = get(name)
-        extractor.validate(params)  # ParamError here, in the caller, naming the parameter
-        if self._conn is None or self._calls >= self.max_calls:
-            if self._conn is not None:
-                self.close()
-            self._start()
-        conn = self._conn
-        assert conn is not None
-        self._calls += 1
-        started = time.monotonic()
+        return self.run_many([(name, paths, params)])[0][0]
+
+    def run_many(self, calls: list[Call]) -> list[tuple[dict[str, Any], float]]:
+        """Run many calls in one round trip: ``[(metadata or error record, seconds)]``.
+
+        The child answers each call as it finishes; the time limit applies to each call.
+        After a timeout, a crash or a memory blow-up the child is replaced and the calls
+        not yet answered are sent again. A call whose process died is tried once more
+        (the process may have been killed from outside), then recorded as crashed.
+        """
+        prepared = []
+        for name, paths, params in calls:
+            extractor = get(name)
+            extractor.validate(params)  # ParamError here, in the caller, naming it
+            prepared.append((name, extractor.ref, paths, params))
+        results: list[tuple[dict[str, Any], float] | None] = [None] * len(prepared)
+        retried: set[int] = set()
+        i = 0
+        while i < len(prepared):
+            conn = self._connection()
+            try:
+                conn.send(prepared[i:])
+            except (BrokenPipeError, OSError):
+                self._kill()
+                continue
+            while i < len(prepared):
+                name = prepared[i][0]
+                outcome = self._answer(conn, name)
+                if outcome is None:  # the process died: try this call once more
+                    if i in retried:
+                        died = error_record(name, "crashed", "the extractor process died")
+                        results[i] = (died, 0.0)
+                        i += 1
+                    else:
+                        retried.add(i)
+                    break
+                results[i] = outcome
+                self._calls += 1
+                i += 1
+                if outcome[0].get("error") in ("timeout", "memory_limit"):
+                    break  # the child was replaced; send the rest again
+        return [r for r in results if r is not None]
+
+    def _connection(self) -> Connection:
+        if self._conn is not None and self._calls >= self.max_calls:
+            self.close()
+        return self._conn if self._conn is not None else self._start()
+
+    def _answer(self, conn: Connection, name: str) -> tuple[dict[str, Any], float] | None:
+        """The next answer, an error record for a hang or a blow-up, or None if the
+        process died."""
         try:
-            conn.send((name, extractor.ref, paths, params))
             ready = conn.poll(self.time_limit)
-        except (BrokenPipeError, EOFError, OSError):
+        except (EOFError, OSError):
             ready = False
         if not ready:
             alive = self._proc is not None and self._proc.is_alive()
             self._kill()
-            if alive:
-                return error_record(name, "timeout", f"no answer within {self.time_limit:g}s")
-            return error_record(name, "crashed", "the extractor process died")
+            if not alive:
+                return None
+            record = error_record(name, "timeout", f"no answer within {self.time_limit:g}s")
+            return record, self.time_limit
         try:
             status, *rest = conn.recv()
         except (EOFError, OSError):
-            code = self._proc.exitcode if self._proc is not None else None
             self._kill()
-            return error_record(name, "crashed", f"the extractor process died (exit {code})")
+            return None
+        seconds = float(rest[-1])
         if status == "ok":
-            result: dict[str, Any] = rest[0]
-            return result
+            return rest[0], seconds
         if rest[0] == "memory_limit":
             self._kill()  # a process that hit its limit may be in a poor state
-        record = error_record(name, rest[0], rest[1])
-        record["seconds"] = round(time.monotonic() - started, 3)
-        return record
+        return error_record(name, rest[0], rest[1]), seconds
 
     def close(self) -> None:
         """Stop the child process (politely, then firmly)."""

@@ -96,3 +96,22 @@ def extractor_for(path: str) -> str | None:
 def extractor_for_extension(extension: str) -> str | None:
     """The extractor for a lower-case extension (no dot), or ``None``."""
     return _EXTRACTOR_BY_EXT.get(extension)
+
+
+# extractor -> the container family (``containers/<family>/``) whose image runs it
+CONTAINER_FAMILIES: Final[dict[str, str]] = {
+    "tabular": "tabular",
+    "keyword": "keyword",
+    "images": "images",
+    "jsonxml": "jsonxml",
+    "hdf5": "hierarchical",
+    "netcdf": "hierarchical",
+    "python": "code",
+    "c_code": "code",
+    "pdf": "pdf",
+}
+
+
+def container_family(extractor: str | None) -> str | None:
+    """The container family that serves an extractor (``None``: any image will do)."""
+    return CONTAINER_FAMILIES.get(extractor or "")

@@ -11,9 +11,10 @@ from fastapi import FastAPI
 
 from xtract_service import __version__
 from xtract_service.api import errors
-from xtract_service.api.routes import crawls, health, legacy
+from xtract_service.api.routes import crawls, endpoints, extraction, health, legacy
 from xtract_service.auth import LocalTokens
 from xtract_service.crawl.store import CrawlStore
+from xtract_service.extraction.store import ExtractionStore
 from xtract_service.processes import Supervisor
 from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings, get_settings
@@ -34,21 +35,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not url:
             embedded = EmbeddedRedis(settings.redis_dir).start()
             url = embedded.url
+        supervisor: Supervisor | None = None
         r = connect(url)
-        app.state.settings = settings
-        app.state.redis = r
-        app.state.store = CrawlStore(
-            r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
-        )
-        app.state.auth = LocalTokens(settings.token_file, r)
-        supervisor = Supervisor(settings.crawl_workers, url)
-        if settings.crawl_workers > 0:
-            supervisor.start()
-        log.info("xtract service ready; redis at %s", url)
         try:
+            app.state.settings = settings
+            app.state.redis = r
+            app.state.store = CrawlStore(
+                r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
+            )
+            app.state.auth = LocalTokens(settings.token_file, r)
+            app.state.extractions = ExtractionStore(r)
+            roles = ["crawl"] * settings.crawl_workers + ["orchestrator"] * settings.orchestrators
+            supervisor = Supervisor(roles, url)
+            supervisor.start()
+            log.info("xtract service ready; redis at %s", url)
             yield
-        finally:
-            supervisor.stop()
+        finally:  # also when start-up fails half-way: leave nothing running
+            if supervisor is not None:
+                supervisor.stop()
             r.close()
             if embedded is not None:
                 embedded.stop()
@@ -63,5 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(crawls.router)
+    app.include_router(extraction.router)
+    app.include_router(endpoints.router)
     app.include_router(legacy.router)
     return app

@@ -103,11 +103,15 @@ def serve(
 
 @app.command()
 def worker(
+    role: str = typer.Option("crawl", help="crawl (list directories) or orchestrator (extract)."),
     parent_pid: int = typer.Option(None, hidden=True),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run one crawl worker against XTRACT_REDIS_URL (for more hosts or cores)."""
-    from xtract_service.processes import run_worker
+    """Run one crawl worker or orchestrator against XTRACT_REDIS_URL (more hosts, cores)."""
+    from xtract_service.processes import ROLES, run_worker
+
+    if role not in ROLES:
+        _fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}", 2)
     from xtract_service.settings import Settings
 
     _logging(verbose)
@@ -117,7 +121,7 @@ def worker(
         if not sock.exists():
             _fail("set XTRACT_REDIS_URL to the service's Redis (no local service found)", 2)
         settings.redis_url = f"unix://{sock}"
-    run_worker(settings, parent_pid=parent_pid)
+    run_worker(settings, parent_pid=parent_pid, role=role)
 
 
 def _endpoint(path: str, grouper: str, skip: list[str]) -> XtractEndpoint:

@@ -17,46 +17,49 @@ from xtract_service.state import connect
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, parent_pid: int | None = None) -> None:
-    """Run one crawl worker until SIGTERM/SIGINT (or until the parent service dies)."""
+ROLES = ("crawl", "orchestrator")
+
+
+def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "crawl") -> None:
+    """Run one crawl worker or orchestrator until SIGTERM/SIGINT (or until the parent
+    service dies)."""
     from xtract_service.crawl.worker import CrawlWorker
+    from xtract_service.extraction.orchestrator import Orchestrator
 
     if not settings.redis_url:
         raise SystemExit("a worker needs XTRACT_REDIS_URL (the service's Redis)")
-    worker = CrawlWorker(connect(settings.redis_url), settings)
+    r = connect(settings.redis_url)
+    worker: CrawlWorker | Orchestrator = (
+        Orchestrator(r, settings) if role == "orchestrator" else CrawlWorker(r, settings)
+    )
 
     def _stop(signum: int, frame: object) -> None:
         worker.stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("crawl worker %s started", worker.name)
+    log.info("%s worker %s started", role, worker.name)
     worker.run(parent_pid=parent_pid)
 
 
 class Supervisor:
-    """Keeps ``count`` worker processes alive; restarts any that dies."""
+    """Keeps worker processes alive (``roles`` lists one role per process); restarts any
+    that dies."""
 
-    def __init__(self, count: int, redis_url: str) -> None:
-        self.count = count
+    def __init__(self, roles: list[str], redis_url: str) -> None:
+        self.roles = roles
         self.env = {**os.environ, "XTRACT_REDIS_URL": redis_url}
         self.procs: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="xtract-supervisor", daemon=True)
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "xtract_service.cli",
-            "worker",
-            "--parent-pid",
-            str(os.getpid()),
-        ]
+    def _spawn(self, role: str) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "xtract_service.cli", "worker", "--role", role,
+               "--parent-pid", str(os.getpid())]  # fmt: skip
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
 
     def start(self) -> None:
-        self.procs = [self._spawn() for _ in range(self.count)]
+        self.procs = [self._spawn(role) for role in self.roles]
         self._thread.start()
 
     def _watch(self) -> None:
@@ -64,7 +67,7 @@ class Supervisor:
             for i, p in enumerate(self.procs):
                 if p.poll() is not None and not self._stop.is_set():
                     log.warning("worker %s exited with %s; starting another", p.pid, p.returncode)
-                    self.procs[i] = self._spawn()
+                    self.procs[i] = self._spawn(self.roles[i])
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     # Sub-directories per frontier entry.
     dirs_per_entry: int = 64
     max_flush: int = 10_000
+    # Extraction: orchestrator processes `xtract serve` supervises, and their executors.
+    orchestrators: int = 1
+    extract_workers: int = 2  # local executor: extraction processes per orchestrator
+    extract_batch_files: int = 50  # files per batch sent to an executor
+    extract_batches_in_flight: int = 8
+    extract_time_limit: float = 60.0  # seconds per extractor call
+    extract_memory_limit: int = 2 << 30  # bytes of address space per extraction process
+    extract_max_calls: int = 1000  # extraction processes are recycled after this many
+    parsl_config: Path | None = None  # a Python file defining `config` (Slurm, PBS, ...)
+    compute_poll_seconds: float = 1.0
     error_samples: int = 1000
     globus_page_size: int = 1000
     globus_max_retries: int = 5

@@ -87,7 +87,7 @@ class Service:
         """The crawl worker processes this service supervises."""
         assert self.proc is not None
         found = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid), "-f", "xtract_service.cli worker"],
+            ["pgrep", "-P", str(self.proc.pid), "-f", "xtract_service.cli worker --role crawl"],
             capture_output=True,
             text=True,
             check=False,

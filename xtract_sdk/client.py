@@ -29,7 +29,7 @@ from xtract_sdk.errors import (
     XtractError,
     error_for_status,
 )
-from xtract_sdk.progress import Progress, crawl_line
+from xtract_sdk.progress import Progress, crawl_line, xtract_line
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 TERMINAL = ("complete", "failed", "cancelled")
@@ -200,3 +200,104 @@ class XtractClient:
                 "POST", f"/v1/crawls/{cid}/flush", {"first_n_files": first_n_files}
             ),
         )
+
+    # -- extraction ------------------------------------------------------------------
+    def register_containers(
+        self,
+        endpoint: XtractEndpoint,
+        container_path: str | None = None,
+        containers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Record which container images serve the extractors on ``endpoint``'s funcX
+        (Globus Compute) endpoint: ``container_path`` is a folder on that endpoint
+        holding ``xtract-<family>.sif`` images; ``containers`` maps a family or an
+        extractor to an image. Can run before, during or after a crawl."""
+        if not endpoint.funcx_ep_id:
+            raise XtractError("the endpoint has no funcx_ep_id to register containers for")
+        body: dict[str, Any] = {"container_path": container_path, "containers": containers or {}}
+        result: dict[str, Any] = self._request(
+            "POST", f"/v1/endpoints/{_path_id(endpoint.funcx_ep_id)}/containers", body
+        )
+        return result
+
+    def xtract(
+        self,
+        crawl_ids: str | Sequence[str] | None = None,
+        *,
+        executor: str = "local",
+        extractors: list[str] | None = None,
+        add: list[str] | None = None,
+        params: dict[str, dict[str, Any]] | None = None,
+        local_mdata_path: str | None = None,
+        **options: Any,
+    ) -> int:
+        """Start extracting every crawl this client started (or ``crawl_ids``), on
+        ``executor`` (``local``, ``parsl`` or ``globus-compute``). Extraction may begin
+        while a crawl still runs. Returns 200 once every extraction is accepted (the
+        service answers each with 202 Accepted), as the published SDK did."""
+        for cid in self._ids(crawl_ids):
+            xep = self.cid_to_xep_map.get(cid)
+            body: dict[str, Any] = {
+                "executor": executor,
+                "extractors": extractors,
+                "add": add or [],
+                "params": params or {},
+                "local_mdata_path": local_mdata_path or (xep.local_mdata_path if xep else None),
+                "tokens": self.tokens,
+                **options,
+            }
+            if xep is not None and xep.funcx_ep_id and "funcx_ep_id" not in options:
+                body["funcx_ep_id"] = xep.funcx_ep_id
+            self._request("POST", f"/v1/crawls/{_path_id(cid)}/xtract", body)
+        return 200
+
+    def get_xtract_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
+        """``{'xtract_status', 'xtract_counters': {...}, ...}`` for one crawl id, or a
+        list of them, one per crawl (every crawl this client started by default)."""
+        statuses = [
+            self._request("GET", f"/v1/crawls/{_path_id(cid)}/xtract")
+            for cid in self._ids(crawl_ids)
+        ]
+        return statuses[0] if isinstance(crawl_ids, str) else statuses
+
+    def xtract_and_wait(
+        self,
+        crawl_ids: str | Sequence[str] | None = None,
+        *,
+        interval: float = 0.5,
+        timeout: float | None = None,
+        progress: bool = True,
+        **xtract_options: Any,
+    ) -> list[dict[str, Any]]:
+        """Extract and block until every extraction is COMPLETED or FAILED; returns the
+        final statuses."""
+        ids = self._ids(crawl_ids)
+        self.xtract(ids, **xtract_options)
+        bar = Progress(enabled=progress)
+        try:
+            while True:
+                statuses = [self._request("GET", f"/v1/crawls/{_path_id(c)}/xtract") for c in ids]
+                bar.update(xtract_line(statuses, bar.elapsed))
+                if all(s["xtract_status"] in ("COMPLETED", "FAILED") for s in statuses):
+                    return statuses
+                if timeout is not None and bar.elapsed > timeout:
+                    raise TimeoutError(f"extractions still running after {timeout}s: {ids}")
+                time.sleep(interval)
+        finally:
+            bar.close()
+
+    def get_metadata(
+        self, crawl_id: str, after: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """One page of metadata documents: ``{documents, count, next}``; pass ``next``
+        as ``after`` for the following page."""
+        query = f"?limit={int(limit)}" + (f"&after={quote(after, safe='')}" if after else "")
+        page: dict[str, Any] = self._request(
+            "GET", f"/v1/crawls/{_path_id(crawl_id)}/metadata{query}"
+        )
+        return page
+
+    def list_extractors(self) -> list[dict[str, Any]]:
+        """The extractors the service runs, with their parameters."""
+        found: list[dict[str, Any]] = self._request("GET", "/v1/extractors")["extractors"]
+        return found

@@ -40,6 +40,23 @@ def crawl_line(statuses: list[dict[str, Any]], elapsed: float) -> str:
     )
 
 
+def xtract_line(statuses: list[dict[str, Any]], elapsed: float) -> str:
+    """One line summing the extractions: state, families done, failed, pending, rate."""
+    counters = [s.get("xtract_counters", {}) for s in statuses]
+    fx = [c.get("fx", {}) for c in counters]
+    ok = sum(f.get("success", 0) for f in fx)
+    failed = sum(f.get("failed", 0) for f in fx)
+    pending = sum(f.get("pending", 0) for f in fx)
+    files = sum(s.get("files_extracted", 0) for s in statuses)
+    unknown = sum(c.get("flagged_unknown", 0) for c in counters)
+    states = sorted({s.get("xtract_status", "?") for s in statuses})
+    rate = files / elapsed if elapsed > 0 else 0.0
+    return (
+        f"{'/'.join(states)}: {ok:,} families extracted, {failed:,} failed, {pending:,} pending, "
+        f"{files:,} files ({unknown:,} unknown), {rate:,.0f} files/s, {elapsed:.1f}s"
+    )
+
+
 class Progress:
     """Shows a changing line; ``close()`` leaves the last one on screen."""
 

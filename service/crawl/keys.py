@@ -50,3 +50,33 @@ def workers(crawl_id: str) -> str:
 def owner_crawls(owner: str) -> str:
     """Sorted set: an owner's crawl ids, scored by creation time."""
     return f"{PREFIX}:owner:{owner}:crawls"
+
+
+# -- extraction ---------------------------------------------------------------------
+XTRACT_ACTIVE = f"{PREFIX}:xtracts:active"  # set of crawl ids with an extraction running
+XTRACT_GROUP = "xtract"  # consumer group on the families stream
+
+
+def xtract(crawl_id: str) -> str:
+    """Hash: an extraction's status word, options and counters."""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract"
+
+
+def family_state(crawl_id: str) -> str:
+    """Hash: family id -> JSON state (success or failed, tries, seconds, extractors)."""
+    return f"{PREFIX}:crawl:{crawl_id}:fstate"
+
+
+def results(crawl_id: str) -> str:
+    """Stream: metadata documents, one entry per batch of families."""
+    return f"{PREFIX}:crawl:{crawl_id}:results"
+
+
+def xtract_secrets(crawl_id: str) -> str:
+    """Hash: tokens an extraction needs (Globus Compute); never returned by the API."""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract:secrets"
+
+
+def containers(owner: str, endpoint_id: str) -> str:
+    """Hash: container family -> image, registered by an owner for a Compute endpoint."""
+    return f"{PREFIX}:owner:{owner}:endpoint:{endpoint_id}:containers"

@@ -71,3 +71,30 @@ def test_unknown_extractors_and_bad_params_are_refused_before_running(target: st
         assert ok == {"ratio": 2.0, "flag": False, "token_length": 3}
         with pytest.raises(ParamError, match="'flag' of extractor 'test_needs' must be boolean"):
             r.run("test_needs", [target], {"token": "abc", "flag": 1})
+
+
+def test_many_calls_share_one_round_trip_and_survive_a_bad_one(target: str) -> None:
+    calls = [
+        ("test_pid", [target], None),
+        ("test_crasher", [target], None),
+        ("test_pid", [target], None),
+        ("test_sleeper", [target], {"seconds": 5.0}),
+        ("test_pid", [target], None),
+    ]
+    with IsolatedRunner(time_limit=1) as r:
+        out = r.run_many(calls)
+    assert [o[0].get("error") for o in out] == [None, "crashed", None, "timeout", None]
+    pids = [o[0]["pid"] for o in out if "pid" in o[0]]
+    assert pids[0] != pids[1] != pids[2]  # a fresh process after the crash and the hang
+    assert all(seconds >= 0 for _, seconds in out)
+
+
+def test_a_child_killed_from_outside_costs_no_call(target: str) -> None:
+    import os
+    import signal
+
+    with IsolatedRunner() as r:
+        first = r.run("test_pid", [target])["pid"]
+        os.kill(first, signal.SIGKILL)
+        second = r.run("test_pid", [target])
+    assert second["pid"] != first  # retried in a new process, not recorded as crashed

@@ -119,3 +119,60 @@ async def fetch_crawl_mdata(
     owner = await run_in_threadpool(_owner, request, body)
     n = body.get("n", body.get("first_n_files", 100))
     return await run_in_threadpool(checked_flush, store, settings, _crawl_id(body), owner, n)
+
+
+@router.post("/extract", status_code=200)
+async def extract(
+    request: Request, store: CrawlStore = Store, settings: Settings = AppSettings
+) -> dict[str, Any]:
+    """Start extracting a crawl: ``{crawl_id, tokens, local_mdata_path[, executor]}``."""
+    from xtract_service.api.routes.extraction import (
+        XtractRequest,
+        get_extractions,
+        start_extraction,
+    )
+
+    body = await _body(request)
+    owner = await run_in_threadpool(_owner, request, body)
+    cid = _crawl_id(body)
+    tokens = body.get("tokens") if isinstance(body.get("tokens"), dict) else {}
+    try:
+        req = XtractRequest.model_validate(
+            {
+                "executor": body.get("executor", "local"),
+                "local_mdata_path": body.get("local_mdata_path") or None,
+                "funcx_ep_id": body.get("funcx_eid") or body.get("fx_eid") or None,
+                "tokens": {k: v for k, v in tokens.items() if isinstance(v, str)},  # type: ignore[union-attr]
+            }
+        )
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
+    status = await run_in_threadpool(
+        start_extraction, cid, owner, req, store, get_extractions(request), settings
+    )
+    return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
+
+
+@router.api_route("/get_extract_status", methods=["GET", "POST"])
+async def get_extract_status(request: Request) -> dict[str, Any]:
+    from xtract_service.api.routes.extraction import get_extractions
+
+    body = await _body(request)
+    owner = await run_in_threadpool(_owner, request, body)
+    return await run_in_threadpool(get_extractions(request).status, _crawl_id(body), owner)
+
+
+@router.post("/config_containers")
+async def config_containers(request: Request) -> dict[str, Any]:
+    """``{fx_eid, container_path}``: the images on a funcX endpoint."""
+    from xtract_service.api.routes.endpoints import ContainerRequest, register_containers
+
+    body = await _body(request)
+    owner = await run_in_threadpool(_owner, request, body)
+    endpoint = body.get("fx_eid") or body.get("funcx_eid") or body.get("endpoint_id")
+    if not isinstance(endpoint, str):
+        raise ApiError(422, "invalid_request", "fx_eid: a funcX endpoint id is required")
+    req = ContainerRequest(
+        container_path=body.get("container_path"), containers=body.get("containers") or {}
+    )
+    return await run_in_threadpool(register_containers, request, endpoint, owner, req)

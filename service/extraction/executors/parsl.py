@@ -1,0 +1,78 @@
+"""The Parsl executor: batches run as Parsl apps, by default on a
+``HighThroughputExecutor`` with a ``LocalProvider`` (workers on this host). On a
+cluster, point ``XTRACT_PARSL_CONFIG`` at a Python file that defines ``config``, a
+``parsl.config.Config`` with a Slurm or PBS provider.
+
+Parsl's worker pool is started from the virtual environment's ``bin``, which must be
+on ``PATH`` (``make test`` sees to it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import Any
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+def _config_from_file(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("xtract_parsl_config", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"cannot load a Parsl config from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.config
+
+
+def local_config(workers: int, run_dir: Path) -> Any:
+    from parsl.config import Config
+    from parsl.executors import HighThroughputExecutor
+    from parsl.providers import LocalProvider
+
+    return Config(
+        executors=[
+            HighThroughputExecutor(
+                label="xtract",
+                address="127.0.0.1",
+                max_workers_per_node=workers,
+                provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1),
+            )
+        ],
+        run_dir=str(run_dir),
+        strategy="none",
+        usage_tracking=0,
+    )
+
+
+class ParslExecutor(Executor):
+    def __init__(
+        self,
+        workers: int = 2,
+        run_dir: Path | None = None,
+        config_file: Path | None = None,
+        **_: Any,
+    ) -> None:
+        import parsl
+
+        config = (
+            _config_from_file(config_file)
+            if config_file
+            else local_config(workers, run_dir or Path("parsl-runs"))
+        )
+        self._dfk = parsl.load(config)
+        self._app = parsl.python_app(_call, data_flow_kernel=self._dfk)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = self._app(fn, *args, **kwargs)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        import parsl
+
+        self._dfk.cleanup()
+        parsl.clear()
