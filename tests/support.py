@@ -137,3 +137,31 @@ def flush_all(client: XtractClient, crawl_id: str, page: int = 500) -> list[dict
 
 def roots_env(*roots: Path) -> dict[str, str]:
     return {"XTRACT_ALLOWED_ROOTS": json.dumps([str(r) for r in roots])}
+
+
+def all_documents(client: XtractClient, crawl_id: str, page: int = 100) -> list[dict[str, Any]]:
+    """Every metadata document of a crawl, paging through ``/metadata``."""
+    docs: list[dict[str, Any]] = []
+    after = None
+    while True:
+        got = client.get_metadata(crawl_id, after=after, limit=page)
+        docs += got["documents"]
+        if got["count"] < page:
+            return docs
+        after = got["next"]
+
+
+def by_path(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What extraction found per file: ``{path: {metadata, errors, unknown}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        for path, md in doc["metadata"].items():
+            out.setdefault(path, {"metadata": {}, "errors": [], "unknown": False})
+            out[path]["metadata"].update(md)
+        for err in doc["errors"]:
+            key = err["path"] or "*"
+            out.setdefault(key, {"metadata": {}, "errors": [], "unknown": False})
+            out[key]["errors"].append({k: err[k] for k in ("extractor", "error", "message")})
+        for path in doc["unknown"]:
+            out[path]["unknown"] = True
+    return out

@@ -1,0 +1,173 @@
+"""A loopback emulator of the Globus Compute web service and one endpoint behind it.
+
+Implements the calls Xtract makes, with the service's documented shapes:
+
+- ``POST /v3/functions`` ``{function_name, function_code, serialized, meta}`` ->
+  ``{function_uuid}``
+- ``GET /v2/endpoints/{id}/status`` -> ``{status: online|offline, details}``
+- ``POST /v3/endpoints/{id}/submit`` ``{create_queue, tasks: {function_id: [payload]},
+  user_endpoint_config?}`` -> ``{request_id, task_group_id, endpoint_id,
+  tasks: {function_id: [task_id]}}``
+- ``POST /v2/batch_status`` ``{task_ids}`` -> ``{response: "batch", results: {task_id:
+  {task_id, status, result | exception, completion_t}}}``
+
+Submitted tasks really run: function and arguments are unpacked with globus-compute-sdk's
+serializer and called on a thread pool, as an endpoint worker would. The endpoint can be
+taken offline, or made to refuse submissions, and it keeps every submission it took.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ComputeEmulator:
+    def __init__(self, endpoint_id: str, token: str, workers: int = 2) -> None:
+        from globus_compute_sdk.serialize import ComputeSerializer
+
+        self.endpoint_id = endpoint_id
+        self.token = token
+        self.online = True
+        self.refuse: str | None = None  # a reason to answer submissions with 403
+        self.serde = ComputeSerializer()
+        self.functions: dict[str, Any] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.submissions: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="compute-endpoint")
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def __enter__(self) -> ComputeEmulator:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- the service ----------------------------------------------------------------------
+    def register_function(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        packed = self.serde.unpack_buffers(body["function_code"])
+        function = self.serde.deserialize(packed[0])
+        fid = str(uuid.uuid4())
+        with self._lock:
+            self.functions[fid] = function
+        return 200, {"function_uuid": fid}
+
+    def status(self, endpoint_id: str) -> tuple[int, dict[str, Any]]:
+        if endpoint_id != self.endpoint_id:
+            return 404, _error("ENDPOINT_NOT_FOUND", f"Endpoint {endpoint_id} not found")
+        state = "online" if self.online else "offline"
+        return 200, {"status": state, "details": {"total_workers": 2, "idle_workers": 2}}
+
+    def submit(self, endpoint_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if endpoint_id != self.endpoint_id:
+            return 404, _error("ENDPOINT_NOT_FOUND", f"Endpoint {endpoint_id} not found")
+        if self.refuse:
+            return 403, _error("FUNCTION_NOT_PERMITTED", self.refuse)
+        out: dict[str, list[str]] = {}
+        with self._lock:
+            self.submissions.append(body)
+        for fid, payloads in body["tasks"].items():
+            if fid not in self.functions:
+                return 400, _error("FUNCTION_NOT_FOUND", f"Function {fid} not found")
+            for payload in payloads:
+                tid = str(uuid.uuid4())
+                with self._lock:
+                    self.tasks[tid] = {"task_id": tid, "status": "waiting-for-ep"}
+                self._pool.submit(self._execute, tid, self.functions[fid], payload)
+                out.setdefault(fid, []).append(tid)
+        return 200, {
+            "request_id": str(uuid.uuid4()),
+            "task_group_id": str(uuid.uuid4()),
+            "endpoint_id": endpoint_id,
+            "tasks": out,
+        }
+
+    def _execute(self, tid: str, function: Any, payload: str) -> None:
+        args_s, kwargs_s = self.serde.unpack_buffers(payload)
+        try:
+            result = function(*self.serde.deserialize(args_s), **self.serde.deserialize(kwargs_s))
+            doc = {"status": "success", "result": self.serde.serialize(result)}
+        except Exception:
+            doc = {"status": "failed", "exception": traceback.format_exc()}
+        with self._lock:
+            self.tasks[tid] = {"task_id": tid, "completion_t": str(time.time()), **doc}
+
+    def batch_status(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            results = {t: dict(self.tasks[t]) for t in body["task_ids"] if t in self.tasks}
+        return 200, {"response": "batch", "results": results}
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def _route(
+        self, method: str, path: str, body: Any, auth: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        if auth != f"Bearer {self.token}":
+            return 401, _error("UNAUTHORIZED", "invalid or missing token")
+        parts = path.strip("/").split("/")
+        if method == "POST" and parts == ["v3", "functions"]:
+            return self.register_function(body)
+        if (
+            method == "GET"
+            and len(parts) == 4
+            and parts[:2] == ["v2", "endpoints"]
+            and parts[3] == "status"
+        ):
+            return self.status(parts[2])
+        if (
+            method == "POST"
+            and len(parts) == 4
+            and parts[:2] == ["v3", "endpoints"]
+            and parts[3] == "submit"
+        ):
+            return self.submit(parts[2], body)
+        if method == "POST" and parts == ["v2", "batch_status"]:
+            return self.batch_status(body)
+        return 404, _error("NOT_FOUND", f"no route {method} {path}")
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                status, doc = emulator._route(
+                    method, self.path.split("?")[0], body, self.headers.get("Authorization")
+                )
+                raw = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+        return Handler
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "reason": message}
