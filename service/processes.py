@@ -54,8 +54,16 @@ class Supervisor:
         self._thread = threading.Thread(target=self._watch, name="xtract-supervisor", daemon=True)
 
     def _spawn(self, role: str) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "xtract_service.cli", "worker", "--role", role,
-               "--parent-pid", str(os.getpid())]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "xtract_service.cli",
+            "worker",
+            "--role",
+            role,
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
 
     def start(self) -> None:

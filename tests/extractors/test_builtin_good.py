@@ -145,12 +145,21 @@ def test_every_good_file_reaches_its_extractor(
     good: dict[str, Path], runner: IsolatedRunner
 ) -> None:
     expected = {
-        "table.csv": "tabular", "preamble.tsv": "tabular", "notes.txt": "keyword",
-        "report.docx": "keyword", "paper.pdf": "pdf", "photo.jpg": "images",
-        "plot.png": "images", "data.json": "jsonxml", "config.xml": "jsonxml",
-        "grid.h5": "hdf5", "climate.nc": "netcdf", "classic.nc": "netcdf",
-        "script.py": "python", "prog.c": "c_code",
-    }  # fmt: skip
+        "table.csv": "tabular",
+        "preamble.tsv": "tabular",
+        "notes.txt": "keyword",
+        "report.docx": "keyword",
+        "paper.pdf": "pdf",
+        "photo.jpg": "images",
+        "plot.png": "images",
+        "data.json": "jsonxml",
+        "config.xml": "jsonxml",
+        "grid.h5": "hdf5",
+        "climate.nc": "netcdf",
+        "classic.nc": "netcdf",
+        "script.py": "python",
+        "prog.c": "c_code",
+    }
     for name, extractor in expected.items():
         doc = extract_file(str(good[name]), runner)
         assert extractor in doc["metadata"], (name, doc["errors"])

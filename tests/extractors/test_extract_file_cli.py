@@ -11,8 +11,11 @@ from pathlib import Path
 def xtract(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "xtract_service.cli", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_extract_file_prints_every_applicable_extractor(good: dict[str, Path]) -> None:

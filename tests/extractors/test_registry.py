@@ -15,8 +15,18 @@ import pytest
 import tests.extractors.sample_extractors  # noqa: F401 - registers the test extractors
 from xtract_extractors import all_extractors, get
 
-BUILTINS = {"c_code", "filetype", "hdf5", "images", "jsonxml", "keyword", "netcdf", "pdf",
-            "python", "tabular"}  # fmt: skip
+BUILTINS = {
+    "c_code",
+    "filetype",
+    "hdf5",
+    "images",
+    "jsonxml",
+    "keyword",
+    "netcdf",
+    "pdf",
+    "python",
+    "tabular",
+}
 
 
 def test_builtins_are_listed_with_typed_params() -> None:
@@ -74,10 +84,21 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     broken = make_plugin(root, "xtract_broken", "import a_module_that_does_not_exist\n")
     for pkg in (good, broken):
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-             "--no-build-isolation", "--target", str(target), str(pkg)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "--target",
+                str(target),
+                str(pkg),
+            ],
+            check=True,
+            capture_output=True,
+        )
     return target
 
 
@@ -85,8 +106,12 @@ def xtract(plugins: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(plugins)}
     return subprocess.run(
         [sys.executable, "-m", "xtract_service.cli", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_an_installed_plugin_is_listed_and_used(plugins: Path, tmp_path: Path) -> None:

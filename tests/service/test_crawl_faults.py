@@ -15,8 +15,11 @@ from tests.support import Service, flush_all, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
 
 # root reads anything; a worker without these capabilities obeys permission bits
-NO_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
-          "--bounding-set=-dac_override,-dac_read_search"]  # fmt: skip
+NO_DAC = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
 
 
 @pytest.fixture

@@ -68,11 +68,13 @@ def test_mixed_corpus_every_file_has_metadata_or_an_error_record(
     assert found[str(good / "table.csv")]["metadata"]["tabular"]["rows"] == 100
     assert found[str(good / "photo.jpg")]["metadata"]["images"]["width"] == 64
     assert set(found[str(good / "climate.nc")]["metadata"]["netcdf"]["variables"]) == {
-        "temperature", "lat",
-    }  # fmt: skip
+        "temperature",
+        "lat",
+    }
     laughs = found[str(corpus / "hostile" / "laughs.xml")]["errors"]
-    assert laughs == [{"extractor": "jsonxml", "error": "EntitiesForbidden",
-                       "message": laughs[0]["message"]}]  # fmt: skip
+    assert laughs == [
+        {"extractor": "jsonxml", "error": "EntitiesForbidden", "message": laughs[0]["message"]}
+    ]
 
     # one JSON document per family on disk, the same as the service holds
     out = Path(final["local_mdata_path"])
@@ -159,32 +161,62 @@ def test_bad_extraction_requests_are_refused(service: Service, corpus: Path) -> 
 
 def test_extractors_are_listed_by_the_service(service: Service) -> None:
     names = {e["name"] for e in service.client().list_extractors()}
-    assert {"tabular", "keyword", "images", "jsonxml", "hdf5", "netcdf", "python",
-            "c_code", "pdf", "filetype"} <= names  # fmt: skip
+    assert {
+        "tabular",
+        "keyword",
+        "images",
+        "jsonxml",
+        "hdf5",
+        "netcdf",
+        "python",
+        "c_code",
+        "pdf",
+        "filetype",
+    } <= names
 
 
 def test_legacy_extract_routes(service: Service, corpus: Path) -> None:
     _, cid, crawled = crawl(service, corpus / "good")
-    r = requests.post(f"{service.url}/extract", json={
-        "crawl_id": cid, "tokens": {"Authorization": f"Bearer {service.token}"},
-        "local_mdata_path": None,
-    }, timeout=10)  # fmt: skip
+    r = requests.post(
+        f"{service.url}/extract",
+        json={
+            "crawl_id": cid,
+            "tokens": {"Authorization": f"Bearer {service.token}"},
+            "local_mdata_path": None,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200 and r.json()["crawl_id"] == cid
     deadline = time.monotonic() + 180
     while True:
-        s = requests.get(f"{service.url}/get_extract_status",
-                         json={"crawl_id": cid, "Authorization": service.token}, timeout=10).json()  # fmt: skip
+        s = requests.get(
+            f"{service.url}/get_extract_status",
+            json={"crawl_id": cid, "Authorization": service.token},
+            timeout=10,
+        ).json()
         if s["xtract_status"] == "COMPLETED" or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert s["xtract_status"] == "COMPLETED"
-    assert set(s["xtract_counters"]) == {"cumu_orch_enter", "cumu_pulled", "cumu_scheduled",
-                                         "cumu_to_schedule", "flagged_unknown", "fx"}  # fmt: skip
+    assert set(s["xtract_counters"]) == {
+        "cumu_orch_enter",
+        "cumu_pulled",
+        "cumu_scheduled",
+        "cumu_to_schedule",
+        "flagged_unknown",
+        "fx",
+    }
     assert s["xtract_counters"]["fx"]["success"] == crawled["data"]["files_crawled"]
     ep = "2f8b8f7c-2d4b-4c59-8c5e-2b7a1b0c9d11"
-    r = requests.post(f"{service.url}/config_containers", json={
-        "fx_eid": ep, "container_path": "/home/u/containers", "Authorization": service.token,
-    }, timeout=10)  # fmt: skip
+    r = requests.post(
+        f"{service.url}/config_containers",
+        json={
+            "fx_eid": ep,
+            "container_path": "/home/u/containers",
+            "Authorization": service.token,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200
     assert r.json()["containers"]["images"] == "/home/u/containers/xtract-images.sif"
 
@@ -199,8 +231,9 @@ def orchestrator_free(data_root: Path, tmp_path: Path) -> Iterator[Service]:
 
 def start_orchestrator(svc: Service) -> subprocess.Popen[bytes]:
     env = {**svc.full_env(), "XTRACT_REDIS_URL": svc.redis_url}
-    return subprocess.Popen([sys.executable, "-m", "xtract_service.cli", "worker", "--role",
-                             "orchestrator"], env=env)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "xtract_service.cli", "worker", "--role", "orchestrator"], env=env
+    )
 
 
 def test_an_orchestrator_killed_mid_run_loses_nothing_and_repeats_nothing(
