@@ -48,8 +48,11 @@ class Service:
         return self.env.get("XTRACT_REDIS_URL") or f"unix://{self.home / 'redis' / 'redis.sock'}"
 
     def full_env(self) -> dict[str, str]:
+        # Parsl starts its worker pool from the virtual environment's bin
+        path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
         return {
             **os.environ,
+            "PATH": path,
             "XTRACT_HOME": str(self.home),
             "XTRACT_PORT": str(self.port),
             "XTRACT_CLAIM_IDLE_SECONDS": "2",

@@ -72,14 +72,15 @@ def write_documents(out_dir: Path, docs: list[dict[str, Any]]) -> None:
 
 
 def failed_document(family: dict[str, Any], reason: str) -> dict[str, Any]:
-    """The document of a family the executor could not run."""
-    error = {"path": None, "extractor": "*", "error": "executor", "message": reason}
+    """The document of a family the executor could not run: an error record per file."""
+    paths = list(dict.fromkeys([r["path"] for r in family["files"]]))
+    errors = [{"path": p, "extractor": "*", "error": "executor", "message": reason} for p in paths]
     return {
         "family_id": family["family_id"],
         "files": family["files"],
         "groups": family.get("groups", []),
         "metadata": {},
-        "errors": [error],
+        "errors": errors,
         "extractors": {},
         "unknown": [],
     }

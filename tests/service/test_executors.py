@@ -1,0 +1,128 @@
+"""The same corpus through every executor gives the same metadata: local processes,
+Parsl's HighThroughputExecutor (LocalProvider, two workers), and Globus Compute through
+the real globus-sdk and globus-compute-sdk clients against the loopback emulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.corpus import write_good, write_hostile
+from tests.emulators.compute import ComputeEmulator
+from tests.support import Service, all_documents, by_path, roots_env
+from xtract_sdk import XtractClient, XtractEndpoint
+
+ENDPOINT = str(uuid.uuid4())
+TOKEN = "compute-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def corpus(data_root: Path) -> Path:
+    root = data_root / "executor-corpus"
+    shutil.rmtree(root, ignore_errors=True)
+    write_good(root / "good")
+    write_hostile(root / "hostile")
+    for p in [root, *root.iterdir()]:
+        os.chmod(p, 0o755)
+    return root
+
+
+def extract(xtr: XtractClient, corpus: Path, **options: Any) -> tuple[dict, dict]:
+    xep = XtractEndpoint("local", dirs=[str(corpus)], funcx_ep_id=options.pop("funcx", None))
+    xtr.crawl_and_wait(xep, progress=False)
+    (status,) = xtr.xtract_and_wait(xtr.crawl_ids[-1:], progress=False, timeout=300, **options)
+    return status, by_path(all_documents(xtr, xtr.crawl_ids[-1]))
+
+
+@pytest.fixture(scope="module")
+def local_result(service: Service, corpus: Path) -> dict:
+    status, found = extract(service.client(), corpus, executor="local")
+    assert status["xtract_status"] == "COMPLETED"
+    return found
+
+
+def test_parsl_gives_the_same_metadata_as_local(
+    service: Service, corpus: Path, local_result: dict
+) -> None:
+    status, found = extract(service.client(), corpus, executor="parsl")
+    assert status["xtract_status"] == "COMPLETED", status
+    assert status["executor"] == "parsl"
+    assert found == local_result
+
+
+@pytest.fixture(scope="module")
+def compute() -> Iterator[ComputeEmulator]:
+    with ComputeEmulator(ENDPOINT, TOKEN) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def compute_service(
+    compute: ComputeEmulator, data_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    env = {**roots_env(data_root), "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
+           "XTRACT_COMPUTE_POLL_SECONDS": "0.2"}  # fmt: skip
+    svc = Service(tmp_path_factory.mktemp("compute-home"), env=env).start()
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def emu(compute: ComputeEmulator) -> Iterator[ComputeEmulator]:
+    compute.submissions.clear()
+    yield compute
+    compute.online, compute.refuse = True, None
+
+
+def test_globus_compute_gives_the_same_metadata_in_the_registered_containers(
+    compute_service: Service, emu: ComputeEmulator, corpus: Path, local_result: dict
+) -> None:
+    xtr = compute_service.client(tokens={"Compute": TOKEN})
+    xep = XtractEndpoint("local", dirs=[str(corpus)], funcx_ep_id=ENDPOINT)
+    registered = xtr.register_containers(xep, container_path="/opt/images")
+    assert registered["containers"]["images"] == "/opt/images/xtract-images.sif"
+    status, found = extract(xtr, corpus, executor="globus-compute", funcx=ENDPOINT)
+    assert status["xtract_status"] == "COMPLETED", status
+    assert found == local_result
+
+    assert emu.submissions, "nothing reached the Compute service"
+    for body in emu.submissions:
+        config = body["user_endpoint_config"]
+        assert config["container_type"] == "apptainer"
+        assert config["container_uri"].startswith("/opt/images/xtract-")
+        (payloads,) = body["tasks"].values()
+        args, _ = emu.serde.unpack_buffers(payloads[0])
+        (families,) = emu.serde.deserialize(args)
+        wanted = {g["extractor"] for f in families for g in f["groups"]} - {None}
+        family = config["container_uri"].rsplit("xtract-", 1)[1].removesuffix(".sif")
+        from xtract_extractors.kinds import container_family
+
+        assert {container_family(w) for w in wanted} <= {family}
+
+
+@pytest.mark.parametrize("fault", ["offline", "refused"])
+def test_a_compute_endpoint_that_cannot_take_work_fails_its_families_with_the_reason(
+    compute_service: Service, emu: ComputeEmulator, corpus: Path, fault: str
+) -> None:
+    if fault == "offline":
+        emu.online = False
+    else:
+        emu.refuse = "function not on the endpoint's allow list"
+    xtr = compute_service.client(tokens={"Compute": TOKEN})
+    status, found = extract(xtr, corpus / "good", executor="globus-compute", funcx=ENDPOINT)
+    assert status["xtract_status"] == "FAILED"
+    fx = status["xtract_counters"]["fx"]
+    assert fx["success"] == 0 and fx["failed"] == 14 and fx["pending"] == 0
+    assert set(found) == {str(p) for p in (corpus / "good").iterdir()}  # a record per file
+    (reason,) = {e["message"] for f in found.values() for e in f["errors"]}
+    if fault == "offline":
+        assert reason == f"Globus Compute endpoint {ENDPOINT} is offline"
+    else:
+        assert "403 FUNCTION_NOT_PERMITTED" in reason and "allow list" in reason
+    assert "families failed" in status["message"]
