@@ -47,6 +47,11 @@ def _shared_runner(time_limit: float, memory_limit: int | None, max_calls: int) 
     return runner
 
 
+def warm_shared_runner(time_limit: float, memory_limit: int | None, max_calls: int) -> None:
+    """Start this thread's extraction process ahead of the first batch."""
+    _shared_runner(time_limit, memory_limit, max_calls).run("filetype", [__file__])
+
+
 def close_shared_runners() -> None:
     """Stop every extraction process this worker started."""
     with _lock:

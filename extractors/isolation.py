@@ -95,6 +95,9 @@ class IsolatedRunner:
         self.memory_limit = memory_limit
         self.max_calls = max_calls
         self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":
+            # children fork from a server that has the format libraries loaded already
+            self._ctx.set_forkserver_preload([f"{__package__}.preload"])
         self._proc: Any = None
         self._conn: Connection | None = None
         self._calls = 0

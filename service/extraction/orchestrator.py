@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from concurrent.futures import Executor, Future
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,16 @@ class Orchestrator:
         self.batches: list[Batch] = []
         self._shared: dict[str, Executor] = {}
         self._last_reclaim = 0.0
+        # the default executor is ready before the first extraction asks for it
+        self._shared["local"] = make_executor(
+            "local",
+            workers=settings.extract_workers,
+            warm=(
+                settings.extract_time_limit,
+                settings.extract_memory_limit,
+                settings.extract_max_calls,
+            ),
+        )
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, parent_pid: int | None = None) -> None:
@@ -110,8 +120,11 @@ class Orchestrator:
                     log.warning("redis unavailable (%s); retrying", exc)
                     time.sleep(1)
                     continue
-                if not busy:
-                    time.sleep(0.1)
+                if not busy:  # wake as soon as a batch finishes, or look for work again
+                    if self.batches:
+                        wait([b.future for b in self.batches], 0.1, FIRST_COMPLETED)
+                    else:
+                        time.sleep(0.1)
         finally:
             for ex in {id(e): e for e in self._all_executors()}.values():
                 ex.shutdown(wait=False, cancel_futures=True)

@@ -8,12 +8,21 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from xtract_extractors.batch import close_shared_runners
+from xtract_extractors.batch import close_shared_runners, warm_shared_runner
 
 
 class LocalExecutor(ThreadPoolExecutor):
-    def __init__(self, workers: int = 2, **_: Any) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        warm: tuple[float, int | None, int] | None = None,
+        **_: Any,
+    ) -> None:
         super().__init__(max_workers=max(1, workers), thread_name_prefix="xtract-extract")
+        if warm is not None:
+            # start each thread's extraction process now, not when the first batch waits
+            for _ in range(max(1, workers)):
+                self.submit(warm_shared_runner, *warm)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=wait, cancel_futures=cancel_futures)

@@ -1,0 +1,33 @@
+"""Imported once by the extraction processes' fork server, so every extraction process
+starts with the format libraries already loaded (importing numpy, h5py and netCDF4 in
+each new process would cost a second or more). A library that is not installed is
+skipped: its extractor reports that when called."""
+
+from __future__ import annotations
+
+import importlib
+
+LIBRARIES = (
+    "numpy",
+    "h5py",
+    "netCDF4",
+    "PIL.Image",
+    "PIL.ImageStat",
+    "pypdf",
+    "yake",
+    "langdetect",
+    "docx",
+    "defusedxml.ElementTree",
+    "magic",
+    "puremagic",
+    "tree_sitter",
+    "tree_sitter_c",
+    "vermin",
+)
+
+for _name in LIBRARIES:
+    try:
+        importlib.import_module(_name)
+    except Exception:  # missing or broken: the extractor will say so
+        continue
+importlib.import_module(f"{__package__}.builtin")
