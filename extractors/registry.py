@@ -65,6 +65,42 @@ class Param:
         }
 
 
+def check_params(
+    owner: str, declared: tuple[Param, ...], params: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Validate ``params`` against ``declared`` for ``owner`` (``"extractor 'x'"``):
+    unknown, missing and mistyped parameters raise :class:`ParamError` naming them;
+    returns every declared parameter, defaults filled in."""
+    params = dict(params or {})
+    known = {p.name: p for p in declared}
+    for name in params:
+        if name not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise ParamError(f"{owner} has no parameter {name!r} (it takes: {names})")
+    out: dict[str, Any] = {}
+    for p in declared:
+        if p.name not in params:
+            if not p.optional:
+                raise ParamError(f"{owner} needs parameter {p.name!r}")
+            out[p.name] = p.default
+            continue
+        value = params[p.name]
+        if p.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, p.type) or (p.type is not bool and isinstance(value, bool)):
+            raise ParamError(
+                f"parameter {p.name!r} of {owner} must be "
+                f"{_TYPES.get(p.type, p.type.__name__)}, not {value!r}"
+            )
+        out[p.name] = value
+    return out
+
+
+def declared_params(obj: Any) -> tuple[Param, ...]:
+    """The ``@param`` declarations attached to a function or class."""
+    return tuple(getattr(obj, _PARAMS_ATTR, []))
+
+
 @dataclass
 class Extractor:
     """A registered extractor and what it reads."""
@@ -87,31 +123,7 @@ class Extractor:
 
     def validate(self, params: dict[str, Any] | None) -> dict[str, Any]:
         """The parameters to call with: defaults filled in, types checked."""
-        params = dict(params or {})
-        known = {p.name: p for p in self.params}
-        for name in params:
-            if name not in known:
-                names = ", ".join(sorted(known)) or "none"
-                raise ParamError(
-                    f"extractor {self.name!r} has no parameter {name!r} (it takes: {names})"
-                )
-        out: dict[str, Any] = {}
-        for p in self.params:
-            if p.name not in params:
-                if not p.optional:
-                    raise ParamError(f"extractor {self.name!r} needs parameter {p.name!r}")
-                out[p.name] = p.default
-                continue
-            value = params[p.name]
-            if p.type is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, p.type) or (p.type is not bool and isinstance(value, bool)):
-                raise ParamError(
-                    f"parameter {p.name!r} of extractor {self.name!r} must be "
-                    f"{_TYPES.get(p.type, p.type.__name__)}, not {value!r}"
-                )
-            out[p.name] = value
-        return out
+        return check_params(f"extractor {self.name!r}", self.params, params)
 
     def run(self, paths: list[str], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call the extractor on a group's paths (no isolation: see ``isolation``)."""

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from xtract_service import __version__
 from xtract_service.api import errors
-from xtract_service.api.routes import crawls, endpoints, extraction, health, legacy
+from xtract_service.api.routes import crawls, endpoints, extraction, health, legacy, offload
 from xtract_service.auth import LocalTokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.extraction.store import ExtractionStore
@@ -45,7 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.auth = LocalTokens(settings.token_file, r)
             app.state.extractions = ExtractionStore(r)
-            roles = ["crawl"] * settings.crawl_workers + ["orchestrator"] * settings.orchestrators
+            roles = (
+                ["crawl"] * settings.crawl_workers
+                + ["orchestrator"] * settings.orchestrators
+                + ["offload"] * settings.offloaders
+            )
             supervisor = Supervisor(roles, url)
             supervisor.start()
             log.info("xtract service ready; redis at %s", url)
@@ -69,5 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crawls.router)
     app.include_router(extraction.router)
     app.include_router(endpoints.router)
+    app.include_router(offload.router)
     app.include_router(legacy.router)
     return app

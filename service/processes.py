@@ -17,7 +17,7 @@ from xtract_service.state import connect
 log = logging.getLogger(__name__)
 
 
-ROLES = ("crawl", "orchestrator")
+ROLES = ("crawl", "orchestrator", "offload")
 
 
 def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "crawl") -> None:
@@ -25,13 +25,18 @@ def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "c
     service dies)."""
     from xtract_service.crawl.worker import CrawlWorker
     from xtract_service.extraction.orchestrator import Orchestrator
+    from xtract_service.offload.worker import OffloadWorker
 
     if not settings.redis_url:
         raise SystemExit("a worker needs XTRACT_REDIS_URL (the service's Redis)")
     r = connect(settings.redis_url)
-    worker: CrawlWorker | Orchestrator = (
-        Orchestrator(r, settings) if role == "orchestrator" else CrawlWorker(r, settings)
-    )
+    worker: CrawlWorker | Orchestrator | OffloadWorker
+    if role == "orchestrator":
+        worker = Orchestrator(r, settings)
+    elif role == "offload":
+        worker = OffloadWorker(r, settings)
+    else:
+        worker = CrawlWorker(r, settings)
 
     def _stop(signum: int, frame: object) -> None:
         worker.stop.set()

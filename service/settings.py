@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     extract_max_calls: int = 1000  # extraction processes are recycled after this many
     parsl_config: Path | None = None  # a Python file defining `config` (Slurm, PBS, ...)
     compute_poll_seconds: float = 1.0
+    # Offload: worker processes, and the Globus collection this host serves (so its
+    # staged exports can be transferred): its id, and the local folder its "/" maps to.
+    offloaders: int = 1
+    globus_collection_id: str | None = None
+    globus_collection_root: Path | None = None
+    transfer_poll_seconds: float = 2.0
+    webhook_timeout: float = 5.0
+    webhook_tries: int = 3
     error_samples: int = 1000
     globus_page_size: int = 1000
     globus_max_retries: int = 5

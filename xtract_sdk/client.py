@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -301,3 +301,153 @@ class XtractClient:
         """The extractors the service runs, with their parameters."""
         found: list[dict[str, Any]] = self._request("GET", "/v1/extractors")["extractors"]
         return found
+
+    # -- offload and notebook helpers ----------------------------------------------------
+    def _wait_offloads(
+        self, started: list[tuple[str, str]], timeout: float | None, progress: bool
+    ) -> list[dict[str, Any]]:
+        bar = Progress(enabled=progress)
+        try:
+            while True:
+                statuses = [
+                    self._request("GET", f"/v1/crawls/{_path_id(c)}/offload/{_path_id(o)}")
+                    for c, o in started
+                ]
+                done = [s for s in statuses if s["status"] in ("COMPLETED", "FAILED")]
+                items = sum(s["items"] for s in statuses)
+                bar.update(f"offload: {len(done)}/{len(statuses)} done, {items:,} files written")
+                if len(done) == len(statuses):
+                    return statuses
+                if timeout is not None and bar.elapsed > timeout:
+                    raise TimeoutError(f"offloads still running after {timeout}s")
+                time.sleep(0.5)
+        finally:
+            bar.close()
+
+    def offload_metadata(
+        self,
+        dest_ep_id: str | None = None,
+        dest_path: str = "",
+        timeout: int = 600,
+        delete_source: bool = False,
+        *,
+        crawl_ids: str | Sequence[str] | None = None,
+        format: str = "family_json",
+        format_params: dict[str, Any] | None = None,
+        filters: list[dict[str, Any]] | None = None,
+        transform: dict[str, Any] | None = None,
+        wait: bool = True,
+        progress: bool = False,
+    ) -> str:
+        """Export the metadata of every crawl this client started (or ``crawl_ids``)
+        into a new folder ``dest_path/YYYY-MM-DD-hh:mm:ss`` (one sub-folder per crawl) on
+        the Globus endpoint ``dest_ep_id``, or in a local folder when it is ``None``.
+        Returns that folder's path; raises :class:`XtractError` with the reason if an
+        offload failed (its source metadata is kept)."""
+        from datetime import UTC, datetime
+
+        folder = datetime.now(UTC).strftime("%Y-%m-%d-%H:%M:%S")
+        started = []
+        for cid in self._ids(crawl_ids):
+            body = {
+                "format": format,
+                "format_params": format_params or {},
+                "filters": filters or [],
+                "transform": transform or {},
+                "dest_ep_id": dest_ep_id,
+                "dest_path": dest_path,
+                "folder": folder,
+                "timeout": timeout,
+                "delete_source": delete_source,
+                "tokens": self.tokens,
+            }
+            status = self._request("POST", f"/v1/crawls/{_path_id(cid)}/offload", body)
+            started.append((cid, status["offload_id"]))
+        if not wait:
+            return os.path.join(dest_path, folder)
+        statuses = self._wait_offloads(started, None, progress)
+        failed = [s for s in statuses if s["status"] == "FAILED"]
+        if failed:
+            raise XtractError(
+                "; ".join(f"offload of {s['crawl_id']}: {s['message']}" for s in failed)
+            )
+        destination: str = statuses[0]["destination"]
+        return os.path.dirname(destination.rstrip("/"))
+
+    def search_ingest(
+        self,
+        index_id: str,
+        crawl_ids: str | Sequence[str] | None = None,
+        *,
+        filters: list[dict[str, Any]] | None = None,
+        visible_to: list[str] | None = None,
+        timeout: float = 600,
+        wait: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Ingest the metadata into a Globus Search index (needs ``tokens={"Search":
+        ...}``); returns each ingest's status with its Search tasks' states."""
+        started = []
+        for cid in self._ids(crawl_ids):
+            body: dict[str, Any] = {
+                "index_id": index_id,
+                "filters": filters or [],
+                "timeout": timeout,
+                "tokens": self.tokens,
+            }
+            if visible_to:
+                body["format_params"] = {"visible_to": visible_to}
+            status = self._request("POST", f"/v1/crawls/{_path_id(cid)}/search", body)
+            started.append((cid, status["offload_id"]))
+        if not wait:
+            return [{"crawl_id": c, "offload_id": o} for c, o in started]
+        return self._wait_offloads(started, None, progress=False)
+
+    def get_offload_status(self, crawl_id: str) -> list[dict[str, Any]]:
+        """The crawl's offloads and search ingests, newest first."""
+        found: list[dict[str, Any]] = self._request(
+            "GET", f"/v1/crawls/{_path_id(crawl_id)}/offload"
+        )["offloads"]
+        return found
+
+    def add_webhooks(self, crawl_id: str, urls: list[str]) -> dict[str, Any]:
+        """URLs to POST this crawl's STARTED, COMPLETED and FAILED events to."""
+        result: dict[str, Any] = self._request(
+            "POST", f"/v1/crawls/{_path_id(crawl_id)}/webhooks", {"urls": urls}
+        )
+        return result
+
+    def metadata(
+        self, crawl_id: str, *, page: int = 200, follow: bool = True, interval: float = 0.5
+    ) -> Iterator[dict[str, Any]]:
+        """Every metadata document of a crawl, one per family, fetched a page at a time.
+        With ``follow`` the iterator waits for a running extraction to finish."""
+        after = None
+        while True:
+            got = self.get_metadata(crawl_id, after=after, limit=page)
+            yield from got["documents"]
+            after = got["next"] or after
+            if got["count"] == page:
+                continue
+            if not follow:
+                return
+            state = self._request("GET", f"/v1/crawls/{_path_id(crawl_id)}/xtract")
+            if state["xtract_status"] in ("COMPLETED", "FAILED"):
+                last = self.get_metadata(crawl_id, after=after, limit=page)
+                yield from last["documents"]
+                if last["count"] < page:
+                    return
+                after = last["next"]
+                continue
+            time.sleep(interval)
+
+    def to_pandas(self, crawl_id: str) -> Any:
+        """A pandas DataFrame with one row per file: path, size, extension, mtime,
+        mimetype, unknown, family_id, and the ``metadata`` and ``errors`` columns."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise XtractError("to_pandas needs pandas: pip install 'xtract[pandas]'") from None
+        from xtract_sdk.records import items_of
+
+        rows = [item for doc in self.metadata(crawl_id) for item in items_of(doc)]
+        return pd.DataFrame(rows)

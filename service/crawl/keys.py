@@ -80,3 +80,39 @@ def xtract_secrets(crawl_id: str) -> str:
 def containers(owner: str, endpoint_id: str) -> str:
     """Hash: container family -> image, registered by an owner for a Compute endpoint."""
     return f"{PREFIX}:owner:{owner}:endpoint:{endpoint_id}:containers"
+
+
+# -- offload --------------------------------------------------------------------------
+OFFLOAD_JOBS = f"{PREFIX}:offloads:jobs"  # stream of offload ids to run
+OFFLOAD_GROUP = "offloaders"
+WEBHOOK_OUTBOX = f"{PREFIX}:webhooks:outbox"  # stream of events to deliver
+WEBHOOK_GROUP = "notifiers"
+
+
+def offload(offload_id: str) -> str:
+    """Hash: an offload's spec, status, committed position and results."""
+    return f"{PREFIX}:offload:{offload_id}"
+
+
+def offload_parts(offload_id: str) -> str:
+    """List: the parts an offload has durably written, in order."""
+    return f"{PREFIX}:offload:{offload_id}:parts"
+
+
+def offload_secrets(offload_id: str) -> str:
+    return f"{PREFIX}:offload:{offload_id}:secrets"
+
+
+def crawl_offloads(crawl_id: str) -> str:
+    """Sorted set: a crawl's offloads by creation time."""
+    return f"{PREFIX}:crawl:{crawl_id}:offloads"
+
+
+def webhooks(crawl_id: str) -> str:
+    """Set: URLs told about a crawl's STARTED, COMPLETED and FAILED events."""
+    return f"{PREFIX}:crawl:{crawl_id}:webhooks"
+
+
+def webhook_failures(crawl_id: str) -> str:
+    """List: deliveries that failed after every retry (newest first, capped)."""
+    return f"{PREFIX}:crawl:{crawl_id}:webhook_failures"

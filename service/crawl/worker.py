@@ -27,6 +27,7 @@ from xtract_service.crawl.repos.globus import GlobusRepo
 from xtract_service.crawl.repos.local import LocalRepo
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
+from xtract_service.notify import emit
 from xtract_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ class CrawlWorker:
             n, f, g = counts(b)
             files, families, groups = files + n, families + f, groups + g
             nbytes += sum(e[1] for e in b["files"])
-        self.store.commit(
+        pending = self.store.commit(
             crawl_id,
             entry_id,
             dirs_done=len(dirs),
@@ -247,3 +248,6 @@ class CrawlWorker:
             worker=self.name,
         )
         self.entries_done += 1
+        if pending == 0 and self.r.hget(keys.crawl(crawl_id), "status") == b"complete":
+            files = int(self.r.hget(keys.crawl(crawl_id), "files") or 0)
+            emit(self.r, crawl_id, "crawl", "COMPLETED", files_crawled=files)

@@ -16,6 +16,7 @@ import redis
 
 from xtract_service.crawl import keys
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
+from xtract_service.notify import emit
 
 WORDS = ("INIT", "IN_SCHEDULING", "SCHEDULED", "EXTRACTING", "COMPLETED", "FAILED")
 TERMINAL = ("COMPLETED", "FAILED")
@@ -102,6 +103,7 @@ class ExtractionStore:
             if "BUSYGROUP" not in str(exc):
                 raise
         self.r.sadd(keys.XTRACT_ACTIVE, crawl_id)
+        emit(self.r, crawl_id, "xtract", "STARTED", executor=options.get("executor"))
         return self.status(crawl_id, owner)
 
     def options(self, crawl_id: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -209,6 +211,7 @@ class ExtractionStore:
                 keys.xtract(crawl_id), mapping={"finished_at": time.time(), "message": message}
             )
             self.r.srem(keys.XTRACT_ACTIVE, crawl_id)
+            emit(self.r, crawl_id, "xtract", word, success=success, failed=failed)
         return True
 
     def page(self, crawl_id: str, owner: str, after: str | None, limit: int) -> dict[str, Any]:

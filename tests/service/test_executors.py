@@ -66,8 +66,11 @@ def compute() -> Iterator[ComputeEmulator]:
 def compute_service(
     compute: ComputeEmulator, data_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    env = {**roots_env(data_root), "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
-           "XTRACT_COMPUTE_POLL_SECONDS": "0.2"}  # fmt: skip
+    env = {
+        **roots_env(data_root),
+        "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
+        "XTRACT_COMPUTE_POLL_SECONDS": "0.2",
+    }
     svc = Service(tmp_path_factory.mktemp("compute-home"), env=env).start()
     yield svc
     svc.stop()

@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field, StrictInt
 
 from xtract_service.api.deps import AppSettings, Owner, Store
 from xtract_service.api.errors import ApiError
+from xtract_service.crawl import keys
 from xtract_service.crawl.flush import flush
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
+from xtract_service.notify import emit
 from xtract_service.settings import Settings
 
 router = APIRouter(prefix="/v1/crawls", tags=["crawls"])
@@ -21,6 +23,9 @@ class CrawlRequest(CrawlSpec):
     """One endpoint spec, plus the Globus tokens a ``globus`` crawl lists with."""
 
     tokens: dict[str, str] = Field(default_factory=dict, description="e.g. {'Transfer': '...'}")
+    webhooks: list[str] = Field(
+        default_factory=list, max_length=20, description="URLs told of STARTED/COMPLETED/FAILED"
+    )
 
 
 class CrawlStarted(BaseModel):
@@ -68,8 +73,14 @@ def create_crawl(
     settings: Settings = AppSettings,
 ) -> CrawlStarted:
     """Start crawling one endpoint breadth-first. Poll ``Location`` for its status."""
-    spec = CrawlSpec.model_validate(body.model_dump(exclude={"tokens"}))
+    spec = CrawlSpec.model_validate(body.model_dump(exclude={"tokens", "webhooks"}))
+    for url in body.webhooks:
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(400, "bad_url", f"webhook {url!r} must be an http(s) URL")
     crawl_id = start_crawl(spec, body.tokens, owner, store, settings)
+    if body.webhooks:
+        store.r.sadd(keys.webhooks(crawl_id), *body.webhooks)
+        emit(store.r, crawl_id, "crawl", "STARTED", dirs=spec.dirs, repo_type=spec.repo_type)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}"
     return CrawlStarted(crawl_id=crawl_id, status="initializing")
 

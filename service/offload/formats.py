@@ -1,0 +1,223 @@
+"""Formats: writers that turn items into files, declared like extractors::
+
+    @writer("jsonl", description="one line per file")
+    @param("gzip", bool, default=False, desc="compress the parts")
+    class JsonlWriter(PartWriter): ...
+
+A writer takes whole families (a family is never split between two parts, so a resumed
+offload can restart at a family boundary) and rotates to a new part when a part holds
+``max_items`` items or ``max_bytes`` bytes. A part is written to a temporary name,
+fsynced, and renamed: a part file that exists under its final name is complete.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from xtract_extractors.registry import Param, check_params, declared_params, param
+
+Part = dict[str, Any]  # {name, sha256, bytes, items, families}
+WRITERS: dict[str, type[PartWriter]] = {}
+
+
+def writer(name: str, description: str = "") -> Callable[[type[PartWriter]], type[PartWriter]]:
+    """Register a writer class under ``name`` (its ``@param``s declare its options)."""
+
+    def register(cls: type[PartWriter]) -> type[PartWriter]:
+        cls.format_name = name
+        cls.params = declared_params(cls)
+        cls.description = description or (cls.__doc__ or "").strip().split("\n")[0]
+        WRITERS[name] = cls
+        return cls
+
+    return register
+
+
+def check_format(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Validated parameters of the format ``name``; ValueError names what is wrong."""
+    if name not in WRITERS:
+        raise ValueError(f"unknown format {name!r}; use one of {', '.join(sorted(WRITERS))}")
+    return check_params(f"format {name!r}", WRITERS[name].params, params)
+
+
+def describe_formats() -> list[dict[str, Any]]:
+    return [
+        {"name": n, "description": w.description, "params": [p.describe() for p in w.params]}
+        for n, w in sorted(WRITERS.items())
+    ]
+
+
+def durable_write(path: Path, data: bytes) -> Part:
+    """Write ``data`` to ``path`` whole (temp file, fsync, rename, fsync the folder)."""
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return {"name": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+class PartWriter:
+    """Collects families' items into numbered parts; subclasses encode a part."""
+
+    format_name = ""
+    description = ""
+    params: tuple[Param, ...] = ()
+    suffix = ".dat"
+
+    def __init__(self, out_dir: Path, first_part: int = 0, **params: Any) -> None:
+        self.out_dir = out_dir
+        self.options = params
+        self.max_items = int(params.get("max_items") or 100_000)
+        self.max_bytes = int(params.get("max_bytes") or 256 << 20)
+        self.index = first_part
+        self.items: list[dict[str, Any]] = []
+        self.families = 0
+        self.size = 0
+
+    def add_family(self, items: list[dict[str, Any]]) -> list[Part]:
+        """Take one family's items; returns the parts this finished, durably written."""
+        done: list[Part] = []
+        cost = sum(self.measure(i) for i in items)
+        full = len(self.items) + len(items) > self.max_items or self.size + cost > self.max_bytes
+        if self.items and full:
+            done.append(self._finish())
+        self.items += items
+        self.families += 1
+        self.size += cost
+        return done
+
+    def close(self) -> list[Part]:
+        return [self._finish()] if self.items else []
+
+    def _finish(self) -> Part:
+        name = f"part-{self.index:05d}{self.suffix}"
+        part = durable_write(self.out_dir / name, self.encode(self.items))
+        part.update(items=len(self.items), families=self.families)
+        self.index += 1
+        self.items, self.families, self.size = [], 0, 0
+        return part
+
+    def measure(self, item: dict[str, Any]) -> int:
+        return len(json.dumps(item, default=str))
+
+    def encode(self, items: list[dict[str, Any]]) -> bytes:
+        raise NotImplementedError
+
+
+@writer("jsonl", "One JSON line per file, optionally gzip-compressed.")
+@param("gzip", bool, default=False, desc="compress each part with gzip")
+@param("max_items", int, default=100_000, desc="files per part")
+@param("max_bytes", int, default=256 << 20, desc="uncompressed bytes per part")
+class JsonlWriter(PartWriter):
+    def __init__(self, out_dir: Path, first_part: int = 0, **params: Any) -> None:
+        super().__init__(out_dir, first_part, **params)
+        self.suffix = ".jsonl.gz" if params.get("gzip") else ".jsonl"
+
+    def encode(self, items: list[dict[str, Any]]) -> bytes:
+        text = "".join(json.dumps(i, default=str, separators=(",", ":")) + "\n" for i in items)
+        raw = text.encode()
+        return gzip.compress(raw, mtime=0) if self.options.get("gzip") else raw
+
+
+@writer("parquet", "One row per file, for pandas and DuckDB; nested fields as JSON text.")
+@param("max_items", int, default=100_000, desc="rows per part")
+@param("max_bytes", int, default=256 << 20, desc="bytes of JSON per part, before encoding")
+@param("compression", str, default="zstd", desc="parquet compression codec")
+class ParquetWriter(PartWriter):
+    suffix = ".parquet"
+
+    def encode(self, items: list[dict[str, Any]]) -> bytes:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns: dict[str, list[Any]] = {}
+        for n, item in enumerate(items):
+            for k in item:
+                columns.setdefault(k, [None] * n)
+            for k, col in columns.items():
+                v = item.get(k)
+                col.append(json.dumps(v, default=str) if isinstance(v, dict | list) else v)
+        table = pa.table({k: pa.array(v) for k, v in columns.items()})
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression=self.options.get("compression") or "zstd")
+        return buf.getvalue()
+
+
+@writer("globus_search", "GMetaList ingest documents for a Globus Search index.")
+@param("visible_to", list, default=["public"], desc="principals allowed to see entries")
+@param("subject_prefix", str, default="file://", desc="prefix of each entry's subject")
+@param("max_items", int, default=1000, desc="entries per ingest document")
+@param("max_bytes", int, default=9_000_000, desc="bytes per document (Search takes 10 MB)")
+class SearchWriter(PartWriter):
+    suffix = ".json"
+
+    def encode(self, items: list[dict[str, Any]]) -> bytes:
+        prefix = self.options.get("subject_prefix", "file://")
+        visible = self.options.get("visible_to") or ["public"]
+        gmeta = [
+            {
+                "subject": f"{prefix}{i.get('path', i.get('family_id'))}",
+                "visible_to": visible,
+                "content": i,
+            }
+            for i in items
+        ]
+        doc = {"ingest_type": "GMetaList", "ingest_data": {"gmeta": gmeta}}
+        return json.dumps(doc, default=str).encode()
+
+
+@writer("family_json", "One JSON document per family (the published Xtract layout).")
+@param("indent", int, default=0, desc="indent the JSON (0: compact)")
+class FamilyJsonWriter(PartWriter):
+    """Each family is its own part, ``{family_id}.json``."""
+
+    def add_family(self, items: list[dict[str, Any]]) -> list[Part]:
+        if not items:
+            return []
+        first = items[0]
+        doc = {
+            "family_id": first.get("family_id"),
+            "crawl_id": first.get("crawl_id"),
+            "files": items,
+        }
+        indent = self.options.get("indent") or None
+        data = json.dumps(doc, default=str, indent=indent).encode()
+        part = durable_write(self.out_dir / f"{first.get('family_id')}.json", data)
+        part.update(items=len(items), families=1)
+        return [part]
+
+    def close(self) -> list[Part]:
+        return []
+
+
+def open_writer(name: str, out_dir: Path, first_part: int, params: dict[str, Any]) -> PartWriter:
+    return WRITERS[name](out_dir, first_part, **check_format(name, params))
+
+
+def write_manifest(out_dir: Path, fmt: str, parts: list[Part], extra: dict[str, Any]) -> None:
+    """``MANIFEST.sha256`` (``sha256sum -c`` reads it) and ``manifest.json`` beside the
+    parts."""
+    lines = "".join(f"{p['sha256']}  {p['name']}\n" for p in parts)
+    durable_write(out_dir / "MANIFEST.sha256", lines.encode())
+    manifest = {
+        "format": fmt,
+        "parts": parts,
+        "items": sum(p["items"] for p in parts),
+        "families": sum(p["families"] for p in parts),
+        **extra,
+    }
+    durable_write(out_dir / "manifest.json", json.dumps(manifest, indent=2).encode())

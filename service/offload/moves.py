@@ -1,0 +1,143 @@
+"""Moves: where written metadata goes. A local copy into a folder, a Globus transfer to
+any endpoint, or an ingest into a Globus Search index. Each returns where the data now
+is (a path, or the index id), or raises OffloadFailed with the reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import globus_sdk
+from globus_sdk.transport import RetryConfig
+
+if TYPE_CHECKING:
+    from xtract_service.offload.job import Engine
+
+
+def _failed(reason: str) -> Exception:
+    from xtract_service.offload.job import OffloadFailed
+
+    return OffloadFailed(reason)
+
+
+def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | None:
+    token = next((engine.secrets[n] for n in names if n in engine.secrets), None)
+    return globus_sdk.AccessTokenAuthorizer(token) if token else None
+
+
+def local_copy(engine: Engine) -> str:
+    """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh:mm:ss/CRAWL_ID``."""
+    dest = Path(engine.store.get(engine.oid).get("destination") or engine.destination())
+    engine._set(destination=str(dest))
+    dest.mkdir(parents=True, exist_ok=True)
+    for src in sorted(engine.staging.iterdir()):
+        tmp = dest / (src.name + ".partial")
+        shutil.copyfile(src, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, dest / src.name)
+    return str(dest)
+
+
+def globus_transfer(engine: Engine) -> str:
+    """A Globus transfer from this service's collection to ``dest_ep_id``; waits up to
+    ``timeout`` seconds and reports the task's final status."""
+    s = engine.settings
+    h = engine.store.get(engine.oid)
+    dest = h.get("destination") or engine.destination()
+    engine._set(destination=dest)
+    tc = globus_sdk.TransferClient(
+        authorizer=_auth(engine, "Transfer", "transfer"),
+        app_name="xtract",
+        retry_config=RetryConfig(max_retries=s.globus_max_retries, max_sleep=s.globus_max_sleep),
+    )
+    task_id = h.get("transfer_task_id")
+    if not task_id:  # a resumed job waits on the transfer it already asked for
+        root = os.path.realpath(s.globus_collection_root or s.home)
+        source = "/" + os.path.relpath(os.path.realpath(engine.staging), root).lstrip("/")
+        data = globus_sdk.TransferData(
+            source_endpoint=str(s.globus_collection_id),
+            destination_endpoint=str(engine.spec.dest_ep_id),
+            label=f"xtract offload {engine.oid[:8]}",
+            verify_checksum=True,
+        )
+        data.add_item(source + "/", dest + "/", recursive=True)
+        try:
+            task_id = tc.submit_transfer(data)["task_id"]
+        except globus_sdk.GlobusAPIError as exc:
+            raise _failed(
+                f"Globus refused the transfer: {exc.http_status} {exc.code}: {exc.message}"
+            ) from None
+        engine._set(transfer_task_id=task_id, transfer_status="ACTIVE")
+    deadline = time.monotonic() + engine.spec.timeout
+    while True:
+        try:
+            task = tc.get_task(task_id)
+        except globus_sdk.GlobusAPIError as exc:
+            raise _failed(f"cannot read transfer task {task_id}: {exc.message}") from None
+        status = str(task["status"])
+        engine._set(transfer_status=status)
+        if status == "SUCCEEDED":
+            return dest
+        if status == "FAILED":
+            why = task.get("nice_status") or task.get("fatal_error") or "no reason given"
+            raise _failed(f"transfer {task_id} failed: {why}; the source metadata is kept")
+        if time.monotonic() > deadline:
+            raise _failed(
+                f"transfer {task_id} did not finish within {engine.spec.timeout:g}s "
+                f"(it is {status}); the source metadata is kept"
+            )
+        engine.heartbeat()
+        time.sleep(s.transfer_poll_seconds)
+
+
+def search_ingest(engine: Engine) -> str:
+    """Ingest every GMetaList part into ``index_id`` and wait for each ingest task."""
+    s = engine.settings
+    sc = globus_sdk.SearchClient(
+        authorizer=_auth(engine, "Search", "search"),
+        app_name="xtract",
+        retry_config=RetryConfig(max_retries=s.globus_max_retries, max_sleep=s.globus_max_sleep),
+    )
+    index = str(engine.spec.index_id)
+    raw = engine.store.get(engine.oid).get("search_tasks")
+    tasks: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
+    for part in engine.committed():
+        if part["name"] in tasks:
+            continue  # acknowledged before a restart
+        doc = json.loads((engine.staging / part["name"]).read_text())
+        try:
+            reply = sc.ingest(index, doc)
+            tasks[part["name"]] = {"task_id": reply["task_id"], "state": "PENDING"}
+        except globus_sdk.GlobusAPIError as exc:
+            tasks[part["name"]] = {
+                "task_id": None,
+                "state": "REFUSED",
+                "message": f"{exc.http_status} {exc.code}: {exc.message}",
+            }
+        engine._set(search_tasks=json.dumps(tasks))
+    deadline = time.monotonic() + engine.spec.timeout
+    while any(t["state"] not in ("SUCCESS", "FAILED", "REFUSED") for t in tasks.values()):
+        for t in tasks.values():
+            if t["state"] == "PENDING" or t["state"] == "PROGRESS":
+                task = sc.get_task(t["task_id"])
+                t["state"] = str(task["state"])
+                if t["state"] == "FAILED":
+                    t["message"] = str(task.get("message", ""))
+        engine._set(search_tasks=json.dumps(tasks))
+        if time.monotonic() > deadline:
+            raise _failed(f"search ingest tasks still pending after {engine.spec.timeout:g}s")
+        engine.heartbeat()
+        time.sleep(s.transfer_poll_seconds)
+    bad = [t for t in tasks.values() if t["state"] != "SUCCESS"]
+    if bad:
+        reasons = "; ".join(sorted({str(t.get("message")) for t in bad}))
+        raise _failed(f"{len(bad)} of {len(tasks)} ingest tasks failed: {reasons}")
+    return index
+
+
+__all__ = ["globus_transfer", "local_copy", "search_ingest"]
