@@ -381,6 +381,7 @@ class XtractClient:
         *,
         filters: list[dict[str, Any]] | None = None,
         visible_to: list[str] | None = None,
+        batch_size: int | None = None,
         timeout: float = 600,
         wait: bool = True,
     ) -> list[dict[str, Any]]:
@@ -394,8 +395,10 @@ class XtractClient:
                 "timeout": timeout,
                 "tokens": self.tokens,
             }
-            if visible_to:
-                body["format_params"] = {"visible_to": visible_to}
+            params: dict[str, Any] = {"visible_to": visible_to} if visible_to else {}
+            if batch_size:
+                params["max_items"] = batch_size  # entries per ingest document (task)
+            body["format_params"] = params
             status = self._request("POST", f"/v1/crawls/{_path_id(cid)}/search", body)
             started.append((cid, status["offload_id"]))
         if not wait:

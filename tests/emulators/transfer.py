@@ -1,10 +1,15 @@
-"""A loopback emulator of the Globus Transfer API's ``operation_ls``.
+"""A loopback emulator of the Globus Transfer API: ``operation_ls``, and transfers.
 
 Serves ``GET /v0.10/operation/endpoint/{endpoint_id}/ls?path=&limit=&offset=`` from a
 local folder (the endpoint's root), answering a ``file_list`` document, or Transfer's
 error document (``{code, message, request_id, resource}``). It checks the bearer token,
 can add latency, and can fail requests on purpose: ``fail_every`` answers every Nth
 request with a 503 (or 429 with ``Retry-After``), ``broken_paths`` always answers 403.
+
+Transfers: ``GET /v0.10/submission_id``, ``POST /v0.10/transfer`` (a ``transfer``
+document; the copy really happens between the endpoints' local roots), and
+``GET /v0.10/task/{id}`` (``status`` ACTIVE, SUCCEEDED or FAILED with ``nice_status``).
+``transfer_delay`` keeps tasks ACTIVE that long; ``fail_transfers`` fails them.
 
 Point the real ``globus_sdk.TransferClient`` at it with
 ``GLOBUS_SDK_SERVICE_URL_TRANSFER=http://127.0.0.1:PORT/``.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -43,6 +49,10 @@ class TransferEmulator:
         self.fail_every = fail_every
         self.fail_status = fail_status
         self.broken_paths = broken_paths or set()
+        self.roots: dict[str, Path] = {endpoint_id: root}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.transfer_delay = 0.0
+        self.fail_transfers: str | None = None
         self.requests = 0
         self.failures_sent = 0
         self.max_in_flight = 0
@@ -92,7 +102,7 @@ class TransferEmulator:
                 _error("EndpointPermissionDenied", f"Denied by endpoint: {path}", resource),
                 {},
             )
-        local = self.root / path.lstrip("/")
+        local = self.roots[endpoint_id] / path.lstrip("/")
         if not local.is_dir():
             return (
                 404,
@@ -119,12 +129,90 @@ class TransferEmulator:
         }
         return 200, doc, {}
 
+    # -- transfers ------------------------------------------------------------------------
+    def submit(self, body: dict[str, Any], auth: str | None) -> tuple[int, dict[str, Any]]:
+        if auth != f"Bearer {self.token}":
+            return 401, _error("AuthenticationFailed", "Token is not valid", "/transfer")
+        for side in ("source_endpoint", "destination_endpoint"):
+            if body.get(side) not in self.roots:
+                return 404, _error(
+                    "EndpointNotFound", f"No such endpoint '{body.get(side)}'", "/transfer"
+                )
+        if body.get("DATA_TYPE") != "transfer" or not body.get("submission_id"):
+            return 400, _error("BadRequest", "not a transfer document", "/transfer")
+        tid = str(uuid.uuid4())
+        task = {
+            "DATA_TYPE": "task",
+            "task_id": tid,
+            "type": "TRANSFER",
+            "status": "ACTIVE",
+            "nice_status": "Queued",
+            "label": body.get("label"),
+            "files_transferred": 0,
+            "source_endpoint_id": body["source_endpoint"],
+            "destination_endpoint_id": body["destination_endpoint"],
+        }
+        with self._lock:
+            self.tasks[tid] = task
+        threading.Thread(target=self._copy, args=(task, body), daemon=True).start()
+        return 202, {
+            "DATA_TYPE": "transfer_result",
+            "task_id": tid,
+            "code": "Accepted",
+            "submission_id": body["submission_id"],
+            "message": "The transfer has been accepted",
+            "resource": "/transfer",
+            "request_id": uuid.uuid4().hex[:9],
+        }
+
+    def _copy(self, task: dict[str, Any], body: dict[str, Any]) -> None:
+        time.sleep(self.transfer_delay)
+        if self.fail_transfers:
+            with self._lock:
+                task.update(status="FAILED", nice_status=self.fail_transfers)
+            return
+        src_root = self.roots[body["source_endpoint"]]
+        dst_root = self.roots[body["destination_endpoint"]]
+        copied = 0
+        for item in body["DATA"]:
+            src = src_root / item["source_path"].lstrip("/")
+            dst = dst_root / item["destination_path"].lstrip("/")
+            if item.get("recursive"):
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+                copied += sum(1 for p in src.rglob("*") if p.is_file())
+            else:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+                copied += 1
+        with self._lock:
+            task.update(status="SUCCEEDED", nice_status="OK", files_transferred=copied)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_POST(self) -> None:
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else {}
+                if url.path.strip("/") == "v0.10/transfer":
+                    status, doc = emulator.submit(body, self.headers.get("Authorization"))
+                else:
+                    status, doc = 404, _error("NotFound", "no such route", url.path)
+                self._send(status, doc, {})
 
             def do_GET(self) -> None:
                 with emulator._lock:
@@ -135,6 +223,7 @@ class TransferEmulator:
                         time.sleep(emulator.latency)
                     url = urlparse(self.path)
                     parts = url.path.strip("/").split("/")
+                    headers: dict[str, str] = {}
                     if (
                         len(parts) == 5
                         and parts[:3] == ["v0.10", "operation", "endpoint"]
@@ -143,20 +232,18 @@ class TransferEmulator:
                         status, body, headers = emulator.ls(
                             parts[3], parse_qs(url.query), self.headers.get("Authorization")
                         )
+                    elif parts == ["v0.10", "submission_id"]:
+                        status, body = 200, {"value": str(uuid.uuid4())}
+                    elif len(parts) == 3 and parts[:2] == ["v0.10", "task"]:
+                        with emulator._lock:
+                            task = emulator.tasks.get(parts[2])
+                        if task is None:
+                            status, body = 404, _error("TaskNotFound", parts[2], url.path)
+                        else:
+                            status, body = 200, dict(task)
                     else:
-                        status, body, headers = (
-                            404,
-                            _error("NotFound", "no such route", url.path),
-                            {},
-                        )
-                    raw = json.dumps(body).encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(raw)))
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(raw)
+                        status, body = 404, _error("NotFound", "no such route", url.path)
+                    self._send(status, body, headers)
                 finally:
                     with emulator._lock:
                         emulator._in_flight -= 1
