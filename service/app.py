@@ -11,7 +11,15 @@ from fastapi import FastAPI
 
 from xtract_service import __version__
 from xtract_service.api import errors
-from xtract_service.api.routes import crawls, endpoints, extraction, health, legacy, offload
+from xtract_service.api.routes import (
+    crawls,
+    endpoints,
+    events,
+    extraction,
+    health,
+    legacy,
+    offload,
+)
 from xtract_service.auth import LocalTokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.extraction.store import ExtractionStore
@@ -74,5 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(extraction.router)
     app.include_router(endpoints.router)
     app.include_router(offload.router)
+    app.include_router(events.router)
     app.include_router(legacy.router)
     return app

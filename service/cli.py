@@ -97,13 +97,17 @@ def serve(
             f"xtract: serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True
         )
         uvicorn.run(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,  # open event streams never end on their own
         )
 
 
 @app.command()
 def worker(
-    role: str = typer.Option("crawl", help="crawl (list directories) or orchestrator (extract)."),
+    role: str = typer.Option("crawl", help="crawl, orchestrator (extraction) or offload."),
     parent_pid: int = typer.Option(None, hidden=True),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:

@@ -1,8 +1,9 @@
-"""Notifications: webhooks told when a crawl, an extraction or an offload starts,
-completes or fails.
+"""Events and notifications.
 
-Any process emits an event with :func:`emit` (one XADD to an outbox stream, only if the
-crawl has webhooks). A :class:`Notifier` thread in the offload worker delivers each
+Every stage publishes typed events into the crawl's capped event stream (served as
+Server-Sent Events and read by SDK monitors). STARTED, COMPLETED and FAILED events also
+go to webhooks: :func:`publish` adds them to an outbox stream when the crawl has any.
+A :class:`Notifier` thread in the offload worker delivers each
 event to each URL as a JSON POST ``{event, kind, crawl_id, status, at, data}``, with a
 timeout and retries with back-off. A webhook that keeps failing is recorded and given
 up on; it never fails the run it reports on.
@@ -25,16 +26,44 @@ log = logging.getLogger(__name__)
 EVENTS = ("STARTED", "COMPLETED", "FAILED")
 
 
-def emit(r: redis.Redis, crawl_id: str, kind: str, event: str, **data: Any) -> None:
-    """Queue ``kind.event`` (``crawl``/``xtract``/``offload``) for the crawl's webhooks."""
-    if not r.exists(keys.webhooks(crawl_id)):
+EVENT_TYPES = (
+    "crawl.started",
+    "crawl.progress",
+    "family.found",
+    "crawl.completed",
+    "crawl.failed",
+    "crawl.cancelled",
+    "xtract.started",
+    "family.extracted",
+    "family.failed",
+    "xtract.completed",
+    "xtract.failed",
+    "offload.started",
+    "offload.completed",
+    "offload.failed",
+)
+EVENTS_KEPT = 100_000  # per crawl; older events fall off the stream
+
+
+def publish(r: redis.Redis, crawl_id: str, event: str, **data: Any) -> None:
+    """Add a typed event (one of :data:`EVENT_TYPES`) to the crawl's event stream, and
+    queue the STARTED/COMPLETED/FAILED ones for the crawl's webhooks."""
+    now = time.time()
+    r.xadd(
+        keys.events(crawl_id),
+        {"type": event, "at": now, "data": json.dumps(data, default=str)},
+        maxlen=EVENTS_KEPT,
+        approximate=True,
+    )
+    kind, _, status = event.partition(".")
+    if status.upper() not in EVENTS or not r.exists(keys.webhooks(crawl_id)):
         return
     body = {
-        "event": f"{kind}.{event.lower()}",
+        "event": event,
         "kind": kind,
-        "status": event,
+        "status": status.upper(),
         "crawl_id": crawl_id,
-        "at": time.time(),
+        "at": now,
         "data": data,
     }
     r.xadd(
@@ -43,6 +72,11 @@ def emit(r: redis.Redis, crawl_id: str, kind: str, event: str, **data: Any) -> N
         maxlen=100_000,
         approximate=True,
     )
+
+
+def emit(r: redis.Redis, crawl_id: str, kind: str, event: str, **data: Any) -> None:
+    """``publish`` of ``kind.event`` (``event`` is STARTED, COMPLETED or FAILED)."""
+    publish(r, crawl_id, f"{kind}.{event.lower()}", **data)
 
 
 class Notifier:

@@ -15,10 +15,16 @@ from xtract_sdk.errors import (
     TimeoutError,
     XtractError,
 )
+from xtract_sdk.monitor import Callback, Event, EventType, Monitor, MonitorOptions
 
 __all__ = [
     "AuthError",
     "BadRequestError",
+    "Callback",
+    "Event",
+    "EventType",
+    "Monitor",
+    "MonitorOptions",
     "NotFoundError",
     "ServiceUnavailableError",
     "TimeoutError",

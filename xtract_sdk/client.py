@@ -29,6 +29,7 @@ from xtract_sdk.errors import (
     XtractError,
     error_for_status,
 )
+from xtract_sdk.monitor import Callback, Monitor, MonitorOptions
 from xtract_sdk.progress import Progress, crawl_line, xtract_line
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -454,3 +455,14 @@ class XtractClient:
 
         rows = [item for doc in self.metadata(crawl_id) for item in items_of(doc)]
         return pd.DataFrame(rows)
+
+    # -- events -------------------------------------------------------------------------
+    def monitor(
+        self,
+        crawl_id: str,
+        callbacks: list[Callback] | None = None,
+        options: MonitorOptions | None = None,
+    ) -> Monitor:
+        """A :class:`~xtract_sdk.monitor.Monitor` of the crawl's live events (call
+        ``start()``, or use it with ``with``)."""
+        return Monitor(self, crawl_id, callbacks, options)

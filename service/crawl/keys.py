@@ -116,3 +116,13 @@ def webhooks(crawl_id: str) -> str:
 def webhook_failures(crawl_id: str) -> str:
     """List: deliveries that failed after every retry (newest first, capped)."""
     return f"{PREFIX}:crawl:{crawl_id}:webhook_failures"
+
+
+def events(crawl_id: str) -> str:
+    """Stream (capped): the crawl's typed events, for SSE and SDK monitors."""
+    return f"{PREFIX}:crawl:{crawl_id}:events"
+
+
+def progress_gate(crawl_id: str) -> str:
+    """String with a TTL: rate-limits crawl.progress events."""
+    return f"{PREFIX}:crawl:{crawl_id}:progress-gate"

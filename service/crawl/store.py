@@ -291,9 +291,15 @@ class CrawlStore:
         is left as it is."""
         self.get(crawl_id, owner)
         k = [keys.crawl(crawl_id), keys.ACTIVE, keys.dirs(crawl_id), keys.secrets(crawl_id)]
-        self._stop(keys=k, args=["cancelled", "cancelled by its owner", time.time(), crawl_id])
+        if self._stop(keys=k, args=["cancelled", "cancelled by its owner", time.time(), crawl_id]):
+            from xtract_service.notify import publish
+
+            publish(self.r, crawl_id, "crawl.cancelled")
         return self.status(crawl_id, owner)
 
     def fail(self, crawl_id: str, message: str) -> None:
         k = [keys.crawl(crawl_id), keys.ACTIVE, keys.dirs(crawl_id), keys.secrets(crawl_id)]
-        self._stop(keys=k, args=["failed", message, time.time(), crawl_id])
+        if self._stop(keys=k, args=["failed", message, time.time(), crawl_id]):
+            from xtract_service.notify import publish
+
+            publish(self.r, crawl_id, "crawl.failed", reason=message)

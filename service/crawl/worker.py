@@ -27,7 +27,7 @@ from xtract_service.crawl.repos.globus import GlobusRepo
 from xtract_service.crawl.repos.local import LocalRepo
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
-from xtract_service.notify import emit
+from xtract_service.notify import publish
 from xtract_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -248,6 +248,25 @@ class CrawlWorker:
             worker=self.name,
         )
         self.entries_done += 1
+        self._publish(crawl_id, pending, files, families, len(dirs))
+
+    def _publish(self, crawl_id: str, pending: int, files: int, families: int, dirs: int) -> None:
+        if pending < 0:
+            return  # another worker had already committed this entry
+        if families:
+            publish(self.r, crawl_id, "family.found", families=families, files=files, dirs=dirs)
+        if self.r.set(keys.progress_gate(crawl_id), 1, nx=True, px=1000):
+            h = self.r.hmget(keys.crawl(crawl_id), "files", "bytes", "dirs_done", "dirs_pending")
+            files_crawled, nbytes, done, waiting = (int(x or 0) for x in h)
+            publish(
+                self.r,
+                crawl_id,
+                "crawl.progress",
+                files_crawled=files_crawled,
+                bytes_crawled=nbytes,
+                dirs_crawled=done,
+                dirs_pending=waiting,
+            )
         if pending == 0 and self.r.hget(keys.crawl(crawl_id), "status") == b"complete":
-            files = int(self.r.hget(keys.crawl(crawl_id), "files") or 0)
-            emit(self.r, crawl_id, "crawl", "COMPLETED", files_crawled=files)
+            total = int(self.r.hget(keys.crawl(crawl_id), "files") or 0)
+            publish(self.r, crawl_id, "crawl.completed", files_crawled=total)

@@ -33,6 +33,7 @@ from xtract_service.crawl.families import families_of
 from xtract_service.extraction.executors import make_executor
 from xtract_service.extraction.executors.globus_compute import container_config
 from xtract_service.extraction.store import ExtractionStore
+from xtract_service.notify import publish
 from xtract_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -316,7 +317,11 @@ class Orchestrator:
                 crawl_id=batch.crawl_id, executor=run.options["executor"], extracted_at=stamp
             )
         write_documents(run.out_dir, docs)
-        self.store.record(batch.crawl_id, docs, ok)
+        recorded = self.store.record(batch.crawl_id, docs, ok)
+        for doc, good in zip(docs, ok, strict=True):
+            if doc["family_id"] in recorded:
+                kind = "family.extracted" if good else "family.failed"
+                publish(self.r, batch.crawl_id, kind, family_id=doc["family_id"], document=doc)
         self.store.advance(batch.crawl_id, "EXTRACTING")
         left = run.entries.get(batch.entry_id, 1) - 1
         if left <= 0:

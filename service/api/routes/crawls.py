@@ -80,7 +80,7 @@ def create_crawl(
     crawl_id = start_crawl(spec, body.tokens, owner, store, settings)
     if body.webhooks:
         store.r.sadd(keys.webhooks(crawl_id), *body.webhooks)
-        emit(store.r, crawl_id, "crawl", "STARTED", dirs=spec.dirs, repo_type=spec.repo_type)
+    emit(store.r, crawl_id, "crawl", "STARTED", dirs=spec.dirs, repo_type=spec.repo_type)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}"
     return CrawlStarted(crawl_id=crawl_id, status="initializing")
 
