@@ -176,11 +176,143 @@ def _status_text(s: dict[str, Any]) -> str:
 
 
 @app.command()
-def status(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Show a crawl's status and counters."""
+def status(
+    crawl_id: str = typer.Argument(None, help="A crawl id (none: list your crawls)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show a crawl's status and counters, and its extraction's if there is one."""
+    if crawl_id is None:
+        list_crawls(as_json)
+        return
+    xtr = XtractClient()
     with _sdk_errors():
-        s = XtractClient().get_crawl_status(crawl_id)
-    _print(s, as_json, _status_text(s))
+        s = xtr.get_crawl_status(crawl_id)
+        try:
+            x = xtr.get_xtract_status(crawl_id)
+        except XtractError:
+            x = None
+    text = _status_text(s) + ("\n" + _xtract_text(x) if x else "")
+    _print({**s, "xtract": x}, as_json, text)
+
+
+def _xtract_text(x: dict[str, Any]) -> str:
+    c = x["xtract_counters"]
+    return (
+        f"extraction: {x['xtract_status']} ({x['message']}) on {x['executor']}: "
+        f"{c['fx']['success']:,} families extracted, {c['fx']['failed']:,} failed, "
+        f"{c['fx']['pending']:,} pending, {c['flagged_unknown']:,} files unknown; "
+        f"documents in {x['local_mdata_path']}"
+    )
+
+
+@app.command("xtract")
+def xtract_command(
+    crawl_id: str,
+    executor: str = typer.Option("local", help="local, parsl or globus-compute."),
+    extractor: list[str] = typer.Option(None, "--extractor", "-e", help="Only these."),
+    wait: bool = typer.Option(False, help="Wait, showing progress."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Extract a crawl's families (it may still be crawling)."""
+    xtr = XtractClient()
+    options: dict[str, Any] = {"executor": executor}
+    if extractor:
+        options["extractors"] = list(extractor)
+    with _sdk_errors():
+        if wait:
+            (x,) = xtr.xtract_and_wait([crawl_id], progress=not as_json, **options)
+        else:
+            xtr.xtract([crawl_id], **options)
+            x = xtr.get_xtract_status(crawl_id)
+    _print(x, as_json, _xtract_text(x))
+    if x["xtract_status"] == "FAILED":
+        raise typer.Exit(1)
+
+
+@app.command()
+def retry(
+    crawl_id: str,
+    errors: bool = typer.Option(False, "--errors", help="Also families an extractor failed on."),
+    wait: bool = typer.Option(True, help="Wait for the re-run."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Extract again only the families that failed."""
+    xtr = XtractClient()
+    with _sdk_errors():
+        r = xtr.retry(crawl_id, errors=errors)
+        x = xtr._wait_xtract([crawl_id], None, not as_json) if wait and r["retried"] else None
+    text = f"{r['retried']:,} families sent again" + ("\n" + _xtract_text(x[0]) if x else "")
+    _print({**r, "xtract": x[0] if x else None}, as_json, text)
+    if x and x[0]["xtract_status"] == "FAILED":
+        raise typer.Exit(1)
+
+
+@app.command()
+def clear(
+    crawl_id: str,
+    extractor: str = typer.Option(None, help="Forget only this extractor's results."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Forget extraction results so they run again (all, or one extractor's)."""
+    with _sdk_errors():
+        r = XtractClient().clear(crawl_id, extractor)
+    hint = "run `xtract retry` to extract them again" if extractor else "run `xtract xtract` again"
+    _print(r, as_json, f"{r['cleared']:,} families cleared; {hint}")
+
+
+@app.command()
+def offload(
+    crawl_id: str,
+    dest_path: str = typer.Option("", help="Folder for the new YYYY-MM-DD-hh:mm:ss folder."),
+    dest_ep: str = typer.Option(None, help="A Globus endpoint id (default: this machine)."),
+    fmt: str = typer.Option(
+        "family_json", "--format", help="family_json, jsonl, parquet, globus_search."
+    ),
+    gzip: bool = typer.Option(False, help="Compress jsonl parts."),
+    timeout: int = typer.Option(600, help="Seconds a Globus transfer may take."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Export the crawl's metadata; prints the new folder."""
+    params = {"gzip": True} if gzip and fmt == "jsonl" else {}
+    with _sdk_errors():
+        path = XtractClient().offload_metadata(
+            dest_ep, dest_path, timeout, crawl_ids=[crawl_id], format=fmt, format_params=params
+        )
+    _print({"crawl_id": crawl_id, "path": path}, as_json, path)
+
+
+@app.command()
+def watch(
+    crawl_id: str,
+    until: str = typer.Option(None, help="Stop after this event (e.g. xtract.completed)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Print a crawl's events as they happen (Ctrl-C to stop)."""
+    from xtract_sdk import Callback, EventType
+
+    xtr = XtractClient()
+    mon = xtr.monitor(crawl_id, [Callback(EventType.ANY, lambda e: None)])
+    events = mon.queue()
+    with _sdk_errors(), mon:
+        while True:
+            try:
+                event = events.get(timeout=1.0)
+            except Exception:
+                if not mon.running:
+                    _fail(str(mon.error or "the event stream ended"))
+                continue
+            if as_json:
+                typer.echo(
+                    json.dumps(
+                        {"id": event.id, "type": event.type, "at": event.at, "data": event.data},
+                        default=str,
+                    )
+                )
+            else:
+                brief = {k: v for k, v in event.data.items() if k != "document"}
+                typer.echo(f"{event.id}  {event.type:<18} {json.dumps(brief, default=str)}")
+            if until and event.type == until:
+                return
 
 
 @app.command("ls")
@@ -283,6 +415,17 @@ def token_show() -> None:
     if not f.exists():
         _fail(f"no token at {f}: start the service once with `xtract serve`")
     typer.echo(f.read_text().strip())
+
+
+@token_app.command("rotate")
+def token_rotate() -> None:
+    """Replace the local token; the old one stops working at once."""
+    from xtract_service.auth import ensure_token_file
+    from xtract_service.settings import Settings
+
+    f = Settings().token_file
+    f.unlink(missing_ok=True)
+    typer.echo(ensure_token_file(f))
 
 
 @token_app.command("issue")

@@ -14,6 +14,7 @@ keyed by crawl id.
 from __future__ import annotations
 
 import os
+import queue
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ from xtract_sdk.errors import (
     XtractError,
     error_for_status,
 )
-from xtract_sdk.monitor import Callback, Monitor, MonitorOptions
+from xtract_sdk.monitor import Callback, Event, EventType, Monitor, MonitorOptions
 from xtract_sdk.progress import Progress, crawl_line, xtract_line
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -155,6 +156,46 @@ class XtractClient:
         result: dict[str, Any] = self._request("DELETE", f"/v1/crawls/{_path_id(crawl_id)}")
         return result
 
+    def _follow(
+        self,
+        ids: list[str],
+        fetch: Any,
+        finished: Any,
+        line: Any,
+        timeout: float | None,
+        progress: bool,
+    ) -> dict[str, dict[str, Any]]:
+        """Wait for every crawl in ``ids`` to be ``finished``, driven by its live events:
+        each burst of events refreshes the statuses (at most four times a second), and a
+        quiet spell of 5 s refreshes them anyway, in case an event was missed."""
+        events: queue.Queue[Event] = queue.Queue()
+        monitors = [
+            Monitor(self, cid, [Callback(EventType.ANY, events.put)]).start() for cid in ids
+        ]
+        bar = Progress(enabled=progress)
+        try:
+            statuses = {cid: fetch(cid) for cid in ids}
+            while True:
+                bar.update(line(list(statuses.values()), bar.elapsed))
+                if all(finished(s) for s in statuses.values()):
+                    return statuses
+                if timeout is not None and bar.elapsed > timeout:
+                    raise TimeoutError(f"still running after {timeout}s: {ids}")
+                touched = set(ids)
+                try:
+                    touched = {events.get(timeout=5.0).crawl_id}
+                    time.sleep(0.25)  # let a burst of events gather
+                    while not events.empty():
+                        touched.add(events.get_nowait().crawl_id)
+                except queue.Empty:
+                    pass
+                for cid in touched & set(ids):
+                    statuses[cid] = fetch(cid)
+        finally:
+            for m in monitors:
+                m.stop(timeout=0)
+            bar.close()
+
     def wait_for_crawls(
         self,
         crawl_ids: str | Sequence[str] | None = None,
@@ -163,20 +204,16 @@ class XtractClient:
         timeout: float | None = None,
         progress: bool = True,
     ) -> dict[str, dict[str, Any]]:
-        """Block until every crawl is complete, failed or cancelled, showing progress."""
-        ids = self._ids(crawl_ids)
-        bar = Progress(enabled=progress)
-        try:
-            while True:
-                statuses = {cid: self._request("GET", f"/v1/crawls/{_path_id(cid)}") for cid in ids}
-                bar.update(crawl_line(list(statuses.values()), bar.elapsed))
-                if all(s["status"] in TERMINAL for s in statuses.values()):
-                    return statuses
-                if timeout is not None and bar.elapsed > timeout:
-                    raise TimeoutError(f"crawls still running after {timeout}s: {ids}")
-                time.sleep(interval)
-        finally:
-            bar.close()
+        """Block until every crawl is complete, failed or cancelled, with a live progress
+        line built on the crawls' events. (``interval`` is kept for compatibility.)"""
+        return self._follow(
+            self._ids(crawl_ids),
+            lambda cid: self._request("GET", f"/v1/crawls/{_path_id(cid)}"),
+            lambda s: s["status"] in TERMINAL,
+            crawl_line,
+            timeout,
+            progress,
+        )
 
     def crawl_and_wait(
         self,
@@ -252,6 +289,21 @@ class XtractClient:
             self._request("POST", f"/v1/crawls/{_path_id(cid)}/xtract", body)
         return 200
 
+    def retry(self, crawl_id: str, errors: bool = False) -> dict[str, Any]:
+        """Extract again only the families that failed (with ``errors``, also those where
+        an extractor failed); returns ``{crawl_id, retried}``."""
+        result: dict[str, Any] = self._request(
+            "POST", f"/v1/crawls/{_path_id(crawl_id)}/xtract/retry", {"errors": errors}
+        )
+        return result
+
+    def clear(self, crawl_id: str, extractor: str | None = None) -> dict[str, Any]:
+        """Forget extraction results: all of them, or one extractor's (then ``retry``)."""
+        result: dict[str, Any] = self._request(
+            "POST", f"/v1/crawls/{_path_id(crawl_id)}/xtract/clear", {"extractor": extractor}
+        )
+        return result
+
     def get_xtract_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
         """``{'xtract_status', 'xtract_counters': {...}, ...}`` for one crawl id, or a
         list of them, one per crawl (every crawl this client started by default)."""
@@ -270,22 +322,24 @@ class XtractClient:
         progress: bool = True,
         **xtract_options: Any,
     ) -> list[dict[str, Any]]:
-        """Extract and block until every extraction is COMPLETED or FAILED; returns the
-        final statuses."""
+        """Extract and block until every extraction is COMPLETED or FAILED, with a live
+        progress line built on events; returns the final statuses."""
         ids = self._ids(crawl_ids)
         self.xtract(ids, **xtract_options)
-        bar = Progress(enabled=progress)
-        try:
-            while True:
-                statuses = [self._request("GET", f"/v1/crawls/{_path_id(c)}/xtract") for c in ids]
-                bar.update(xtract_line(statuses, bar.elapsed))
-                if all(s["xtract_status"] in ("COMPLETED", "FAILED") for s in statuses):
-                    return statuses
-                if timeout is not None and bar.elapsed > timeout:
-                    raise TimeoutError(f"extractions still running after {timeout}s: {ids}")
-                time.sleep(interval)
-        finally:
-            bar.close()
+        return self._wait_xtract(ids, timeout, progress)
+
+    def _wait_xtract(
+        self, ids: list[str], timeout: float | None, progress: bool
+    ) -> list[dict[str, Any]]:
+        done = self._follow(
+            ids,
+            lambda cid: self._request("GET", f"/v1/crawls/{_path_id(cid)}/xtract"),
+            lambda s: s["xtract_status"] in ("COMPLETED", "FAILED"),
+            xtract_line,
+            timeout,
+            progress,
+        )
+        return [done[cid] for cid in ids]
 
     def get_metadata(
         self, crawl_id: str, after: str | None = None, limit: int = 100

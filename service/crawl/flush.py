@@ -45,7 +45,8 @@ def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
                         break
                     for eid_raw, fields in batch:
                         eid = eid_raw.decode()
-                        files = files_of(fields[b"families"])
+                        # retry entries repeat families for extraction, not new files
+                        files = files_of(fields[b"families"]) if b"families" in fields else []
                         skip = taken if eid == entry else 0
                         want = first_n_files - len(file_ls)
                         piece = files[skip : skip + want]

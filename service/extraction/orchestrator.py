@@ -87,6 +87,13 @@ def failed_document(family: dict[str, Any], reason: str) -> dict[str, Any]:
     }
 
 
+def _payload(fields: dict[bytes, bytes]) -> bytes:
+    """A families entry's payload; a retry's family list is marked with a leading R."""
+    if b"retry" in fields:
+        return b"R" + fields[b"retry"]
+    return fields[b"families"]
+
+
 class Orchestrator:
     def __init__(self, r: redis.Redis, settings: Settings, name: str | None = None) -> None:
         self.r = r
@@ -204,7 +211,9 @@ class Orchestrator:
         entries = self._reclaim(run) or self._read(run)
         submitted = 0
         for entry_id, payload in entries:
-            families = list(families_of(payload))
+            families = (
+                list(families_of(payload)) if payload[:1] != b"R" else json.loads(payload[1:])
+            )
             self.store.advance(run.crawl_id, "IN_SCHEDULING")
             self.store.count(run.crawl_id, orch_enter=len(families))
             done = self.store.recorded(run.crawl_id, [f["family_id"] for f in families])
@@ -224,7 +233,7 @@ class Orchestrator:
         reply = self.r.xreadgroup(
             keys.XTRACT_GROUP, self.name, {keys.families(run.crawl_id): ">"}, count=1
         )
-        return [(eid.decode(), f[b"families"]) for _, entries in reply or [] for eid, f in entries]
+        return [(eid.decode(), _payload(f)) for _, entries in reply or [] for eid, f in entries]
 
     def _reclaim(self, run: Run) -> list[tuple[str, bytes]]:
         now = time.monotonic()
@@ -241,7 +250,7 @@ class Orchestrator:
             count=1,
         )
         return [
-            (eid.decode(), f[b"families"])
+            (eid.decode(), _payload(f))
             for eid, f in reply[1]
             if f and eid.decode() not in run.entries
         ]

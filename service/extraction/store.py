@@ -176,6 +176,7 @@ class ExtractionStore:
                 "extractors": doc["extractors"],
                 "error": None if good else doc["errors"][0]["message"],
                 "at": now,
+                "version": doc.get("extracted_at"),  # which document in results is current
             }
             args += [
                 doc["family_id"],
@@ -214,6 +215,83 @@ class ExtractionStore:
             emit(self.r, crawl_id, "xtract", word, success=success, failed=failed)
         return True
 
+    def current(self, crawl_id: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The documents that are still their family's latest (a retry supersedes)."""
+        if not docs:
+            return []
+        states = self.r.hmget(keys.family_state(crawl_id), [d["family_id"] for d in docs])
+        out = []
+        for doc, raw in zip(docs, states, strict=True):
+            if raw is not None and json.loads(raw).get("version") == doc.get("extracted_at"):
+                out.append(doc)
+        return out
+
+    def retry(self, crawl_id: str, owner: str, errors: bool = False) -> dict[str, Any]:
+        """Extract again the families that failed (with ``errors``, also those where
+        any extractor failed); families that succeeded are left alone."""
+        status = self.status(crawl_id, owner)
+        if status["xtract_status"] not in TERMINAL:
+            raise ExtractionExists(f"the extraction of {crawl_id} is still running")
+        wanted: dict[str, dict[str, Any]] = {}
+        for fid_raw, raw in self.r.hscan_iter(keys.family_state(crawl_id), count=1000):
+            state = json.loads(raw)
+            bad = state["state"] == "failed" or (
+                errors and any(e["state"] == "failed" for e in state["extractors"].values())
+            )
+            if bad:
+                wanted[fid_raw.decode()] = state
+        families: dict[str, dict[str, Any]] = {}
+        for _, fields in self.r.xrange(keys.results(crawl_id)) if wanted else []:
+            for doc in json.loads(fields[b"docs"]):
+                if doc["family_id"] in wanted:  # the latest document wins
+                    families[doc["family_id"]] = {
+                        k: doc[k] for k in ("family_id", "files", "groups")
+                    }
+        if families:
+            was_failed = sum(1 for f in families if wanted[f]["state"] == "failed")
+            pipe = self.r.pipeline(transaction=True)
+            pipe.hdel(keys.family_state(crawl_id), *families)
+            pipe.hincrby(keys.xtract(crawl_id), "failed", -was_failed)
+            pipe.hincrby(keys.xtract(crawl_id), "success", -(len(families) - was_failed))
+            pipe.hincrby(
+                keys.xtract(crawl_id), "files", -sum(len(f["files"]) for f in families.values())
+            )
+            pipe.hset(keys.xtract(crawl_id), mapping={"status": "IN_SCHEDULING", "message": "OK"})
+            pipe.hdel(keys.xtract(crawl_id), "finished_at")
+            pipe.xadd(
+                keys.families(crawl_id), {"retry": json.dumps(list(families.values())), "n": 0}
+            )
+            pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
+            pipe.execute()
+            emit(self.r, crawl_id, "xtract", "STARTED", retry=len(families))
+        return {"crawl_id": crawl_id, "retried": len(families)}
+
+    def clear(self, crawl_id: str, owner: str, extractor: str | None = None) -> dict[str, Any]:
+        """Forget results so they are extracted again: all of them (a new ``xtract`` may
+        then start), or one extractor's (``retry`` then runs those families again)."""
+        status = self.status(crawl_id, owner)
+        if status["xtract_status"] not in TERMINAL:
+            raise ExtractionExists(f"the extraction of {crawl_id} is still running")
+        if extractor is None:
+            n = self.r.hlen(keys.family_state(crawl_id))
+            self.r.delete(
+                keys.xtract(crawl_id),
+                keys.family_state(crawl_id),
+                keys.results(crawl_id),
+                keys.xtract_secrets(crawl_id),
+            )
+            self.r.xgroup_destroy(keys.families(crawl_id), keys.XTRACT_GROUP)
+            return {"crawl_id": crawl_id, "cleared": n}
+        cleared = 0
+        for fid_raw, raw in self.r.hscan_iter(keys.family_state(crawl_id), count=1000):
+            state = json.loads(raw)
+            if extractor in state["extractors"] and state["state"] == "success":
+                state.update(state="failed", error=f"cleared {extractor}")
+                self.r.hset(keys.family_state(crawl_id), fid_raw, json.dumps(state))
+                cleared += 1
+        self.count(crawl_id, success=-cleared, failed=cleared)
+        return {"crawl_id": crawl_id, "cleared": cleared}
+
     def page(self, crawl_id: str, owner: str, after: str | None, limit: int) -> dict[str, Any]:
         """Up to ``limit`` metadata documents after the cursor ``after`` (read-only)."""
         self.crawls.get(crawl_id, owner)
@@ -243,4 +321,6 @@ class ExtractionStore:
                 if len(out) >= limit:
                     break
             start = "(" + batch[-1][0].decode()
-        return {"crawl_id": crawl_id, "documents": out, "count": len(out), "next": nxt}
+        # a retried family's older document is skipped (the page may come out shorter)
+        docs = self.current(crawl_id, out)
+        return {"crawl_id": crawl_id, "documents": docs, "count": len(out), "next": nxt}

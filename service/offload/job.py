@@ -141,6 +141,9 @@ class Engine:
             k.decode(): v.decode() for k, v in self.r.hgetall(keys.offload_secrets(oid)).items()
         }
         self.staging = settings.home / "offloads" / oid / self.crawl_id
+        from xtract_service.extraction.store import ExtractionStore
+
+        self.extractions = ExtractionStore(r)
 
     def _set(self, **fields: Any) -> None:
         self.r.hset(keys.offload(self.oid), mapping={k: v for k, v in fields.items()})
@@ -196,6 +199,8 @@ class Engine:
         while True:
             for pos, doc in read_results(self.r, self.crawl_id, position):
                 position = pos
+                if not self.extractions.current(self.crawl_id, [doc]):
+                    continue  # superseded by a retry
                 items = [self.spec.transform.apply(i) for i in items_of(doc) if self._passes(i)]
                 if not items:
                     continue

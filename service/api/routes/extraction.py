@@ -175,3 +175,43 @@ def extractors(owner: str = Owner) -> dict[str, Any]:
     from xtract_extractors import PLUGIN_ERRORS
 
     return {"extractors": [e.describe() for e in all_extractors()], "plugin_errors": PLUGIN_ERRORS}
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    errors: bool = Field(False, description="also families where an extractor failed")
+
+
+class ClearRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    extractor: str | None = Field(None, description="forget only this extractor's results")
+
+
+@router.post("/v1/crawls/{crawl_id}/xtract/retry", status_code=202)
+def retry_extraction(
+    crawl_id: str, body: RetryRequest, request: Request, owner: str = Owner
+) -> dict[str, Any]:
+    """Extract again only the families that failed; the rest keep their results."""
+    try:
+        return get_extractions(request).retry(crawl_id, owner, errors=body.errors)
+    except ExtractionExists as exc:
+        raise ApiError(409, "still_running", str(exc)) from None
+
+
+@router.post("/v1/crawls/{crawl_id}/xtract/clear")
+def clear_extraction(
+    crawl_id: str, body: ClearRequest, request: Request, owner: str = Owner
+) -> dict[str, Any]:
+    """Forget extraction results: all (a new xtract can start), or one extractor's
+    (a retry then runs those families again)."""
+    if body.extractor is not None:
+        try:
+            get(body.extractor)
+        except UnknownExtractor as exc:
+            raise ApiError(400, "bad_extractor", str(exc).strip("'\"")) from None
+    try:
+        return get_extractions(request).clear(crawl_id, owner, body.extractor)
+    except ExtractionExists as exc:
+        raise ApiError(409, "still_running", str(exc)) from None
