@@ -18,20 +18,21 @@ taken offline, or made to refuse submissions, and it keeps every submission it t
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.emulators._server import JsonServer, Reply
 
-class ComputeEmulator:
+
+class ComputeEmulator(JsonServer):
     def __init__(self, endpoint_id: str, token: str, workers: int = 2) -> None:
         from globus_compute_sdk.serialize import ComputeSerializer
 
+        super().__init__()
         self.endpoint_id = endpoint_id
         self.token = token
         self.online = True
@@ -42,21 +43,9 @@ class ComputeEmulator:
         self.submissions: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="compute-endpoint")
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def __enter__(self) -> ComputeEmulator:
-        self.thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- the service ----------------------------------------------------------------------
@@ -140,33 +129,9 @@ class ComputeEmulator:
             return self.batch_status(body)
         return 404, _error("NOT_FOUND", f"no route {method} {path}")
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                status, doc = emulator._route(
-                    method, self.path.split("?")[0], body, self.headers.get("Authorization")
-                )
-                raw = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self) -> None:
-                self._serve("GET")
-
-            def do_POST(self) -> None:
-                self._serve("POST")
-
-        return Handler
+    def route(self, method: str, path: str, query: str, body: Any, headers: Any) -> Reply:
+        status, doc = self._route(method, path, body, headers.get("Authorization"))
+        return status, doc, {}
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

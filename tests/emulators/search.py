@@ -13,35 +13,21 @@ index so tests can read back what arrived.
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.emulators._server import JsonServer, Reply
 
-class SearchEmulator:
+
+class SearchEmulator(JsonServer):
     def __init__(self, index_ids: list[str], token: str) -> None:
+        super().__init__()
         self.token = token
         self.entries: dict[str, dict[str, Any]] = {i: {} for i in index_ids}  # subject -> entry
         self.refuse_subjects: str | None = None
         self.tasks: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def __enter__(self) -> SearchEmulator:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def ingest(self, index_id: str, doc: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if index_id not in self.entries:
@@ -112,30 +98,6 @@ class SearchEmulator:
             return 200, dict(task)
         return 404, {"code": "NotFound", "message": f"no route {method} {path}", "status": 404}
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                status, doc = emulator._route(
-                    method, self.path.split("?")[0], body, self.headers.get("Authorization")
-                )
-                raw = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self) -> None:
-                self._serve("GET")
-
-            def do_POST(self) -> None:
-                self._serve("POST")
-
-        return Handler
+    def route(self, method: str, path: str, query: str, body: Any, headers: Any) -> Reply:
+        status, doc = self._route(method, path, body, headers.get("Authorization"))
+        return status, doc, {}

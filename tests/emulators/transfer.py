@@ -17,20 +17,20 @@ Point the real ``globus_sdk.TransferClient`` at it with
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
+
+from tests.emulators._server import JsonServer, Reply
 
 
-class TransferEmulator:
+class TransferEmulator(JsonServer):
     def __init__(
         self,
         root: Path,
@@ -42,6 +42,7 @@ class TransferEmulator:
         fail_status: int = 503,
         broken_paths: set[str] | None = None,
     ) -> None:
+        super().__init__()
         self.root = root
         self.endpoint_id = endpoint_id
         self.token = token
@@ -58,21 +59,6 @@ class TransferEmulator:
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def __enter__(self) -> TransferEmulator:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     # -- the API -----------------------------------------------------------------------
     def ls(
@@ -187,68 +173,38 @@ class TransferEmulator:
         with self._lock:
             task.update(status="SUCCEEDED", nice_status="OK", files_transferred=copied)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_POST(self) -> None:
-                url = urlparse(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else {}
-                if url.path.strip("/") == "v0.10/transfer":
-                    status, doc = emulator.submit(body, self.headers.get("Authorization"))
-                else:
-                    status, doc = 404, _error("NotFound", "no such route", url.path)
-                self._send(status, doc, {})
-
-            def do_GET(self) -> None:
-                with emulator._lock:
-                    emulator._in_flight += 1
-                    emulator.max_in_flight = max(emulator.max_in_flight, emulator._in_flight)
-                try:
-                    if emulator.latency:
-                        time.sleep(emulator.latency)
-                    url = urlparse(self.path)
-                    parts = url.path.strip("/").split("/")
-                    headers: dict[str, str] = {}
-                    if (
-                        len(parts) == 5
-                        and parts[:3] == ["v0.10", "operation", "endpoint"]
-                        and parts[4] == "ls"
-                    ):
-                        status, body, headers = emulator.ls(
-                            parts[3], parse_qs(url.query), self.headers.get("Authorization")
-                        )
-                    elif parts == ["v0.10", "submission_id"]:
-                        status, body = 200, {"value": str(uuid.uuid4())}
-                    elif len(parts) == 3 and parts[:2] == ["v0.10", "task"]:
-                        with emulator._lock:
-                            task = emulator.tasks.get(parts[2])
-                        if task is None:
-                            status, body = 404, _error("TaskNotFound", parts[2], url.path)
-                        else:
-                            status, body = 200, dict(task)
-                    else:
-                        status, body = 404, _error("NotFound", "no such route", url.path)
-                    self._send(status, body, headers)
-                finally:
-                    with emulator._lock:
-                        emulator._in_flight -= 1
-
-        return Handler
+    def route(self, method: str, path: str, query: str, body: Any, headers: Any) -> Reply:
+        auth = headers.get("Authorization")
+        if method == "POST":
+            if path.strip("/") == "v0.10/transfer":
+                status, doc = self.submit(body or {}, auth)
+                return status, doc, {}
+            return 404, _error("NotFound", "no such route", path), {}
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            parts = path.strip("/").split("/")
+            if (
+                len(parts) == 5
+                and parts[:3] == ["v0.10", "operation", "endpoint"]
+                and parts[4] == "ls"
+            ):
+                return self.ls(parts[3], parse_qs(query), auth)
+            if parts == ["v0.10", "submission_id"]:
+                return 200, {"value": str(uuid.uuid4())}, {}
+            if len(parts) == 3 and parts[:2] == ["v0.10", "task"]:
+                with self._lock:
+                    task = self.tasks.get(parts[2])
+                if task is None:
+                    return 404, _error("TaskNotFound", parts[2], path), {}
+                return 200, dict(task), {}
+            return 404, _error("NotFound", "no such route", path), {}
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
 
 def _error(code: str, message: str, resource: str) -> dict[str, Any]:
