@@ -35,6 +35,10 @@ from xtract_sdk.progress import Progress, crawl_line, xtract_line
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 TERMINAL = ("complete", "failed", "cancelled")
+# events after which a status is worth fetching at once
+_FINAL = frozenset(
+    {"crawl.completed", "crawl.failed", "crawl.cancelled", "xtract.completed", "xtract.failed"}
+)
 
 
 def _home() -> Path:
@@ -173,6 +177,7 @@ class XtractClient:
             Monitor(self, cid, [Callback(EventType.ANY, events.put)]).start() for cid in ids
         ]
         bar = Progress(enabled=progress)
+        last_fetch = time.monotonic()
         try:
             statuses = {cid: fetch(cid) for cid in ids}
             while True:
@@ -183,12 +188,16 @@ class XtractClient:
                     raise TimeoutError(f"still running after {timeout}s: {ids}")
                 touched = set(ids)
                 try:
-                    touched = {events.get(timeout=5.0).crawl_id}
-                    time.sleep(0.25)  # let a burst of events gather
+                    got = [events.get(timeout=5.0)]
+                    if not any(e.type in _FINAL for e in got):
+                        # a burst of progress: refresh at most four times a second
+                        time.sleep(max(0.0, 0.25 - (time.monotonic() - last_fetch)))
                     while not events.empty():
-                        touched.add(events.get_nowait().crawl_id)
+                        got.append(events.get_nowait())
+                    touched = {e.crawl_id for e in got}
                 except queue.Empty:
                     pass
+                last_fetch = time.monotonic()
                 for cid in touched & set(ids):
                     statuses[cid] = fetch(cid)
         finally:

@@ -139,11 +139,15 @@ class Monitor:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop delivering events. With ``timeout=0`` this returns at once and the
+        thread ends by itself within a second (at the server's next keep-alive)."""
         self._stop.set()
+        if timeout <= 0 or threading.current_thread() is self._thread:
+            return
         response = self._response
         if response is not None:
             response.close()  # unblocks a read in progress
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        if self._thread.is_alive():
             self._thread.join(timeout)
 
     def join(self, timeout: float | None = None) -> None:

@@ -105,16 +105,6 @@ class Orchestrator:
         self.batches: list[Batch] = []
         self._shared: dict[str, Executor] = {}
         self._last_reclaim = 0.0
-        # the default executor is ready before the first extraction asks for it
-        self._shared["local"] = make_executor(
-            "local",
-            workers=settings.extract_workers,
-            warm=(
-                settings.extract_time_limit,
-                settings.extract_memory_limit,
-                settings.extract_max_calls,
-            ),
-        )
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, parent_pid: int | None = None) -> None:
@@ -193,11 +183,14 @@ class Orchestrator:
                 poll_seconds=s.compute_poll_seconds,
             )
         if name not in self._shared:  # one pool (or one Parsl DFK) per process
+            # started when the first extraction needs it, so a service that only crawls
+            # spends no CPU on extraction processes; all of them start at once
             self._shared[name] = make_executor(
                 name,
                 workers=s.extract_workers,
                 run_dir=s.home / "parsl",
                 config_file=s.parsl_config,
+                warm=(s.extract_time_limit, s.extract_memory_limit, s.extract_max_calls),
             )
         return self._shared[name]
 
