@@ -145,7 +145,8 @@ class Engine:
 
         self.extractions = ExtractionStore(r)
 
-    def _set(self, **fields: Any) -> None:
+    def update(self, **fields: Any) -> None:
+        """Set fields of this job's hash (moves record their progress here too)."""
         self.r.hset(keys.offload(self.oid), mapping={k: v for k, v in fields.items()})
 
     def run(self) -> None:
@@ -156,13 +157,13 @@ class Engine:
             emit(self.r, self.crawl_id, "offload", "STARTED", offload_id=self.oid)
         try:
             if h["status"] in ("QUEUED", "WRITING"):
-                self._set(status="WRITING")
+                self.update(status="WRITING")
                 self.write()
-            self._set(status="MOVING")
+            self.update(status="MOVING")
             destination = self.move()
             if self.spec.delete_source and self.spec.move != "search":
                 shutil.rmtree(self.staging, ignore_errors=True)
-            self._set(status="COMPLETED", destination=destination or "", finished_at=time.time())
+            self.update(status="COMPLETED", destination=destination or "", finished_at=time.time())
             emit(
                 self.r,
                 self.crawl_id,
@@ -172,7 +173,7 @@ class Engine:
                 destination=destination,
             )
         except OffloadFailed as exc:
-            self._set(status="FAILED", message=str(exc), finished_at=time.time())
+            self.update(status="FAILED", message=str(exc), finished_at=time.time())
             emit(self.r, self.crawl_id, "offload", "FAILED", offload_id=self.oid, reason=str(exc))
 
     # -- writing --------------------------------------------------------------------------
@@ -270,7 +271,7 @@ class Engine:
                 n += 1
                 candidate = f"{folder}-{n}"
             folder = candidate
-        self._set(folder=folder)
+        self.update(folder=folder)
         return os.path.join(base, folder, self.crawl_id)
 
 

@@ -32,7 +32,7 @@ def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | Non
 def local_copy(engine: Engine) -> str:
     """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh:mm:ss/CRAWL_ID``."""
     dest = Path(engine.store.get(engine.oid).get("destination") or engine.destination())
-    engine._set(destination=str(dest))
+    engine.update(destination=str(dest))
     dest.mkdir(parents=True, exist_ok=True)
     for src in sorted(engine.staging.iterdir()):
         tmp = dest / (src.name + ".partial")
@@ -49,7 +49,7 @@ def globus_transfer(engine: Engine) -> str:
     s = engine.settings
     h = engine.store.get(engine.oid)
     dest = h.get("destination") or engine.destination()
-    engine._set(destination=dest)
+    engine.update(destination=dest)
     tc = globus_sdk.TransferClient(
         authorizer=_auth(engine, "Transfer", "transfer"),
         app_name="xtract",
@@ -72,7 +72,7 @@ def globus_transfer(engine: Engine) -> str:
             raise _failed(
                 f"Globus refused the transfer: {exc.http_status} {exc.code}: {exc.message}"
             ) from None
-        engine._set(transfer_task_id=task_id, transfer_status="ACTIVE")
+        engine.update(transfer_task_id=task_id, transfer_status="ACTIVE")
     deadline = time.monotonic() + engine.spec.timeout
     while True:
         try:
@@ -80,7 +80,7 @@ def globus_transfer(engine: Engine) -> str:
         except globus_sdk.GlobusAPIError as exc:
             raise _failed(f"cannot read transfer task {task_id}: {exc.message}") from None
         status = str(task["status"])
-        engine._set(transfer_status=status)
+        engine.update(transfer_status=status)
         if status == "SUCCEEDED":
             return dest
         if status == "FAILED":
@@ -119,7 +119,7 @@ def search_ingest(engine: Engine) -> str:
                 "state": "REFUSED",
                 "message": f"{exc.http_status} {exc.code}: {exc.message}",
             }
-        engine._set(search_tasks=json.dumps(tasks))
+        engine.update(search_tasks=json.dumps(tasks))
     deadline = time.monotonic() + engine.spec.timeout
     while any(t["state"] not in ("SUCCESS", "FAILED", "REFUSED") for t in tasks.values()):
         for t in tasks.values():
@@ -128,7 +128,7 @@ def search_ingest(engine: Engine) -> str:
                 t["state"] = str(task["state"])
                 if t["state"] == "FAILED":
                     t["message"] = str(task.get("message", ""))
-        engine._set(search_tasks=json.dumps(tasks))
+        engine.update(search_tasks=json.dumps(tasks))
         if time.monotonic() > deadline:
             raise _failed(f"search ingest tasks still pending after {engine.spec.timeout:g}s")
         engine.heartbeat()
