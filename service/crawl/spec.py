@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from xtract_service.crawl.groupers import GROUPERS
+from xtract_service.paths import within
 
 RepoType = Literal["local", "globus"]
 
@@ -81,7 +82,7 @@ class CrawlSpec(BaseModel):
         canonical = []
         for d in self.dirs:
             real = os.path.realpath(d)
-            if not any(_within(real, str(root)) for root in allowed_roots):
+            if not any(within(real, str(root)) for root in allowed_roots):
                 roots = ", ".join(str(r) for r in allowed_roots)
                 raise SpecError(
                     f"dir {d!r} is outside the allowed roots ({roots}); "
@@ -96,10 +97,5 @@ class CrawlSpec(BaseModel):
         self.dirs = [
             d
             for d in dict.fromkeys(canonical)
-            if not any(d != o and _within(d, o) for o in canonical)
+            if not any(d != o and within(d, o) for o in canonical)
         ]
-
-
-def _within(path: str, root: str) -> bool:
-    root = root.rstrip("/") or "/"
-    return root == "/" or path == root or path.startswith(root + "/")

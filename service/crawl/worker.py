@@ -255,9 +255,14 @@ class CrawlWorker:
             return  # another worker had already committed this entry
         if families:
             publish(self.r, crawl_id, "family.found", families=families, files=files, dirs=dirs)
-        if self.r.set(keys.progress_gate(crawl_id), 1, nx=True, px=1000):
-            h = self.r.hmget(keys.crawl(crawl_id), "files", "bytes", "dirs_done", "dirs_pending")
-            files_crawled, nbytes, done, waiting = (int(x or 0) for x in h)
+        gate_open = self.r.set(keys.progress_gate(crawl_id), 1, nx=True, px=1000)
+        if not gate_open and pending != 0:
+            return
+        h = self.r.hmget(
+            keys.crawl(crawl_id), "files", "bytes", "dirs_done", "dirs_pending", "status"
+        )
+        files_crawled, nbytes, done, waiting = (int(x or 0) for x in h[:4])
+        if gate_open:
             publish(
                 self.r,
                 crawl_id,
@@ -267,6 +272,5 @@ class CrawlWorker:
                 dirs_crawled=done,
                 dirs_pending=waiting,
             )
-        if pending == 0 and self.r.hget(keys.crawl(crawl_id), "status") == b"complete":
-            total = int(self.r.hget(keys.crawl(crawl_id), "files") or 0)
-            publish(self.r, crawl_id, "crawl.completed", files_crawled=total)
+        if pending == 0 and h[4] == b"complete":
+            publish(self.r, crawl_id, "crawl.completed", files_crawled=files_crawled)

@@ -49,6 +49,7 @@ class Run:
     containers: dict[str, str]
     out_dir: Path
     entries: dict[str, int] = field(default_factory=dict)  # stream entry -> batches left
+    last_reclaim: float = 0.0
 
 
 @dataclass
@@ -104,7 +105,6 @@ class Orchestrator:
         self.runs: dict[str, Run] = {}
         self.batches: list[Batch] = []
         self._shared: dict[str, Executor] = {}
-        self._last_reclaim = 0.0
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, parent_pid: int | None = None) -> None:
@@ -231,9 +231,9 @@ class Orchestrator:
     def _reclaim(self, run: Run) -> list[tuple[str, bytes]]:
         now = time.monotonic()
         idle = self.settings.claim_idle_seconds
-        if now - self._last_reclaim < min(idle / 2, 5.0):
+        if now - run.last_reclaim < min(idle / 2, 5.0):
             return []
-        self._last_reclaim = now
+        run.last_reclaim = now
         reply = self.r.xautoclaim(
             keys.families(run.crawl_id),
             keys.XTRACT_GROUP,

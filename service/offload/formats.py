@@ -23,7 +23,7 @@ from typing import Any
 
 from xtract_extractors.registry import Param, check_params, declared_params, param
 
-Part = dict[str, Any]  # {name, sha256, bytes, items, families}
+Part = dict[str, Any]  # {name, sha256, bytes, items, families, position}
 WRITERS: dict[str, type[PartWriter]] = {}
 
 
@@ -87,9 +87,11 @@ class PartWriter:
         self.items: list[dict[str, Any]] = []
         self.families = 0
         self.size = 0
+        self.position: Any = None  # where the reader was after the last family taken
 
-    def add_family(self, items: list[dict[str, Any]]) -> list[Part]:
-        """Take one family's items; returns the parts this finished, durably written."""
+    def add_family(self, items: list[dict[str, Any]], position: Any = None) -> list[Part]:
+        """Take one family's items, read at ``position``; returns the parts this finished,
+        durably written, each with the ``position`` after the last family it holds."""
         done: list[Part] = []
         cost = sum(self.measure(i) for i in items)
         full = len(self.items) + len(items) > self.max_items or self.size + cost > self.max_bytes
@@ -98,6 +100,7 @@ class PartWriter:
         self.items += items
         self.families += 1
         self.size += cost
+        self.position = position
         return done
 
     def close(self) -> list[Part]:
@@ -106,7 +109,7 @@ class PartWriter:
     def _finish(self) -> Part:
         name = f"part-{self.index:05d}{self.suffix}"
         part = durable_write(self.out_dir / name, self.encode(self.items))
-        part.update(items=len(self.items), families=self.families)
+        part.update(items=len(self.items), families=self.families, position=self.position)
         self.index += 1
         self.items, self.families, self.size = [], 0, 0
         return part
@@ -185,7 +188,7 @@ class SearchWriter(PartWriter):
 class FamilyJsonWriter(PartWriter):
     """Each family is its own part, ``{family_id}.json``."""
 
-    def add_family(self, items: list[dict[str, Any]]) -> list[Part]:
+    def add_family(self, items: list[dict[str, Any]], position: Any = None) -> list[Part]:
         if not items:
             return []
         first = items[0]
@@ -197,7 +200,7 @@ class FamilyJsonWriter(PartWriter):
         indent = self.options.get("indent") or None
         data = json.dumps(doc, default=str, indent=indent).encode()
         part = durable_write(self.out_dir / f"{first.get('family_id')}.json", data)
-        part.update(items=len(items), families=1)
+        part.update(items=len(items), families=1, position=position)
         return [part]
 
     def close(self) -> list[Part]:

@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -26,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_service.crawl import keys
 from xtract_service.notify import emit
+from xtract_service.offload import OffloadFailed
 from xtract_service.offload.formats import Part, check_format, open_writer, write_manifest
 from xtract_service.offload.pipeline import Filter, Transform, items_of, read_results
+from xtract_service.paths import output_folder, within
 from xtract_service.settings import Settings
 
 TERMINAL = ("COMPLETED", "FAILED")
@@ -122,10 +123,6 @@ class OffloadStore:
         return [self.status(i) for i in ids]
 
 
-class OffloadFailed(RuntimeError):
-    """An offload cannot finish; the message says why. The source is kept."""
-
-
 class Engine:
     """Runs one offload job to the end (or to a clear failure)."""
 
@@ -195,7 +192,6 @@ class Engine:
             len([p for p in parts if p["name"].startswith("part-")]),
             self.spec.format_params,
         )
-        buffered: list[tuple[str, int]] = []  # positions of families in the open part
         last_beat = time.monotonic()
         while True:
             for pos, doc in read_results(self.r, self.crawl_id, position):
@@ -205,13 +201,9 @@ class Engine:
                 items = [self.spec.transform.apply(i) for i in items_of(doc) if self._passes(i)]
                 if not items:
                     continue
-                done = writer.add_family(items)
-                buffered.append(pos)
-                if done:
-                    # a family that opens a new part is not in the finished ones
-                    upto = buffered[-1] if self.spec.format == "family_json" else buffered[-2]
-                    self._commit(done, upto)
-                    buffered = buffered[-1:] if self.spec.format != "family_json" else []
+                done = writer.add_family(items, pos)
+                if done:  # committed with the position after the last family they hold
+                    self._commit(done, done[-1]["position"])
                 if time.monotonic() - last_beat > 2:
                     self.heartbeat()
                     last_beat = time.monotonic()
@@ -240,6 +232,7 @@ class Engine:
     def _commit(self, parts: list[Part], position: tuple[str, int]) -> None:
         pipe = self.r.pipeline(transaction=True)
         for p in parts:
+            p.pop("position", None)  # the job's position says it; the manifest need not
             pipe.rpush(keys.offload_parts(self.oid), json.dumps(p))
             pipe.hincrby(keys.offload(self.oid), "items", p["items"])
             pipe.hincrby(keys.offload(self.oid), "families", p["families"])
@@ -295,20 +288,13 @@ def validate_request(req: OffloadRequest, settings: Settings) -> None:
             raise ValueError("dest_path on a Globus endpoint must be absolute (start with '/')")
         root = os.path.realpath(settings.globus_collection_root or settings.home)
         staging = os.path.realpath(settings.home / "offloads")
-        if not (staging == root or staging.startswith(root.rstrip("/") + "/")):
+        if not within(staging, root):
             raise ValueError(f"{staging} is not inside XTRACT_GLOBUS_COLLECTION_ROOT ({root})")
         return
     req.move = "local"
-    from xtract_service.crawl.spec import _within
-
-    target = req.dest_path or str(settings.home / "exports")
-    if not target.startswith("/"):
-        raise ValueError(f"dest_path {target!r} must be an absolute path")
-    real = os.path.realpath(target)
-    roots = [*settings.allowed_roots, Path(os.path.realpath(settings.home))]
-    if not any(_within(real, str(r)) for r in roots):
-        raise ValueError(f"dest_path {target!r} is outside the allowed roots and {settings.home}")
-    req.dest_path = real
+    req.dest_path = output_folder(
+        req.dest_path or str(settings.home / "exports"), "dest_path", settings
+    )
 
 
 def _uuid(value: str, name: str) -> None:

@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING, Any
 import globus_sdk
 from globus_sdk.transport import RetryConfig
 
+from xtract_service.offload import OffloadFailed
+
 if TYPE_CHECKING:
     from xtract_service.offload.job import Engine
-
-
-def _failed(reason: str) -> Exception:
-    from xtract_service.offload.job import OffloadFailed
-
-    return OffloadFailed(reason)
 
 
 def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | None:
@@ -69,7 +65,7 @@ def globus_transfer(engine: Engine) -> str:
         try:
             task_id = tc.submit_transfer(data)["task_id"]
         except globus_sdk.GlobusAPIError as exc:
-            raise _failed(
+            raise OffloadFailed(
                 f"Globus refused the transfer: {exc.http_status} {exc.code}: {exc.message}"
             ) from None
         engine.update(transfer_task_id=task_id, transfer_status="ACTIVE")
@@ -78,16 +74,16 @@ def globus_transfer(engine: Engine) -> str:
         try:
             task = tc.get_task(task_id)
         except globus_sdk.GlobusAPIError as exc:
-            raise _failed(f"cannot read transfer task {task_id}: {exc.message}") from None
+            raise OffloadFailed(f"cannot read transfer task {task_id}: {exc.message}") from None
         status = str(task["status"])
         engine.update(transfer_status=status)
         if status == "SUCCEEDED":
             return dest
         if status == "FAILED":
             why = task.get("nice_status") or task.get("fatal_error") or "no reason given"
-            raise _failed(f"transfer {task_id} failed: {why}; the source metadata is kept")
+            raise OffloadFailed(f"transfer {task_id} failed: {why}; the source metadata is kept")
         if time.monotonic() > deadline:
-            raise _failed(
+            raise OffloadFailed(
                 f"transfer {task_id} did not finish within {engine.spec.timeout:g}s "
                 f"(it is {status}); the source metadata is kept"
             )
@@ -130,13 +126,13 @@ def search_ingest(engine: Engine) -> str:
                     t["message"] = str(task.get("message", ""))
         engine.update(search_tasks=json.dumps(tasks))
         if time.monotonic() > deadline:
-            raise _failed(f"search ingest tasks still pending after {engine.spec.timeout:g}s")
+            raise OffloadFailed(f"search ingest tasks still pending after {engine.spec.timeout:g}s")
         engine.heartbeat()
         time.sleep(s.transfer_poll_seconds)
     bad = [t for t in tasks.values() if t["state"] != "SUCCESS"]
     if bad:
         reasons = "; ".join(sorted({str(t.get("message")) for t in bad}))
-        raise _failed(f"{len(bad)} of {len(tasks)} ingest tasks failed: {reasons}")
+        raise OffloadFailed(f"{len(bad)} of {len(tasks)} ingest tasks failed: {reasons}")
     return index
 
 

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from xtract_extractors import ParamError, UnknownExtractor, all_extractors, get
 from xtract_service.api.deps import AppSettings, Owner, Store
 from xtract_service.api.errors import ApiError
-from xtract_service.crawl.spec import _within
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.extraction.executors import EXECUTORS
 from xtract_service.extraction.store import ExtractionExists, ExtractionStore
+from xtract_service.paths import output_folder
 from xtract_service.settings import Settings
 
 router = APIRouter(tags=["extraction"])
@@ -60,17 +58,10 @@ def _output_folder(body: XtractRequest, spec: dict[str, Any], crawl_id: str, s: 
     wanted = body.local_mdata_path or spec.get("local_mdata_path")
     if not wanted:
         return str(s.home / "metadata" / crawl_id)
-    if not wanted.startswith("/"):
-        raise ApiError(400, "bad_path", f"local_mdata_path {wanted!r} must be absolute")
-    real = os.path.realpath(wanted)
-    roots = [*s.allowed_roots, Path(os.path.realpath(s.home))]
-    if not any(_within(real, str(r)) for r in roots):
-        raise ApiError(
-            400,
-            "bad_path",
-            f"local_mdata_path {wanted!r} is outside the allowed roots and {s.home}",
-        )
-    return real
+    try:
+        return output_folder(wanted, "local_mdata_path", s)
+    except ValueError as exc:
+        raise ApiError(400, "bad_path", str(exc)) from None
 
 
 def start_extraction(

@@ -10,6 +10,7 @@ import re
 import stat as st
 
 from xtract_service.crawl.repos import Listing
+from xtract_service.paths import within
 
 
 def _skip_matcher(patterns: list[str]) -> re.Pattern[str] | None:
@@ -37,7 +38,7 @@ class LocalRepo:
         self.follow = follow_symlinks
 
     def _inside_roots(self, real: str) -> bool:
-        return any(r == "/" or real == r or real.startswith(r + "/") for r in self.roots)
+        return any(within(real, r) for r in self.roots)
 
     def list_dir(self, path: str) -> Listing:
         out = Listing()
