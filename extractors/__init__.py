@@ -17,12 +17,13 @@ Importable on a worker with no service code. The public surface:
 from .extract import extract_file
 from .isolation import IsolatedRunner, error_record, is_error_record
 from .kinds import (
-    KINDS,
     Kind,
+    container_families,
     extractor_for,
     extractor_for_extension,
     kind_of,
     kind_of_extension,
+    kinds,
 )
 from .registry import (
     PLUGIN_ERRORS,
@@ -38,7 +39,6 @@ from .registry import (
 from .select import plan, readers_for
 
 __all__ = [
-    "KINDS",
     "PLUGIN_ERRORS",
     "Extractor",
     "IsolatedRunner",
@@ -47,6 +47,7 @@ __all__ = [
     "ParamError",
     "UnknownExtractor",
     "all_extractors",
+    "container_families",
     "error_record",
     "extract_file",
     "extractor",
@@ -56,6 +57,7 @@ __all__ = [
     "is_error_record",
     "kind_of",
     "kind_of_extension",
+    "kinds",
     "param",
     "plan",
     "readers_for",

@@ -1,4 +1,7 @@
-"""File kinds: which extension belongs to which kind, and which extractor reads it.
+"""File kinds: which extension belongs to which kind, which extractor reads it, and
+which container family serves an extractor, all derived from the extractor registry
+(each ``@extractor`` declares its kinds, extensions and family; nothing is declared
+twice).
 
 A *kind* is a coarse family of formats (tabular, text, image, ...). Groupers use it to
 put files that one extractor reads into the same group; the extractor library uses it to
@@ -14,60 +17,52 @@ here from the name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
+
+UNKNOWN: Final = "unknown"
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A family of formats, the extensions that mark it, and the default extractor
-    for each extension (``extractor`` applies when an extension has no override)."""
+    """A family of formats and the extensions that mark it."""
 
     name: str
     extensions: frozenset[str]
-    extractor: str | None
-    overrides: tuple[tuple[str, str], ...] = ()
 
 
-KINDS: Final[tuple[Kind, ...]] = (
-    Kind("tabular", frozenset({"csv", "tsv", "tab", "psv", "dat"}), "tabular"),
-    Kind(
-        "text",
-        frozenset({"txt", "md", "rst", "log", "tex", "readme", "docx", "rtf"}),
-        "keyword",
-    ),
-    Kind(
-        "image",
-        frozenset({"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"}),
-        "images",
-    ),
-    Kind(
-        "hierarchical",
-        frozenset({"h5", "hdf5", "hdf", "he5", "nc", "nc4", "cdf", "netcdf"}),
-        "hdf5",
-        overrides=(("nc", "netcdf"), ("nc4", "netcdf"), ("cdf", "netcdf"), ("netcdf", "netcdf")),
-    ),
-    Kind("structured", frozenset({"json", "xml", "jsonld", "geojson"}), "jsonxml"),
-    Kind(
-        "code",
-        frozenset({"py", "c", "h", "cc", "cpp", "hpp", "ipynb"}),
-        "python",
-        overrides=(
-            ("c", "c_code"),
-            ("h", "c_code"),
-            ("cc", "c_code"),
-            ("cpp", "c_code"),
-            ("hpp", "c_code"),
-        ),
-    ),
-    Kind("document", frozenset({"pdf"}), "pdf"),
-)
+@dataclass(frozen=True)
+class _Tables:
+    kind_by_ext: dict[str, str]
+    extractor_by_ext: dict[str, str]
+    family_by_extractor: dict[str, str]
 
-UNKNOWN: Final = "unknown"
 
-_KIND_BY_EXT: Final[dict[str, str]] = {ext: k.name for k in KINDS for ext in k.extensions}
-_EXTRACTOR_BY_EXT: Final[dict[str, str | None]] = {
-    ext: dict(k.overrides).get(ext, k.extractor) for k in KINDS for ext in k.extensions
-}
+@cache
+def _tables() -> _Tables:
+    """Read once from the registry (built-ins and plug-ins). An extension claimed by two
+    extractors goes to the first by name."""
+    from .registry import all_extractors
+
+    kind_by_ext: dict[str, str] = {}
+    extractor_by_ext: dict[str, str] = {}
+    families: dict[str, str] = {}
+    for e in all_extractors():
+        if e.family:
+            families[e.name] = e.family
+        kind = e.kinds[0] if e.kinds else UNKNOWN
+        for ext in e.extensions:
+            kind_by_ext.setdefault(ext, kind)
+            extractor_by_ext.setdefault(ext, e.name)
+    return _Tables(kind_by_ext, extractor_by_ext, families)
+
+
+def kinds() -> tuple[Kind, ...]:
+    """Every kind the registered extractors read, with its extensions."""
+    by_kind: dict[str, set[str]] = {}
+    for ext, kind in _tables().kind_by_ext.items():
+        by_kind.setdefault(kind, set()).add(ext)
+    return tuple(Kind(k, frozenset(exts)) for k, exts in sorted(by_kind.items()))
 
 
 def extension_of(path: str) -> str:
@@ -84,7 +79,7 @@ def kind_of(path: str) -> str:
 
 def kind_of_extension(extension: str) -> str:
     """The kind of a lower-case extension (no dot), or ``"unknown"``."""
-    return _KIND_BY_EXT.get(extension, UNKNOWN)
+    return _tables().kind_by_ext.get(extension, UNKNOWN)
 
 
 def extractor_for(path: str) -> str | None:
@@ -95,23 +90,15 @@ def extractor_for(path: str) -> str | None:
 
 def extractor_for_extension(extension: str) -> str | None:
     """The extractor for a lower-case extension (no dot), or ``None``."""
-    return _EXTRACTOR_BY_EXT.get(extension)
+    return _tables().extractor_by_ext.get(extension)
 
 
-# extractor -> the container family (``containers/<family>/``) whose image runs it
-CONTAINER_FAMILIES: Final[dict[str, str]] = {
-    "tabular": "tabular",
-    "keyword": "keyword",
-    "images": "images",
-    "jsonxml": "jsonxml",
-    "hdf5": "hierarchical",
-    "netcdf": "hierarchical",
-    "python": "code",
-    "c_code": "code",
-    "pdf": "pdf",
-}
+def container_families() -> dict[str, str]:
+    """Extractor -> the container family (``containers/``, built with that extra) whose
+    image runs it. Extractors with no family (``filetype``) run in every image."""
+    return dict(_tables().family_by_extractor)
 
 
 def container_family(extractor: str | None) -> str | None:
     """The container family that serves an extractor (``None``: any image will do)."""
-    return CONTAINER_FAMILIES.get(extractor or "")
+    return _tables().family_by_extractor.get(extractor or "")

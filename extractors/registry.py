@@ -22,11 +22,12 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 _PARAMS_ATTR = "__xtract_params__"
+_Declared = TypeVar("_Declared")  # a function or class that declares parameters
 _TYPES: dict[type, str] = {
     str: "string",
     int: "integer",
@@ -115,6 +116,7 @@ class Extractor:
     params: tuple[Param, ...] = ()
     description: str = ""
     source: str = "builtin"
+    family: str | None = None  # the extra (and container) that serves it
 
     @property
     def ref(self) -> str:
@@ -145,6 +147,7 @@ class Extractor:
             "per_file": self.per_file,
             "params": [p.describe() for p in self.params],
             "source": self.source,
+            "family": self.family,
         }
 
 
@@ -160,10 +163,10 @@ def param(
     desc: str = "",
     optional: bool = True,
     secret: bool = False,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[_Declared], _Declared]:
     """Declare one typed parameter of an extractor (stack several, under ``@extractor``)."""
 
-    def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def attach(fn: _Declared) -> _Declared:
         declared: list[Param] = getattr(fn, _PARAMS_ATTR, [])
         # decorators apply bottom-up; keep the order in which they are written
         setattr(fn, _PARAMS_ATTR, [Param(name, type, default, desc, optional, secret), *declared])
@@ -181,8 +184,10 @@ def extractor(
     version: str = "0",
     per_file: bool = True,
     description: str | None = None,
+    family: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function as the extractor called ``name``."""
+    """Register a function as the extractor called ``name``. ``family`` names the
+    project extra (and the container built from it) that installs its library."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         module = fn.__module__
@@ -197,6 +202,7 @@ def extractor(
             params=tuple(getattr(fn, _PARAMS_ATTR, [])),
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             source="builtin" if module.startswith(__package__ or "xtract_extractors") else module,
+            family=family,
         )
         return fn
 

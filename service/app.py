@@ -22,11 +22,12 @@ from xtract_service.api.routes import (
 )
 from xtract_service.auth import LocalTokens
 from xtract_service.crawl.store import CrawlStore
-from xtract_service.extraction.store import ExtractionStore
+from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.offload.store import OffloadStore
 from xtract_service.processes import Supervisor
+from xtract_service.redis_client import connect
 from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings, get_settings
-from xtract_service.state import connect
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             app.state.settings = settings
             app.state.redis = r
-            app.state.store = CrawlStore(
+            app.state.crawls = CrawlStore(
                 r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
             )
             app.state.auth = LocalTokens(settings.token_file, r)
-            app.state.extractions = ExtractionStore(r)
+            app.state.runs = ExtractionRuns(r)
+            app.state.offloads = OffloadStore(r)
             roles = (
                 ["crawl"] * settings.crawl_workers
                 + ["orchestrator"] * settings.orchestrators

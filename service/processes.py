@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
+from xtract_service.redis_client import connect
 from xtract_service.settings import Settings
-from xtract_service.state import connect
 
 log = logging.getLogger(__name__)
 

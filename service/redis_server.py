@@ -20,6 +20,7 @@ from pathlib import Path
 import redis
 
 log = logging.getLogger(__name__)
+SOCKET_NAME = "redis.sock"  # in the server's directory
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -29,13 +30,13 @@ class EmbeddedRedisError(RuntimeError):
 class EmbeddedRedis:
     """Start, adopt and stop the private redis-server living in ``directory``.
 
-    >>> server = EmbeddedRedis(Path("/tmp/x/redis")).start()   # doctest: +SKIP
+    >>> server = EmbeddedRedis(settings.redis_dir).start()   # doctest: +SKIP
     >>> redis.Redis.from_url(server.url).ping()                 # doctest: +SKIP
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.socket = directory / "redis.sock"
+        self.socket = directory / SOCKET_NAME
         self.pidfile = directory / "redis.pid"
         self._proc: subprocess.Popen[bytes] | None = None
         self._adopted_pid: int | None = None

@@ -80,7 +80,20 @@ class Settings(BaseSettings):
 
     @property
     def redis_dir(self) -> Path:
+        """Where the embedded redis-server keeps its socket and data."""
         return self.home / "redis"
+
+    @property
+    def redis_socket(self) -> Path:
+        """The embedded redis-server's unix socket."""
+        from xtract_service.redis_server import SOCKET_NAME
+
+        return self.redis_dir / SOCKET_NAME
+
+    @property
+    def local_redis_url(self) -> str:
+        """``XTRACT_REDIS_URL``, else the URL of this home's embedded redis-server."""
+        return self.redis_url or f"unix://{self.redis_socket}"
 
 
 @lru_cache(maxsize=1)

@@ -1,17 +1,19 @@
-"""Every container recipe installs a real extra and names real extractors."""
+"""One container recipe per format, parameterised by the extractor family: every family
+the registry names is a real extra that both recipes install, and the families cover
+every extractor but ``filetype`` (which every image runs)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
-from xtract_extractors import all_extractors
+from xtract_extractors import all_extractors, container_families
 
 ROOT = Path(__file__).resolve().parent.parent
-RECIPES = sorted((ROOT / "containers").glob("*/Dockerfile")) + sorted(
-    (ROOT / "containers").glob("*/*.def")
-)
+RECIPES = [ROOT / "containers" / "Dockerfile", ROOT / "containers" / "xtract.def"]
 
 
 def extras() -> set[str]:
@@ -19,27 +21,48 @@ def extras() -> set[str]:
     return set(project["optional-dependencies"])
 
 
-def test_there_is_a_docker_and_an_apptainer_recipe_per_family() -> None:
-    families = {p.parent.name for p in RECIPES}
-    assert families == {"tabular", "keyword", "images", "jsonxml", "hierarchical", "code", "pdf"}
-    for fam in families:
-        assert (ROOT / "containers" / fam / "Dockerfile").exists()
-        assert (ROOT / "containers" / fam / f"{fam}.def").exists()
+def test_there_is_one_docker_and_one_apptainer_recipe() -> None:
+    found = sorted(p.name for p in (ROOT / "containers").iterdir() if p.name != "README.md")
+    assert found == ["Dockerfile", "xtract.def"]
 
 
-def test_each_recipe_installs_real_extras_and_names_real_extractors() -> None:
-    known_extras = extras()
-    known = {e.name for e in all_extractors()}
+def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
+    families = container_families()
+    assert set(families.values()) <= extras()
+    assert set(families.values()) == {
+        "tabular",
+        "keyword",
+        "images",
+        "jsonxml",
+        "hierarchical",
+        "code",
+        "pdf",
+    }
+    builtin = {e.name for e in all_extractors() if e.source == "builtin"}
+    assert builtin - set(families) == {"filetype"}
+
+
+def test_both_recipes_install_the_family_they_are_given_with_filetype() -> None:
     for recipe in RECIPES:
         text = recipe.read_text()
         (spec,) = re.findall(r'pip install --no-cache-dir "/opt/xtract\[([^\]]+)\]"', text)
-        wanted = set(spec.split(","))
-        assert wanted <= known_extras, (recipe, wanted - known_extras)
-        assert recipe.parent.name in wanted, recipe
-        (names,) = re.findall(r'XTRACT_EXTRACTORS="([^"]+)"', text)
-        assert set(names.split()) <= known, (recipe, set(names.split()) - known)
-        # an extractor a recipe names must have its library in the extras it installs
-        assert "filetype" in names.split()
+        wanted = spec.split(",")
+        assert "filetype" in wanted and "globus-compute" in wanted, recipe
+        (family,) = [w for w in wanted if w not in ("filetype", "globus-compute")]
+        assert family in ("${FAMILY}", "{{ FAMILY }}"), recipe
+        assert "org.xtract.family" in text, recipe
+
+
+def test_the_cli_lists_the_families_the_recipes_take() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "extractors", "--families"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    listed = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
+    assert listed["hierarchical"] == ["hdf5", "netcdf"]
+    assert set(listed) == set(container_families().values())
 
 
 def test_every_package_folder_is_packaged() -> None:

@@ -15,20 +15,25 @@ from xtract_sdk.errors import (
     TimeoutError,
     XtractError,
 )
-from xtract_sdk.monitor import Callback, Event, EventType, Monitor, MonitorOptions
+from xtract_sdk.monitor import Callback, Event, Monitor, MonitorOptions
+from xtract_sdk.status import CrawlStatus, EventType, FamilyState, OffloadStatus, XtractStatus
 
 __all__ = [
     "AuthError",
     "BadRequestError",
     "Callback",
+    "CrawlStatus",
     "Event",
     "EventType",
+    "FamilyState",
     "Monitor",
     "MonitorOptions",
     "NotFoundError",
+    "OffloadStatus",
     "ServiceUnavailableError",
     "TimeoutError",
     "XtractClient",
     "XtractEndpoint",
     "XtractError",
+    "XtractStatus",
 ]

@@ -14,44 +14,18 @@ keyed by crawl id.
 from __future__ import annotations
 
 import os
-import queue
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
-import requests
-
+from xtract_sdk._http import HttpCore, path_id
+from xtract_sdk._notebook import iter_metadata, to_dataframe
+from xtract_sdk._waits import follow, wait_offloads
 from xtract_sdk.endpoint import XtractEndpoint
-from xtract_sdk.errors import (
-    ServiceUnavailableError,
-    TimeoutError,
-    XtractError,
-    error_for_status,
-)
-from xtract_sdk.monitor import Callback, Event, EventType, Monitor, MonitorOptions
-from xtract_sdk.progress import Progress, crawl_line, xtract_line
-
-DEFAULT_URL = "http://127.0.0.1:8765"
-TERMINAL = ("complete", "failed", "cancelled")
-# events after which a status is worth fetching at once
-_FINAL = frozenset(
-    {"crawl.completed", "crawl.failed", "crawl.cancelled", "xtract.completed", "xtract.failed"}
-)
-
-
-def _home() -> Path:
-    return Path(os.environ.get("XTRACT_HOME") or Path.home() / ".xtract")
-
-
-def _path_id(crawl_id: str) -> str:
-    """A crawl id made safe to put in a URL path."""
-    return quote(str(crawl_id), safe="")
-
-
-def _is_local(url: str) -> bool:
-    return (urlparse(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+from xtract_sdk.errors import XtractError
+from xtract_sdk.monitor import Callback, Monitor, MonitorOptions
+from xtract_sdk.progress import crawl_line, xtract_line
+from xtract_sdk.status import CrawlStatus, OffloadStatus, XtractStatus
 
 
 class XtractClient:
@@ -75,47 +49,18 @@ class XtractClient:
     ) -> None:
         self.auth_scopes = list(auth_scopes or [])
         self.force_login = force_login
-        self.base_url = (base_url or os.environ.get("XTRACT_URL") or DEFAULT_URL).rstrip("/")
+        self.http = HttpCore(base_url, token, timeout)
         self.tokens = dict(tokens or {})  # Globus tokens passed on (e.g. {"Transfer": ...})
-        self.timeout = timeout
         self.crawl_ids: list[str] = []
         self.cid_to_xep_map: dict[str, XtractEndpoint] = {}
-        self._token = token or os.environ.get("XTRACT_TOKEN") or self._read_token_file()
-        self._session = requests.Session()
 
-    def _read_token_file(self) -> str | None:
-        if not _is_local(self.base_url):
-            return None
-        try:
-            return (_home() / "token").read_text().strip() or None
-        except OSError:
-            return None
-
-    # -- HTTP ------------------------------------------------------------------------
-    def _request(self, method: str, path: str, json: Any = None) -> Any:
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        try:
-            resp = self._session.request(
-                method, self.base_url + path, json=json, headers=headers, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
-            raise ServiceUnavailableError(
-                f"cannot reach the Xtract service at {self.base_url} ({exc.__class__.__name__}); "
-                "is `xtract serve` running?"
-            ) from exc
-        if resp.status_code >= 400:
-            message, code = resp.text or resp.reason, None
-            try:
-                err = resp.json()["error"]
-                message, code = err["message"], err.get("code")
-            except (ValueError, KeyError, TypeError):
-                pass
-            raise error_for_status(resp.status_code, message, code)
-        return resp.json() if resp.content else None
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
 
     def health(self) -> dict[str, Any]:
         """The service's ``/health`` answer."""
-        result: dict[str, Any] = self._request("GET", "/health")
+        result: dict[str, Any] = self.http.request("GET", "/health")
         return result
 
     # -- crawling --------------------------------------------------------------------
@@ -127,7 +72,7 @@ class XtractClient:
         new = []
         for xep in endpoints:
             body = {**xep.to_spec(), "tokens": self.tokens}
-            cid = self._request("POST", "/v1/crawls", body)["crawl_id"]
+            cid = self.http.request("POST", "/v1/crawls", body)["crawl_id"]
             self.crawl_ids.append(cid)
             self.cid_to_xep_map[cid] = xep
             new.append(cid)
@@ -142,83 +87,38 @@ class XtractClient:
         return ids
 
     def _per_crawl(self, crawl_ids: str | Sequence[str] | None, call: Any) -> Any:
-        results = {cid: call(_path_id(cid)) for cid in self._ids(crawl_ids)}
+        results = {cid: call(path_id(cid)) for cid in self._ids(crawl_ids)}
         return results[crawl_ids] if isinstance(crawl_ids, str) else results
 
     def get_crawl_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
         """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``
         per crawl."""
-        return self._per_crawl(crawl_ids, lambda cid: self._request("GET", f"/v1/crawls/{cid}"))
+        return self._per_crawl(crawl_ids, lambda cid: self.http.request("GET", f"/v1/crawls/{cid}"))
 
     def list_crawls(self) -> list[dict[str, Any]]:
         """Every crawl of yours the service knows, newest first."""
-        crawls: list[dict[str, Any]] = self._request("GET", "/v1/crawls")["crawls"]
+        crawls: list[dict[str, Any]] = self.http.request("GET", "/v1/crawls")["crawls"]
         return crawls
 
     def cancel_crawl(self, crawl_id: str) -> dict[str, Any]:
         """Stop a crawl; the files it found so far stay flushable."""
-        result: dict[str, Any] = self._request("DELETE", f"/v1/crawls/{_path_id(crawl_id)}")
+        result: dict[str, Any] = self.http.request("DELETE", f"/v1/crawls/{path_id(crawl_id)}")
         return result
-
-    def _follow(
-        self,
-        ids: list[str],
-        fetch: Any,
-        finished: Any,
-        line: Any,
-        timeout: float | None,
-        progress: bool,
-    ) -> dict[str, dict[str, Any]]:
-        """Wait for every crawl in ``ids`` to be ``finished``, driven by its live events:
-        each burst of events refreshes the statuses (at most four times a second), and a
-        quiet spell of 5 s refreshes them anyway, in case an event was missed."""
-        events: queue.Queue[Event] = queue.Queue()
-        monitors = [
-            Monitor(self, cid, [Callback(EventType.ANY, events.put)]).start() for cid in ids
-        ]
-        bar = Progress(enabled=progress)
-        last_fetch = time.monotonic()
-        try:
-            statuses = {cid: fetch(cid) for cid in ids}
-            while True:
-                bar.update(line(list(statuses.values()), bar.elapsed))
-                if all(finished(s) for s in statuses.values()):
-                    return statuses
-                if timeout is not None and bar.elapsed > timeout:
-                    raise TimeoutError(f"still running after {timeout}s: {ids}")
-                touched = set(ids)
-                try:
-                    got = [events.get(timeout=5.0)]
-                    if not any(e.type in _FINAL for e in got):
-                        # a burst of progress: refresh at most four times a second
-                        time.sleep(max(0.0, 0.25 - (time.monotonic() - last_fetch)))
-                    while not events.empty():
-                        got.append(events.get_nowait())
-                    touched = {e.crawl_id for e in got}
-                except queue.Empty:
-                    pass
-                last_fetch = time.monotonic()
-                for cid in touched & set(ids):
-                    statuses[cid] = fetch(cid)
-        finally:
-            for m in monitors:
-                m.stop(timeout=0)
-            bar.close()
 
     def wait_for_crawls(
         self,
         crawl_ids: str | Sequence[str] | None = None,
         *,
-        interval: float = 0.5,
         timeout: float | None = None,
         progress: bool = True,
     ) -> dict[str, dict[str, Any]]:
         """Block until every crawl is complete, failed or cancelled, with a live progress
-        line built on the crawls' events. (``interval`` is kept for compatibility.)"""
-        return self._follow(
+        line built on the crawls' events."""
+        return follow(
+            self,
             self._ids(crawl_ids),
-            lambda cid: self._request("GET", f"/v1/crawls/{_path_id(cid)}"),
-            lambda s: s["status"] in TERMINAL,
+            lambda cid: self.http.request("GET", f"/v1/crawls/{path_id(cid)}"),
+            lambda s: s["status"] in CrawlStatus.terminal(),
             crawl_line,
             timeout,
             progress,
@@ -228,13 +128,12 @@ class XtractClient:
         self,
         endpoints: XtractEndpoint | Iterable[XtractEndpoint],
         *,
-        interval: float = 0.5,
         timeout: float | None = None,
         progress: bool = True,
     ) -> dict[str, dict[str, Any]]:
         """Crawl and block until done; returns the final status per crawl id."""
         ids = self.crawl(endpoints)
-        return self.wait_for_crawls(ids, interval=interval, timeout=timeout, progress=progress)
+        return self.wait_for_crawls(ids, timeout=timeout, progress=progress)
 
     def flush_crawl_metadata(
         self, crawl_ids: str | Sequence[str] | None = None, first_n_files: int = 100
@@ -243,7 +142,7 @@ class XtractClient:
         ``{crawl_id, file_ls, num_files, queue_empty}``."""
         return self._per_crawl(
             crawl_ids,
-            lambda cid: self._request(
+            lambda cid: self.http.request(
                 "POST", f"/v1/crawls/{cid}/flush", {"first_n_files": first_n_files}
             ),
         )
@@ -262,8 +161,8 @@ class XtractClient:
         if not endpoint.funcx_ep_id:
             raise XtractError("the endpoint has no funcx_ep_id to register containers for")
         body: dict[str, Any] = {"container_path": container_path, "containers": containers or {}}
-        result: dict[str, Any] = self._request(
-            "POST", f"/v1/endpoints/{_path_id(endpoint.funcx_ep_id)}/containers", body
+        result: dict[str, Any] = self.http.request(
+            "POST", f"/v1/endpoints/{path_id(endpoint.funcx_ep_id)}/containers", body
         )
         return result
 
@@ -295,21 +194,21 @@ class XtractClient:
             }
             if xep is not None and xep.funcx_ep_id and "funcx_ep_id" not in options:
                 body["funcx_ep_id"] = xep.funcx_ep_id
-            self._request("POST", f"/v1/crawls/{_path_id(cid)}/xtract", body)
+            self.http.request("POST", f"/v1/crawls/{path_id(cid)}/xtract", body)
         return 200
 
     def retry(self, crawl_id: str, errors: bool = False) -> dict[str, Any]:
         """Extract again only the families that failed (with ``errors``, also those where
         an extractor failed); returns ``{crawl_id, retried}``."""
-        result: dict[str, Any] = self._request(
-            "POST", f"/v1/crawls/{_path_id(crawl_id)}/xtract/retry", {"errors": errors}
+        result: dict[str, Any] = self.http.request(
+            "POST", f"/v1/crawls/{path_id(crawl_id)}/xtract/retry", {"errors": errors}
         )
         return result
 
     def clear(self, crawl_id: str, extractor: str | None = None) -> dict[str, Any]:
         """Forget extraction results: all of them, or one extractor's (then ``retry``)."""
-        result: dict[str, Any] = self._request(
-            "POST", f"/v1/crawls/{_path_id(crawl_id)}/xtract/clear", {"extractor": extractor}
+        result: dict[str, Any] = self.http.request(
+            "POST", f"/v1/crawls/{path_id(crawl_id)}/xtract/clear", {"extractor": extractor}
         )
         return result
 
@@ -317,7 +216,7 @@ class XtractClient:
         """``{'xtract_status', 'xtract_counters': {...}, ...}`` for one crawl id, or a
         list of them, one per crawl (every crawl this client started by default)."""
         statuses = [
-            self._request("GET", f"/v1/crawls/{_path_id(cid)}/xtract")
+            self.http.request("GET", f"/v1/crawls/{path_id(cid)}/xtract")
             for cid in self._ids(crawl_ids)
         ]
         return statuses[0] if isinstance(crawl_ids, str) else statuses
@@ -326,7 +225,6 @@ class XtractClient:
         self,
         crawl_ids: str | Sequence[str] | None = None,
         *,
-        interval: float = 0.5,
         timeout: float | None = None,
         progress: bool = True,
         **xtract_options: Any,
@@ -335,15 +233,23 @@ class XtractClient:
         progress line built on events; returns the final statuses."""
         ids = self._ids(crawl_ids)
         self.xtract(ids, **xtract_options)
-        return self._wait_xtract(ids, timeout, progress)
+        return self.wait_for_xtract(ids, timeout=timeout, progress=progress)
 
-    def _wait_xtract(
-        self, ids: list[str], timeout: float | None, progress: bool
+    def wait_for_xtract(
+        self,
+        crawl_ids: str | Sequence[str] | None = None,
+        *,
+        timeout: float | None = None,
+        progress: bool = True,
     ) -> list[dict[str, Any]]:
-        done = self._follow(
+        """Block until every extraction is COMPLETED or FAILED (after ``xtract`` or
+        ``retry``); returns the final statuses in the order of ``crawl_ids``."""
+        ids = self._ids(crawl_ids)
+        done = follow(
+            self,
             ids,
-            lambda cid: self._request("GET", f"/v1/crawls/{_path_id(cid)}/xtract"),
-            lambda s: s["xtract_status"] in ("COMPLETED", "FAILED"),
+            lambda cid: self.http.request("GET", f"/v1/crawls/{path_id(cid)}/xtract"),
+            lambda s: s["xtract_status"] in XtractStatus.terminal(),
             xtract_line,
             timeout,
             progress,
@@ -356,38 +262,17 @@ class XtractClient:
         """One page of metadata documents: ``{documents, count, next}``; pass ``next``
         as ``after`` for the following page."""
         query = f"?limit={int(limit)}" + (f"&after={quote(after, safe='')}" if after else "")
-        page: dict[str, Any] = self._request(
-            "GET", f"/v1/crawls/{_path_id(crawl_id)}/metadata{query}"
+        page: dict[str, Any] = self.http.request(
+            "GET", f"/v1/crawls/{path_id(crawl_id)}/metadata{query}"
         )
         return page
 
     def list_extractors(self) -> list[dict[str, Any]]:
         """The extractors the service runs, with their parameters."""
-        found: list[dict[str, Any]] = self._request("GET", "/v1/extractors")["extractors"]
+        found: list[dict[str, Any]] = self.http.request("GET", "/v1/extractors")["extractors"]
         return found
 
     # -- offload and notebook helpers ----------------------------------------------------
-    def _wait_offloads(
-        self, started: list[tuple[str, str]], timeout: float | None, progress: bool
-    ) -> list[dict[str, Any]]:
-        bar = Progress(enabled=progress)
-        try:
-            while True:
-                statuses = [
-                    self._request("GET", f"/v1/crawls/{_path_id(c)}/offload/{_path_id(o)}")
-                    for c, o in started
-                ]
-                done = [s for s in statuses if s["status"] in ("COMPLETED", "FAILED")]
-                items = sum(s["items"] for s in statuses)
-                bar.update(f"offload: {len(done)}/{len(statuses)} done, {items:,} files written")
-                if len(done) == len(statuses):
-                    return statuses
-                if timeout is not None and bar.elapsed > timeout:
-                    raise TimeoutError(f"offloads still running after {timeout}s")
-                time.sleep(0.5)
-        finally:
-            bar.close()
-
     def offload_metadata(
         self,
         dest_ep_id: str | None = None,
@@ -425,12 +310,12 @@ class XtractClient:
                 "delete_source": delete_source,
                 "tokens": self.tokens,
             }
-            status = self._request("POST", f"/v1/crawls/{_path_id(cid)}/offload", body)
+            status = self.http.request("POST", f"/v1/crawls/{path_id(cid)}/offload", body)
             started.append((cid, status["offload_id"]))
         if not wait:
             return os.path.join(dest_path, folder)
-        statuses = self._wait_offloads(started, None, progress)
-        failed = [s for s in statuses if s["status"] == "FAILED"]
+        statuses = wait_offloads(self.http, started, None, progress)
+        failed = [s for s in statuses if s["status"] == OffloadStatus.FAILED]
         if failed:
             raise XtractError(
                 "; ".join(f"offload of {s['crawl_id']}: {s['message']}" for s in failed)
@@ -463,23 +348,23 @@ class XtractClient:
             if batch_size:
                 params["max_items"] = batch_size  # entries per ingest document (task)
             body["format_params"] = params
-            status = self._request("POST", f"/v1/crawls/{_path_id(cid)}/search", body)
+            status = self.http.request("POST", f"/v1/crawls/{path_id(cid)}/search", body)
             started.append((cid, status["offload_id"]))
         if not wait:
             return [{"crawl_id": c, "offload_id": o} for c, o in started]
-        return self._wait_offloads(started, None, progress=False)
+        return wait_offloads(self.http, started, None, progress=False)
 
     def get_offload_status(self, crawl_id: str) -> list[dict[str, Any]]:
         """The crawl's offloads and search ingests, newest first."""
-        found: list[dict[str, Any]] = self._request(
-            "GET", f"/v1/crawls/{_path_id(crawl_id)}/offload"
+        found: list[dict[str, Any]] = self.http.request(
+            "GET", f"/v1/crawls/{path_id(crawl_id)}/offload"
         )["offloads"]
         return found
 
     def add_webhooks(self, crawl_id: str, urls: list[str]) -> dict[str, Any]:
         """URLs to POST this crawl's STARTED, COMPLETED and FAILED events to."""
-        result: dict[str, Any] = self._request(
-            "POST", f"/v1/crawls/{_path_id(crawl_id)}/webhooks", {"urls": urls}
+        result: dict[str, Any] = self.http.request(
+            "POST", f"/v1/crawls/{path_id(crawl_id)}/webhooks", {"urls": urls}
         )
         return result
 
@@ -488,36 +373,12 @@ class XtractClient:
     ) -> Iterator[dict[str, Any]]:
         """Every metadata document of a crawl, one per family, fetched a page at a time.
         With ``follow`` the iterator waits for a running extraction to finish."""
-        after = None
-        while True:
-            got = self.get_metadata(crawl_id, after=after, limit=page)
-            yield from got["documents"]
-            after = got["next"] or after
-            if got["count"] == page:
-                continue
-            if not follow:
-                return
-            state = self._request("GET", f"/v1/crawls/{_path_id(crawl_id)}/xtract")
-            if state["xtract_status"] in ("COMPLETED", "FAILED"):
-                last = self.get_metadata(crawl_id, after=after, limit=page)
-                yield from last["documents"]
-                if last["count"] < page:
-                    return
-                after = last["next"]
-                continue
-            time.sleep(interval)
+        return iter_metadata(self, crawl_id, page, follow, interval)
 
     def to_pandas(self, crawl_id: str) -> Any:
         """A pandas DataFrame with one row per file: path, size, extension, mtime,
         mimetype, unknown, family_id, and the ``metadata`` and ``errors`` columns."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise XtractError("to_pandas needs pandas: pip install 'xtract[pandas]'") from None
-        from xtract_sdk.records import items_of
-
-        rows = [item for doc in self.metadata(crawl_id) for item in items_of(doc)]
-        return pd.DataFrame(rows)
+        return to_dataframe(self, crawl_id)
 
     # -- events -------------------------------------------------------------------------
     def monitor(

@@ -19,7 +19,6 @@ single-threaded program, :meth:`Monitor.queue` hands every event over a ``queue.
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
 import queue
 import threading
@@ -31,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 import requests
 import urllib3
 
+from xtract_sdk._http import path_id
 from xtract_sdk.errors import NotFoundError, ServiceUnavailableError, XtractError
+from xtract_sdk.status import EventType
 
 if TYPE_CHECKING:
     from xtract_sdk.client import XtractClient
@@ -49,26 +50,6 @@ def _lines(response: requests.Response) -> Iterator[str]:
         *complete, buffer = buffer.split(b"\n")
         for line in complete:
             yield line.rstrip(b"\r").decode("utf-8")
-
-
-class EventType(enum.StrEnum):
-    """The events a crawl emits (``ANY`` matches all)."""
-
-    ANY = "*"
-    CRAWL_STARTED = "crawl.started"
-    CRAWL_PROGRESS = "crawl.progress"
-    FAMILY_FOUND = "family.found"
-    CRAWL_COMPLETED = "crawl.completed"
-    CRAWL_FAILED = "crawl.failed"
-    CRAWL_CANCELLED = "crawl.cancelled"
-    XTRACT_STARTED = "xtract.started"
-    FAMILY_EXTRACTED = "family.extracted"
-    FAMILY_FAILED = "family.failed"
-    XTRACT_COMPLETED = "xtract.completed"
-    XTRACT_FAILED = "xtract.failed"
-    OFFLOAD_STARTED = "offload.started"
-    OFFLOAD_COMPLETED = "offload.completed"
-    OFFLOAD_FAILED = "offload.failed"
 
 
 @dataclass(frozen=True)
@@ -220,15 +201,12 @@ class Monitor:
     def _events(self) -> Iterator[Event | None]:
         """Events as they come; ``None`` after ``inactivity_timeout`` without one. The
         server sends a comment every quiet second, so a silent socket is a dead one."""
-        c = self.client
         headers = {"Accept": "text/event-stream"}
-        if c._token:
-            headers["Authorization"] = f"Bearer {c._token}"
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
         params = {"types": ",".join(self.options.types)} if self.options.types else None
-        url = f"{c.base_url}/v1/crawls/{self.crawl_id}/events"
-        response = requests.get(url, headers=headers, params=params, stream=True, timeout=(10, 10))
+        path = f"/v1/crawls/{path_id(self.crawl_id)}/events"
+        response = self.client.http.stream(path, headers, params)
         self._response = response
         try:
             if response.status_code == 404:

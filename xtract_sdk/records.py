@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
-def items_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def items_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One record per file of a family document::
 
     {"crawl_id", "family_id", "path", "size", "extension", "mtime", "mimetype",

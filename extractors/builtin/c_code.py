@@ -24,6 +24,7 @@ def _name(node: Any) -> str | None:
     extensions=["c", "h", "cc", "cpp", "hpp"],
     mimetypes=["text/x-c", "text/x-c++"],
     version="1.0",
+    family="code",
 )
 @param("max_bytes", int, default=8 << 20, desc="largest source file parsed")
 def c_code(path: str, max_bytes: int = 8 << 20) -> dict[str, Any]:

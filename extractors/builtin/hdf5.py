@@ -25,6 +25,7 @@ def _attrs(obj: Any, limit: int) -> dict[str, Any]:
     extensions=["h5", "hdf5", "hdf", "he5"],
     mimetypes=["application/x-hdf5", "application/x-hdf"],
     version="1.0",
+    family="hierarchical",
 )
 @param("max_objects", int, default=1000, desc="groups and datasets described")
 @param("max_attrs", int, default=50, desc="attributes kept per object")

@@ -58,6 +58,7 @@ def _exif(im: Any) -> dict[str, Any]:
     extensions=["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"],
     mimetypes=["image/*"],
     version="1.0",
+    family="images",
 )
 @param("mean_colour", bool, default=True, desc="compute the mean colour (decodes the image)")
 def images(path: str, mean_colour: bool = True) -> dict[str, Any]:

@@ -132,9 +132,10 @@ def _xml(path: str, max_fields: int) -> dict[str, Any]:
 @extractor(
     "jsonxml",
     kinds=["structured"],
-    extensions=["json", "geojson", "jsonld", "xml"],
+    extensions=["json", "geojson", "jsonld", "xml", "ipynb"],
     mimetypes=["application/json", "application/xml", "text/xml", "application/geo+json"],
     version="1.0",
+    family="jsonxml",
 )
 @param("max_bytes", int, default=256 << 20, desc="largest JSON document parsed")
 @param("max_fields", int, default=500, desc="distinct field paths or tags described")

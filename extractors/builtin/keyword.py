@@ -109,7 +109,7 @@ def _language(text: str) -> str | None:
 @extractor(
     "keyword",
     kinds=["text"],
-    extensions=["txt", "md", "rst", "log", "tex", "readme", "docx"],
+    extensions=["txt", "md", "rst", "log", "tex", "readme", "docx", "rtf"],
     mimetypes=[
         "text/plain",
         "text/markdown",
@@ -117,6 +117,7 @@ def _language(text: str) -> str | None:
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ],
     version="1.0",
+    family="keyword",
 )
 @param("top", int, default=20, desc="keywords returned")
 @param("ngram", int, default=2, desc="longest keyword, in words")

@@ -39,6 +39,7 @@ def _group(g: Any, max_vars: int) -> dict[str, Any]:
     extensions=["nc", "nc4", "cdf", "netcdf"],
     mimetypes=["application/x-netcdf"],
     version="1.0",
+    family="hierarchical",
 )
 @param("max_variables", int, default=500, desc="variables described per group")
 def netcdf(path: str, max_variables: int = 500) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from ._common import jsonable, need
     extensions=["pdf"],
     mimetypes=["application/pdf"],
     version="1.0",
+    family="pdf",
 )
 def pdf(path: str) -> dict[str, Any]:
     """Page count, document info (title, author, dates, ...) and the encryption flag."""

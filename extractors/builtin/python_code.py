@@ -50,6 +50,7 @@ def _min_version(text: str) -> str | None:
     extensions=["py", "pyw"],
     mimetypes=["text/x-python", "text/x-script.python"],
     version="1.0",
+    family="code",
 )
 @param("max_bytes", int, default=8 << 20, desc="largest source file parsed")
 def python_code(path: str, max_bytes: int = 8 << 20) -> dict[str, Any]:

@@ -115,6 +115,7 @@ def _count_lines(f: io.BufferedReader) -> tuple[int, bool]:
     extensions=["csv", "tsv", "tab", "psv", "dat"],
     mimetypes=["text/csv", "text/tab-separated-values"],
     version="1.0",
+    family="tabular",
 )
 @param("sample_bytes", int, default=1 << 20, desc="bytes read to sniff and profile")
 @param("max_rows", int, default=10_000, desc="rows profiled from the sample")

@@ -1,12 +1,18 @@
-"""What routes need, injected with ``Depends``: settings, the store, the caller."""
+"""What routes need, injected as ``Annotated`` dependencies: the settings, Redis, the
+stores of each stage, and the caller (the owner a bearer token belongs to)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import redis
 from fastapi import Depends, Request
 
 from xtract_service.api.errors import ApiError
 from xtract_service.auth import Authenticator, strip_bearer
 from xtract_service.crawl.store import CrawlStore
+from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
 
 
@@ -15,9 +21,24 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_store(request: Request) -> CrawlStore:
-    store: CrawlStore = request.app.state.store
+def get_redis(request: Request) -> redis.Redis:
+    r: redis.Redis = request.app.state.redis
+    return r
+
+
+def get_crawls(request: Request) -> CrawlStore:
+    store: CrawlStore = request.app.state.crawls
     return store
+
+
+def get_runs(request: Request) -> ExtractionRuns:
+    runs: ExtractionRuns = request.app.state.runs
+    return runs
+
+
+def get_offloads(request: Request) -> OffloadStore:
+    offloads: OffloadStore = request.app.state.offloads
+    return offloads
 
 
 def owner_from_token(request: Request, token: str | None) -> str:
@@ -40,6 +61,9 @@ def get_owner(request: Request) -> str:
     return owner_from_token(request, strip_bearer(request.headers.get("authorization")))
 
 
-Owner = Depends(get_owner)
-Store = Depends(get_store)
-AppSettings = Depends(get_settings)
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Redis = Annotated[redis.Redis, Depends(get_redis)]
+Crawls = Annotated[CrawlStore, Depends(get_crawls)]
+Runs = Annotated[ExtractionRuns, Depends(get_runs)]
+Offloads = Annotated[OffloadStore, Depends(get_offloads)]
+Owner = Annotated[str, Depends(get_owner)]

@@ -4,19 +4,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xtract_service.crawl.spec import SpecError
-from xtract_service.crawl.store import CrawlNotFound
+from xtract_service.errors import BadRequest, Conflict, NotFound, ServiceError, Unprocessable
 
 log = logging.getLogger(__name__)
 
 
+# the HTTP status of each kind of refusal the domain raises
+STATUS: dict[type[ServiceError], int] = {
+    BadRequest: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Unprocessable: 422,
+}
+
+
 class ApiError(Exception):
+    """A refusal only the HTTP layer can make (authentication, unreadable bodies)."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
@@ -29,11 +41,11 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     )
 
 
-def describe_validation(errors: list[dict[str, object]]) -> str:
+def describe_validation(errors: Sequence[Any]) -> str:
     """Pydantic's errors as one readable sentence: ``dirs: field required; ...``."""
     parts = []
     for e in errors:
-        loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]  # type: ignore[attr-defined]
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
     return "; ".join(parts)
@@ -44,13 +56,10 @@ def install(app: FastAPI) -> None:
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message)
 
-    @app.exception_handler(CrawlNotFound)
-    async def _not_found(_: Request, exc: CrawlNotFound) -> JSONResponse:
-        return error_response(404, "crawl_not_found", str(exc))
-
-    @app.exception_handler(SpecError)
-    async def _spec(_: Request, exc: SpecError) -> JSONResponse:
-        return error_response(400, "bad_spec", str(exc))
+    @app.exception_handler(ServiceError)
+    async def _refused(_: Request, exc: ServiceError) -> JSONResponse:
+        status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
+        return error_response(status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,8 +19,10 @@ from typing import Protocol
 
 import redis
 
+from xtract_service import keys
+from xtract_service.redis_client import maybe_text
+
 LOCAL_OWNER = "local"
-_ISSUED = "xtract:auth:tokens"  # hash: sha256(token) -> owner
 
 
 class Authenticator(Protocol):
@@ -73,23 +75,15 @@ class LocalTokens:
     def owner_for(self, token: str) -> str | None:
         if hmac.compare_digest(token.encode(), self._current_local().encode()):
             return LOCAL_OWNER
-        owner = self.r.hget(_ISSUED, _digest(token))
-        return owner.decode() if owner else None
+        return maybe_text(self.r.hget(keys.ISSUED_TOKENS, _digest(token)))
 
     def issue(self, owner: str) -> str:
         """A new token for ``owner``; shown once, stored only as a hash."""
         if not owner or owner == LOCAL_OWNER:
             raise ValueError(f"owner name {owner!r} is reserved or empty")
         token = secrets.token_urlsafe(32)
-        self.r.hset(_ISSUED, _digest(token), owner)
+        self.r.hset(keys.ISSUED_TOKENS, _digest(token), owner)
         return token
-
-    def rotate_local(self) -> str:
-        """Replace the local token (the old one stops working at once)."""
-        self.token_file.unlink(missing_ok=True)
-        self._local = ensure_token_file(self.token_file)
-        self._stamp = self._mtime()
-        return self._local
 
 
 def strip_bearer(value: str | None) -> str | None:

@@ -1,29 +1,46 @@
 """Flushing: handing the files a crawl found to the caller, each exactly once.
 
-Flushing keeps its own cursor over the families stream (``entry id`` + files already
-taken from that entry), advanced under WATCH so two concurrent flushes never return the
-same file. It reads the stream without a consumer group, so it takes nothing away from
-an extraction, which reads the same stream through its own group.
+Flushing keeps its own :class:`~xtract_service.streams.Cursor` over the families
+stream, advanced under WATCH so two concurrent flushes never return the same file. It
+reads the stream without a consumer group, so it takes nothing away from an extraction,
+which reads the same stream through its own group.
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import redis
 
-from xtract_service.crawl import keys
+from xtract_sdk.status import CrawlStatus
+from xtract_service import keys
 from xtract_service.crawl.families import files_of
-from xtract_service.crawl.store import TERMINAL
+from xtract_service.crawl.store import CrawlStore
+from xtract_service.errors import BadRequest
+from xtract_service.redis_client import Fields, maybe_text, text
+from xtract_service.streams import Cursor, walk
 
 _SCAN = 64  # stream entries read per round trip
 
 
-def _parse_cursor(raw: bytes | None) -> tuple[str, int]:
-    if not raw:
-        return "0-0", 0
-    entry, taken = raw.decode().split()
-    return entry, int(taken)
+def _files(fields: Fields) -> list[dict[str, Any]]:
+    # retry entries repeat families for extraction, not new files
+    return files_of(fields["families"]) if "families" in fields else []
+
+
+def flush_files(
+    store: CrawlStore, crawl_id: str, owner: str, n: Any, max_flush: int
+) -> dict[str, Any]:
+    """:func:`flush` for a caller: the crawl must be theirs and ``n`` a whole number
+    from 1 to ``max_flush``."""
+    store.get(crawl_id, owner)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_flush:
+        raise BadRequest(
+            f"first_n_files must be an integer from 1 to {max_flush}, not {n!r}",
+            "bad_first_n_files",
+        )
+    return flush(store.r, crawl_id, n)
 
 
 def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
@@ -32,36 +49,17 @@ def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
     while True:
         with r.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(cursor_key)
-                entry, taken = _parse_cursor(pipe.get(cursor_key))
+                pipe.watch(cursor_key)  # type: ignore[no-untyped-call]
+                cursor = Cursor.parse(maybe_text(pipe.get(cursor_key)))
                 # read before the stream: a crawl seen finished has all its families written
-                status = (pipe.hget(keys.crawl(crawl_id), "status") or b"").decode()
-                file_ls: list[dict[str, Any]] = []
-                start, exhausted = entry, False
-                while len(file_ls) < first_n_files:
-                    batch = pipe.xrange(stream, min=start, count=_SCAN)
-                    if not batch:
-                        exhausted = True
-                        break
-                    for eid_raw, fields in batch:
-                        eid = eid_raw.decode()
-                        # retry entries repeat families for extraction, not new files
-                        files = files_of(fields[b"families"]) if b"families" in fields else []
-                        skip = taken if eid == entry else 0
-                        want = first_n_files - len(file_ls)
-                        piece = files[skip : skip + want]
-                        file_ls += piece
-                        entry, taken = eid, skip + len(piece)
-                        if len(file_ls) >= first_n_files:
-                            break
-                    if len(file_ls) < first_n_files:
-                        if len(batch) < _SCAN:
-                            exhausted = True
-                            break
-                        start = "(" + entry
-                exhausted = exhausted or not _more_after(pipe, stream, entry, taken)
+                status = text(pipe.hget(keys.crawl(crawl_id), "status"))
+                found = walk(pipe, stream, cursor, _files, scan=_SCAN)
+                taken = list(islice(found, first_n_files))
+                file_ls = [record for _, record in taken]
+                cursor = taken[-1][0] if taken else cursor
+                exhausted = next(found, None) is None
                 pipe.multi()
-                pipe.set(cursor_key, f"{entry} {taken}")
+                pipe.set(cursor_key, str(cursor))
                 pipe.execute()
             except redis.WatchError:
                 continue
@@ -69,13 +67,5 @@ def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
             "crawl_id": crawl_id,
             "file_ls": file_ls,
             "num_files": len(file_ls),
-            "queue_empty": exhausted and status in TERMINAL,
+            "queue_empty": exhausted and status in CrawlStatus.terminal(),
         }
-
-
-def _more_after(r: redis.client.Pipeline, stream: str, entry: str, taken: int) -> bool:
-    """Whether any file is left after the cursor (in this entry or a later one)."""
-    current = r.xrange(stream, min=entry, max=entry, count=1) if entry != "0-0" else []
-    if current and int(current[0][1][b"n"]) > taken:
-        return True
-    return bool(r.xrange(stream, min="(" + entry, count=1))

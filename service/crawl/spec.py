@@ -10,13 +10,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from xtract_service.crawl.groupers import GROUPERS
+from xtract_service.errors import BadRequest
 from xtract_service.paths import within
 
 RepoType = Literal["local", "globus"]
 
 
-class SpecError(ValueError):
+class SpecError(BadRequest):
     """A crawl spec that cannot run; the message says what to fix."""
+
+    code = "bad_spec"
 
 
 class CrawlSpec(BaseModel):

@@ -13,84 +13,75 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import NamedTuple
 
 import redis
 
-from xtract_service.crawl import keys
+from xtract_sdk.status import CrawlStatus, EventType
+from xtract_service import keys
 from xtract_service.crawl.families import Block, counts, make_blocks, normalize, pack
 from xtract_service.crawl.groupers import GROUPERS
-from xtract_service.crawl.repos import Listing, Repo
-from xtract_service.crawl.repos.globus import GlobusRepo
-from xtract_service.crawl.repos.local import LocalRepo
+from xtract_service.crawl.repos import Listing, Repo, make_repo
 from xtract_service.crawl.spec import CrawlSpec
-from xtract_service.crawl.store import CrawlNotFound, CrawlStore
-from xtract_service.notify import publish
+from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
+from xtract_service.events import publish
+from xtract_service.redis_client import Entry, members
 from xtract_service.settings import Settings
+from xtract_service.streams import Consumer
 
 log = logging.getLogger(__name__)
 
-Work = tuple[str, str, list[str]]  # crawl id, frontier entry id, directories
+
+class Work(NamedTuple):
+    crawl_id: str
+    entry_id: str
+    dirs: list[str]
 
 
-def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> Repo:
-    if spec.repo_type == "globus":
-        return GlobusRepo(
-            spec.globus_ep_id or "",
-            secrets.get("transfer_token"),
-            page_size=settings.globus_page_size,
-            max_retries=settings.globus_max_retries,
-            max_sleep=settings.globus_max_sleep,
-            skip=spec.skip,
-        )
-    return LocalRepo(spec.dirs, skip=spec.skip, follow_symlinks=spec.follow_symlinks)
+def _work(entry: Entry) -> Work:
+    return Work(keys.crawl_id_of(entry.stream), entry.id, json.loads(entry.fields["dirs"]))
 
 
-class CrawlWorker:
-    """One worker process's loop. ``run()`` returns when ``stop`` is set."""
+class CrawlWorker(Consumer):
+    """One worker process's loop: many listings in flight on a thread pool."""
+
+    group = keys.DIR_GROUP
 
     def __init__(self, r: redis.Redis, settings: Settings, name: str | None = None) -> None:
-        self.r = r
+        super().__init__(
+            r, name or f"{socket.gethostname()}-{os.getpid()}", settings.claim_idle_seconds
+        )
         self.settings = settings
         self.store = CrawlStore(
             r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
         )
-        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        self.stop = threading.Event()
+        self.slots = max(1, settings.listings_in_flight)
+        self.local_slots = max(1, min(self.slots, settings.local_listings_in_flight))
+        self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix="xtract-list")
+        self.running: dict[Future[None], bool] = {}  # future -> is a local listing
         self._repos: dict[str, tuple[Repo, CrawlSpec, int]] = {}
-        self._last_reclaim = 0.0
-        self.entries_done = 0
 
     # -- the loop ---------------------------------------------------------------------
-    def run(self, parent_pid: int | None = None) -> None:
-        slots = max(1, self.settings.listings_in_flight)
-        local_slots = max(1, min(slots, self.settings.local_listings_in_flight))
-        running: dict[Future[None], bool] = {}  # future -> is a local listing
-        with ThreadPoolExecutor(slots, thread_name_prefix="xtract-list") as pool:
-            while not self.stop.is_set():
-                if parent_pid is not None and os.getppid() != parent_pid:
-                    log.warning("service %s went away; worker stopping", parent_pid)
-                    break
-                running = {f: loc for f, loc in running.items() if not f.done()}
-                free = slots - len(running)
-                free_local = local_slots - sum(running.values())
-                if free <= 0:
-                    wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    continue
-                try:
-                    work = self._next_entries(free, free_local, idle=not running)
-                except redis.ConnectionError as exc:
-                    log.warning("redis unavailable (%s); retrying", exc)
-                    time.sleep(1)
-                    continue
-                for crawl_id, entry_id, dirs in work:
-                    future = pool.submit(self._process, crawl_id, entry_id, dirs)
-                    running[future] = self._is_local(crawl_id)
-                if not work and running:
-                    wait(running, timeout=0.05, return_when=FIRST_COMPLETED)
-            wait(running)
+    def step(self) -> bool:
+        self.running = {f: loc for f, loc in self.running.items() if not f.done()}
+        free = self.slots - len(self.running)
+        if free <= 0:
+            wait(self.running, timeout=0.5, return_when=FIRST_COMPLETED)
+            return True
+        free_local = self.local_slots - sum(self.running.values())
+        work = self._next_entries(free, free_local, idle=not self.running)
+        for item in work:
+            future = self.pool.submit(self._process, item)
+            self.running[future] = self._is_local(item.crawl_id)
+        if not work and self.running:
+            wait(self.running, timeout=0.05, return_when=FIRST_COMPLETED)
+        return True  # reads block (or sleep) while there is nothing to do
+
+    def close(self) -> None:
+        wait(self.running)
+        self.pool.shutdown()
 
     def _is_local(self, crawl_id: str) -> bool:
         try:
@@ -102,7 +93,7 @@ class CrawlWorker:
         """Entries to list next: reclaimed ones first, then new ones. Local listings are
         CPU-bound, so a process runs only ``local_listings_in_flight`` of them at once
         (more cores means more processes); remote ones wait on the network, so many."""
-        active = sorted(m.decode() for m in self.r.smembers(keys.ACTIVE))
+        active = sorted(members(self.r, keys.ACTIVE))
         self._forget_inactive(active)
         if not active:
             time.sleep(0.2)
@@ -121,47 +112,26 @@ class CrawlWorker:
         return work
 
     def _read(self, crawl_ids: list[str], count: int, block_ms: int | None) -> list[Work]:
-        streams = {keys.dirs(cid): ">" for cid in crawl_ids}
         try:
-            reply = self.r.xreadgroup(
-                keys.DIR_GROUP, self.name, streams, count=count, block=block_ms
-            )
+            entries = self.read([keys.dirs(cid) for cid in crawl_ids], count, block_ms)
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             self._drop_dead(crawl_ids)
             return []
-        work = []
-        for stream, entries in reply or []:
-            crawl_id = stream.decode().split(":")[2]
-            for eid, fields in entries:
-                work.append((crawl_id, eid.decode(), json.loads(fields[b"dirs"])))
-        return work
+        return [_work(e) for e in entries]
 
     def _reclaim(self, active: list[str], count: int) -> list[Work]:
         """Take over entries a silent worker has held longer than the claim idle time."""
-        now = time.monotonic()
-        idle = self.settings.claim_idle_seconds
-        if now - self._last_reclaim < min(idle / 2, 5.0):
-            return []
-        self._last_reclaim = now
         work: list[Work] = []
         for cid in active:
             try:
-                reply = self.r.xautoclaim(
-                    keys.dirs(cid),
-                    keys.DIR_GROUP,
-                    self.name,
-                    int(idle * 1000),
-                    "0-0",
-                    count=count - len(work),
-                )
+                entries = self.claim(keys.dirs(cid), count - len(work))
             except redis.ResponseError:
                 continue
-            for eid, fields in reply[1]:
-                if fields:
-                    log.info("reclaimed %s of crawl %s", eid, cid)
-                    work.append((cid, eid.decode(), json.loads(fields[b"dirs"])))
+            for e in entries:
+                log.info("reclaimed %s of crawl %s", e.id, cid)
+            work += [_work(e) for e in entries]
             if len(work) >= count:
                 break
         return work
@@ -169,14 +139,14 @@ class CrawlWorker:
     def _drop_dead(self, active: list[str]) -> None:
         """A crawl in the active set without a frontier was stopped: forget it."""
         for cid in active:
-            if not self.r.exists(keys.dirs(cid)):
-                status = self.r.hget(keys.crawl(cid), "status")
-                if status is None or status.decode() != "crawling":
-                    self.r.srem(keys.ACTIVE, cid)
+            stopped = self.store.status_word(cid) != CrawlStatus.CRAWLING
+            if stopped and not self.r.exists(keys.dirs(cid)):
+                self.r.srem(keys.ACTIVE, cid)
 
     def _forget_inactive(self, active: list[str]) -> None:
         for cid in set(self._repos) - set(active):
             self._repos.pop(cid)[0].close()
+            self.forget_stream(keys.dirs(cid))
 
     # -- one frontier entry -------------------------------------------------------------
     def _repo(self, crawl_id: str) -> tuple[Repo, CrawlSpec, int]:
@@ -185,30 +155,30 @@ class CrawlWorker:
             self._repos[crawl_id] = (make_repo(spec, secrets, self.settings), spec, per)
         return self._repos[crawl_id]
 
-    def _process(self, crawl_id: str, entry_id: str, dirs: list[str]) -> None:
+    def _process(self, work: Work) -> None:
         try:
-            repo, spec, per = self._repo(crawl_id)
+            repo, spec, per = self._repo(work.crawl_id)
         except CrawlNotFound:
             return
         try:
-            self._list_and_commit(crawl_id, entry_id, dirs, repo, spec, per)
+            self._list_and_commit(work, repo, spec, per)
         except redis.RedisError:
             log.exception(
-                "could not commit %s of crawl %s; it will be redelivered", entry_id, crawl_id
+                "could not commit %s of crawl %s; it will be redelivered",
+                work.entry_id,
+                work.crawl_id,
             )
         except Exception as exc:  # a bug must cost one entry, not the crawl
-            log.exception("listing %s of crawl %s failed", dirs, crawl_id)
-            errors = [{"path": d, "error": f"internal error: {exc!r}"} for d in dirs]
-            self._commit(crawl_id, entry_id, dirs, Listing(errors=errors), [], per)
+            log.exception("listing %s of crawl %s failed", work.dirs, work.crawl_id)
+            errors = [{"path": d, "error": f"internal error: {exc!r}"} for d in work.dirs]
+            self._commit(work, Listing(errors=errors), [], per)
 
-    def _list_and_commit(
-        self, crawl_id: str, entry_id: str, dirs: list[str], repo: Repo, spec: CrawlSpec, per: int
-    ) -> None:
+    def _list_and_commit(self, work: Work, repo: Repo, spec: CrawlSpec, per: int) -> None:
         group = GROUPERS[spec.grouper]
         per_entry = self.settings.records_per_entry
         total = Listing()
         blocks: list[Block] = []
-        for d in dirs:
+        for d in work.dirs:
             listing = repo.list_dir(d)
             if listing.files:
                 grouped = normalize(group(d, listing.files), len(listing.files))
@@ -216,61 +186,55 @@ class CrawlWorker:
             total.subdirs += listing.subdirs
             total.errors += listing.errors
             total.links_skipped += listing.links_skipped
-        self._commit(crawl_id, entry_id, dirs, total, blocks, per)
+        self._commit(work, total, blocks, per)
 
-    def _commit(
-        self,
-        crawl_id: str,
-        entry_id: str,
-        dirs: list[str],
-        listing: Listing,
-        blocks: list[Block],
-        per: int,
-    ) -> None:
-        files = families = groups = nbytes = 0
-        for b in blocks:
-            n, f, g = counts(b)
-            files, families, groups = files + n, families + f, groups + g
-            nbytes += sum(e[1] for e in b["files"])
-        pending = self.store.commit(
-            crawl_id,
-            entry_id,
-            dirs_done=len(dirs),
+    def _commit(self, work: Work, listing: Listing, blocks: list[Block], per: int) -> None:
+        commit = Commit(
+            crawl_id=work.crawl_id,
+            worker=self.name,
+            done=len(work.dirs),
+            per_entry=per,
             subdirs=listing.subdirs,
-            family_batches=pack(blocks, self.settings.records_per_entry),
-            files=files,
-            nbytes=nbytes,
-            groups=groups,
-            families=families,
             links_skipped=listing.links_skipped,
             errors=listing.errors,
-            dirs_per_entry=per,
-            worker=self.name,
         )
-        self.entries_done += 1
-        self._publish(crawl_id, pending, files, families, len(dirs))
+        for b in blocks:
+            n, f, g = counts(b)
+            commit.files, commit.families, commit.groups = (
+                commit.files + n,
+                commit.families + f,
+                commit.groups + g,
+            )
+            commit.bytes += sum(e[1] for e in b["files"])
+        family_batches = pack(blocks, self.settings.records_per_entry)
+        pending = self.store.commit(work.entry_id, commit, family_batches)
+        if pending >= 0:  # else another worker had already committed this entry
+            self._publish(commit, pending)
 
-    def _publish(self, crawl_id: str, pending: int, files: int, families: int, dirs: int) -> None:
-        if pending < 0:
-            return  # another worker had already committed this entry
-        if families:
-            publish(self.r, crawl_id, "family.found", families=families, files=files, dirs=dirs)
-        gate_open = self.r.set(keys.progress_gate(crawl_id), 1, nx=True, px=1000)
+    def _publish(self, commit: Commit, pending: int) -> None:
+        cid = commit.crawl_id
+        if commit.families:
+            publish(
+                self.r,
+                cid,
+                EventType.FAMILY_FOUND,
+                families=commit.families,
+                files=commit.files,
+                dirs=commit.done,
+            )
+        gate_open = self.r.set(keys.progress_gate(cid), 1, nx=True, px=1000)
         if not gate_open and pending != 0:
             return
-        h = self.r.hmget(
-            keys.crawl(crawl_id), "files", "bytes", "dirs_done", "dirs_pending", "status"
-        )
-        files_crawled, nbytes, done, waiting = (int(x or 0) for x in h[:4])
+        c, status = self.store.progress(cid)
         if gate_open:
             publish(
                 self.r,
-                crawl_id,
-                "crawl.progress",
-                files_crawled=files_crawled,
-                bytes_crawled=nbytes,
-                dirs_crawled=done,
-                dirs_pending=waiting,
+                cid,
+                EventType.CRAWL_PROGRESS,
+                files_crawled=c["files"],
+                bytes_crawled=c["bytes"],
+                dirs_crawled=c["dirs_done"],
+                dirs_pending=c["dirs_pending"],
             )
-        if pending == 0 and h[4] == b"complete":
-            publish(self.r, crawl_id, "crawl.completed", files_crawled=files_crawled)
+        if pending == 0 and status == CrawlStatus.COMPLETE:
+            publish(self.r, cid, EventType.CRAWL_COMPLETED, files_crawled=c["files"])

@@ -16,12 +16,12 @@ import gzip
 import hashlib
 import io
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from xtract_extractors.registry import Param, check_params, declared_params, param
+from xtract_service.files import durable_write
 
 Part = dict[str, Any]  # {name, sha256, bytes, items, families, position}
 WRITERS: dict[str, type[PartWriter]] = {}
@@ -54,19 +54,9 @@ def describe_formats() -> list[dict[str, Any]]:
     ]
 
 
-def durable_write(path: Path, data: bytes) -> Part:
-    """Write ``data`` to ``path`` whole (temp file, fsync, rename, fsync the folder)."""
-    tmp = path.with_name(path.name + ".partial")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def write_part(path: Path, data: bytes) -> Part:
+    """Write one part durably; returns its name, checksum and size."""
+    durable_write(path, data)
     return {"name": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
@@ -108,7 +98,7 @@ class PartWriter:
 
     def _finish(self) -> Part:
         name = f"part-{self.index:05d}{self.suffix}"
-        part = durable_write(self.out_dir / name, self.encode(self.items))
+        part = write_part(self.out_dir / name, self.encode(self.items))
         part.update(items=len(self.items), families=self.families, position=self.position)
         self.index += 1
         self.items, self.families, self.size = [], 0, 0
@@ -156,7 +146,9 @@ class ParquetWriter(PartWriter):
                 col.append(json.dumps(v, default=str) if isinstance(v, dict | list) else v)
         table = pa.table({k: pa.array(v) for k, v in columns.items()})
         buf = io.BytesIO()
-        pq.write_table(table, buf, compression=self.options.get("compression") or "zstd")
+        pq.write_table(  # type: ignore[no-untyped-call]
+            table, buf, compression=self.options.get("compression") or "zstd"
+        )
         return buf.getvalue()
 
 
@@ -199,7 +191,7 @@ class FamilyJsonWriter(PartWriter):
         }
         indent = self.options.get("indent") or None
         data = json.dumps(doc, default=str, indent=indent).encode()
-        part = durable_write(self.out_dir / f"{first.get('family_id')}.json", data)
+        part = write_part(self.out_dir / f"{first.get('family_id')}.json", data)
         part.update(items=len(items), families=1, position=position)
         return [part]
 
@@ -215,7 +207,7 @@ def write_manifest(out_dir: Path, fmt: str, parts: list[Part], extra: dict[str, 
     """``MANIFEST.sha256`` (``sha256sum -c`` reads it) and ``manifest.json`` beside the
     parts."""
     lines = "".join(f"{p['sha256']}  {p['name']}\n" for p in parts)
-    durable_write(out_dir / "MANIFEST.sha256", lines.encode())
+    write_part(out_dir / "MANIFEST.sha256", lines.encode())
     manifest = {
         "format": fmt,
         "parts": parts,
@@ -223,4 +215,4 @@ def write_manifest(out_dir: Path, fmt: str, parts: list[Part], extra: dict[str, 
         "families": sum(p["families"] for p in parts),
         **extra,
     }
-    durable_write(out_dir / "manifest.json", json.dumps(manifest, indent=2).encode())
+    write_part(out_dir / "manifest.json", json.dumps(manifest, indent=2).encode())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import globus_sdk
 from globus_sdk.transport import RetryConfig
 
+from xtract_service.files import durable_copy, sync_folder
 from xtract_service.offload import OffloadFailed
 
 if TYPE_CHECKING:
-    from xtract_service.offload.job import Engine
+    from xtract_service.offload.engine import Engine
 
 
 def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | None:
@@ -31,11 +31,8 @@ def local_copy(engine: Engine) -> str:
     engine.update(destination=str(dest))
     dest.mkdir(parents=True, exist_ok=True)
     for src in sorted(engine.staging.iterdir()):
-        tmp = dest / (src.name + ".partial")
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dest / src.name)
+        durable_copy(src, dest / src.name, sync_folder=False)
+    sync_folder(dest)
     return str(dest)
 
 

@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any, Literal
 
-import redis
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from xtract_sdk.records import items_of
-from xtract_service.crawl import keys
 
-__all__ = ["ITEM_FIELDS", "Filter", "Transform", "items_of", "lookup", "read_results"]
+__all__ = ["ITEM_FIELDS", "Filter", "Transform", "items_of", "lookup"]
 
 ITEM_FIELDS = (
     "crawl_id",
@@ -145,23 +142,3 @@ def _cap(value: Any, limit: int) -> Any:
     if isinstance(value, dict):  # cap inside, so the structure stays usable
         return {k: _cap(v, limit) for k, v in value.items()}
     return {"truncated": True, "bytes": len(text), "head": text[: max(limit - 60, 8)]}
-
-
-def read_results(
-    r: redis.Redis, crawl_id: str, position: tuple[str, int]
-) -> Iterator[tuple[tuple[str, int], dict[str, Any]]]:
-    """Family documents after ``position`` ((entry id, documents taken from it)), each
-    with the position just after it."""
-    entry, skip = position
-    start = entry
-    while True:
-        batch = r.xrange(keys.results(crawl_id), min=start, count=16)
-        if not batch:
-            return
-        for eid_raw, fields in batch:
-            eid = eid_raw.decode()
-            docs = json.loads(fields[b"docs"])
-            first = skip if eid == entry else 0
-            for i in range(first, len(docs)):
-                yield (eid, i + 1), docs[i]
-        start = "(" + batch[-1][0].decode()

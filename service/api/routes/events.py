@@ -14,13 +14,12 @@ import re
 import time
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from xtract_service.api.deps import Owner, Store
-from xtract_service.api.errors import ApiError
-from xtract_service.crawl import keys
-from xtract_service.crawl.store import CrawlStore
+from xtract_service.api.deps import Crawls, Owner, Redis
+from xtract_service.errors import BadRequest
+from xtract_service.events import read_events
 
 router = APIRouter(tags=["events"])
 _ID = re.compile(r"^\d+-\d+$")
@@ -30,9 +29,9 @@ KEEPALIVE_SECONDS = 1.0
 @router.get("/v1/crawls/{crawl_id}/events")
 def events(
     crawl_id: str,
-    request: Request,
-    owner: str = Owner,
-    crawls: CrawlStore = Store,
+    owner: Owner,
+    crawls: Crawls,
+    r: Redis,
     last_event_id: str | None = Header(None),
     after: str | None = Query(None, description="resume after this event id"),
     types: str | None = Query(None, description="comma-separated event types to send"),
@@ -41,32 +40,30 @@ def events(
     crawls.get(crawl_id, owner)
     start = after or last_event_id or "0-0"
     if not _ID.match(start):
-        raise ApiError(400, "bad_event_id", f"{start!r} is not an event id (like 1700000000000-0)")
+        raise BadRequest(f"{start!r} is not an event id (like 1700000000000-0)", "bad_event_id")
     wanted = set(types.split(",")) if types else None
-    r = request.app.state.redis
-    key = keys.events(crawl_id)
 
     def stream() -> Iterator[str]:
         last, quiet_since = start, time.monotonic()
         yield "retry: 2000\n\n"
         while True:
-            reply = r.xread({key: last}, count=500, block=1000)
-            if not reply:
+            found = read_events(r, crawl_id, last, block_ms=1000)
+            if not found:
                 if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
                     quiet_since = time.monotonic()
                     yield ": keep-alive\n\n"
                 continue
             quiet_since = time.monotonic()
-            for eid_raw, fields in reply[0][1]:
-                last = eid_raw.decode()
-                kind = fields[b"type"].decode()
+            for event in found:
+                last = event.id
+                kind = event.fields["type"]
                 if wanted is not None and kind not in wanted:
                     continue
                 body = {
                     "type": kind,
-                    "at": float(fields[b"at"]),
+                    "at": float(event.fields["at"]),
                     "crawl_id": crawl_id,
-                    "data": json.loads(fields[b"data"]),
+                    "data": json.loads(event.fields["data"]),
                 }
                 yield f"id: {last}\nevent: {kind}\ndata: {json.dumps(body)}\n\n"
 

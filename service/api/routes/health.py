@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from xtract_service import __version__
+from xtract_service.api.deps import Redis
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(request: Request) -> Any:
+def health(r: Redis) -> Any:
     try:
-        request.app.state.redis.ping()
+        r.ping()
     except redis.RedisError as exc:
         return JSONResponse(
             {"status": "degraded", "redis": f"unreachable: {exc}", "version": __version__},

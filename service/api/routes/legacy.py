@@ -13,13 +13,14 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from xtract_service.api.deps import AppSettings, Store, owner_from_token
+from xtract_service.api.deps import AppSettings, Crawls, Redis, Runs, owner_from_token
 from xtract_service.api.errors import ApiError, describe_validation
-from xtract_service.api.routes.crawls import checked_flush, start_crawl
 from xtract_service.auth import strip_bearer
+from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.spec import CrawlSpec
-from xtract_service.crawl.store import CrawlStore
-from xtract_service.settings import Settings
+from xtract_service.crawl.start import start_crawl
+from xtract_service.extraction.containers import ContainerRequest, register_containers
+from xtract_service.extraction.start import XtractRequest, start_extraction
 
 router = APIRouter(tags=["legacy"])
 
@@ -82,9 +83,7 @@ def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
 
 
 @router.post("/crawl", status_code=200)
-async def crawl(
-    request: Request, store: CrawlStore = Store, settings: Settings = AppSettings
-) -> dict[str, Any]:
+async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict[str, Any]:
     """Start one crawl per endpoint; answers ``{crawl_id, crawl_ids, status}``."""
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
@@ -93,7 +92,7 @@ async def crawl(
         specs = [CrawlSpec.model_validate(s) for s in raw_specs]
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    ids = [await run_in_threadpool(start_crawl, s, tokens, owner, store, settings) for s in specs]
+    ids = [await run_in_threadpool(start_crawl, s, tokens, owner, crawls, settings) for s in specs]
     return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 
 
@@ -105,33 +104,28 @@ def _crawl_id(body: dict[str, Any]) -> str:
 
 
 @router.api_route("/get_crawl_status", methods=["GET", "POST"])
-async def get_crawl_status(request: Request, store: CrawlStore = Store) -> dict[str, Any]:
+async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
-    return await run_in_threadpool(store.status, _crawl_id(body), owner)
+    return await run_in_threadpool(crawls.status, _crawl_id(body), owner)
 
 
 @router.api_route("/fetch_crawl_mdata", methods=["GET", "POST"])
 async def fetch_crawl_mdata(
-    request: Request, store: CrawlStore = Store, settings: Settings = AppSettings
+    request: Request, crawls: Crawls, settings: AppSettings
 ) -> dict[str, Any]:
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
     n = body.get("n", body.get("first_n_files", 100))
-    return await run_in_threadpool(checked_flush, store, settings, _crawl_id(body), owner, n)
+    cid = _crawl_id(body)
+    return await run_in_threadpool(flush_files, crawls, cid, owner, n, settings.max_flush)
 
 
 @router.post("/extract", status_code=200)
 async def extract(
-    request: Request, store: CrawlStore = Store, settings: Settings = AppSettings
+    request: Request, crawls: Crawls, runs: Runs, settings: AppSettings
 ) -> dict[str, Any]:
     """Start extracting a crawl: ``{crawl_id, tokens, local_mdata_path[, executor]}``."""
-    from xtract_service.api.routes.extraction import (
-        XtractRequest,
-        get_extractions,
-        start_extraction,
-    )
-
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
     cid = _crawl_id(body)
@@ -147,26 +141,20 @@ async def extract(
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    status = await run_in_threadpool(
-        start_extraction, cid, owner, req, store, get_extractions(request), settings
-    )
+    status = await run_in_threadpool(start_extraction, cid, owner, req, crawls, runs, settings)
     return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
 
 
 @router.api_route("/get_extract_status", methods=["GET", "POST"])
-async def get_extract_status(request: Request) -> dict[str, Any]:
-    from xtract_service.api.routes.extraction import get_extractions
-
+async def get_extract_status(request: Request, runs: Runs) -> dict[str, Any]:
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
-    return await run_in_threadpool(get_extractions(request).status, _crawl_id(body), owner)
+    return await run_in_threadpool(runs.status, _crawl_id(body), owner)
 
 
 @router.post("/config_containers")
-async def config_containers(request: Request) -> dict[str, Any]:
+async def config_containers(request: Request, r: Redis) -> dict[str, Any]:
     """``{fx_eid, container_path}``: the images on a funcX endpoint."""
-    from xtract_service.api.routes.endpoints import ContainerRequest, register_containers
-
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
     endpoint = body.get("fx_eid") or body.get("funcx_eid") or body.get("endpoint_id")
@@ -175,4 +163,4 @@ async def config_containers(request: Request) -> dict[str, Any]:
     req = ContainerRequest(
         container_path=body.get("container_path"), containers=body.get("containers") or {}
     )
-    return await run_in_threadpool(register_containers, request, endpoint, owner, req)
+    return await run_in_threadpool(register_containers, r, endpoint, owner, req)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from xtract_service.crawl.spec import CrawlSpec
+    from xtract_service.settings import Settings
 
 
 @dataclass
@@ -29,3 +33,21 @@ class Repo(Protocol):
     def list_dir(self, path: str) -> Listing: ...
 
     def close(self) -> None: ...
+
+
+def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> Repo:
+    """The repo that lists ``spec``'s directories."""
+    if spec.repo_type == "globus":
+        from xtract_service.crawl.repos.globus import GlobusRepo
+
+        return GlobusRepo(
+            spec.globus_ep_id or "",
+            secrets.get("transfer_token"),
+            page_size=settings.globus_page_size,
+            max_retries=settings.globus_max_retries,
+            max_sleep=settings.globus_max_sleep,
+            skip=spec.skip,
+        )
+    from xtract_service.crawl.repos.local import LocalRepo
+
+    return LocalRepo(spec.dirs, skip=spec.skip, follow_symlinks=spec.follow_symlinks)

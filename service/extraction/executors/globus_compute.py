@@ -14,13 +14,22 @@ but HTTPS.) The container reaches a templated endpoint as ``user_endpoint_config
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from typing import Any
 
 import globus_sdk
 
-from xtract_service.extraction.executors import ExecutorUnavailable
+from xtract_extractors.kinds import container_family
+from xtract_service.errors import BadRequest
+from xtract_service.extraction.executors.base import (
+    BatchExecutor,
+    ExecutorSetup,
+    ExecutorUnavailable,
+)
+
+TOKEN_NAMES = ("Compute", "FuncX", "funcx")  # what callers name the Compute token
 
 
 def container_config(uri: str | None) -> dict[str, str] | None:
@@ -31,13 +40,16 @@ def container_config(uri: str | None) -> dict[str, str] | None:
     return {"container_type": kind, "container_uri": uri}
 
 
-class GlobusComputeExecutor(Executor):
+class GlobusComputeExecutor(BatchExecutor):
+    name = "globus-compute"
+    shared = False  # each run has its own endpoint and token
+
     def __init__(
         self,
         endpoint_id: str,
         token: str | None = None,
         poll_seconds: float = 1.0,
-        **_: Any,
+        containers: dict[str, str] | None = None,
     ) -> None:
         from globus_compute_sdk.serialize import ComputeSerializer
 
@@ -48,6 +60,7 @@ class GlobusComputeExecutor(Executor):
         self.serde = ComputeSerializer()
         self.poll_seconds = poll_seconds
         self.user_endpoint_config: dict[str, Any] | None = None
+        self.containers = dict(containers or {})
         self._functions: dict[Callable[..., Any], str] = {}
         self._pending: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
@@ -55,13 +68,49 @@ class GlobusComputeExecutor(Executor):
         self._poller = threading.Thread(target=self._poll, name="xtract-compute-poll", daemon=True)
         self._poller.start()
 
+    @classmethod
+    def check(
+        cls, endpoint: str | None, tokens: dict[str, str]
+    ) -> tuple[str | None, dict[str, str]]:
+        if not endpoint:
+            raise BadRequest(
+                "the globus-compute executor needs funcx_ep_id (on the endpoint or here)",
+                "no_endpoint",
+            )
+        try:
+            endpoint = str(uuid.UUID(endpoint))
+        except ValueError:
+            raise BadRequest(f"{endpoint!r} is not an endpoint UUID", "bad_endpoint") from None
+        token = next((tokens[k] for k in TOKEN_NAMES if k in tokens), None)
+        return endpoint, {"compute_token": token} if token else {}
+
+    @classmethod
+    def create(cls, setup: ExecutorSetup) -> GlobusComputeExecutor:
+        return cls(setup.endpoint_id or "", setup.token, setup.poll_seconds, setup.containers)
+
+    def batch_key(self, family: dict[str, Any]) -> str | None:
+        """The container family of the family's first group that names one: a batch
+        runs in one container."""
+        for group in family.get("groups", []):
+            fam = container_family(group.get("extractor"))
+            if fam:
+                return fam
+        return None
+
+    def submit_batch(
+        self, key: str | None, families: list[dict[str, Any]], **options: Any
+    ) -> Future[Any]:
+        uri = self.containers.get(key or "") or self.containers.get("default")
+        self.user_endpoint_config = container_config(uri)
+        return super().submit_batch(key, families, **options)
+
     # -- Compute calls ------------------------------------------------------------------
     def register_function(self, fn: Callable[..., Any]) -> str:
         """Register ``fn`` with the Compute service once; returns its function id."""
         from globus_compute_sdk.sdk.client import FunctionRegistrationData
 
         if fn not in self._functions:
-            data = FunctionRegistrationData(function=fn, serializer=self.serde).to_dict()
+            data = FunctionRegistrationData(function=fn, serializer=self.serde).to_dict()  # type: ignore[no-untyped-call]
             self._functions[fn] = str(self.v3.register_function(data)["function_uuid"])
         return self._functions[fn]
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
+
+from xtract_service.errors import BadRequest
+from xtract_service.extraction.executors.base import BatchExecutor, ExecutorSetup
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -40,7 +43,9 @@ def local_config(workers: int, run_dir: Path) -> Any:
                 label="xtract",
                 address="127.0.0.1",
                 max_workers_per_node=workers,
-                provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1),
+                provider=LocalProvider(  # type: ignore[no-untyped-call]
+                    init_blocks=1, min_blocks=1, max_blocks=1
+                ),
             )
         ],
         run_dir=str(run_dir),
@@ -49,13 +54,11 @@ def local_config(workers: int, run_dir: Path) -> Any:
     )
 
 
-class ParslExecutor(Executor):
+class ParslExecutor(BatchExecutor):
+    name = "parsl"
+
     def __init__(
-        self,
-        workers: int = 2,
-        run_dir: Path | None = None,
-        config_file: Path | None = None,
-        **_: Any,
+        self, workers: int = 2, run_dir: Path | None = None, config_file: Path | None = None
     ) -> None:
         import parsl
 
@@ -66,6 +69,20 @@ class ParslExecutor(Executor):
         )
         self._dfk = parsl.load(config)
         self._app = parsl.python_app(_call, data_flow_kernel=self._dfk)
+
+    @classmethod
+    def check(
+        cls, endpoint: str | None, tokens: dict[str, str]
+    ) -> tuple[str | None, dict[str, str]]:
+        if importlib.util.find_spec("parsl") is None:
+            raise BadRequest(
+                "the parsl executor needs: pip install 'xtract[parsl]'", "missing_extra"
+            )
+        return None, {}
+
+    @classmethod
+    def create(cls, setup: ExecutorSetup) -> ParslExecutor:
+        return cls(setup.workers, setup.run_dir, setup.parsl_config)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = self._app(fn, *args, **kwargs)

@@ -1,0 +1,212 @@
+"""Client commands: drive crawls, extractions and offloads on a running service through
+the SDK (``crawl``, ``status``, ``xtract``, ``retry``, ``clear``, ``offload``, ``watch``,
+``ls``, ``flush``, ``cancel``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import typer
+
+from xtract_sdk import XtractClient, XtractEndpoint, XtractError
+from xtract_service.cli.app import app, fail, sdk_errors, show
+from xtract_service.cli.render import status_text, xtract_text
+
+
+def endpoint_of(path: str, grouper: str, skip: list[str]) -> XtractEndpoint:
+    if path.startswith("globus://"):
+        rest = path[len("globus://") :]
+        ep, _, p = rest.partition("/")
+        return XtractEndpoint("globus", globus_ep_id=ep, dirs=["/" + p], grouper=grouper, skip=skip)
+    return XtractEndpoint("local", dirs=[os.path.abspath(path)], grouper=grouper, skip=skip)
+
+
+@app.command()
+def crawl(
+    path: str = typer.Argument(..., help="A local folder, or globus://ENDPOINT_ID/path."),
+    grouper: str = typer.Option("file_is_group", help="file_is_group, directory or extension."),
+    skip: list[str] = typer.Option([], help="Glob of names to skip (repeatable)."),
+    wait: bool = typer.Option(False, help="Wait for the crawl to finish, showing progress."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Start a crawl; prints its id (or its final status with --wait)."""
+    xtr = XtractClient()
+    with sdk_errors():
+        if wait:
+            status = next(
+                iter(
+                    xtr.crawl_and_wait(
+                        endpoint_of(path, grouper, skip), progress=not as_json
+                    ).values()
+                )
+            )
+            show(status, as_json, status_text(status))
+            if status["status"] != "complete":
+                raise typer.Exit(1)
+        else:
+            cid = xtr.crawl(endpoint_of(path, grouper, skip))[0]
+            show({"crawl_id": cid}, as_json, cid)
+
+
+@app.command()
+def status(
+    crawl_id: str = typer.Argument(None, help="A crawl id (none: list your crawls)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show a crawl's status and counters, and its extraction's if there is one."""
+    if crawl_id is None:
+        list_crawls(as_json)
+        return
+    xtr = XtractClient()
+    with sdk_errors():
+        s = xtr.get_crawl_status(crawl_id)
+        try:
+            x = xtr.get_xtract_status(crawl_id)
+        except XtractError:
+            x = None
+    text = status_text(s) + ("\n" + xtract_text(x) if x else "")
+    show({**s, "xtract": x}, as_json, text)
+
+
+@app.command("xtract")
+def xtract_command(
+    crawl_id: str,
+    executor: str = typer.Option("local", help="local, parsl or globus-compute."),
+    extractor: list[str] = typer.Option(None, "--extractor", "-e", help="Only these."),
+    wait: bool = typer.Option(False, help="Wait, showing progress."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Extract a crawl's families (it may still be crawling)."""
+    xtr = XtractClient()
+    options: dict[str, Any] = {"executor": executor}
+    if extractor:
+        options["extractors"] = list(extractor)
+    with sdk_errors():
+        if wait:
+            (x,) = xtr.xtract_and_wait([crawl_id], progress=not as_json, **options)
+        else:
+            xtr.xtract([crawl_id], **options)
+            x = xtr.get_xtract_status(crawl_id)
+    show(x, as_json, xtract_text(x))
+    if x["xtract_status"] == "FAILED":
+        raise typer.Exit(1)
+
+
+@app.command()
+def retry(
+    crawl_id: str,
+    errors: bool = typer.Option(False, "--errors", help="Also families an extractor failed on."),
+    wait: bool = typer.Option(True, help="Wait for the re-run."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Extract again only the families that failed."""
+    xtr = XtractClient()
+    with sdk_errors():
+        r = xtr.retry(crawl_id, errors=errors)
+        x = xtr.wait_for_xtract([crawl_id], progress=not as_json) if wait and r["retried"] else None
+    text = f"{r['retried']:,} families sent again" + ("\n" + xtract_text(x[0]) if x else "")
+    show({**r, "xtract": x[0] if x else None}, as_json, text)
+    if x and x[0]["xtract_status"] == "FAILED":
+        raise typer.Exit(1)
+
+
+@app.command()
+def clear(
+    crawl_id: str,
+    extractor: str = typer.Option(None, help="Forget only this extractor's results."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Forget extraction results so they run again (all, or one extractor's)."""
+    with sdk_errors():
+        r = XtractClient().clear(crawl_id, extractor)
+    hint = "run `xtract retry` to extract them again" if extractor else "run `xtract xtract` again"
+    show(r, as_json, f"{r['cleared']:,} families cleared; {hint}")
+
+
+@app.command()
+def offload(
+    crawl_id: str,
+    dest_path: str = typer.Option("", help="Folder for the new YYYY-MM-DD-hh:mm:ss folder."),
+    dest_ep: str = typer.Option(None, help="A Globus endpoint id (default: this machine)."),
+    fmt: str = typer.Option(
+        "family_json", "--format", help="family_json, jsonl, parquet, globus_search."
+    ),
+    gzip: bool = typer.Option(False, help="Compress jsonl parts."),
+    timeout: int = typer.Option(600, help="Seconds a Globus transfer may take."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Export the crawl's metadata; prints the new folder."""
+    params = {"gzip": True} if gzip and fmt == "jsonl" else {}
+    with sdk_errors():
+        path = XtractClient().offload_metadata(
+            dest_ep, dest_path, timeout, crawl_ids=[crawl_id], format=fmt, format_params=params
+        )
+    show({"crawl_id": crawl_id, "path": path}, as_json, path)
+
+
+@app.command()
+def watch(
+    crawl_id: str,
+    until: str = typer.Option(None, help="Stop after this event (e.g. xtract.completed)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Print a crawl's events as they happen (Ctrl-C to stop)."""
+    from xtract_sdk import Callback, EventType
+
+    xtr = XtractClient()
+    mon = xtr.monitor(crawl_id, [Callback(EventType.ANY, lambda e: None)])
+    events = mon.queue()
+    with sdk_errors(), mon:
+        while True:
+            try:
+                event = events.get(timeout=1.0)
+            except Exception:
+                if not mon.running:
+                    fail(str(mon.error or "the event stream ended"))
+                continue
+            if as_json:
+                typer.echo(
+                    json.dumps(
+                        {"id": event.id, "type": event.type, "at": event.at, "data": event.data},
+                        default=str,
+                    )
+                )
+            else:
+                brief = {k: v for k, v in event.data.items() if k != "document"}
+                typer.echo(f"{event.id}  {event.type:<18} {json.dumps(brief, default=str)}")
+            if until and event.type == until:
+                return
+
+
+@app.command("ls")
+def list_crawls(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List your crawls, newest first."""
+    with sdk_errors():
+        crawls = XtractClient().list_crawls()
+    text = "\n".join(
+        f"{c['crawl_id']}  {c['status']:<10} {c['files_crawled']:>10,} files  {' '.join(c['dirs'])}"
+        for c in crawls
+    )
+    show(crawls, as_json, text or "no crawls")
+
+
+@app.command()
+def flush(
+    crawl_id: str,
+    first_n_files: int = typer.Option(100, "--first-n-files", "-n"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Print file records not flushed before (each file is flushed once)."""
+    with sdk_errors():
+        out = XtractClient().flush_crawl_metadata(crawl_id, first_n_files=first_n_files)
+    show(out, as_json, "\n".join(f"{f['size']:>12} {f['path']}" for f in out["file_ls"]))
+
+
+@app.command()
+def cancel(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Stop a crawl."""
+    with sdk_errors():
+        s = XtractClient().cancel_crawl(crawl_id)
+    show(s, as_json, status_text(s))

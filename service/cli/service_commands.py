@@ -1,0 +1,184 @@
+"""Service commands: ``serve`` (the API, its Redis and workers), ``worker`` (one more
+worker anywhere that reaches the Redis), ``run`` (a private service for one crawl), and
+``token`` (show, rotate, issue)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from xtract_sdk import XtractClient
+from xtract_service.cli.app import app, fail, sdk_errors, setup_logging, show, token_app
+from xtract_service.cli.client_commands import endpoint_of
+from xtract_service.cli.render import status_text, summary
+
+
+@contextlib.contextmanager
+def service_lock(home: Path) -> Iterator[None]:
+    """One service per ``XTRACT_HOME``: a second would fight over the embedded Redis."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(home / "service.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fail(f"another xtract service is already using {home}; set XTRACT_HOME to run a second")
+        yield
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default 8765)."),
+    workers: int = typer.Option(None, help="Crawl worker processes to supervise."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the API service, its Redis (unless XTRACT_REDIS_URL is set) and crawl workers."""
+    import uvicorn
+
+    from xtract_service.app import create_app
+    from xtract_service.settings import Settings
+
+    setup_logging(verbose)
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {"host": host, "port": port, "crawl_workers": workers}.items()
+        if v is not None
+    }
+    settings = Settings(**overrides)
+    with service_lock(settings.home):
+        typer.echo(
+            f"xtract: serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True
+        )
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,  # open event streams never end on their own
+        )
+
+
+@app.command()
+def worker(
+    role: str = typer.Option("crawl", help="crawl, orchestrator (extraction) or offload."),
+    parent_pid: int = typer.Option(None, hidden=True),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run one crawl worker or orchestrator against XTRACT_REDIS_URL (more hosts, cores)."""
+    from xtract_service.processes import ROLES, run_worker
+
+    if role not in ROLES:
+        fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}", 2)
+    from xtract_service.settings import Settings
+
+    setup_logging(verbose)
+    settings = Settings()
+    if not settings.redis_url:
+        if not settings.redis_socket.exists():
+            fail("set XTRACT_REDIS_URL to the service's Redis (no local service found)", 2)
+        settings.redis_url = settings.local_redis_url
+    run_worker(settings, parent_pid=parent_pid, role=role)
+
+
+@token_app.command("show")
+def token_show() -> None:
+    """Print the local token (created by the service on first start)."""
+    from xtract_service.settings import Settings
+
+    f = Settings().token_file
+    if not f.exists():
+        fail(f"no token at {f}: start the service once with `xtract serve`")
+    typer.echo(f.read_text().strip())
+
+
+@token_app.command("rotate")
+def token_rotate() -> None:
+    """Replace the local token; the old one stops working at once."""
+    from xtract_service.auth import ensure_token_file
+    from xtract_service.settings import Settings
+
+    f = Settings().token_file
+    f.unlink(missing_ok=True)
+    typer.echo(ensure_token_file(f))
+
+
+@token_app.command("issue")
+def token_issue(owner: str) -> None:
+    """Issue a token for another owner (stored as a hash in the service's Redis)."""
+    from xtract_service.auth import LocalTokens
+    from xtract_service.redis_client import connect
+    from xtract_service.settings import Settings
+
+    settings = Settings()
+    url = settings.local_redis_url
+    try:
+        typer.echo(LocalTokens(settings.token_file, connect(url)).issue(owner))
+    except ValueError as exc:
+        fail(str(exc), 2)
+    except Exception as exc:
+        fail(f"cannot reach the service's Redis at {url}: {exc}")
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+@app.command()
+def run(
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, resolve_path=True),
+    grouper: str = typer.Option("file_is_group"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Start a private service, crawl DIRECTORY, print what it found, and stop."""
+    import uvicorn
+
+    from xtract_service.app import create_app
+    from xtract_service.settings import Settings
+
+    settings = Settings()
+    settings.port = free_port(settings.port)
+    base = f"http://127.0.0.1:{settings.port}"
+    with service_lock(settings.home):
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not server.started:
+                if time.monotonic() > deadline or not thread.is_alive():
+                    fail("the service did not start; run `xtract serve -v` to see why")
+                time.sleep(0.05)
+            xtr = XtractClient(base_url=base)
+            with sdk_errors():
+                s = next(
+                    iter(
+                        xtr.crawl_and_wait(
+                            endpoint_of(str(directory), grouper, []), progress=not as_json
+                        ).values()
+                    )
+                )
+                by_extension = summary(xtr, s["crawl_id"])
+            show(s, as_json, status_text(s) + "\n" + by_extension)
+        finally:
+            server.should_exit = True
+            thread.join(30)
+    if s["status"] != "complete":
+        raise typer.Exit(1)

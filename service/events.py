@@ -1,0 +1,54 @@
+"""Events: every stage publishes typed events (:class:`~xtract_sdk.status.EventType`)
+into the crawl's capped event stream, served as Server-Sent Events and read by SDK
+monitors. Lifecycle events (STARTED, COMPLETED, FAILED) are also queued on the webhook
+outbox when the crawl has webhooks; :mod:`xtract_service.webhooks` delivers them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from xtract_sdk.status import EventType
+from xtract_service import keys
+from xtract_service.redis_client import Entry, entries_of
+
+EVENTS_KEPT = 100_000  # per crawl; older events fall off the stream
+OUTBOX_KEPT = 100_000
+
+
+def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> None:
+    """Add ``event`` to the crawl's event stream, and queue a lifecycle event for the
+    crawl's webhooks."""
+    now = time.time()
+    r.xadd(
+        keys.events(crawl_id),
+        {"type": event.value, "at": now, "data": json.dumps(data, default=str)},
+        maxlen=EVENTS_KEPT,
+        approximate=True,
+    )
+    if not event.lifecycle or not r.exists(keys.webhooks(crawl_id)):
+        return
+    kind, _, status = event.value.partition(".")
+    body = {
+        "event": event.value,
+        "kind": kind,
+        "status": status.upper(),
+        "crawl_id": crawl_id,
+        "at": now,
+        "data": data,
+    }
+    r.xadd(
+        keys.WEBHOOK_OUTBOX,
+        {"crawl_id": crawl_id, "body": json.dumps(body, default=str)},
+        maxlen=OUTBOX_KEPT,
+        approximate=True,
+    )
+
+
+def read_events(r: redis.Redis, crawl_id: str, after: str, block_ms: int) -> list[Entry]:
+    """Up to 500 events after the id ``after``, waiting up to ``block_ms`` for one."""
+    return entries_of(r.xread({keys.events(crawl_id): after}, count=500, block=block_ms))

@@ -1,0 +1,50 @@
+"""Metadata documents on disk: one ``{family_id}.json`` per family under the run's
+``local_mdata_path``, written whole or not at all (before they are recorded in Redis,
+so a recorded document is always on disk)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypedDict
+
+from xtract_service.files import durable_write, sync_folder
+
+
+class Document(TypedDict, total=False):
+    """One family's metadata document."""
+
+    family_id: str
+    crawl_id: str
+    executor: str
+    extracted_at: float
+    files: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    errors: list[dict[str, Any]]
+    extractors: dict[str, Any]
+    unknown: list[str]
+
+
+def write_documents(out_dir: Path, docs: list[Document]) -> None:
+    """One ``{family_id}.json`` per family; the folder is fsynced once for all."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for doc in docs:
+        data = json.dumps(doc, separators=(",", ":"), default=str).encode()
+        durable_write(out_dir / f"{doc['family_id']}.json", data, sync_folder=False)
+    sync_folder(out_dir)
+
+
+def failed_document(family: dict[str, Any], reason: str) -> Document:
+    """The document of a family the executor could not run: an error record per file."""
+    paths = list(dict.fromkeys([r["path"] for r in family["files"]]))
+    errors = [{"path": p, "extractor": "*", "error": "executor", "message": reason} for p in paths]
+    return {
+        "family_id": family["family_id"],
+        "files": family["files"],
+        "groups": family.get("groups", []),
+        "metadata": {},
+        "errors": errors,
+        "extractors": {},
+        "unknown": [],
+    }

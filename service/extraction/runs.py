@@ -1,0 +1,241 @@
+"""Extraction runs in Redis: starting one, its status word and counters, when it is
+finished, and steering it afterwards (retry what failed, clear results)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from xtract_sdk.status import CrawlStatus, EventType, FamilyState, XtractStatus
+from xtract_service import keys, scripts
+from xtract_service.crawl.store import CrawlNotFound, CrawlStore
+from xtract_service.errors import Conflict
+from xtract_service.events import publish
+from xtract_service.extraction.results import ExtractionResults
+from xtract_service.redis_client import Mapping, hash_of, number, text
+from xtract_service.streams import create_group
+
+_COUNTERS = ("orch_enter", "pulled", "scheduled", "success", "failed", "unknown", "files")
+_ORDER = [s.value for s in XtractStatus]
+
+
+class ExtractionExists(Conflict):
+    """The crawl already has an extraction (or it is still running)."""
+
+    code = "already_extracting"
+
+
+class ExtractionRuns:
+    def __init__(self, r: redis.Redis) -> None:
+        self.r = r
+        self.crawls = CrawlStore(r)
+        self.results = ExtractionResults(r)
+        self._advance = scripts.load(r, "xtract_advance")
+
+    # -- starting -------------------------------------------------------------------------
+    def start(
+        self, crawl_id: str, owner: str, options: dict[str, Any], secrets: dict[str, str]
+    ) -> dict[str, Any]:
+        """Begin extracting a crawl's families (those found so far and those to come)."""
+        self.crawls.get(crawl_id, owner)
+        if not self.r.hsetnx(keys.xtract(crawl_id), "status", XtractStatus.INIT.value):
+            state = text(self.r.hget(keys.xtract(crawl_id), "status"))
+            raise ExtractionExists(
+                f"crawl {crawl_id} already has an extraction ({state}); "
+                "`xtract retry` re-runs the families that failed"
+            )
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(
+            keys.xtract(crawl_id),
+            mapping={
+                "options": json.dumps(options),
+                "owner": owner,
+                "started_at": time.time(),
+                "message": "OK",
+                **dict.fromkeys(_COUNTERS, 0),
+            },
+        )
+        if secrets:
+            pipe.hset(keys.xtract_secrets(crawl_id), mapping=Mapping(secrets))
+        pipe.execute()
+        create_group(self.r, keys.families(crawl_id), keys.XTRACT_GROUP)
+        self.r.sadd(keys.XTRACT_ACTIVE, crawl_id)
+        publish(self.r, crawl_id, EventType.XTRACT_STARTED, executor=options.get("executor"))
+        return self.status(crawl_id, owner)
+
+    def options(self, crawl_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """A run's options and secrets (for the orchestrator)."""
+        raw = self.r.hget(keys.xtract(crawl_id), "options")
+        if raw is None:
+            raise CrawlNotFound(crawl_id)
+        return json.loads(raw), hash_of(self.r, keys.xtract_secrets(crawl_id))
+
+    def containers(self, crawl_id: str, endpoint_id: str | None) -> dict[str, str]:
+        """The images the run's owner registered for ``endpoint_id`` (none: ``{}``)."""
+        if not endpoint_id:
+            return {}
+        owner = text(self.r.hget(keys.xtract(crawl_id), "owner"))
+        return hash_of(self.r, keys.containers(owner, endpoint_id))
+
+    def active(self) -> list[str]:
+        return sorted(text(m) for m in self.r.smembers(keys.XTRACT_ACTIVE))
+
+    # -- status -------------------------------------------------------------------------
+    def status(self, crawl_id: str, owner: str | None) -> dict[str, Any]:
+        """The published shape ``{xtract_status, xtract_counters}``, and more."""
+        self.crawls.get(crawl_id, owner)
+        h = hash_of(self.r, keys.xtract(crawl_id))
+        if not h:
+            raise CrawlNotFound(f"crawl {crawl_id} has no extraction; start one with xtract()")
+        c = {k: number(h.get(k)) for k in _COUNTERS}
+        done = c["success"] + c["failed"]
+        options = json.loads(h.get("options", "{}"))
+        return {
+            "crawl_id": crawl_id,
+            "xtract_status": h["status"],
+            "message": h.get("message", "OK"),
+            "xtract_counters": {
+                "cumu_orch_enter": c["orch_enter"],
+                "cumu_pulled": c["pulled"],
+                "cumu_scheduled": c["scheduled"],
+                "cumu_to_schedule": max(c["pulled"] - c["scheduled"], 0),
+                "flagged_unknown": c["unknown"],
+                "fx": {
+                    "success": c["success"],
+                    "failed": c["failed"],
+                    "pending": max(c["scheduled"] - done, 0),
+                },
+            },
+            "files_extracted": c["files"],
+            "executor": options.get("executor"),
+            "local_mdata_path": options.get("local_mdata_path"),
+            "started_at": float(h["started_at"]) if h.get("started_at") else None,
+            "finished_at": float(h["finished_at"]) if h.get("finished_at") else None,
+        }
+
+    def status_word(self, crawl_id: str) -> str:
+        """The run's status word (``""`` when the crawl has no extraction)."""
+        return text(self.r.hget(keys.xtract(crawl_id), "status"))
+
+    def exists(self, crawl_id: str) -> bool:
+        return bool(self.r.exists(keys.xtract(crawl_id)))
+
+    def count(self, crawl_id: str, **deltas: int) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for name, delta in deltas.items():
+            if delta:
+                pipe.hincrby(keys.xtract(crawl_id), name, delta)
+        pipe.execute()
+
+    def advance(self, crawl_id: str, word: XtractStatus) -> bool:
+        """Move the status forward to ``word``; never back."""
+        return bool(self._advance(keys=[keys.xtract(crawl_id)], args=[word.value, *_ORDER]))
+
+    def fail(self, crawl_id: str, message: str) -> None:
+        """End a run that cannot start."""
+        self.r.hset(keys.xtract(crawl_id), mapping={"message": message})
+        self.advance(crawl_id, XtractStatus.FAILED)
+        self.r.srem(keys.XTRACT_ACTIVE, crawl_id)
+
+    def finish_if_done(self, crawl_id: str) -> bool:
+        """Mark the extraction COMPLETED (or FAILED, if every family failed) once the
+        crawl has ended and every family it found has been recorded."""
+        if self.crawls.status_word(crawl_id) not in CrawlStatus.terminal():
+            return False
+        stream = keys.families(crawl_id)
+        groups = {text(g["name"]): g for g in self.r.xinfo_groups(stream)}
+        group = groups.get(keys.XTRACT_GROUP)
+        if group is None or group["pending"]:
+            return False
+        last = self.r.xinfo_stream(stream)["last-generated-id"] if self.r.exists(stream) else "0-0"
+        if text(group["last-delivered-id"]) != text(last):
+            return False
+        h = self.r.hmget(keys.xtract(crawl_id), ["success", "failed"])
+        success, failed = (number(x) for x in h)
+        word = XtractStatus.FAILED if failed and not success else XtractStatus.COMPLETED
+        if self.advance(crawl_id, word):
+            message = "OK" if not failed else f"{failed} families failed; see their documents"
+            self.r.hset(
+                keys.xtract(crawl_id), mapping={"finished_at": time.time(), "message": message}
+            )
+            self.r.srem(keys.XTRACT_ACTIVE, crawl_id)
+            event = (
+                EventType.XTRACT_FAILED
+                if word == XtractStatus.FAILED
+                else EventType.XTRACT_COMPLETED
+            )
+            publish(self.r, crawl_id, event, success=success, failed=failed)
+        return True
+
+    # -- steering -----------------------------------------------------------------------
+    def _finished(self, crawl_id: str, owner: str) -> None:
+        if self.status(crawl_id, owner)["xtract_status"] not in XtractStatus.terminal():
+            raise ExtractionExists(
+                f"the extraction of {crawl_id} is still running", code="still_running"
+            )
+
+    def retry(self, crawl_id: str, owner: str, errors: bool = False) -> dict[str, Any]:
+        """Extract again the families that failed (with ``errors``, also those where
+        any extractor failed); families that succeeded are left alone."""
+        self._finished(crawl_id, owner)
+        wanted = {
+            fid: state
+            for fid, state in self.results.states(crawl_id)
+            if state["state"] == FamilyState.FAILED
+            or (
+                errors
+                and any(e["state"] == FamilyState.FAILED for e in state["extractors"].values())
+            )
+        }
+        latest = self.results.latest(crawl_id, set(wanted))
+        families = {
+            fid: {"family_id": fid, "files": doc["files"], "groups": doc["groups"]}
+            for fid, doc in latest.items()
+        }
+        if families:
+            was_failed = sum(1 for f in families if wanted[f]["state"] == FamilyState.FAILED)
+            files = sum(len(f["files"]) for f in families.values())
+            pipe = self.r.pipeline(transaction=True)
+            pipe.hdel(keys.family_state(crawl_id), *families)
+            pipe.hincrby(keys.xtract(crawl_id), "failed", -was_failed)
+            pipe.hincrby(keys.xtract(crawl_id), "success", -(len(families) - was_failed))
+            pipe.hincrby(keys.xtract(crawl_id), "files", -files)
+            pipe.hset(
+                keys.xtract(crawl_id),
+                mapping={"status": XtractStatus.IN_SCHEDULING.value, "message": "OK"},
+            )
+            pipe.hdel(keys.xtract(crawl_id), "finished_at")
+            pipe.xadd(
+                keys.families(crawl_id), {"retry": json.dumps(list(families.values())), "n": 0}
+            )
+            pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
+            pipe.execute()
+            publish(self.r, crawl_id, EventType.XTRACT_STARTED, retry=len(families))
+        return {"crawl_id": crawl_id, "retried": len(families)}
+
+    def clear(self, crawl_id: str, owner: str, extractor: str | None = None) -> dict[str, Any]:
+        """Forget results so they are extracted again: all of them (a new ``xtract`` may
+        then start), or one extractor's (``retry`` then runs those families again)."""
+        self._finished(crawl_id, owner)
+        if extractor is None:
+            n = self.r.hlen(keys.family_state(crawl_id))
+            self.r.delete(
+                keys.xtract(crawl_id),
+                keys.family_state(crawl_id),
+                keys.results(crawl_id),
+                keys.xtract_secrets(crawl_id),
+            )
+            self.r.xgroup_destroy(keys.families(crawl_id), keys.XTRACT_GROUP)
+            return {"crawl_id": crawl_id, "cleared": n}
+        cleared = 0
+        for fid, state in self.results.states(crawl_id):
+            if extractor in state["extractors"] and state["state"] == FamilyState.SUCCESS:
+                state["state"] = FamilyState.FAILED
+                state["error"] = f"cleared {extractor}"
+                self.r.hset(keys.family_state(crawl_id), fid, json.dumps(state))
+                cleared += 1
+        self.count(crawl_id, success=-cleared, failed=cleared)
+        return {"crawl_id": crawl_id, "cleared": cleared}

@@ -1,0 +1,89 @@
+"""Starting an extraction: the request, checked against the crawl, the extractors and
+the executor before anything is recorded (shared by ``/v1`` and the legacy routes)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xtract_extractors import ParamError, UnknownExtractor, get
+from xtract_service.crawl.store import CrawlStore
+from xtract_service.errors import BadRequest
+from xtract_service.extraction.executors import executor_class
+from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.paths import output_folder
+from xtract_service.settings import Settings
+
+
+class XtractRequest(BaseModel):
+    """How to extract a crawl's families."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    executor: str = Field("local", description="local, parsl or globus-compute")
+    extractors: list[str] | None = Field(None, description="run only these extractors")
+    add: list[str] = Field(default_factory=list, description="also run these extractors")
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per extractor")
+    local_mdata_path: str | None = Field(None, description="folder for one JSON per family")
+    funcx_ep_id: str | None = Field(None, description="Globus Compute endpoint (globus-compute)")
+    batch_files: int | None = Field(None, ge=1, le=10_000)
+    time_limit: float | None = Field(None, gt=0, le=24 * 3600)
+    memory_limit: int | None = Field(None, ge=64 << 20)
+    tokens: dict[str, str] = Field(default_factory=dict, description="e.g. {'Compute': '...'}")
+
+
+def check_extractor(name: str) -> None:
+    """BadRequest unless an extractor called ``name`` is registered."""
+    try:
+        get(name)
+    except UnknownExtractor as exc:
+        raise BadRequest(str(exc).strip("'\""), "bad_extractor") from None
+
+
+def _check_extractors(req: XtractRequest) -> None:
+    for name in [*(req.extractors or []), *req.add, *req.params]:
+        check_extractor(name)
+    try:
+        for name, params in req.params.items():
+            get(name).validate(params)
+    except ParamError as exc:
+        raise BadRequest(str(exc).strip("'\""), "bad_extractor") from None
+
+
+def _output_folder(req: XtractRequest, spec: dict[str, Any], crawl_id: str, s: Settings) -> str:
+    wanted = req.local_mdata_path or spec.get("local_mdata_path")
+    if not wanted:
+        return str(s.home / "metadata" / crawl_id)
+    try:
+        return output_folder(wanted, "local_mdata_path", s)
+    except ValueError as exc:
+        raise BadRequest(str(exc), "bad_path") from None
+
+
+def start_extraction(
+    crawl_id: str,
+    owner: str,
+    req: XtractRequest,
+    crawls: CrawlStore,
+    runs: ExtractionRuns,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Validate everything, then start; returns the run's status."""
+    spec = json.loads(crawls.get(crawl_id, owner)["spec"])
+    cls = executor_class(req.executor)
+    _check_extractors(req)
+    endpoint, secrets = cls.check(req.funcx_ep_id or spec.get("funcx_ep_id"), req.tokens)
+    options = {
+        "executor": req.executor,
+        "extractors": req.extractors,
+        "add": req.add,
+        "params": req.params,
+        "local_mdata_path": _output_folder(req, spec, crawl_id, settings),
+        "funcx_ep_id": endpoint,
+        "batch_files": req.batch_files or settings.extract_batch_files,
+        "time_limit": req.time_limit or settings.extract_time_limit,
+        "memory_limit": req.memory_limit or settings.extract_memory_limit,
+    }
+    return runs.start(crawl_id, owner, options, secrets)

@@ -1,0 +1,204 @@
+"""Every Redis key and consumer group the service uses, owned and documented here.
+
+No other module spells a key: they call these functions. :data:`TABLE` lists each key
+with its type and what it holds; ``docs/design.md`` shows the same table, and
+``tests/service/test_keys.py`` keeps the two (and the Lua scripts' headers) in step.
+
+>>> crawl("0c6a...")
+'xtract:crawl:0c6a...'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+PREFIX = "xtract"
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """One row of the key table: the key's pattern, its Redis type, what it holds."""
+
+    pattern: str
+    type: str
+    holds: str
+
+
+TABLE: list[KeyDoc] = []
+F = TypeVar("F", bound=Callable[..., str])
+
+
+def _doc(pattern: str, kind: str, holds: str) -> None:
+    TABLE.append(KeyDoc(f"{PREFIX}:{pattern}", kind, holds))
+
+
+def _key(pattern: str, kind: str) -> Callable[[F], F]:
+    """Record a key function in :data:`TABLE` (its docstring is the "holds" column)."""
+
+    def register(fn: F) -> F:
+        _doc(pattern, kind, " ".join((fn.__doc__ or "").split()))
+        return fn
+
+    return register
+
+
+# -- consumer groups ------------------------------------------------------------------
+DIR_GROUP = "crawlers"  # crawl workers, on each crawl's frontier
+XTRACT_GROUP = "xtract"  # orchestrators, on each crawl's families stream
+OFFLOAD_GROUP = "offloaders"  # offload workers, on the offload jobs stream
+WEBHOOK_GROUP = "notifiers"  # webhook notifiers, on the outbox
+
+
+# -- service-wide -----------------------------------------------------------------------
+ACTIVE = f"{PREFIX}:crawls:active"
+_doc("crawls:active", "set", "crawls with directories still to list")
+XTRACT_ACTIVE = f"{PREFIX}:xtracts:active"
+_doc("xtracts:active", "set", "crawls with an extraction running")
+OFFLOAD_JOBS = f"{PREFIX}:offloads:jobs"
+_doc("offloads:jobs", "stream, group `offloaders`", "offload ids to run")
+WEBHOOK_OUTBOX = f"{PREFIX}:webhooks:outbox"
+_doc("webhooks:outbox", "stream, group `notifiers`", "lifecycle events to POST to webhooks")
+ISSUED_TOKENS = f"{PREFIX}:auth:tokens"
+_doc("auth:tokens", "hash", "sha256 of an issued token -> its owner")
+
+
+# -- a crawl ----------------------------------------------------------------------------
+@_key("crawl:{id}", "hash")
+def crawl(crawl_id: str) -> str:
+    """spec, owner, status, counters, timestamps"""
+    return f"{PREFIX}:crawl:{crawl_id}"
+
+
+@_key("crawl:{id}:dirs", "stream, group `crawlers`")
+def dirs(crawl_id: str) -> str:
+    """the frontier: batches of directories still to list (FIFO, so breadth-first)"""
+    return f"{PREFIX}:crawl:{crawl_id}:dirs"
+
+
+@_key("crawl:{id}:seen", "set")
+def seen(crawl_id: str) -> str:
+    """directories ever put on the frontier (loops, redelivery)"""
+    return f"{PREFIX}:crawl:{crawl_id}:seen"
+
+
+@_key("crawl:{id}:families", "stream, group `xtract`")
+def families(crawl_id: str) -> str:
+    """blocks of families, ~1000 files per entry; `retry` entries re-send failed ones"""
+    return f"{PREFIX}:crawl:{crawl_id}:families"
+
+
+@_key("crawl:{id}:errors", "list")
+def errors(crawl_id: str) -> str:
+    """the newest listing errors `{path, error}`, capped"""
+    return f"{PREFIX}:crawl:{crawl_id}:errors"
+
+
+@_key("crawl:{id}:flush", "string")
+def flush_cursor(crawl_id: str) -> str:
+    """the flush cursor over the families stream"""
+    return f"{PREFIX}:crawl:{crawl_id}:flush"
+
+
+@_key("crawl:{id}:workers", "hash")
+def workers(crawl_id: str) -> str:
+    """directories listed per worker"""
+    return f"{PREFIX}:crawl:{crawl_id}:workers"
+
+
+@_key("crawl:{id}:secrets", "hash")
+def secrets(crawl_id: str) -> str:
+    """the Transfer token of a Globus crawl; never returned by the API"""
+    return f"{PREFIX}:crawl:{crawl_id}:secrets"
+
+
+@_key("crawl:{id}:events", "stream (capped)")
+def events(crawl_id: str) -> str:
+    """the crawl's typed events, for SSE and SDK monitors"""
+    return f"{PREFIX}:crawl:{crawl_id}:events"
+
+
+@_key("crawl:{id}:progress-gate", "string with a TTL")
+def progress_gate(crawl_id: str) -> str:
+    """rate-limits `crawl.progress` events to one a second"""
+    return f"{PREFIX}:crawl:{crawl_id}:progress-gate"
+
+
+@_key("owner:{owner}:crawls", "sorted set")
+def owner_crawls(owner: str) -> str:
+    """an owner's crawls by creation time"""
+    return f"{PREFIX}:owner:{owner}:crawls"
+
+
+# -- an extraction ----------------------------------------------------------------------
+@_key("crawl:{id}:xtract", "hash")
+def xtract(crawl_id: str) -> str:
+    """the extraction's status word, options, owner and counters"""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract"
+
+
+@_key("crawl:{id}:xtract:secrets", "hash")
+def xtract_secrets(crawl_id: str) -> str:
+    """tokens an extraction needs (Globus Compute); never returned by the API"""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract:secrets"
+
+
+@_key("crawl:{id}:fstate", "hash")
+def family_state(crawl_id: str) -> str:
+    """family id -> JSON state (success or failed, tries, seconds, extractors, version)"""
+    return f"{PREFIX}:crawl:{crawl_id}:fstate"
+
+
+@_key("crawl:{id}:results", "stream")
+def results(crawl_id: str) -> str:
+    """metadata documents, one entry per recorded batch of families"""
+    return f"{PREFIX}:crawl:{crawl_id}:results"
+
+
+@_key("owner:{owner}:endpoint:{endpoint}:containers", "hash")
+def containers(owner: str, endpoint_id: str) -> str:
+    """container family -> image, registered by an owner for a Compute endpoint"""
+    return f"{PREFIX}:owner:{owner}:endpoint:{endpoint_id}:containers"
+
+
+# -- offload and webhooks ---------------------------------------------------------------
+@_key("offload:{oid}", "hash")
+def offload(offload_id: str) -> str:
+    """an offload's spec, status, committed position and results"""
+    return f"{PREFIX}:offload:{offload_id}"
+
+
+@_key("offload:{oid}:parts", "list")
+def offload_parts(offload_id: str) -> str:
+    """the parts an offload has durably written, in order"""
+    return f"{PREFIX}:offload:{offload_id}:parts"
+
+
+@_key("offload:{oid}:secrets", "hash")
+def offload_secrets(offload_id: str) -> str:
+    """the Transfer or Search token an offload moves with; never returned by the API"""
+    return f"{PREFIX}:offload:{offload_id}:secrets"
+
+
+@_key("crawl:{id}:offloads", "sorted set")
+def crawl_offloads(crawl_id: str) -> str:
+    """a crawl's offloads by creation time"""
+    return f"{PREFIX}:crawl:{crawl_id}:offloads"
+
+
+@_key("crawl:{id}:webhooks", "set")
+def webhooks(crawl_id: str) -> str:
+    """URLs told about the crawl's STARTED, COMPLETED and FAILED events"""
+    return f"{PREFIX}:crawl:{crawl_id}:webhooks"
+
+
+@_key("crawl:{id}:webhook_failures", "list")
+def webhook_failures(crawl_id: str) -> str:
+    """deliveries that failed after every retry (newest first, capped)"""
+    return f"{PREFIX}:crawl:{crawl_id}:webhook_failures"
+
+
+def crawl_id_of(stream: str) -> str:
+    """The crawl id inside a per-crawl key (``xtract:crawl:{id}:...``)."""
+    return stream.split(":")[2]

@@ -1,0 +1,63 @@
+-- crawl_commit: write everything one listed frontier entry produced, atomically.
+-- Acknowledges the entry first: if another worker already did (a redelivered entry
+-- listed twice), nothing is written and -1 is returned. Otherwise returns the number
+-- of directories still pending; at 0 the crawl is marked done.
+-- KEYS[1] crawl:{id}           hash: status and counters
+-- KEYS[2] crawl:{id}:dirs      stream: the frontier
+-- KEYS[3] crawl:{id}:families  stream: family blocks
+-- KEYS[4] crawl:{id}:errors    list: newest errors
+-- KEYS[5] crawl:{id}:seen      set: directories ever queued
+-- KEYS[6] crawls:active        set: crawls still listing
+-- KEYS[7] crawl:{id}:workers   hash: directories listed per worker
+-- ARGV[1] the frontier entry id
+-- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
+--         families, links_skipped, subdirs: [[key, dir]], per_entry, errors, error_cap,
+--         words: {new, running, done}}
+-- ARGV[3..] family blocks as (JSON payload, file count) pairs
+
+local c = cjson.decode(ARGV[2])
+if redis.call('XACK', KEYS[2], c.group, ARGV[1]) == 0 then return -1 end
+redis.call('XDEL', KEYS[2], ARGV[1])
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == c.words.new then
+  redis.call('HSET', KEYS[1], 'status', c.words.running, 'started_at', c.now)
+  status = c.words.running
+end
+if status ~= c.words.running then
+  return redis.call('HINCRBY', KEYS[1], 'dirs_pending', -c.done)
+end
+local chunk, added, revisited = {}, 0, 0
+for _, pair in ipairs(c.subdirs) do
+  if redis.call('SADD', KEYS[5], pair[1]) == 1 then
+    chunk[#chunk + 1] = pair[2]
+    added = added + 1
+    if #chunk >= c.per_entry then
+      redis.call('XADD', KEYS[2], '*', 'dirs', cjson.encode(chunk))
+      chunk = {}
+    end
+  else
+    revisited = revisited + 1
+  end
+end
+if #chunk > 0 then redis.call('XADD', KEYS[2], '*', 'dirs', cjson.encode(chunk)) end
+redis.call('HINCRBY', KEYS[1], 'dirs_pending', added)
+redis.call('HINCRBY', KEYS[7], c.worker, c.done)
+for i = 3, #ARGV, 2 do
+  redis.call('XADD', KEYS[3], '*', 'families', ARGV[i], 'n', ARGV[i + 1])
+end
+for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped'}) do
+  redis.call('HINCRBY', KEYS[1], name, c[name])
+end
+redis.call('HINCRBY', KEYS[1], 'dirs_revisited', revisited)
+redis.call('HINCRBY', KEYS[1], 'dirs_done', c.done)
+if #c.errors > 0 then
+  redis.call('HINCRBY', KEYS[1], 'errors', #c.errors)
+  for _, e in ipairs(c.errors) do redis.call('LPUSH', KEYS[4], cjson.encode(e)) end
+  redis.call('LTRIM', KEYS[4], 0, c.error_cap - 1)
+end
+local pending = redis.call('HINCRBY', KEYS[1], 'dirs_pending', -c.done)
+if pending <= 0 then
+  redis.call('HSET', KEYS[1], 'status', c.words.done, 'finished_at', c.now, 'message', 'OK')
+  redis.call('SREM', KEYS[6], c.crawl_id)
+end
+return pending

@@ -1,0 +1,31 @@
+-- xtract_record: record a batch of family documents exactly once. A family's state is
+-- set with HSETNX; only families set now have their documents added to the results
+-- stream and counted, so a batch delivered twice is recorded once. Returns the ids
+-- recorded now.
+-- KEYS[1] crawl:{id}:fstate    hash: family id -> state
+-- KEYS[2] crawl:{id}:xtract    hash: counters
+-- KEYS[3] crawl:{id}:results   stream: documents
+-- ARGV[1] how many families follow (n)
+-- ARGV[2..] per family, six values: id, state JSON, document JSON, ok (1 or 0),
+--         files flagged unknown, files
+
+local docs, recorded = {}, {}
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local b = 2 + i * 6
+  if redis.call('HSETNX', KEYS[1], ARGV[b], ARGV[b + 1]) == 1 then
+    docs[#docs + 1] = ARGV[b + 2]
+    recorded[#recorded + 1] = ARGV[b]
+    if ARGV[b + 3] == '1' then
+      redis.call('HINCRBY', KEYS[2], 'success', 1)
+    else
+      redis.call('HINCRBY', KEYS[2], 'failed', 1)
+    end
+    redis.call('HINCRBY', KEYS[2], 'unknown', ARGV[b + 4])
+    redis.call('HINCRBY', KEYS[2], 'files', ARGV[b + 5])
+  end
+end
+if #docs > 0 then
+  redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']', 'n', #docs)
+end
+return recorded

@@ -1,0 +1,171 @@
+"""The engine that runs one offload job.
+
+A job goes QUEUED -> WRITING -> MOVING -> COMPLETED | FAILED. Writing reads the crawl's
+results after the committed position, filters and transforms the items, and hands whole
+families to the writer; each part the writer finishes is durably written *before* the
+part and the position after its last family are committed together (one MULTI). A job
+that dies is taken up again from that position: parts not committed are deleted and
+written again, so no family is written twice. Moving records the transfer task (or the
+search tasks) before waiting on them, so a resumed job waits instead of sending twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from xtract_sdk.status import EventType, OffloadStatus, XtractStatus
+from xtract_service.events import publish
+from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.offload import OffloadFailed
+from xtract_service.offload.formats import Part, open_writer, write_manifest
+from xtract_service.offload.pipeline import items_of
+from xtract_service.offload.start import OffloadRequest
+from xtract_service.offload.store import OffloadStore
+from xtract_service.settings import Settings
+
+
+def folder_name(now: datetime | None = None) -> str:
+    """The seed's destination folder name, ``YYYY-MM-DD-hh:mm:ss`` (UTC)."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H:%M:%S")
+
+
+class Engine:
+    """Runs one offload job to the end (or to a clear failure)."""
+
+    def __init__(
+        self, r: redis.Redis, settings: Settings, oid: str, heartbeat: Callable[[], None]
+    ) -> None:
+        self.r, self.settings, self.oid, self.heartbeat = r, settings, oid, heartbeat
+        self.store = OffloadStore(r)
+        h = self.store.get(oid)
+        self.crawl_id = h["crawl_id"]
+        self.spec = OffloadRequest.model_validate(json.loads(h["spec"]))
+        self.secrets = self.store.secrets(oid)
+        self.staging = settings.home / "offloads" / oid / self.crawl_id
+        self.runs = ExtractionRuns(r)
+
+    def update(self, **fields: Any) -> None:
+        """Set fields of this job's hash (moves record their progress here too)."""
+        self.store.update(self.oid, **fields)
+
+    def run(self) -> None:
+        status = self.store.get(self.oid)["status"]
+        if status in OffloadStatus.terminal():
+            return
+        if status == OffloadStatus.QUEUED:
+            publish(self.r, self.crawl_id, EventType.OFFLOAD_STARTED, offload_id=self.oid)
+        try:
+            if status in (OffloadStatus.QUEUED, OffloadStatus.WRITING):
+                self.update(status=OffloadStatus.WRITING.value)
+                self.write()
+            self.update(status=OffloadStatus.MOVING.value)
+            destination = self.move()
+            if self.spec.delete_source and self.spec.move != "search":
+                shutil.rmtree(self.staging, ignore_errors=True)
+            self.update(
+                status=OffloadStatus.COMPLETED.value,
+                destination=destination or "",
+                finished_at=time.time(),
+            )
+            publish(
+                self.r,
+                self.crawl_id,
+                EventType.OFFLOAD_COMPLETED,
+                offload_id=self.oid,
+                destination=destination,
+            )
+        except OffloadFailed as exc:
+            self.store.fail(self.oid, str(exc))
+            publish(
+                self.r,
+                self.crawl_id,
+                EventType.OFFLOAD_FAILED,
+                offload_id=self.oid,
+                reason=str(exc),
+            )
+
+    # -- writing --------------------------------------------------------------------------
+    def committed(self) -> list[Part]:
+        return self.store.parts(self.oid)
+
+    def write(self) -> None:
+        parts = self.committed()
+        self.staging.mkdir(parents=True, exist_ok=True)
+        keep = {p["name"] for p in parts}
+        for leftover in self.staging.iterdir():  # written but never committed: write again
+            if leftover.name not in keep:
+                leftover.unlink()
+        position = self.store.position(self.oid)
+        writer = open_writer(
+            self.spec.format,
+            self.staging,
+            len([p for p in parts if p["name"].startswith("part-")]),
+            self.spec.format_params,
+        )
+        last_beat = time.monotonic()
+        while True:
+            for pos, doc in self.runs.results.read(self.crawl_id, position):
+                position = pos
+                if not self.runs.results.current(self.crawl_id, [doc]):
+                    continue  # superseded by a retry
+                items = [self.spec.transform.apply(i) for i in items_of(doc) if self._passes(i)]
+                if not items:
+                    continue
+                done = writer.add_family(items, pos)
+                if done:  # committed with the position after the last family they hold
+                    self.store.commit(self.oid, done, done[-1]["position"])
+                if time.monotonic() - last_beat > 2:
+                    self.heartbeat()
+                    last_beat = time.monotonic()
+            if self.runs.status_word(self.crawl_id) in XtractStatus.terminal():
+                break
+            self.heartbeat()
+            time.sleep(0.5)
+        self.store.commit(self.oid, writer.close(), position)
+        write_manifest(
+            self.staging,
+            self.spec.format,
+            self.committed(),
+            {
+                "crawl_id": self.crawl_id,
+                "offload_id": self.oid,
+                "filters": [f.model_dump() for f in self.spec.filters],
+            },
+        )
+
+    def _passes(self, item: dict[str, Any]) -> bool:
+        keeps = [f for f in self.spec.filters if f.action == "keep"]
+        drops = [f for f in self.spec.filters if f.action == "drop"]
+        return all(f.matches(item) for f in keeps) and not any(f.matches(item) for f in drops)
+
+    # -- moving ---------------------------------------------------------------------------
+    def move(self) -> str | None:
+        from xtract_service.offload import moves
+
+        if self.spec.move == "search":
+            return moves.search_ingest(self)
+        if self.spec.move == "globus":
+            return moves.globus_transfer(self)
+        return moves.local_copy(self)
+
+    def destination(self) -> str:
+        """``dest_path/FOLDER/CRAWL_ID``; a local folder another offload already filled
+        in the same second gets a ``-2``, ``-3``, ... suffix rather than mixed files."""
+        folder = self.spec.folder or folder_name()
+        base = self.spec.dest_path or "/"
+        if self.spec.move == "local":
+            n, candidate = 1, folder
+            while os.path.exists(os.path.join(base, candidate, self.crawl_id)):
+                n += 1
+                candidate = f"{folder}-{n}"
+            folder = candidate
+        self.update(folder=folder)
+        return os.path.join(base, folder, self.crawl_id)

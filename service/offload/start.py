@@ -1,0 +1,123 @@
+"""Starting an offload: what to export, how and where to, checked before the job is
+queued (a bad format, path or endpoint is refused at the door)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xtract_service.crawl.store import CrawlStore
+from xtract_service.errors import BadRequest, Conflict
+from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.offload.formats import check_format
+from xtract_service.offload.pipeline import Filter, Transform
+from xtract_service.offload.store import OffloadStore
+from xtract_service.paths import output_folder, within
+from xtract_service.settings import Settings
+
+SECRET_NAMES = ("Transfer", "Search")  # the tokens an offload keeps (encrypted later)
+
+
+class OffloadRequest(BaseModel):
+    """What to export, how, and where to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = "family_json"
+    format_params: dict[str, Any] = Field(default_factory=dict)
+    filters: list[Filter] = Field(default_factory=list)
+    transform: Transform = Field(default_factory=Transform)
+    dest_ep_id: str | None = Field(None, description="a Globus endpoint; none: a local folder")
+    dest_path: str = Field("", description="folder under which the new folder is made")
+    folder: str | None = Field(None, description="the new folder's name (YYYY-MM-DD-hh:mm:ss)")
+    timeout: float = Field(600, gt=0, le=7 * 24 * 3600)
+    delete_source: bool = False
+    move: Literal["local", "globus", "search"] = "local"
+    index_id: str | None = None
+    tokens: dict[str, str] = Field(default_factory=dict)
+
+
+class SearchRequest(BaseModel):
+    """An offload straight into a Globus Search index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index_id: str
+    filters: list[Filter] = Field(default_factory=list)
+    transform: Transform = Field(default_factory=Transform)
+    format_params: dict[str, Any] = Field(default_factory=dict, description="visible_to, ...")
+    timeout: float = Field(600, gt=0)
+    tokens: dict[str, str] = Field(default_factory=dict, description="{'Search': '...'}")
+
+    def as_offload(self) -> OffloadRequest:
+        return OffloadRequest(
+            format="globus_search",
+            format_params=self.format_params,
+            filters=self.filters,
+            transform=self.transform,
+            move="search",
+            index_id=self.index_id,
+            timeout=self.timeout,
+            tokens=self.tokens,
+        )
+
+
+def validate_request(req: OffloadRequest, settings: Settings) -> None:
+    """Everything that can be checked before the run starts; ValueError says what."""
+    check_format(req.format, req.format_params)
+    if req.move == "search":
+        if not req.index_id:
+            raise ValueError("a search ingest needs index_id")
+        _uuid(req.index_id, "index_id")
+        return
+    if req.dest_ep_id and req.dest_ep_id != "local":
+        _uuid(req.dest_ep_id, "dest_ep_id")
+        req.move = "globus"
+        if not settings.globus_collection_id:
+            raise ValueError(
+                "this service has no Globus collection to send from; "
+                "set XTRACT_GLOBUS_COLLECTION_ID and XTRACT_GLOBUS_COLLECTION_ROOT"
+            )
+        if not req.dest_path.startswith("/"):
+            raise ValueError("dest_path on a Globus endpoint must be absolute (start with '/')")
+        root = os.path.realpath(settings.globus_collection_root or settings.home)
+        staging = os.path.realpath(settings.home / "offloads")
+        if not within(staging, root):
+            raise ValueError(f"{staging} is not inside XTRACT_GLOBUS_COLLECTION_ROOT ({root})")
+        return
+    req.move = "local"
+    req.dest_path = output_folder(
+        req.dest_path or str(settings.home / "exports"), "dest_path", settings
+    )
+
+
+def _uuid(value: str, name: str) -> None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a UUID") from None
+
+
+def start_offload(
+    crawl_id: str,
+    owner: str,
+    req: OffloadRequest,
+    crawls: CrawlStore,
+    runs: ExtractionRuns,
+    offloads: OffloadStore,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Check the request and queue the job; returns its status."""
+    crawls.get(crawl_id, owner)
+    if not runs.exists(crawl_id):
+        raise Conflict("no metadata to offload yet: run xtract on this crawl first", "no_metadata")
+    try:
+        validate_request(req, settings)
+    except ValueError as exc:
+        raise BadRequest(str(exc), "bad_offload") from None
+    secrets = {k: v for k, v in req.tokens.items() if k in SECRET_NAMES}
+    oid = offloads.create(crawl_id, owner, req.model_dump(exclude={"tokens"}), secrets)
+    return offloads.status(oid)

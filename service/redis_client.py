@@ -1,0 +1,91 @@
+"""The process's connection to Redis, and typed readers of its replies.
+
+Every client is made by :func:`connect` with ``decode_responses=True``: replies are
+``str``. redis-py still types them as ``bytes | str | None``, so the readers below narrow
+them once, here, instead of at every call site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import redis
+
+Fields = dict[str, str]
+# what redis-py accepts as a hash mapping or stream fields (its key type is a union,
+# and Mapping is invariant in its key, so a plain dict[str, str] does not fit)
+Mapping = dict[Any, Any]
+
+
+class Entry(NamedTuple):
+    """One stream entry: the stream it came from, its id and its fields."""
+
+    stream: str
+    id: str
+    fields: Fields
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``) that decodes
+    replies to ``str`` and retries briefly across a Redis restart."""
+    options: dict[str, Any] = {
+        "health_check_interval": 30,
+        "retry_on_timeout": True,
+        "decode_responses": True,
+    }
+    if not url.startswith("unix://"):
+        options["socket_keepalive"] = True
+    return redis.Redis.from_url(url, **options)
+
+
+def text(value: Any) -> str:
+    """A reply as ``str`` (``""`` for a missing value)."""
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def maybe_text(value: Any) -> str | None:
+    """A reply as ``str``, keeping ``None`` for a missing value."""
+    return None if value is None else text(value)
+
+
+def number(value: Any, default: int = 0) -> int:
+    """A counter's reply as ``int`` (``default`` when it is missing)."""
+    return default if value is None or value == "" else int(value)
+
+
+def hash_of(r: Any, key: str) -> Fields:
+    """``HGETALL`` as a ``dict[str, str]`` (empty when the key does not exist)."""
+    raw: dict[Any, Any] = r.hgetall(key)
+    return {text(k): text(v) for k, v in raw.items()}
+
+
+def members(r: Any, key: str) -> set[str]:
+    """``SMEMBERS`` as a set of ``str``."""
+    raw: Iterable[Any] = r.smembers(key)
+    return {text(m) for m in raw}
+
+
+def entries_of(reply: Any) -> list[Entry]:
+    """The entries of an ``XREAD``/``XREADGROUP`` reply, in order."""
+    out: list[Entry] = []
+    for stream, items in reply or []:
+        out += [Entry(text(stream), text(eid), _fields(f)) for eid, f in items]
+    return out
+
+
+def claimed(stream: str, reply: Any) -> list[Entry]:
+    """The live entries of an ``XAUTOCLAIM`` reply (deleted ones come back empty)."""
+    return [Entry(stream, text(eid), _fields(f)) for eid, f in reply[1] if f]
+
+
+def xrange(r: Any, stream: str, low: str, high: str = "+", count: int | None = None) -> list[Entry]:
+    """``XRANGE`` as entries."""
+    raw: list[Any] = r.xrange(stream, min=low, max=high, count=count)
+    return [Entry(stream, text(eid), _fields(f)) for eid, f in raw]
+
+
+def _fields(raw: Any) -> Fields:
+    return {text(k): text(v) for k, v in (raw or {}).items()}

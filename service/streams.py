@@ -1,0 +1,183 @@
+"""Reading Redis streams: the one consumer loop every worker role is built on, and the
+one cursor type for reading a stream from a position without a consumer group.
+
+:class:`Consumer` is a named member of a consumer group. Its :meth:`~Consumer.run`
+calls the subclass's :meth:`~Consumer.step` until stopped, stops when the process that
+started it is gone, and waits out a lost connection. It reads new entries
+(``XREADGROUP``), takes over entries a silent consumer has held longer than the claim
+idle time (``XAUTOCLAIM``), refreshes entries it is still working on (a heartbeat), and
+acknowledges them. Crawl workers, orchestrators, offload workers and webhook notifiers
+are its four subclasses.
+
+:class:`Cursor` is a position ``entry id:items taken from it``; :func:`walk` yields the
+items of a stream's entries after a cursor, each with the cursor just after it. Flush,
+metadata pages and offloads all read this way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import redis
+
+from xtract_service.redis_client import Entry, Fields, Mapping, claimed, entries_of, xrange
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a stream: after ``taken`` items of entry ``entry``.
+
+    >>> str(Cursor("1700000000000-0", 3))
+    '1700000000000-0:3'
+    >>> Cursor.parse("1700000000000-0:3")
+    Cursor(entry='1700000000000-0', taken=3)
+    """
+
+    entry: str = "0-0"
+    taken: int = 0
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor:
+        """Read a cursor (``None`` or ``""`` is the start); ValueError if malformed.
+        A space is accepted in place of the colon (positions stored by older releases)."""
+        if not text:
+            return cls()
+        entry, sep, taken = text.replace(" ", ":").partition(":")
+        if not sep or not _ENTRY_ID.match(entry) or not taken.isdigit() or len(taken) > 12:
+            raise ValueError(f"bad cursor {text!r}")
+        return cls(entry, int(taken))
+
+    def __str__(self) -> str:
+        return f"{self.entry}:{self.taken}"
+
+
+def walk(
+    r: Any,
+    stream: str,
+    cursor: Cursor,
+    unpack: Callable[[Fields], Sequence[T]],
+    scan: int = 16,
+) -> Iterator[tuple[Cursor, T]]:
+    """The items ``unpack`` finds in each entry after ``cursor``, in order, each with the
+    cursor just after it. ``r`` may be a client or a pipeline under ``WATCH``."""
+    low = cursor.entry
+    while True:
+        batch = xrange(r, stream, low, count=scan)
+        if not batch:
+            return
+        for entry in batch:
+            items = unpack(entry.fields)
+            first = cursor.taken if entry.id == cursor.entry else 0
+            for i in range(first, len(items)):
+                yield Cursor(entry.id, i + 1), items[i]
+        low = "(" + batch[-1].id
+
+
+class Consumer:
+    """One member of a consumer group; subclasses implement :meth:`step`.
+
+    ``group`` names the consumer group; ``retry_on`` the errors after which the loop
+    waits a second and carries on (Redis restarting, say).
+    """
+
+    group: ClassVar[str]
+    retry_on: ClassVar[tuple[type[Exception], ...]] = (redis.ConnectionError,)
+
+    def __init__(self, r: redis.Redis, name: str, claim_idle: float) -> None:
+        self.r = r
+        self.name = name
+        self.claim_idle = claim_idle
+        self.stop = threading.Event()
+        self._last_claim: dict[str, float] = {}
+
+    # -- the loop ---------------------------------------------------------------------
+    def step(self) -> bool:
+        """One round of work; returns whether anything happened (if not, :meth:`pause`)."""
+        raise NotImplementedError
+
+    def open(self) -> None:
+        """Called once before the first step."""
+
+    def pause(self) -> None:
+        """Called after a round in which nothing happened."""
+        self.stop.wait(0.1)
+
+    def close(self) -> None:
+        """Called once when the loop ends, however it ends."""
+
+    def run(self, parent_pid: int | None = None) -> None:
+        """Step until :attr:`stop` is set or the parent process ``parent_pid`` is gone."""
+        try:
+            self.open()
+            while not self.stop.is_set():
+                if parent_pid is not None and os.getppid() != parent_pid:
+                    log.warning("service %s went away; %s stopping", parent_pid, self.name)
+                    break
+                try:
+                    busy = self.step()
+                except self.retry_on as exc:
+                    log.warning("%s: redis unavailable (%s); retrying", self.name, exc)
+                    self.stop.wait(1)
+                    continue
+                if not busy:
+                    self.pause()
+        finally:
+            self.close()
+
+    # -- the group ----------------------------------------------------------------------
+    def ensure_group(self, stream: str) -> None:
+        """Create the group on ``stream`` (from its start) unless it exists."""
+        create_group(self.r, stream, self.group)
+
+    def read(self, streams: Iterable[str], count: int, block_ms: int | None = None) -> list[Entry]:
+        """New entries of ``streams`` for this consumer."""
+        wanted: Mapping = dict.fromkeys(streams, ">")
+        if not wanted:
+            return []
+        reply = self.r.xreadgroup(self.group, self.name, wanted, count=count, block=block_ms)
+        return entries_of(reply)
+
+    def claim(self, stream: str, count: int, held: Iterable[str] = ()) -> list[Entry]:
+        """Entries of ``stream`` another consumer has left idle for the claim idle time,
+        now this consumer's (at most every ``min(idle / 2, 5)`` s per stream; entries in
+        ``held``, which this consumer is already working on, are left out)."""
+        now = time.monotonic()
+        if now - self._last_claim.get(stream, 0.0) < min(self.claim_idle / 2, 5.0):
+            return []
+        self._last_claim[stream] = now
+        reply = self.r.xautoclaim(
+            stream, self.group, self.name, int(self.claim_idle * 1000), "0-0", count=count
+        )
+        skip = set(held)
+        return [e for e in claimed(stream, reply) if e.id not in skip]
+
+    def heartbeat(self, stream: str, entry_ids: Sequence[str]) -> None:
+        """Show that this consumer is still working on these entries (resets their idle
+        time, so nobody claims them)."""
+        self.r.xclaim(stream, self.group, self.name, 0, list(entry_ids), justid=True)
+
+    def ack(self, stream: str, *entry_ids: str) -> None:
+        self.r.xack(stream, self.group, *entry_ids)
+
+    def forget_stream(self, stream: str) -> None:
+        self._last_claim.pop(stream, None)
+
+
+def create_group(r: Any, stream: str, group: str) -> None:
+    """Create consumer group ``group`` on ``stream`` from its start, unless it exists."""
+    try:
+        r.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise

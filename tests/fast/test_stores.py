@@ -1,0 +1,159 @@
+"""The stores and their Lua scripts, driven directly: a listing commits once however
+often it is delivered, status words only advance, a batch is recorded once, flush and
+pages never return an item twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from xtract_sdk.status import CrawlStatus, XtractStatus
+from xtract_service import keys
+from xtract_service.crawl.families import make_blocks, pack
+from xtract_service.crawl.flush import flush
+from xtract_service.crawl.spec import CrawlSpec
+from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
+from xtract_service.errors import BadRequest
+from xtract_service.extraction.documents import Document
+from xtract_service.extraction.runs import ExtractionExists, ExtractionRuns
+from xtract_service.redis_client import entries_of
+from xtract_service.streams import Cursor, create_group
+
+
+def take_frontier(r: redis.Redis, crawl_id: str) -> tuple[str, list[str]]:
+    (entry,) = entries_of(r.xreadgroup(keys.DIR_GROUP, "w1", {keys.dirs(crawl_id): ">"}, count=1))
+    return entry.id, json.loads(entry.fields["dirs"])
+
+
+def listing(crawl_id: str, directory: str, names: list[str]) -> tuple[Commit, list]:
+    files = [[n, 10, 1.0] for n in names]
+    blocks = make_blocks(directory, files, "per_file", 1000)
+    commit = Commit(crawl_id, "w1", done=1, per_entry=64, files=len(names), bytes=10 * len(names))
+    commit.families = commit.groups = len(names)
+    return commit, pack(blocks, 1000)
+
+
+def test_a_listing_delivered_twice_is_committed_once(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, dirs = take_frontier(r, cid)
+    assert dirs == ["/data"]
+    commit, batches = listing(cid, "/data", ["a.csv", "b.txt"])
+    assert store.commit(entry, commit, batches) == 0
+    assert store.commit(entry, commit, batches) == -1  # redelivered: nothing written
+    status = store.status(cid, "alice")
+    assert status["status"] == CrawlStatus.COMPLETE
+    assert status["data"]["files_crawled"] == 2 and status["data"]["dirs_crawled"] == 1
+    assert r.xlen(keys.families(cid)) == 1
+    assert cid not in r.smembers(keys.ACTIVE)
+
+
+def test_subdirectories_keep_a_crawl_running_until_they_are_listed(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, _ = take_frontier(r, cid)
+    commit, batches = listing(cid, "/data", ["a.csv"])
+    commit.subdirs = [("/data/x", "/data/x"), ("/data/y", "/data/y"), ("/data/x", "/data/x")]
+    assert store.commit(entry, commit, batches) == 2  # the repeated one is a revisit
+    assert store.status_word(cid) == CrawlStatus.CRAWLING
+    entry, dirs = take_frontier(r, cid)
+    assert dirs == ["/data/x", "/data/y"]
+    commit, batches = listing(cid, "/data/x", [])
+    commit.done = 2
+    assert store.commit(entry, commit, batches) == 0
+    assert store.status(cid, "alice")["data"]["dirs_revisited"] == 1
+
+
+def test_a_cancelled_crawl_stays_cancelled_and_others_cannot_see_it(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    with pytest.raises(CrawlNotFound):
+        store.cancel(cid, "bob")
+    assert store.cancel(cid, "alice")["status"] == CrawlStatus.CANCELLED
+    assert store.cancel(cid, "alice")["status"] == CrawlStatus.CANCELLED
+    assert not r.exists(keys.dirs(cid))
+    events = [e.fields["type"] for e in entries_of(r.xread({keys.events(cid): "0-0"}))]
+    assert events.count("crawl.cancelled") == 1
+
+
+def test_flush_never_returns_a_file_twice_and_says_when_it_is_done(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, _ = take_frontier(r, cid)
+    names = [f"f{i}.txt" for i in range(25)]
+    commit, batches = listing(cid, "/data", names)
+    store.commit(entry, commit, batches)
+    seen: list[str] = []
+    while True:
+        page = flush(r, cid, 10)
+        seen += [f["path"] for f in page["file_ls"]]
+        if page["queue_empty"]:
+            break
+    assert seen == [f"/data/{n}" for n in names]
+    assert flush(r, cid, 10)["num_files"] == 0
+
+
+def test_status_words_only_advance(r: redis.Redis) -> None:
+    runs = ExtractionRuns(r)
+    crawls = CrawlStore(r)
+    cid = crawls.create(CrawlSpec(dirs=["/data"]), "alice")
+    runs.start(cid, "alice", {"executor": "local", "local_mdata_path": "/tmp/x"}, {})
+    with pytest.raises(ExtractionExists):
+        runs.start(cid, "alice", {"executor": "local"}, {})
+    assert runs.advance(cid, XtractStatus.EXTRACTING)
+    assert not runs.advance(cid, XtractStatus.SCHEDULED)
+    assert runs.status_word(cid) == XtractStatus.EXTRACTING
+
+
+def document(fid: str) -> Document:
+    return {
+        "family_id": fid,
+        "files": [{"path": f"/data/{fid}"}],
+        "groups": [],
+        "metadata": {},
+        "errors": [],
+        "extractors": {"tabular": {"state": "success", "seconds": 0.5}},
+        "unknown": [],
+        "extracted_at": 1.0,
+    }
+
+
+def test_a_batch_recorded_twice_counts_once_and_pages_cover_it(r: redis.Redis) -> None:
+    runs = ExtractionRuns(r)
+    cid = CrawlStore(r).create(CrawlSpec(dirs=["/data"]), "alice")
+    runs.start(cid, "alice", {"executor": "local"}, {})
+    docs = [document(f"f{i}") for i in range(5)]
+    assert runs.results.record(cid, docs, [True] * 5) == {d["family_id"] for d in docs}
+    assert runs.results.record(cid, docs, [True] * 5) == set()
+    fx = runs.status(cid, "alice")["xtract_counters"]["fx"]
+    assert fx["success"] == 5 and fx["failed"] == 0
+    got, after = [], None
+    while True:
+        page = runs.results.page(cid, after, 2)
+        got += [d["family_id"] for d in page["documents"]]
+        if page["count"] < 2:
+            break
+        after = page["next"]
+    assert got == [d["family_id"] for d in docs]
+    with pytest.raises(BadRequest, match="bad cursor"):
+        runs.results.page(cid, "abc:1", 2)
+
+
+@pytest.mark.parametrize("text", ["abc:1", "1-0", "1-0:x", "1-0:-1", ":", "1-0:1:2"])
+def test_a_malformed_cursor_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        Cursor.parse(text)
+
+
+def test_a_cursor_reads_back_what_it_wrote() -> None:
+    assert Cursor.parse(str(Cursor("17-3", 4))) == Cursor("17-3", 4)
+    assert Cursor.parse("17-3 4") == Cursor("17-3", 4)  # as older releases stored it
+    assert Cursor.parse(None) == Cursor()
+
+
+def test_creating_a_group_twice_is_harmless(r: redis.Redis) -> None:
+    create_group(r, "xtract:test:stream", "g")
+    create_group(r, "xtract:test:stream", "g")
+    assert [g["name"] for g in r.xinfo_groups("xtract:test:stream")] == ["g"]

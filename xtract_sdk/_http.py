@@ -1,0 +1,93 @@
+"""The SDK's HTTP core: one session to one service, the bearer token, and the mapping
+of error answers onto :mod:`xtract_sdk.errors`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+import requests
+
+from xtract_sdk.errors import ServiceUnavailableError, error_for_status
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
+def xtract_home() -> Path:
+    """``$XTRACT_HOME`` or ``~/.xtract``, where a local service keeps its token."""
+    return Path(os.environ.get("XTRACT_HOME") or Path.home() / ".xtract")
+
+
+def path_id(value: str) -> str:
+    """An id made safe to put in a URL path."""
+    return quote(str(value), safe="")
+
+
+def is_local(url: str) -> bool:
+    return (urlparse(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+class HttpCore:
+    """Sends requests to one Xtract service with the caller's token.
+
+    The token is ``token``, else ``$XTRACT_TOKEN``, else (for a service on this
+    machine) the local token file ``~/.xtract/token`` that the service wrote.
+    """
+
+    def __init__(self, base_url: str | None, token: str | None, timeout: float) -> None:
+        self.base_url = (base_url or os.environ.get("XTRACT_URL") or DEFAULT_URL).rstrip("/")
+        self.timeout = timeout
+        self._token = token or os.environ.get("XTRACT_TOKEN") or self._read_token_file()
+        self._session = requests.Session()
+
+    def _read_token_file(self) -> str | None:
+        if not is_local(self.base_url):
+            return None
+        try:
+            return (xtract_home() / "token").read_text().strip() or None
+        except OSError:
+            return None
+
+    def headers(self) -> dict[str, str]:
+        """The headers that authenticate a request."""
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def request(self, method: str, path: str, json: Any = None) -> Any:
+        """The decoded JSON answer; an :class:`~xtract_sdk.errors.XtractError` subclass
+        for an error answer or an unreachable service."""
+        try:
+            resp = self._session.request(
+                method,
+                self.base_url + path,
+                json=json,
+                headers=self.headers(),
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise ServiceUnavailableError(
+                f"cannot reach the Xtract service at {self.base_url} ({exc.__class__.__name__}); "
+                "is `xtract serve` running?"
+            ) from exc
+        if resp.status_code >= 400:
+            message, code = resp.text or resp.reason, None
+            try:
+                err = resp.json()["error"]
+                message, code = err["message"], err.get("code")
+            except (ValueError, KeyError, TypeError):
+                pass
+            raise error_for_status(resp.status_code, message, code)
+        return resp.json() if resp.content else None
+
+    def stream(
+        self, path: str, headers: dict[str, str], params: dict[str, str] | None
+    ) -> requests.Response:
+        """An open streaming GET (Server-Sent Events); the caller closes it."""
+        return requests.get(
+            self.base_url + path,
+            headers={**self.headers(), **headers},
+            params=params,
+            stream=True,
+            timeout=(10, 10),
+        )

@@ -1,0 +1,50 @@
+"""Notebook helpers: every metadata document of a crawl as an iterator, and as a
+pandas DataFrame with one row per file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from xtract_sdk.errors import XtractError
+from xtract_sdk.records import items_of
+from xtract_sdk.status import XtractStatus
+
+if TYPE_CHECKING:
+    from xtract_sdk.client import XtractClient
+
+
+def iter_metadata(
+    client: XtractClient, crawl_id: str, page: int, follow: bool, interval: float
+) -> Iterator[dict[str, Any]]:
+    """Every document, a page at a time; with ``follow``, until the extraction ends."""
+    after = None
+    while True:
+        got = client.get_metadata(crawl_id, after=after, limit=page)
+        yield from got["documents"]
+        after = got["next"] or after
+        if got["count"] == page:
+            continue
+        if not follow:
+            return
+        state = client.get_xtract_status(crawl_id)
+        if state["xtract_status"] in XtractStatus.terminal():
+            last = client.get_metadata(crawl_id, after=after, limit=page)
+            yield from last["documents"]
+            if last["count"] < page:
+                return
+            after = last["next"]
+            continue
+        time.sleep(interval)
+
+
+def to_dataframe(client: XtractClient, crawl_id: str) -> Any:
+    """One row per file: path, size, extension, mtime, mimetype, unknown, family_id,
+    and the ``metadata`` and ``errors`` columns."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise XtractError("to_pandas needs pandas: pip install 'xtract[pandas]'") from None
+    rows = [item for doc in client.metadata(crawl_id) for item in items_of(doc)]
+    return pd.DataFrame(rows)

@@ -1,0 +1,88 @@
+"""Waiting: following crawls and extractions until they end, driven by their live
+events, and following offloads, with a progress line."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from xtract_sdk._http import HttpCore, path_id
+from xtract_sdk.errors import TimeoutError
+from xtract_sdk.monitor import Callback, Event, Monitor
+from xtract_sdk.progress import Progress
+from xtract_sdk.status import EventType, OffloadStatus
+
+if TYPE_CHECKING:
+    from xtract_sdk.client import XtractClient
+
+Status = dict[str, Any]
+
+
+def follow(
+    client: XtractClient,
+    ids: list[str],
+    fetch: Callable[[str], Status],
+    finished: Callable[[Status], bool],
+    line: Callable[[list[Status], float], str],
+    timeout: float | None,
+    progress: bool,
+) -> dict[str, Status]:
+    """Wait for every crawl in ``ids`` to be ``finished``, driven by its live events:
+    each burst of events refreshes the statuses (at most four times a second), and a
+    quiet spell of 5 s refreshes them anyway, in case an event was missed."""
+    events: queue.Queue[Event] = queue.Queue()
+    monitors = [Monitor(client, cid, [Callback(EventType.ANY, events.put)]).start() for cid in ids]
+    bar = Progress(enabled=progress)
+    last_fetch = time.monotonic()
+    final = EventType.final()
+    try:
+        statuses = {cid: fetch(cid) for cid in ids}
+        while True:
+            bar.update(line(list(statuses.values()), bar.elapsed))
+            if all(finished(s) for s in statuses.values()):
+                return statuses
+            if timeout is not None and bar.elapsed > timeout:
+                raise TimeoutError(f"still running after {timeout}s: {ids}")
+            touched = set(ids)
+            try:
+                got = [events.get(timeout=5.0)]
+                if not any(e.type in final for e in got):
+                    # a burst of progress: refresh at most four times a second
+                    time.sleep(max(0.0, 0.25 - (time.monotonic() - last_fetch)))
+                while not events.empty():
+                    got.append(events.get_nowait())
+                touched = {e.crawl_id for e in got}
+            except queue.Empty:
+                pass
+            last_fetch = time.monotonic()
+            for cid in touched & set(ids):
+                statuses[cid] = fetch(cid)
+    finally:
+        for m in monitors:
+            m.stop(timeout=0)
+        bar.close()
+
+
+def wait_offloads(
+    http: HttpCore, started: list[tuple[str, str]], timeout: float | None, progress: bool
+) -> list[Status]:
+    """Poll each ``(crawl id, offload id)`` until it is COMPLETED or FAILED."""
+    bar = Progress(enabled=progress)
+    try:
+        while True:
+            statuses: list[Status] = [
+                http.request("GET", f"/v1/crawls/{path_id(c)}/offload/{path_id(o)}")
+                for c, o in started
+            ]
+            done = [s for s in statuses if s["status"] in OffloadStatus.terminal()]
+            items = sum(s["items"] for s in statuses)
+            bar.update(f"offload: {len(done)}/{len(statuses)} done, {items:,} files written")
+            if len(done) == len(statuses):
+                return statuses
+            if timeout is not None and bar.elapsed > timeout:
+                raise TimeoutError(f"offloads still running after {timeout}s")
+            time.sleep(0.5)
+    finally:
+        bar.close()
