@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check bench clean
+.PHONY: run test test-fast lint check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,16 @@ run: $(STAMP)
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
 
+# the stores, Lua scripts and key table against one embedded Redis, no service: seconds
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/fast
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# everything CI checks: ruff, format, mypy --strict on all three packages, the tests
 check: lint test
 
 bench: $(STAMP)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Call, IsolatedRunner
@@ -71,7 +72,7 @@ def _readable(path: str, record: dict[str, Any]) -> str:
 
 
 def extract_batch(
-    families: list[dict[str, Any]],
+    families: Sequence[Mapping[str, Any]],
     only: list[str] | None = None,
     add: list[str] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
@@ -127,7 +128,7 @@ def extract_batch(
 
 
 def _document(
-    fam: dict[str, Any],
+    fam: Mapping[str, Any],
     metadata: dict[str, dict[str, Any]],
     errors: dict[str, list[dict[str, Any]]],
     timing: dict[str, list[tuple[str, float, bool]]],

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from xtract_sdk import XtractClient, XtractEndpoint, XtractError
+from xtract_sdk import CrawlStatus, XtractClient, XtractEndpoint, XtractError, XtractStatus
 from xtract_service.cli.app import app, fail, sdk_errors, show
 from xtract_service.cli.render import status_text, xtract_text
 
@@ -43,7 +43,7 @@ def crawl(
                 )
             )
             show(status, as_json, status_text(status))
-            if status["status"] != "complete":
+            if status["status"] != CrawlStatus.COMPLETE:
                 raise typer.Exit(1)
         else:
             cid = xtr.crawl(endpoint_of(path, grouper, skip))[0]
@@ -90,7 +90,7 @@ def xtract_command(
             xtr.xtract([crawl_id], **options)
             x = xtr.get_xtract_status(crawl_id)
     show(x, as_json, xtract_text(x))
-    if x["xtract_status"] == "FAILED":
+    if x["xtract_status"] == XtractStatus.FAILED:
         raise typer.Exit(1)
 
 
@@ -108,7 +108,7 @@ def retry(
         x = xtr.wait_for_xtract([crawl_id], progress=not as_json) if wait and r["retried"] else None
     text = f"{r['retried']:,} families sent again" + ("\n" + xtract_text(x[0]) if x else "")
     show({**r, "xtract": x[0] if x else None}, as_json, text)
-    if x and x[0]["xtract_status"] == "FAILED":
+    if x and x[0]["xtract_status"] == XtractStatus.FAILED:
         raise typer.Exit(1)
 
 

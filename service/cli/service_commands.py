@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from xtract_sdk import XtractClient
+from xtract_sdk import CrawlStatus, XtractClient
 from xtract_service.cli.app import app, fail, sdk_errors, setup_logging, show, token_app
 from xtract_service.cli.client_commands import endpoint_of
 from xtract_service.cli.render import status_text, summary
@@ -180,5 +180,5 @@ def run(
         finally:
             server.should_exit = True
             thread.join(30)
-    if s["status"] != "complete":
+    if s["status"] != CrawlStatus.COMPLETE:
         raise typer.Exit(1)

@@ -24,7 +24,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from xtract_extractors.kinds import extractor_for_extension, kind_of_extension
 
@@ -33,6 +33,35 @@ PER_FILE = "per_file"
 FileEntry = list[Any]  # [name, size, mtime] or [name, size, mtime, raw_name_b64]
 Group = list[Any]  # [[file indices], extractor or None]
 Block = dict[str, Any]
+
+
+class FileRecord(TypedDict):
+    """One file as a listing found it (``path_b64``: the raw bytes of a path that is not
+    UTF-8; ``family_id`` when flushed)."""
+
+    path: str
+    size: int
+    extension: str
+    mtime: float
+    path_b64: NotRequired[str]
+    family_id: NotRequired[str]
+
+
+class GroupRecord(TypedDict):
+    """Files one extractor reads together."""
+
+    group_id: str
+    files: list[str]
+    kind: str
+    extractor: str | None
+
+
+class Family(TypedDict):
+    """Files that travel together to one worker, with their groups."""
+
+    family_id: str
+    files: list[FileRecord]
+    groups: list[GroupRecord]
 
 
 def extension(name: str) -> str:
@@ -104,10 +133,10 @@ def pack(blocks: list[Block], per_entry: int) -> list[tuple[str, int]]:
     return out
 
 
-def _record(directory: str, entry: FileEntry) -> dict[str, Any]:
+def _record(directory: str, entry: FileEntry) -> FileRecord:
     name = entry[0]
     sep = "" if directory.endswith("/") else "/"
-    rec = {
+    rec: FileRecord = {
         "path": f"{directory}{sep}{name}",
         "size": entry[1],
         "extension": extension(name),
@@ -119,9 +148,7 @@ def _record(directory: str, entry: FileEntry) -> dict[str, Any]:
     return rec
 
 
-def _group(
-    gid: str, records: list[dict[str, Any]], idx: list[int], extractor: Any
-) -> dict[str, Any]:
+def _group(gid: str, records: list[FileRecord], idx: list[int], extractor: Any) -> GroupRecord:
     exts = {records[i]["extension"] for i in idx}
     kind = kind_of_extension(next(iter(exts))) if len(exts) == 1 else "mixed"
     return {
@@ -132,7 +159,7 @@ def _group(
     }
 
 
-def expand(block: Block) -> Iterator[dict[str, Any]]:
+def expand(block: Block) -> Iterator[Family]:
     """The block's families in the documented shape, in stream order."""
     d, bid, base = block["dir"], block["id"], block["base"]
     records = [_record(d, e) for e in block["files"]]
@@ -169,13 +196,13 @@ def expand(block: Block) -> Iterator[dict[str, Any]]:
         }
 
 
-def families_of(payload: bytes | str) -> Iterator[dict[str, Any]]:
+def families_of(payload: bytes | str) -> Iterator[Family]:
     """Every family in one stream entry's payload."""
     for block in json.loads(payload):
         yield from expand(block)
 
 
-def files_of(payload: bytes | str) -> list[dict[str, Any]]:
+def files_of(payload: bytes | str) -> list[FileRecord]:
     """Every file record in one stream entry, in order, each with its ``family_id``."""
     return [
         {**rec, "family_id": fam["family_id"]}

@@ -15,7 +15,7 @@ import redis
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service import keys
-from xtract_service.crawl.families import files_of
+from xtract_service.crawl.families import FileRecord, files_of
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
 from xtract_service.redis_client import Fields, maybe_text, text
@@ -24,7 +24,7 @@ from xtract_service.streams import Cursor, walk
 _SCAN = 64  # stream entries read per round trip
 
 
-def _files(fields: Fields) -> list[dict[str, Any]]:
+def _files(fields: Fields) -> list[FileRecord]:
     # retry entries repeat families for extraction, not new files
     return files_of(fields["families"]) if "families" in fields else []
 

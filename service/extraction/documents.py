@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, TypedDict
 
+from xtract_service.crawl.families import Family, FileRecord, GroupRecord
 from xtract_service.files import durable_write, sync_folder
 
 
@@ -18,8 +19,8 @@ class Document(TypedDict, total=False):
     crawl_id: str
     executor: str
     extracted_at: float
-    files: list[dict[str, Any]]
-    groups: list[dict[str, Any]]
+    files: list[FileRecord]
+    groups: list[GroupRecord]
     metadata: dict[str, Any]
     errors: list[dict[str, Any]]
     extractors: dict[str, Any]
@@ -35,7 +36,7 @@ def write_documents(out_dir: Path, docs: list[Document]) -> None:
     sync_folder(out_dir)
 
 
-def failed_document(family: dict[str, Any], reason: str) -> Document:
+def failed_document(family: Family, reason: str) -> Document:
     """The document of a family the executor could not run: an error record per file."""
     paths = list(dict.fromkeys([r["path"] for r in family["files"]]))
     errors = [{"path": p, "extractor": "*", "error": "executor", "message": reason} for p in paths]

@@ -27,7 +27,7 @@ import redis
 
 from xtract_sdk.status import EventType, XtractStatus
 from xtract_service import keys
-from xtract_service.crawl.families import families_of
+from xtract_service.crawl.families import Family, families_of
 from xtract_service.events import publish
 from xtract_service.extraction.documents import Document, failed_document, write_documents
 from xtract_service.extraction.executors import BatchExecutor, ExecutorSetup, executor_class
@@ -37,7 +37,6 @@ from xtract_service.settings import Settings
 from xtract_service.streams import Consumer
 
 log = logging.getLogger(__name__)
-Family = dict[str, Any]
 
 
 @dataclass

@@ -18,12 +18,25 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from xtract_extractors.registry import Param, check_params, declared_params, param
 from xtract_service.files import durable_write
+from xtract_service.streams import Cursor
 
-Part = dict[str, Any]  # {name, sha256, bytes, items, families, position}
+
+class Part(TypedDict):
+    """A durably written part: its name, checksum, size and contents, and (until it is
+    committed) the reader's position after its last family."""
+
+    name: str
+    sha256: str
+    bytes: int
+    items: int
+    families: int
+    position: NotRequired[Cursor]
+
+
 WRITERS: dict[str, type[PartWriter]] = {}
 
 
@@ -54,10 +67,22 @@ def describe_formats() -> list[dict[str, Any]]:
     ]
 
 
-def write_part(path: Path, data: bytes) -> Part:
-    """Write one part durably; returns its name, checksum and size."""
+def write_part(
+    path: Path, data: bytes, items: int = 0, families: int = 0, position: Cursor | None = None
+) -> Part:
+    """Write one part durably; returns its description."""
     durable_write(path, data)
-    return {"name": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    digest = hashlib.sha256(data).hexdigest()
+    part: Part = {
+        "name": path.name,
+        "sha256": digest,
+        "bytes": len(data),
+        "items": items,
+        "families": families,
+    }
+    if position is not None:
+        part["position"] = position
+    return part
 
 
 class PartWriter:
@@ -77,9 +102,9 @@ class PartWriter:
         self.items: list[dict[str, Any]] = []
         self.families = 0
         self.size = 0
-        self.position: Any = None  # where the reader was after the last family taken
+        self.position = Cursor()  # the reader's position after the last family taken
 
-    def add_family(self, items: list[dict[str, Any]], position: Any = None) -> list[Part]:
+    def add_family(self, items: list[dict[str, Any]], position: Cursor) -> list[Part]:
         """Take one family's items, read at ``position``; returns the parts this finished,
         durably written, each with the ``position`` after the last family it holds."""
         done: list[Part] = []
@@ -98,8 +123,8 @@ class PartWriter:
 
     def _finish(self) -> Part:
         name = f"part-{self.index:05d}{self.suffix}"
-        part = write_part(self.out_dir / name, self.encode(self.items))
-        part.update(items=len(self.items), families=self.families, position=self.position)
+        data = self.encode(self.items)
+        part = write_part(self.out_dir / name, data, len(self.items), self.families, self.position)
         self.index += 1
         self.items, self.families, self.size = [], 0, 0
         return part
@@ -180,7 +205,7 @@ class SearchWriter(PartWriter):
 class FamilyJsonWriter(PartWriter):
     """Each family is its own part, ``{family_id}.json``."""
 
-    def add_family(self, items: list[dict[str, Any]], position: Any = None) -> list[Part]:
+    def add_family(self, items: list[dict[str, Any]], position: Cursor) -> list[Part]:
         if not items:
             return []
         first = items[0]
@@ -191,8 +216,9 @@ class FamilyJsonWriter(PartWriter):
         }
         indent = self.options.get("indent") or None
         data = json.dumps(doc, default=str, indent=indent).encode()
-        part = write_part(self.out_dir / f"{first.get('family_id')}.json", data)
-        part.update(items=len(items), families=1, position=position)
+        part = write_part(
+            self.out_dir / f"{first.get('family_id')}.json", data, len(items), 1, position
+        )
         return [part]
 
     def close(self) -> list[Part]:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, StrictInt
 
+from xtract_sdk.status import CrawlStatus
 from xtract_service.api.deps import AppSettings, Crawls, Owner
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
@@ -30,7 +31,7 @@ def create_crawl(
     """Start crawling one endpoint breadth-first. Poll ``Location`` for its status."""
     crawl_id = start_crawl(body.spec(), body.tokens, owner, crawls, settings, body.webhooks)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}"
-    return CrawlStarted(crawl_id=crawl_id, status="initializing")
+    return CrawlStarted(crawl_id=crawl_id, status=CrawlStatus.INITIALIZING)
 
 
 @router.get("")

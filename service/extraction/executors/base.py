@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from xtract_extractors.batch import extract_batch
+from xtract_service.crawl.families import Family
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -42,13 +43,11 @@ class BatchExecutor(Executor):
     def create(cls, setup: ExecutorSetup) -> BatchExecutor:
         raise NotImplementedError
 
-    def batch_key(self, family: dict[str, Any]) -> str | None:
+    def batch_key(self, family: Family) -> str | None:
         """Families with different keys never share a batch (``None``: any may)."""
         return None
 
-    def submit_batch(
-        self, key: str | None, families: list[dict[str, Any]], **options: Any
-    ) -> Future[Any]:
+    def submit_batch(self, key: str | None, families: list[Family], **options: Any) -> Future[Any]:
         """Extract one batch (all of whose families have ``key``)."""
         return self.submit(extract_batch, families, **options)
 

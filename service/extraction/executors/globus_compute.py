@@ -22,6 +22,7 @@ from typing import Any
 import globus_sdk
 
 from xtract_extractors.kinds import container_family
+from xtract_service.crawl.families import Family
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors.base import (
     BatchExecutor,
@@ -88,7 +89,7 @@ class GlobusComputeExecutor(BatchExecutor):
     def create(cls, setup: ExecutorSetup) -> GlobusComputeExecutor:
         return cls(setup.endpoint_id or "", setup.token, setup.poll_seconds, setup.containers)
 
-    def batch_key(self, family: dict[str, Any]) -> str | None:
+    def batch_key(self, family: Family) -> str | None:
         """The container family of the family's first group that names one: a batch
         runs in one container."""
         for group in family.get("groups", []):
@@ -97,9 +98,7 @@ class GlobusComputeExecutor(BatchExecutor):
                 return fam
         return None
 
-    def submit_batch(
-        self, key: str | None, families: list[dict[str, Any]], **options: Any
-    ) -> Future[Any]:
+    def submit_batch(self, key: str | None, families: list[Family], **options: Any) -> Future[Any]:
         uri = self.containers.get(key or "") or self.containers.get("default")
         self.user_endpoint_config = container_config(uri)
         return super().submit_batch(key, families, **options)
