@@ -22,7 +22,7 @@ from xtract_service import keys, scripts
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.errors import NotFound
 from xtract_service.events import publish
-from xtract_service.redis_client import Mapping, hash_of, maybe_text, number, text
+from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
 
 COUNTERS = (
@@ -227,9 +227,6 @@ class CrawlStore:
             raise CrawlNotFound(crawl_id)
         secrets = hash_of(self.r, keys.secrets(crawl_id))
         return CrawlSpec.model_validate_json(text(spec_json)), secrets, number(per, 1)
-
-    def owner_of(self, crawl_id: str) -> str | None:
-        return maybe_text(self.r.hget(keys.crawl(crawl_id), "owner"))
 
     # -- stopping -------------------------------------------------------------------
     def cancel(self, crawl_id: str, owner: str) -> dict[str, Any]:
