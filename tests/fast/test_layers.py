@@ -75,4 +75,3 @@ def test_route_modules_hold_no_domain_logic() -> None:
         assert "xtract_service.redis_client" not in imported, path
         source = path.read_text()
         assert "keys." not in source and ".hget(" not in source and ".xadd(" not in source, path
-
