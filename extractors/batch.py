@@ -24,6 +24,7 @@ from typing import Any
 
 from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Call, IsolatedRunner
 from .isolation import is_error_record as _is_error
+from .safepath import Roots
 from .select import plan
 
 _local = threading.local()
@@ -80,9 +81,15 @@ def extract_batch(
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     max_calls: int = 1000,
     runner: IsolatedRunner | None = None,
+    roots: Sequence[str] | None = None,
+    follow_links: bool = False,
 ) -> list[dict[str, Any]]:
-    """Metadata documents for ``families`` (see the module doc), in the same order."""
+    """Metadata documents for ``families`` (see the module doc), in the same order.
+    Files are opened only inside ``roots`` (the crawl's folders), through links only
+    when ``follow_links``; a file that is not there, or not a regular file, gets an
+    error record."""
     params = params or {}
+    allowed = Roots(roots, follow_links) if roots is not None else None
     runner = runner or _shared_runner(time_limit, memory_limit, max_calls)
     files: dict[str, str] = {}  # path -> path to open
     suggested: dict[str, str | None] = {}
@@ -96,7 +103,9 @@ def extract_batch(
             files.setdefault(path, _readable(path, record))
 
     paths = list(files)
-    detected = runner.run_many([("filetype", [files[p]], params.get("filetype")) for p in paths])
+    detected = runner.run_many(
+        [("filetype", [files[p]], params.get("filetype")) for p in paths], allowed
+    )
     metadata: dict[str, dict[str, Any]] = {p: {} for p in paths}
     errors: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
     timing: dict[str, list[tuple[str, float, bool]]] = {p: [] for p in paths}
@@ -111,13 +120,17 @@ def extract_batch(
         else:
             metadata[path]["filetype"] = result
             mimetype = result.get("mimetype")
+        if result.get("error") == "unsafe_path":
+            continue  # not opened at all: no other extractor may try
         names = plan(path, mimetype, suggested=suggested.get(path), only=only, add=add or ())
         if not names:
             unknown.add(path)
         for name in names:
             second.append((name, [files[path]], params.get(name)))
             owners.append((path, name))
-    for (path, name), (result, seconds) in zip(owners, runner.run_many(second), strict=True):
+    for (path, name), (result, seconds) in zip(
+        owners, runner.run_many(second, allowed), strict=True
+    ):
         ok = not _is_error(result)
         timing[path].append((name, seconds, ok))
         if ok:

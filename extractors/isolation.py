@@ -20,12 +20,15 @@ import logging
 import multiprocessing as mp
 import os
 import resource
+import shutil
+import tempfile
 import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
 from .registry import ParamError, get, resolve
+from .safepath import Roots, UnsafePath
 
 Call = tuple[str, list[str], "dict[str, Any] | None"]  # extractor, paths, params
 
@@ -34,6 +37,9 @@ DEFAULT_MEMORY_LIMIT = 2 << 30  # bytes of address space
 
 
 _RECORD_KEYS = frozenset({"extractor", "error", "message"})
+# what a call may open when its caller names no roots: anything this user can read, but
+# only regular files (a FIFO or a device is refused, never opened for reading)
+ANYWHERE = Roots(["/"], follow_links=True)
 
 
 def error_record(extractor: str, error: str, message: str) -> dict[str, Any]:
@@ -45,11 +51,83 @@ def is_error_record(result: dict[str, Any]) -> bool:
     return _RECORD_KEYS <= result.keys() <= _RECORD_KEYS | {"seconds"}
 
 
+class _Opened:
+    """A call's files, opened safely (see :mod:`.safepath`) and shown to the extractor
+    under their own names: ``WORKDIR/<i>/<name>`` is a link to ``/proc/self/fd/N``, the
+    very file that was checked, so a swap on disk after the check changes nothing and
+    the extractor still sees the file's name and extension."""
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+        self.fds: list[int] = []
+        self.links: dict[str, str] = {}  # link -> the path the caller named
+
+    def open(self, paths: list[str], roots: Roots) -> list[str]:
+        shown = []
+        for i, path in enumerate(paths):
+            fd = roots.open_file(path)
+            self.fds.append(fd)
+            folder = os.path.join(self.workdir, str(i))
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            link = os.path.join(folder, os.path.basename(path) or "file")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(link)
+            os.symlink(f"{_FD_DIR}/{fd}", link)
+            self.links[link] = path
+            shown.append(link)
+        return shown
+
+    def named(self, value: Any) -> Any:
+        """``value`` with every link replaced by the path the caller named."""
+        if isinstance(value, str):
+            for link, path in self.links.items():
+                value = value.replace(link, path)
+            return value
+        if isinstance(value, dict):
+            return {self.named(k): self.named(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.named(v) for v in value)
+        return value
+
+    def close(self) -> None:
+        for link in self.links:
+            with contextlib.suppress(OSError):
+                os.unlink(link)
+        for fd in self.fds:
+            os.close(fd)
+
+
+_FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+
+
+def _call(name: str, ref: str, paths: list[str], params: Any, roots: Roots, workdir: str) -> Any:
+    files = _Opened(workdir)
+    try:
+        shown = files.open(paths, roots)
+        return files.named(("ok", resolve(name, ref).run(shown, params)))
+    except UnsafePath as exc:
+        return ("error", "unsafe_path", str(exc))
+    except MemoryError:
+        return ("error", "memory_limit", "the extractor ran out of its memory limit")
+    except Exception as exc:
+        return files.named(("error", type(exc).__name__, _message(exc)))
+    finally:
+        files.close()
+
+
 def _child(conn: Connection, memory_limit: int | None) -> None:
     # parsers log their complaints; the result's error record or warnings carry them
     logging.getLogger().setLevel(logging.ERROR)
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    workdir = tempfile.mkdtemp(prefix="xtract-call-")  # 0700, this process's own
+    try:
+        _serve(conn, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve(conn: Connection, workdir: str) -> None:
     while True:
         try:
             calls = conn.recv()
@@ -57,14 +135,9 @@ def _child(conn: Connection, memory_limit: int | None) -> None:
             return
         if calls is None:
             return
-        for name, ref, paths, params in calls:  # one answer per call, as each finishes
+        for name, ref, paths, params, roots in calls:  # one answer per call, as each ends
             started = time.monotonic()
-            try:
-                reply: Any = ("ok", resolve(name, ref).run(paths, params))
-            except MemoryError:
-                reply = ("error", "memory_limit", "the extractor ran out of its memory limit")
-            except Exception as exc:
-                reply = ("error", type(exc).__name__, _message(exc))
+            reply = _call(name, ref, paths, params, roots, workdir)
             seconds = round(time.monotonic() - started, 6)
             try:
                 conn.send((*reply, seconds))
@@ -130,13 +203,20 @@ class IsolatedRunner:
         self.restarts += restart
 
     def run(
-        self, name: str, paths: list[str], params: dict[str, Any] | None = None
+        self,
+        name: str,
+        paths: list[str],
+        params: dict[str, Any] | None = None,
+        roots: Roots | None = None,
     ) -> dict[str, Any]:
         """The extractor's metadata, or an error record; never raises for a bad file.
-        Unknown extractors and bad parameters raise before anything runs."""
-        return self.run_many([(name, paths, params)])[0][0]
+        Unknown extractors and bad parameters raise before anything runs. Files are
+        opened only inside ``roots`` (default: anywhere, regular files only)."""
+        return self.run_many([(name, paths, params)], roots)[0][0]
 
-    def run_many(self, calls: list[Call]) -> list[tuple[dict[str, Any], float]]:
+    def run_many(
+        self, calls: list[Call], roots: Roots | None = None
+    ) -> list[tuple[dict[str, Any], float]]:
         """Run many calls in one round trip: ``[(metadata or error record, seconds)]``.
 
         The child answers each call as it finishes; the time limit applies to each call.
@@ -148,7 +228,7 @@ class IsolatedRunner:
         for name, paths, params in calls:
             extractor = get(name)
             extractor.validate(params)  # ParamError here, in the caller, naming it
-            prepared.append((name, extractor.ref, paths, params))
+            prepared.append((name, extractor.ref, paths, params, roots or ANYWHERE))
         results: list[tuple[dict[str, Any], float] | None] = [None] * len(prepared)
         retried: set[int] = set()
         i = 0

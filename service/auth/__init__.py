@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Protocol
@@ -23,10 +25,15 @@ from xtract_service import keys
 from xtract_service.redis_client import maybe_text
 
 LOCAL_OWNER = "local"
+OWNER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Authenticator(Protocol):
     def owner_for(self, token: str) -> str | None: ...
+
+    def roots_for(self, owner: str) -> list[str] | None:
+        """The roots this owner's token was issued with (None: the defaults)."""
+        ...
 
 
 def ensure_token_file(path: Path) -> str:
@@ -77,12 +84,29 @@ class LocalTokens:
             return LOCAL_OWNER
         return maybe_text(self.r.hget(keys.ISSUED_TOKENS, _digest(token)))
 
-    def issue(self, owner: str) -> str:
-        """A new token for ``owner``; shown once, stored only as a hash."""
-        if not owner or owner == LOCAL_OWNER:
-            raise ValueError(f"owner name {owner!r} is reserved or empty")
+    def roots_for(self, owner: str) -> list[str] | None:
+        raw = maybe_text(self.r.hget(keys.OWNER_ROOTS, owner))
+        return list(json.loads(raw)) if raw else None
+
+    def issue(self, owner: str, roots: list[str] | None = None) -> str:
+        """A new token for ``owner``; shown once, stored only as a hash. ``roots`` (each
+        an existing absolute folder) become what this owner may reach."""
+        if not OWNER_NAME.fullmatch(owner or "") or owner == LOCAL_OWNER:
+            raise ValueError(
+                f"owner name {owner!r} is reserved or not 1-64 letters, digits, '.', '_' or '-'"
+            )
+        canonical = []
+        for root in roots or []:
+            real = os.path.realpath(root)
+            if not root.startswith("/") or not os.path.isdir(real):
+                raise ValueError(f"root {root!r} is not an existing absolute folder")
+            canonical.append(real)
         token = secrets.token_urlsafe(32)
-        self.r.hset(keys.ISSUED_TOKENS, _digest(token), owner)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(keys.ISSUED_TOKENS, _digest(token), owner)
+        if canonical:
+            pipe.hset(keys.OWNER_ROOTS, owner, json.dumps(canonical))
+        pipe.execute()
         return token
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from xtract_extractors.safepath import within
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.errors import BadRequest
-from xtract_service.paths import within
+
+if TYPE_CHECKING:
+    from xtract_service.access import Access
 
 RepoType = Literal["local", "globus"]
 
@@ -80,17 +82,14 @@ class CrawlSpec(BaseModel):
             raise ValueError("repo_type 'globus' needs globus_ep_id")
         return self
 
-    def check_local(self, allowed_roots: list[Path]) -> None:
-        """Make every local dir canonical and check it exists inside the allowed roots."""
+    def check_local(self, access: Access) -> None:
+        """Make every local dir canonical and check it exists inside the owner's roots."""
         canonical = []
         for d in self.dirs:
-            real = os.path.realpath(d)
-            if not any(within(real, str(root)) for root in allowed_roots):
-                roots = ", ".join(str(r) for r in allowed_roots)
-                raise SpecError(
-                    f"dir {d!r} is outside the allowed roots ({roots}); "
-                    "set XTRACT_ALLOWED_ROOTS to crawl it"
-                )
+            try:
+                real, _ = access.check(d, "dir")
+            except BadRequest as exc:
+                raise SpecError(exc.message) from None
             if not os.path.exists(real):
                 raise SpecError(f"dir {d!r} does not exist")
             if not os.path.isdir(real):

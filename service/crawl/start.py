@@ -7,10 +7,10 @@ import redis
 from pydantic import Field
 
 from xtract_sdk.status import EventType
+from xtract_service.access import Access
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
-from xtract_service.settings import Settings
 from xtract_service.webhooks import add_webhooks, check_urls
 
 MAX_WEBHOOKS = 20
@@ -33,21 +33,20 @@ class CrawlRequest(CrawlSpec):
 def start_crawl(
     spec: CrawlSpec,
     tokens: dict[str, str],
-    owner: str,
+    access: Access,
     store: CrawlStore,
-    settings: Settings,
     webhooks: list[str] | None = None,
 ) -> str:
-    """Check a spec against this service and start it; returns the crawl id."""
+    """Check a spec against what the owner may reach and start it; returns its id."""
     check_urls(webhooks or [])
     secrets = {}
     if spec.repo_type == "local":
-        spec.check_local(settings.allowed_roots)
+        spec.check_local(access)
     else:
         transfer = tokens.get("Transfer") or tokens.get("transfer")
         if transfer:
             secrets["transfer_token"] = transfer
-    crawl_id = store.create(spec, owner, secrets)
+    crawl_id = store.create(spec, access.owner, secrets)
     r: redis.Redis = store.r
     if webhooks:
         add_webhooks(r, crawl_id, webhooks)

@@ -5,11 +5,11 @@ so a recorded document is always on disk)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import Any, TypedDict
 
+from xtract_extractors.safepath import Roots, opened, write_file
 from xtract_service.crawl.families import Family, FileRecord, GroupRecord
-from xtract_service.files import durable_write, sync_folder
 
 
 class Document(TypedDict, total=False):
@@ -27,13 +27,14 @@ class Document(TypedDict, total=False):
     unknown: list[str]
 
 
-def write_documents(out_dir: Path, docs: list[Document]) -> None:
-    """One ``{family_id}.json`` per family; the folder is fsynced once for all."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for doc in docs:
-        data = json.dumps(doc, separators=(",", ":"), default=str).encode()
-        durable_write(out_dir / f"{doc['family_id']}.json", data, sync_folder=False)
-    sync_folder(out_dir)
+def write_documents(root: str, out_dir: str, docs: list[Document]) -> None:
+    """One ``{family_id}.json`` per family (0600) in ``out_dir`` (made 0700 if need be),
+    opened beneath ``root``; the folder is fsynced once for all."""
+    with opened(Roots([root]).open_dir(out_dir, create=True)) as folder:
+        for doc in docs:
+            data = json.dumps(doc, separators=(",", ":"), default=str).encode()
+            write_file(folder, f"{doc['family_id']}.json", data, sync_folder=False)
+        os.fsync(folder)
 
 
 def failed_document(family: Family, reason: str) -> Document:

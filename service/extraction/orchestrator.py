@@ -20,7 +20,6 @@ import socket
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -46,7 +45,8 @@ class Run:
     crawl_id: str
     options: dict[str, Any]
     executor: BatchExecutor
-    out_dir: Path
+    out_dir: str
+    out_root: str  # the folder beneath which out_dir is opened
     entries: dict[str, int] = field(default_factory=dict)  # stream entry -> batches left
 
     @property
@@ -126,7 +126,8 @@ class Orchestrator(Consumer):
             log.exception("extraction of %s cannot start", crawl_id)
             self.runs_store.fail(crawl_id, f"cannot start: {exc}")
             return None
-        run = Run(crawl_id, options, executor, Path(options["local_mdata_path"]))
+        out_dir = options["local_mdata_path"]
+        run = Run(crawl_id, options, executor, out_dir, options.get("output_root") or out_dir)
         self.runs[crawl_id] = run
         return run
 
@@ -209,6 +210,8 @@ class Orchestrator(Consumer):
             time_limit=o["time_limit"],
             memory_limit=o["memory_limit"],
             max_calls=self.settings.extract_max_calls,
+            roots=o.get("roots"),
+            follow_links=bool(o.get("follow_links")),
         )
         self.batches.append(Batch(run.crawl_id, entry_id, families, future))
         self.runs_store.count(run.crawl_id, scheduled=len(families))
@@ -240,7 +243,12 @@ class Orchestrator(Consumer):
             doc["crawl_id"] = batch.crawl_id
             doc["executor"] = run.options["executor"]
             doc["extracted_at"] = stamp
-        write_documents(run.out_dir, docs)
+        try:
+            write_documents(run.out_root, run.out_dir, docs)
+        except OSError as exc:  # the folder went away or was swapped for a link
+            log.error("documents of crawl %s cannot be written: %s", batch.crawl_id, exc)
+            self.runs_store.fail(batch.crawl_id, f"cannot write to {run.out_dir}: {exc}")
+            return
         recorded = self.runs_store.results.record(batch.crawl_id, docs, ok)
         for doc, good in zip(docs, ok, strict=True):
             if doc["family_id"] in recorded:

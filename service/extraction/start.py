@@ -9,11 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors import ParamError, UnknownExtractor, get
+from xtract_service.access import Access, own_folder
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors import executor_class
 from xtract_service.extraction.runs import ExtractionRuns
-from xtract_service.paths import output_folder
 from xtract_service.settings import Settings
 
 
@@ -52,38 +52,44 @@ def _check_extractors(req: XtractRequest) -> None:
         raise BadRequest(str(exc).strip("'\""), "bad_extractor") from None
 
 
-def _output_folder(req: XtractRequest, spec: dict[str, Any], crawl_id: str, s: Settings) -> str:
+def _output_folder(
+    req: XtractRequest, spec: dict[str, Any], crawl_id: str, access: Access, s: Settings
+) -> tuple[str, str]:
+    """Where the documents go, and the root beneath which that folder is opened."""
     wanted = req.local_mdata_path or spec.get("local_mdata_path")
     if not wanted:
-        return str(s.home / "metadata" / crawl_id)
-    try:
-        return output_folder(wanted, "local_mdata_path", s)
-    except ValueError as exc:
-        raise BadRequest(str(exc), "bad_path") from None
+        return own_folder(s, "metadata", crawl_id)
+    return access.check(wanted, "local_mdata_path")
 
 
 def start_extraction(
     crawl_id: str,
-    owner: str,
+    access: Access,
     req: XtractRequest,
     crawls: CrawlStore,
     runs: ExtractionRuns,
     settings: Settings,
 ) -> dict[str, Any]:
     """Validate everything, then start; returns the run's status."""
+    owner = access.owner
     spec = json.loads(crawls.get(crawl_id, owner)["spec"])
     cls = executor_class(req.executor)
     _check_extractors(req)
     endpoint, secrets = cls.check(req.funcx_ep_id or spec.get("funcx_ep_id"), req.tokens)
+    out_dir, out_root = _output_folder(req, spec, crawl_id, access, settings)
     options = {
         "executor": req.executor,
         "extractors": req.extractors,
         "add": req.add,
         "params": req.params,
-        "local_mdata_path": _output_folder(req, spec, crawl_id, settings),
+        "local_mdata_path": out_dir,
+        "output_root": out_root,
         "funcx_ep_id": endpoint,
         "batch_files": req.batch_files or settings.extract_batch_files,
         "time_limit": req.time_limit or settings.extract_time_limit,
         "memory_limit": req.memory_limit or settings.extract_memory_limit,
+        # extraction opens files only inside the crawl's own folders
+        "roots": spec["dirs"],
+        "follow_links": bool(spec.get("follow_symlinks")),
     }
     return runs.start(crawl_id, owner, options, secrets)

@@ -21,7 +21,9 @@ from typing import Any
 
 import redis
 
+from xtract_extractors.safepath import Roots, opened
 from xtract_sdk.status import EventType, OffloadStatus, XtractStatus
+from xtract_service.access import own_folder
 from xtract_service.events import publish
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload import OffloadFailed
@@ -49,8 +51,12 @@ class Engine:
         self.crawl_id = h["crawl_id"]
         self.spec = OffloadRequest.model_validate(json.loads(h["spec"]))
         self.secrets = self.store.secrets(oid)
-        self.staging = settings.home / "offloads" / oid / self.crawl_id
+        self.staging, self.staging_root = own_folder(settings, "offloads", oid, self.crawl_id)
         self.runs = ExtractionRuns(r)
+
+    def open_staging(self) -> int:
+        """The staging folder (made 0700 if need be); the caller closes it."""
+        return Roots([self.staging_root]).open_dir(self.staging, create=True)
 
     def update(self, **fields: Any) -> None:
         """Set fields of this job's hash (moves record their progress here too)."""
@@ -97,16 +103,19 @@ class Engine:
         return self.store.parts(self.oid)
 
     def write(self) -> None:
+        with opened(self.open_staging()) as folder:
+            self._write(folder)
+
+    def _write(self, folder: int) -> None:
         parts = self.committed()
-        self.staging.mkdir(parents=True, exist_ok=True)
         keep = {p["name"] for p in parts}
-        for leftover in self.staging.iterdir():  # written but never committed: write again
-            if leftover.name not in keep:
-                leftover.unlink()
+        for leftover in os.listdir(folder):  # written but never committed: write again
+            if leftover not in keep:
+                os.unlink(leftover, dir_fd=folder)
         position = self.store.position(self.oid)
         writer = open_writer(
             self.spec.format,
-            self.staging,
+            folder,
             len([p for p in parts if p["name"].startswith("part-")]),
             self.spec.format_params,
         )
@@ -131,7 +140,7 @@ class Engine:
             time.sleep(0.5)
         self.store.commit(self.oid, writer.close(), position)
         write_manifest(
-            self.staging,
+            folder,
             self.spec.format,
             self.committed(),
             {
@@ -163,7 +172,7 @@ class Engine:
         base = self.spec.dest_path or "/"
         if self.spec.move == "local":
             n, candidate = 1, folder
-            while os.path.exists(os.path.join(base, candidate, self.crawl_id)):
+            while os.path.lexists(os.path.join(base, candidate, self.crawl_id)):
                 n += 1
                 candidate = f"{folder}-{n}"
             folder = candidate

@@ -17,11 +17,10 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 from xtract_extractors.registry import Param, check_params, declared_params, param
-from xtract_service.files import durable_write
+from xtract_extractors.safepath import write_file
 from xtract_service.streams import Cursor
 
 
@@ -68,13 +67,18 @@ def describe_formats() -> list[dict[str, Any]]:
 
 
 def write_part(
-    path: Path, data: bytes, items: int = 0, families: int = 0, position: Cursor | None = None
+    folder: int,
+    name: str,
+    data: bytes,
+    items: int = 0,
+    families: int = 0,
+    position: Cursor | None = None,
 ) -> Part:
-    """Write one part durably; returns its description."""
-    durable_write(path, data)
+    """Write one part durably into the open folder ``folder``; returns its description."""
+    write_file(folder, name, data)
     digest = hashlib.sha256(data).hexdigest()
     part: Part = {
-        "name": path.name,
+        "name": name,
         "sha256": digest,
         "bytes": len(data),
         "items": items,
@@ -93,8 +97,8 @@ class PartWriter:
     params: tuple[Param, ...] = ()
     suffix = ".dat"
 
-    def __init__(self, out_dir: Path, first_part: int = 0, **params: Any) -> None:
-        self.out_dir = out_dir
+    def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
+        self.folder = folder
         self.options = params
         self.max_items = int(params.get("max_items") or 100_000)
         self.max_bytes = int(params.get("max_bytes") or 256 << 20)
@@ -124,7 +128,7 @@ class PartWriter:
     def _finish(self) -> Part:
         name = f"part-{self.index:05d}{self.suffix}"
         data = self.encode(self.items)
-        part = write_part(self.out_dir / name, data, len(self.items), self.families, self.position)
+        part = write_part(self.folder, name, data, len(self.items), self.families, self.position)
         self.index += 1
         self.items, self.families, self.size = [], 0, 0
         return part
@@ -141,8 +145,8 @@ class PartWriter:
 @param("max_items", int, default=100_000, desc="files per part")
 @param("max_bytes", int, default=256 << 20, desc="uncompressed bytes per part")
 class JsonlWriter(PartWriter):
-    def __init__(self, out_dir: Path, first_part: int = 0, **params: Any) -> None:
-        super().__init__(out_dir, first_part, **params)
+    def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
+        super().__init__(folder, first_part, **params)
         self.suffix = ".jsonl.gz" if params.get("gzip") else ".jsonl"
 
     def encode(self, items: list[dict[str, Any]]) -> bytes:
@@ -217,7 +221,7 @@ class FamilyJsonWriter(PartWriter):
         indent = self.options.get("indent") or None
         data = json.dumps(doc, default=str, indent=indent).encode()
         part = write_part(
-            self.out_dir / f"{first.get('family_id')}.json", data, len(items), 1, position
+            self.folder, f"{first.get('family_id')}.json", data, len(items), 1, position
         )
         return [part]
 
@@ -225,15 +229,15 @@ class FamilyJsonWriter(PartWriter):
         return []
 
 
-def open_writer(name: str, out_dir: Path, first_part: int, params: dict[str, Any]) -> PartWriter:
-    return WRITERS[name](out_dir, first_part, **check_format(name, params))
+def open_writer(name: str, folder: int, first_part: int, params: dict[str, Any]) -> PartWriter:
+    return WRITERS[name](folder, first_part, **check_format(name, params))
 
 
-def write_manifest(out_dir: Path, fmt: str, parts: list[Part], extra: dict[str, Any]) -> None:
+def write_manifest(folder: int, fmt: str, parts: list[Part], extra: dict[str, Any]) -> None:
     """``MANIFEST.sha256`` (``sha256sum -c`` reads it) and ``manifest.json`` beside the
     parts."""
     lines = "".join(f"{p['sha256']}  {p['name']}\n" for p in parts)
-    write_part(out_dir / "MANIFEST.sha256", lines.encode())
+    write_part(folder, "MANIFEST.sha256", lines.encode())
     manifest = {
         "format": fmt,
         "parts": parts,
@@ -241,4 +245,4 @@ def write_manifest(out_dir: Path, fmt: str, parts: list[Part], extra: dict[str, 
         "families": sum(p["families"] for p in parts),
         **extra,
     }
-    write_part(out_dir / "manifest.json", json.dumps(manifest, indent=2).encode())
+    write_part(folder, "manifest.json", json.dumps(manifest, indent=2).encode())

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import globus_sdk
 from globus_sdk.transport import RetryConfig
 
-from xtract_service.files import durable_copy, sync_folder
+from xtract_extractors.safepath import Roots, copy_file, open_in, opened, read_in
 from xtract_service.offload import OffloadFailed
 
 if TYPE_CHECKING:
@@ -26,14 +25,24 @@ def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | Non
 
 
 def local_copy(engine: Engine) -> str:
-    """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh:mm:ss/CRAWL_ID``."""
-    dest = Path(engine.store.get(engine.oid).get("destination") or engine.destination())
-    engine.update(destination=str(dest))
-    dest.mkdir(parents=True, exist_ok=True)
-    for src in sorted(engine.staging.iterdir()):
-        durable_copy(src, dest / src.name, sync_folder=False)
-    sync_folder(dest)
-    return str(dest)
+    """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh:mm:ss/CRAWL_ID``
+    (folders 0700, files 0600), opened beneath the root the request was checked in."""
+    h = engine.store.get(engine.oid)
+    dest = h.get("destination") or engine.destination()
+    engine.update(destination=dest)
+    root = h.get("dest_root") or engine.spec.dest_path
+    try:
+        with (
+            opened(engine.open_staging()) as staging,
+            opened(Roots([root]).open_dir(dest, create=True)) as folder,
+        ):
+            for name in sorted(os.listdir(staging)):
+                with opened(open_in(staging, name)) as src:
+                    copy_file(src, folder, name, sync_folder=False)
+            os.fsync(folder)
+    except OSError as exc:
+        raise OffloadFailed(f"cannot write to {dest}: {exc}") from None
+    return dest
 
 
 def globus_transfer(engine: Engine) -> str:
@@ -102,7 +111,8 @@ def search_ingest(engine: Engine) -> str:
     for part in engine.committed():
         if part["name"] in tasks:
             continue  # acknowledged before a restart
-        doc = json.loads((engine.staging / part["name"]).read_text())
+        with opened(engine.open_staging()) as staging:
+            doc = json.loads(read_in(staging, part["name"]))
         try:
             reply = sc.ingest(index, doc)
             tasks[part["name"]] = {"task_id": reply["task_id"], "state": "PENDING"}

@@ -9,13 +9,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xtract_extractors.safepath import UnsafePath, check_name, within
+from xtract_service.access import Access, own_folder
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest, Conflict
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.formats import check_format
 from xtract_service.offload.pipeline import Filter, Transform
 from xtract_service.offload.store import OffloadStore
-from xtract_service.paths import output_folder, within
 from xtract_service.settings import Settings
 
 SECRET_NAMES = ("Transfer", "Search")  # the tokens an offload keeps (encrypted later)
@@ -65,14 +66,20 @@ class SearchRequest(BaseModel):
         )
 
 
-def validate_request(req: OffloadRequest, settings: Settings) -> None:
-    """Everything that can be checked before the run starts; ValueError says what."""
+def validate_request(req: OffloadRequest, access: Access, settings: Settings) -> str | None:
+    """Everything that can be checked before the run starts (ValueError says what);
+    returns the root beneath which a local destination is opened."""
     check_format(req.format, req.format_params)
+    if req.folder is not None:
+        try:
+            check_name(req.folder)
+        except UnsafePath as exc:
+            raise ValueError(f"folder: {exc}") from None
     if req.move == "search":
         if not req.index_id:
             raise ValueError("a search ingest needs index_id")
         _uuid(req.index_id, "index_id")
-        return
+        return None
     if req.dest_ep_id and req.dest_ep_id != "local":
         _uuid(req.dest_ep_id, "dest_ep_id")
         req.move = "globus"
@@ -87,11 +94,13 @@ def validate_request(req: OffloadRequest, settings: Settings) -> None:
         staging = os.path.realpath(settings.home / "offloads")
         if not within(staging, root):
             raise ValueError(f"{staging} is not inside XTRACT_GLOBUS_COLLECTION_ROOT ({root})")
-        return
+        return None
     req.move = "local"
-    req.dest_path = output_folder(
-        req.dest_path or str(settings.home / "exports"), "dest_path", settings
-    )
+    if not req.dest_path:
+        req.dest_path, root = own_folder(settings, "exports")
+        return root
+    req.dest_path, root = access.check(req.dest_path, "dest_path")
+    return root
 
 
 def _uuid(value: str, name: str) -> None:
@@ -103,7 +112,7 @@ def _uuid(value: str, name: str) -> None:
 
 def start_offload(
     crawl_id: str,
-    owner: str,
+    access: Access,
     req: OffloadRequest,
     crawls: CrawlStore,
     runs: ExtractionRuns,
@@ -111,13 +120,15 @@ def start_offload(
     settings: Settings,
 ) -> dict[str, Any]:
     """Check the request and queue the job; returns its status."""
+    owner = access.owner
     crawls.get(crawl_id, owner)
     if not runs.exists(crawl_id):
         raise Conflict("no metadata to offload yet: run xtract on this crawl first", "no_metadata")
     try:
-        validate_request(req, settings)
+        root = validate_request(req, access, settings)
     except ValueError as exc:
         raise BadRequest(str(exc), "bad_offload") from None
     secrets = {k: v for k, v in req.tokens.items() if k in SECRET_NAMES}
-    oid = offloads.create(crawl_id, owner, req.model_dump(exclude={"tokens"}), secrets)
+    spec = req.model_dump(exclude={"tokens"})
+    oid = offloads.create(crawl_id, owner, spec, secrets, dest_root=root)
     return offloads.status(oid)

@@ -25,7 +25,12 @@ class OffloadStore:
         self.r = r
 
     def create(
-        self, crawl_id: str, owner: str, spec: dict[str, Any], secrets: dict[str, str]
+        self,
+        crawl_id: str,
+        owner: str,
+        spec: dict[str, Any],
+        secrets: dict[str, str],
+        dest_root: str | None = None,
     ) -> str:
         oid = str(uuid.uuid4())
         now = time.time()
@@ -43,6 +48,7 @@ class OffloadStore:
                 "items": 0,
                 "families": 0,
                 "created_at": now,
+                "dest_root": dest_root or "",
             },
         )
         if secrets:

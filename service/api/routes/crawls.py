@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, StrictInt
 
 from xtract_sdk.status import CrawlStatus
-from xtract_service.api.deps import AppSettings, Crawls, Owner
+from xtract_service.api.deps import AppSettings, Crawls, Owner, OwnerAccess
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
 
@@ -26,10 +26,10 @@ class FlushRequest(BaseModel):
 
 @router.post("", status_code=202, response_model=CrawlStarted)
 def create_crawl(
-    body: CrawlRequest, response: Response, owner: Owner, crawls: Crawls, settings: AppSettings
+    body: CrawlRequest, response: Response, access: OwnerAccess, crawls: Crawls
 ) -> CrawlStarted:
     """Start crawling one endpoint breadth-first. Poll ``Location`` for its status."""
-    crawl_id = start_crawl(body.spec(), body.tokens, owner, crawls, settings, body.webhooks)
+    crawl_id = start_crawl(body.spec(), body.tokens, access, crawls, body.webhooks)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}"
     return CrawlStarted(crawl_id=crawl_id, status=CrawlStatus.INITIALIZING)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors import PLUGIN_ERRORS, all_extractors
-from xtract_service.api.deps import AppSettings, Crawls, Owner, Runs
+from xtract_service.api.deps import AppSettings, Crawls, Owner, OwnerAccess, Runs
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 
 router = APIRouter(tags=["extraction"])
@@ -32,13 +32,13 @@ def create_extraction(
     crawl_id: str,
     body: XtractRequest,
     response: Response,
-    owner: Owner,
+    access: OwnerAccess,
     crawls: Crawls,
     runs: Runs,
     settings: AppSettings,
 ) -> dict[str, Any]:
     """Extract the crawl's families, as they are found. Poll ``Location`` for status."""
-    status = start_extraction(crawl_id, owner, body, crawls, runs, settings)
+    status = start_extraction(crawl_id, access, body, crawls, runs, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/xtract"
     return status
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from xtract_service.api.deps import AppSettings, Crawls, Redis, Runs, owner_from_token
+from xtract_service.api.deps import AppSettings, Crawls, Redis, Runs, access_of, owner_from_token
 from xtract_service.api.errors import ApiError, describe_validation
 from xtract_service.auth import strip_bearer
 from xtract_service.crawl.flush import flush_files
@@ -83,7 +83,7 @@ def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
 
 
 @router.post("/crawl", status_code=200)
-async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict[str, Any]:
+async def crawl(request: Request, crawls: Crawls) -> dict[str, Any]:
     """Start one crawl per endpoint; answers ``{crawl_id, crawl_ids, status}``."""
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
@@ -92,7 +92,8 @@ async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict
         specs = [CrawlSpec.model_validate(s) for s in raw_specs]
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    ids = [await run_in_threadpool(start_crawl, s, tokens, owner, crawls, settings) for s in specs]
+    access = await run_in_threadpool(access_of, request, owner)
+    ids = [await run_in_threadpool(start_crawl, s, tokens, access, crawls) for s in specs]
     return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 
 
@@ -141,7 +142,8 @@ async def extract(
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    status = await run_in_threadpool(start_extraction, cid, owner, req, crawls, runs, settings)
+    access = await run_in_threadpool(access_of, request, owner)
+    status = await run_in_threadpool(start_extraction, cid, access, req, crawls, runs, settings)
     return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
 
 

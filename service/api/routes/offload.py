@@ -9,7 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from xtract_service.api.deps import AppSettings, Crawls, Offloads, Owner, Redis, Runs
+from xtract_service.api.deps import (
+    AppSettings,
+    Crawls,
+    Offloads,
+    Owner,
+    OwnerAccess,
+    Redis,
+    Runs,
+)
 from xtract_service.offload.formats import describe_formats
 from xtract_service.offload.start import OffloadRequest, SearchRequest, start_offload
 from xtract_service.webhooks import add_webhooks, webhook_report
@@ -28,7 +36,7 @@ def create_offload(
     crawl_id: str,
     body: OffloadRequest,
     response: Response,
-    owner: Owner,
+    access: OwnerAccess,
     crawls: Crawls,
     runs: Runs,
     offloads: Offloads,
@@ -36,7 +44,7 @@ def create_offload(
 ) -> dict[str, Any]:
     """Export the crawl's metadata in a format, filtered and transformed, into a new
     folder ``dest_path/YYYY-MM-DD-hh:mm:ss`` here or on a Globus endpoint."""
-    status = start_offload(crawl_id, owner, body, crawls, runs, offloads, settings)
+    status = start_offload(crawl_id, access, body, crawls, runs, offloads, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/offload/{status['offload_id']}"
     return status
 
@@ -46,7 +54,7 @@ def create_search_ingest(
     crawl_id: str,
     body: SearchRequest,
     response: Response,
-    owner: Owner,
+    access: OwnerAccess,
     crawls: Crawls,
     runs: Runs,
     offloads: Offloads,
@@ -54,7 +62,7 @@ def create_search_ingest(
 ) -> dict[str, Any]:
     """Ingest the crawl's metadata into a Globus Search index, as GMetaList documents."""
     req = body.as_offload()
-    status = start_offload(crawl_id, owner, req, crawls, runs, offloads, settings)
+    status = start_offload(crawl_id, access, req, crawls, runs, offloads, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/offload/{status['offload_id']}"
     return status
 

@@ -1,5 +1,7 @@
-"""The local (POSIX) repo: ``os.scandir``, symlinks not followed unless asked,
-never leaving the crawl's roots, skip patterns matched against entry names."""
+"""The local (POSIX) repo: ``os.scandir`` of a folder opened beneath the crawl's roots
+(:mod:`xtract_extractors.safepath`, so a folder swapped for a link mid-crawl is refused,
+not listed), symlinks not followed unless asked and never out of the roots, skip patterns
+matched against entry names."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ import os
 import re
 import stat as st
 
+from xtract_extractors.safepath import Roots, opened
 from xtract_service.crawl.repos import Listing
-from xtract_service.paths import within
 
 
 def _skip_matcher(patterns: list[str]) -> re.Pattern[str] | None:
@@ -33,22 +35,30 @@ class LocalRepo:
     def __init__(
         self, roots: list[str], skip: list[str] | None = None, follow_symlinks: bool = False
     ) -> None:
-        self.roots = [r.rstrip("/") or "/" for r in roots]
+        self.roots = Roots(roots, follow_symlinks)
         self.skip = _skip_matcher(skip or [])
         self.follow = follow_symlinks
-
-    def _inside_roots(self, real: str) -> bool:
-        return any(within(real, r) for r in self.roots)
 
     def list_dir(self, path: str) -> Listing:
         out = Listing()
         try:
-            it = os.scandir(path)
+            fd = self.roots.open_dir(path)
         except OSError as exc:
             out.errors.append({"path": _display(path)[0], "error": _describe(exc)})
             return out
+        with opened(fd):
+            self._list(path, fd, out)
+        return out
+
+    def _list(self, path: str, fd: int, out: Listing) -> None:
+        try:
+            it = os.scandir(fd)
+        except OSError as exc:
+            out.errors.append({"path": _display(path)[0], "error": _describe(exc)})
+            return
         skip, follow = self.skip, self.follow
         files = out.files
+        prefix = path.rstrip("/") + "/"
         with it:
             while True:
                 try:
@@ -61,14 +71,17 @@ class LocalRepo:
                 name = entry.name
                 if skip is not None and skip.match(name):
                     continue
+                full = prefix + name
                 try:
                     s = entry.stat(follow_symlinks=follow)
                 except OSError as exc:  # deleted mid-crawl, or a dangling link
-                    out.errors.append({"path": _display(entry.path)[0], "error": _describe(exc)})
+                    out.errors.append({"path": _display(full)[0], "error": _describe(exc)})
                     continue
                 mode = s.st_mode
+                if follow and entry.is_symlink() and not self._link_inside(full, out):
+                    continue
                 if st.S_ISDIR(mode):
-                    self._add_subdir(entry, out)
+                    self._add_subdir(full, entry, out)
                 elif st.S_ISREG(mode):
                     if name.isascii():
                         files.append([name, s.st_size, s.st_mtime])
@@ -77,7 +90,6 @@ class LocalRepo:
                 elif not follow and entry.is_symlink():
                     out.links_skipped += 1
                 # sockets, fifos, devices, and links we do not follow are not data files
-        return out
 
     @staticmethod
     def _add_unusual_name(directory: str, name: str, s: os.stat_result, out: Listing) -> None:
@@ -93,20 +105,17 @@ class LocalRepo:
                 }
             )
 
-    def _add_subdir(self, entry: os.DirEntry[str], out: Listing) -> None:
-        path = entry.path
-        if self.follow and entry.is_symlink():
-            real = os.path.realpath(path)
-            if not self._inside_roots(real):
-                out.errors.append(
-                    {
-                        "path": _display(path)[0],
-                        "error": f"symlink leads outside the crawl to {real}",
-                    }
-                )
-                return
-            out.subdirs.append((real, path))
-        elif self.follow:
+    def _link_inside(self, path: str, out: Listing) -> bool:
+        """Whether a link (followed) stays inside the crawl; if not, an error says so.
+        Opening checks again, hop by hop: this only keeps the listing honest."""
+        real = os.path.realpath(path)
+        if self.roots.contains(real):
+            return True
+        out.errors.append({"path": _display(path)[0], "error": "symlink leads outside the crawl"})
+        return False
+
+    def _add_subdir(self, path: str, entry: os.DirEntry[str], out: Listing) -> None:
+        if self.follow:
             out.subdirs.append((os.path.realpath(path), path))
         else:
             out.subdirs.append((path, path))

@@ -1,0 +1,264 @@
+"""The one way Xtract opens or writes a path a caller named: beneath an allowed root,
+component by component, never through a link that leaves the roots, never into a FIFO
+or a device.
+
+A path is checked *while* it is opened, not before: each component is opened relative
+to the directory file descriptor of the one before it with ``O_NOFOLLOW``, so swapping a
+folder for a symbolic link (or a file for a FIFO) after any check cannot lead outside.
+Symbolic links are followed only when the caller allows it, and then only while every
+hop stays inside an allowed root (checked at open time, hop by hop). Files are opened
+``O_NONBLOCK`` and must be regular files (``fstat``); folders the service creates are
+``0700`` and files it writes ``0600``, written whole (temporary name, fsync, rename,
+fsync of the folder) or not at all.
+
+This module lives in the extractor package, the lowest layer, because both sides need
+it: an extraction process opens the files it reads through it (with no service code
+installed), and the service writes documents and exports through it.
+
+>>> roots = Roots(["/data"])
+>>> fd = roots.open_file("/data/run1/table.csv")        # doctest: +SKIP
+>>> roots.open_file("/data/run1/link-to-etc-shadow")   # doctest: +SKIP
+Traceback (most recent call last):
+UnsafePath: /data/run1/link-to-etc-shadow is a symbolic link
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import posixpath
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+LINK_HOPS = 40  # symbolic links followed for one path, at most
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+MAX_PATH = 4096
+
+
+class UnsafePath(OSError):
+    """A path outside the allowed roots, through a link not allowed, or not a regular
+    file; the message says which."""
+
+
+def normal(path: str) -> str:
+    """An absolute, normalised path; UnsafePath for a relative path, a NUL byte or an
+    over-long path."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise UnsafePath(f"{path!r} is not an absolute path")
+    if "\x00" in path or len(path) > MAX_PATH:
+        raise UnsafePath(f"{path[:80]!r} is not a usable path (NUL byte or too long)")
+    return posixpath.normpath(path).replace("//", "/")
+
+
+def within(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or inside it (both normalised)."""
+    root = root.rstrip("/") or "/"
+    return root == "/" or path == root or path.startswith(root + "/")
+
+
+def check_name(name: str) -> str:
+    """A single file or folder name (no ``/``, not ``.`` or ``..``, no NUL)."""
+    if not name or "/" in name or "\x00" in name or name in (".", "..") or len(name) > 255:
+        raise UnsafePath(f"{name!r} is not a single file or folder name")
+    return name
+
+
+@dataclass(frozen=True)
+class Roots:
+    """The folders a caller may reach, and whether links inside them are followed."""
+
+    paths: tuple[str, ...]
+    follow_links: bool = False
+
+    def __init__(self, paths: Sequence[str], follow_links: bool = False) -> None:
+        object.__setattr__(self, "paths", tuple(normal(p) for p in paths))
+        object.__setattr__(self, "follow_links", follow_links)
+
+    def root_of(self, path: str) -> str | None:
+        """The longest allowed root that holds ``path`` (normalised), if any."""
+        inside = [r for r in self.paths if within(path, r)]
+        return max(inside, key=len) if inside else None
+
+    def contains(self, path: str) -> bool:
+        try:
+            return self.root_of(normal(path)) is not None
+        except UnsafePath:
+            return False
+
+    # -- opening ------------------------------------------------------------------------
+    def open_file(self, path: str) -> int:
+        """A file descriptor of the regular file ``path`` (the caller closes it)."""
+        fd = self._walk(path, want_dir=False)
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise UnsafePath(f"{path} is not a regular file ({_kind(mode)})")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def open_dir(self, path: str, *, create: bool = False, mode: int = 0o700) -> int:
+        """A file descriptor of the folder ``path``; with ``create``, missing folders
+        are made (``mode``) on the way down."""
+        return self._walk(path, want_dir=True, create=create, mode=mode)
+
+    def _walk(self, path: str, *, want_dir: bool, create: bool = False, mode: int = 0o700) -> int:
+        target = normal(path)
+        for _ in range(LINK_HOPS + 1):
+            root = self.root_of(target)
+            if root is None:
+                raise UnsafePath(f"{path} is outside the allowed roots")
+            found = self._descend(root, target, want_dir, create, mode)
+            if isinstance(found, int):
+                return found
+            target = found  # a link inside the roots: walk again from its target
+        raise UnsafePath(f"{path}: more than {LINK_HOPS} symbolic links")
+
+    def _descend(
+        self, root: str, target: str, want_dir: bool, create: bool, mode: int
+    ) -> int | str:
+        """Open ``target`` beneath ``root``: a file descriptor, or the path a symbolic
+        link on the way leads to (for the caller to walk again)."""
+        parts = [p for p in target[len(root) :].split("/") if p]
+        fd = os.open(root, _DIR)
+        here = root
+        try:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                flags = _DIR if (want_dir or not last) else _FILE
+                try:
+                    nfd = self._open_part(part, flags, fd, create and flags == _DIR, mode)
+                except OSError as exc:
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                        raise
+                    if not _is_link(part, fd):
+                        raise UnsafePath(f"{posixpath.join(here, part)} is not a folder") from None
+                    if not self.follow_links:
+                        raise UnsafePath(
+                            f"{posixpath.join(here, part)} is a symbolic link"
+                        ) from None
+                    link = os.readlink(part, dir_fd=fd)
+                    return posixpath.normpath(posixpath.join(here, link, *parts[i + 1 :]))
+                os.close(fd)
+                fd, here = nfd, posixpath.join(here, part)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @staticmethod
+    def _open_part(part: str, flags: int, fd: int, create: bool, mode: int) -> int:
+        try:
+            return os.open(part, flags, dir_fd=fd)
+        except FileNotFoundError:
+            if not create:
+                raise
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, mode, dir_fd=fd)
+            return os.open(part, flags, dir_fd=fd)
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _kind(mode: int) -> str:
+    for test, word in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+@contextlib.contextmanager
+def opened(fd: int) -> Iterator[int]:
+    """Close ``fd`` when the block ends."""
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def open_in(folder: int, name: str) -> int:
+    """A file descriptor of the regular file ``name`` in the open folder ``folder``."""
+    fd = os.open(check_name(name), _FILE, dir_fd=folder)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsafePath(f"{name} is not a regular file ({_kind(mode)})")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_in(folder: int, name: str) -> bytes:
+    """The whole content of the regular file ``name`` in the open folder ``folder``."""
+    with opened(open_in(folder, name)) as fd, os.fdopen(os.dup(fd), "rb") as f:
+        return f.read()
+
+
+# -- writing ----------------------------------------------------------------------------
+def write_file(folder: int, name: str, data: bytes, *, sync_folder: bool = True) -> None:
+    """Write ``data`` as ``name`` in the open folder ``folder`` (mode 0600), whole or not
+    at all."""
+    check_name(name)
+    tmp = f".{name}.partial{os.getpid()}"
+    fd = os.open(
+        tmp,
+        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+        dir_fd=folder,
+    )
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    if sync_folder:
+        os.fsync(folder)
+
+
+def copy_file(source: int, folder: int, name: str, *, sync_folder: bool = True) -> None:
+    """Copy the open file ``source`` as ``name`` into the open folder ``folder``."""
+    check_name(name)
+    tmp = f".{name}.partial{os.getpid()}"
+    fd = os.open(
+        tmp,
+        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+        dir_fd=folder,
+    )
+    try:
+        offset = 0
+        while True:
+            sent = os.sendfile(fd, source, offset, 1 << 20)
+            if not sent:
+                break
+            offset += sent
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    if sync_folder:
+        os.fsync(folder)
+
+
+def is_partial(name: str) -> bool:
+    """Whether ``name`` is a temporary file an interrupted write left behind."""
+    return name.startswith(".") and ".partial" in name
