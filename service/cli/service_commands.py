@@ -111,7 +111,12 @@ def token_rotate() -> None:
 
 
 @token_app.command("issue")
-def token_issue(owner: str) -> None:
+def token_issue(
+    owner: str,
+    root: list[str] = typer.Option(
+        [], "--root", help="A folder this owner may reach (repeatable; default: their home)."
+    ),
+) -> None:
     """Issue a token for another owner (stored as a hash in the service's Redis)."""
     from xtract_service.auth import LocalTokens
     from xtract_service.redis_client import connect
@@ -120,7 +125,7 @@ def token_issue(owner: str) -> None:
     settings = Settings()
     url = settings.local_redis_url
     try:
-        typer.echo(LocalTokens(settings.token_file, connect(url)).issue(owner))
+        typer.echo(LocalTokens(settings.token_file, connect(url)).issue(owner, list(root)))
     except ValueError as exc:
         fail(str(exc), 2)
     except Exception as exc:

@@ -1,0 +1,164 @@
+"""Owners inside their bounds, through the real service: an offload folder that tries
+to leave its destination, a documents folder swapped for a link after the request was
+accepted, a link to a file outside a crawl, the service's own home, and a second owner
+who can reach none of the first owner's crawls."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import Service, flush_all
+from xtract_sdk import XtractClient, XtractEndpoint
+
+
+def small_tree(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(3):
+        (root / f"f{i}.txt").write_text(f"some words in file {i}\n")
+
+
+def post(svc: Service, path: str, body: object, token: str | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token or svc.token}"}
+    return requests.post(svc.url + path, json=body, headers=headers, timeout=30)
+
+
+@pytest.fixture
+def extracted(service: Service, tree_dir: Path) -> tuple[XtractClient, str]:
+    small_tree(tree_dir / "data")
+    xtr = service.client()
+    xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir / "data")]), progress=False)
+    (status,) = xtr.xtract_and_wait(progress=False, timeout=120)
+    assert status["xtract_status"] == "COMPLETED"
+    return xtr, xtr.crawl_ids[0]
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["/etc/x", "../../etc", "a/b", "x\x00y", ".."],
+    ids=["abs", "up", "sub", "nul", "dots"],
+)
+def test_an_offload_folder_must_be_one_name_inside_the_destination(
+    service: Service, extracted: tuple[XtractClient, str], tree_dir: Path, folder: str
+) -> None:
+    _, cid = extracted
+    body = {"format": "family_json", "dest_path": str(tree_dir), "folder": folder}
+    resp = post(service, f"/v1/crawls/{cid}/offload", body)
+    assert resp.status_code == 400, resp.text
+    assert "folder" in resp.json()["error"]["message"]
+
+
+def test_the_services_own_home_is_never_a_destination(
+    service: Service, extracted: tuple[XtractClient, str]
+) -> None:
+    _, cid = extracted
+    for path, body in [
+        (f"/v1/crawls/{cid}/offload", {"dest_path": str(service.home)}),
+        (f"/v1/crawls/{cid}/xtract", {"local_mdata_path": str(service.home / "redis")}),
+        ("/v1/crawls", {"dirs": [str(service.home)]}),
+    ]:
+        resp = post(service, path, body)
+        assert resp.status_code in (400, 409), (path, resp.text)
+        message = resp.json()["error"]["message"]
+        assert resp.status_code == 409 or "allowed roots" in message or "own home" in message
+
+
+def test_a_documents_folder_swapped_for_a_link_after_the_request_gets_nothing(
+    service: Service, tree_dir: Path
+) -> None:
+    small_tree(tree_dir / "data")
+    outside = tree_dir.parent / f"{tree_dir.name}-outside"
+    outside.mkdir(exist_ok=True)
+    docs = tree_dir / "docs"
+    docs.mkdir()
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(tree_dir / "data")]), progress=False
+    )
+    accepted = post(service, f"/v1/crawls/{cid}/xtract", {"local_mdata_path": str(docs)})
+    assert accepted.status_code == 202
+    docs.rmdir()
+    docs.symlink_to(outside)  # the swap, after the 202
+    deadline = time.monotonic() + 60
+    while xtr.get_xtract_status(cid)["xtract_status"] not in ("COMPLETED", "FAILED"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert list(outside.iterdir()) == []
+    status = xtr.get_xtract_status(cid)
+    assert status["xtract_status"] == "FAILED" and "symbolic link" in status["message"]
+
+
+def test_a_link_to_a_file_outside_the_crawl_is_neither_listed_nor_read(
+    service: Service, tree_dir: Path
+) -> None:
+    small_tree(tree_dir / "data")
+    secret = tree_dir / "secret-shadow"
+    secret.write_text("root:$6$salt$hash:19000:0:99999:7:::\n")
+    (tree_dir / "data" / "shadow.txt").symlink_to(secret)
+    xtr = service.client()
+    xep = XtractEndpoint("local", dirs=[str(tree_dir / "data")], follow_symlinks=True)
+    (cid,) = xtr.crawl_and_wait(xep, progress=False)
+    paths = {f["path"] for f in flush_all(xtr, cid)}
+    assert str(tree_dir / "data" / "shadow.txt") not in paths and len(paths) == 3
+    errors = xtr.get_crawl_status(cid)["data"]["error_samples"]
+    assert any("outside the crawl" in e["error"] for e in errors)
+    (status,) = xtr.xtract_and_wait(progress=False, timeout=120)
+    assert "$6$" not in repr(list(xtr.metadata(cid)))
+
+
+def issue(service: Service, owner: str, *roots: Path) -> str:
+    args = [sys.executable, "-m", "xtract_service.cli", "token", "issue", owner]
+    for r in roots:
+        args += ["--root", str(r)]
+    out = subprocess.run(args, env=service.full_env(), capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_a_second_owner_reaches_none_of_the_first_owners_crawls(
+    service: Service, extracted: tuple[XtractClient, str], tree_dir: Path
+) -> None:
+    _, cid = extracted
+    (tree_dir / "bobs").mkdir()
+    bob = issue(service, "bob", tree_dir / "bobs")
+    headers = {"Authorization": f"Bearer {bob}"}
+    for method, path, body in [
+        ("GET", f"/v1/crawls/{cid}", None),
+        ("DELETE", f"/v1/crawls/{cid}", None),
+        ("POST", f"/v1/crawls/{cid}/flush", {"first_n_files": 1}),
+        ("GET", f"/v1/crawls/{cid}/events", None),
+        ("POST", f"/v1/crawls/{cid}/xtract", {}),
+        ("GET", f"/v1/crawls/{cid}/xtract", None),
+        ("POST", f"/v1/crawls/{cid}/xtract/retry", {}),
+        ("POST", f"/v1/crawls/{cid}/xtract/clear", {}),
+        ("GET", f"/v1/crawls/{cid}/metadata", None),
+        ("POST", f"/v1/crawls/{cid}/offload", {}),
+        ("GET", f"/v1/crawls/{cid}/offload", None),
+        ("POST", f"/v1/crawls/{cid}/search", {"index_id": cid}),
+        ("POST", f"/v1/crawls/{cid}/webhooks", {"urls": ["https://example.org/x"]}),
+        ("GET", f"/v1/crawls/{cid}/webhooks", None),
+        ("POST", "/get_crawl_status", {"crawl_id": cid}),
+        ("POST", "/fetch_crawl_mdata", {"crawl_id": cid}),
+        ("POST", "/get_extract_status", {"crawl_id": cid}),
+    ]:
+        resp = requests.request(method, service.url + path, json=body, headers=headers, timeout=30)
+        assert resp.status_code == 404, (method, path, resp.status_code, resp.text)
+    assert cid not in {
+        c["crawl_id"] for c in XtractClient(base_url=service.url, token=bob).list_crawls()
+    }
+    # bob reaches his own folder and nothing else
+    assert post(service, "/v1/crawls", {"dirs": [str(tree_dir / "bobs")]}, bob).status_code == 202
+    refused = post(service, "/v1/crawls", {"dirs": [str(tree_dir / "data")]}, bob)
+    assert refused.status_code == 400 and "allowed roots" in refused.text
+
+
+def test_an_issued_owner_name_is_checked(service: Service) -> None:
+    args = [sys.executable, "-m", "xtract_service.cli", "token", "issue", "../evil"]
+    out = subprocess.run(args, env=service.full_env(), capture_output=True, text=True)
+    assert out.returncode == 2 and "owner name" in out.stderr
+    assert os.path.exists(service.home / "token")

@@ -1,0 +1,51 @@
+"""Files swapped after the crawl listed them: a FIFO, a link to a device, a link out of
+the crawl. Extraction opens each file beneath the crawl's folders when it reads it, so
+each becomes an error record at once (not a hang until the time limit, not a read of
+``/dev/zero``, not metadata of a file outside the crawl)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from xtract_extractors.batch import extract_batch
+
+
+def family(i: int, path: Path) -> dict[str, Any]:
+    record = {"path": str(path), "size": 1, "extension": path.suffix[1:], "mtime": 0.0}
+    group = {"group_id": f"{i}.0", "files": [str(path)], "kind": "text", "extractor": None}
+    return {"family_id": str(i), "files": [record], "groups": [group]}
+
+
+def test_files_swapped_after_the_crawl_become_error_records_at_once(tmp_path: Path) -> None:
+    root = tmp_path / "crawl"
+    root.mkdir()
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$hash:19000:0:99999:7:::\nalice:$6$other:19000\n")
+    names = ["ok.txt", "fifo.txt", "zero.txt", "shadow.txt", "gone.txt"]
+    for n in names:
+        (root / n).write_text("plain words for the keyword extractor\n")
+    families = [family(i, root / n) for i, n in enumerate(names)]
+    # the swaps, after the listing
+    for n in names[1:]:
+        (root / n).unlink()
+    os.mkfifo(root / "fifo.txt")
+    (root / "zero.txt").symlink_to("/dev/zero")
+    (root / "shadow.txt").symlink_to(secret)
+
+    docs = extract_batch(families, time_limit=20, roots=[str(root)], follow_links=True)
+
+    found = {d["files"][0]["path"].rsplit("/", 1)[1]: d for d in docs}
+    assert "keyword" in found["ok.txt"]["metadata"][str(root / "ok.txt")]
+    for n in ("fifo.txt", "zero.txt", "shadow.txt"):
+        doc = found[n]
+        assert doc["metadata"][str(root / n)] == {}, n  # nothing was read
+        (error,) = doc["errors"]  # refused when opened: not a "timeout" on the FIFO
+        assert error["error"] == "unsafe_path", (n, error)
+    assert "FIFO" in found["fifo.txt"]["errors"][0]["message"]
+    assert "outside" in found["zero.txt"]["errors"][0]["message"]
+    assert "outside" in found["shadow.txt"]["errors"][0]["message"]
+    assert found["gone.txt"]["errors"][0]["error"] == "FileNotFoundError"
+    text = repr(docs)
+    assert "alice" not in text and "$6$" not in text
