@@ -109,6 +109,7 @@ def test_a_link_to_a_file_outside_the_crawl_is_neither_listed_nor_read(
     errors = xtr.get_crawl_status(cid)["data"]["error_samples"]
     assert any("outside the crawl" in e["error"] for e in errors)
     (status,) = xtr.xtract_and_wait(progress=False, timeout=120)
+    assert status["xtract_status"] == "COMPLETED"
     assert "$6$" not in repr(list(xtr.metadata(cid)))
 
 
