@@ -38,6 +38,12 @@ _TYPES: dict[type, str] = {
 }
 
 
+# every parameter is bounded: numbers unless declared otherwise, text and lists always
+DEFAULT_LOW, DEFAULT_HIGH = 0, 2**31
+MAX_TEXT = 1000
+MAX_ITEMS = 100
+
+
 class ParamError(ValueError):
     """A parameter that is unknown, missing or of the wrong type; the message names it."""
 
@@ -54,9 +60,12 @@ class Param:
     desc: str = ""
     optional: bool = True
     secret: bool = False
+    low: float | None = None  # numbers: the smallest value taken (default 0)
+    high: float | None = None  # numbers: the largest value taken (default 2**31)
+    choices: tuple[Any, ...] | None = None  # the only values taken
 
     def describe(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "type": _TYPES.get(self.type, self.type.__name__),
             "default": "***" if self.secret and self.default is not None else self.default,
@@ -64,6 +73,35 @@ class Param:
             "optional": self.optional,
             "secret": self.secret,
         }
+        if self.type in (int, float):
+            out["low"], out["high"] = self.bounds()
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        return out
+
+    def bounds(self) -> tuple[float, float]:
+        return (
+            DEFAULT_LOW if self.low is None else self.low,
+            DEFAULT_HIGH if self.high is None else self.high,
+        )
+
+    def check(self, owner: str, value: Any) -> None:
+        """ParamError unless ``value`` (of the right type) is within this parameter's
+        bounds: numbers within ``low``..``high``, one of ``choices``, text of at most
+        MAX_TEXT characters, lists of at most MAX_ITEMS short items."""
+        where = f"parameter {self.name!r} of {owner}"
+        if self.choices is not None and value not in self.choices:
+            raise ParamError(f"{where} must be one of {', '.join(map(str, self.choices))}")
+        if self.type in (int, float):
+            low, high = self.bounds()
+            if not low <= value <= high:
+                raise ParamError(f"{where} must be from {low:g} to {high:g}, not {value!r}")
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ParamError(f"{where} is longer than {MAX_TEXT} characters")
+        elif isinstance(value, list | dict) and (
+            len(value) > MAX_ITEMS or len(repr(value)) > MAX_TEXT * 10
+        ):
+            raise ParamError(f"{where} holds more than {MAX_ITEMS} items or is too large")
 
 
 def check_params(
@@ -91,10 +129,16 @@ def check_params(
         if not isinstance(value, p.type) or (p.type is not bool and isinstance(value, bool)):
             raise ParamError(
                 f"parameter {p.name!r} of {owner} must be "
-                f"{_TYPES.get(p.type, p.type.__name__)}, not {value!r}"
+                f"{_TYPES.get(p.type, p.type.__name__)}, not {_short(value)}"
             )
+        p.check(owner, value)
         out[p.name] = value
     return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def declared_params(obj: Any) -> tuple[Param, ...]:
@@ -163,13 +207,20 @@ def param(
     desc: str = "",
     optional: bool = True,
     secret: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    choices: Iterable[Any] | None = None,
 ) -> Callable[[_Declared], _Declared]:
-    """Declare one typed parameter of an extractor (stack several, under ``@extractor``)."""
+    """Declare one typed parameter of an extractor (stack several, under ``@extractor``).
+    Numbers are held within ``low``..``high`` (default 0..2**31), text and lists are
+    bounded too, and ``choices`` lists the only values taken."""
+    fixed = tuple(choices) if choices is not None else None
+    declared_param = Param(name, type, default, desc, optional, secret, low, high, fixed)
 
     def attach(fn: _Declared) -> _Declared:
         declared: list[Param] = getattr(fn, _PARAMS_ATTR, [])
         # decorators apply bottom-up; keep the order in which they are written
-        setattr(fn, _PARAMS_ATTR, [Param(name, type, default, desc, optional, secret), *declared])
+        setattr(fn, _PARAMS_ATTR, [declared_param, *declared])
         return fn
 
     return attach

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from xtract_service import __version__
 from xtract_service.api import errors
+from xtract_service.api.limits import BodyLimit
 from xtract_service.api.routes import (
     crawls,
     endpoints,
@@ -49,12 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             app.state.settings = settings
             app.state.redis = r
+            vault = settings.vault()
             app.state.crawls = CrawlStore(
-                r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
+                r,
+                dirs_per_entry=settings.dirs_per_entry,
+                error_cap=settings.error_samples,
+                vault=vault,
             )
             app.state.auth = LocalTokens(settings.token_file, r)
-            app.state.runs = ExtractionRuns(r)
-            app.state.offloads = OffloadStore(r)
+            app.state.runs = ExtractionRuns(r, vault)
+            app.state.offloads = OffloadStore(r, vault)
             roles = (
                 ["crawl"] * settings.crawl_workers
                 + ["orchestrator"] * settings.orchestrators
@@ -79,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(crawls.router)
     app.include_router(extraction.router)

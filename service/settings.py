@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from xtract_service.vault import Vault
 
 
 def default_home() -> Path:
@@ -45,6 +49,8 @@ class Settings(BaseSettings):
     # Sub-directories per frontier entry.
     dirs_per_entry: int = 64
     max_flush: int = 10_000
+    # Requests: the largest body the API reads (bytes).
+    max_body_bytes: int = 1 << 20
     # Extraction: orchestrator processes `xtract serve` supervises, and their executors.
     orchestrators: int = 1
     extract_workers: int = 2  # local executor: extraction processes per orchestrator
@@ -73,9 +79,22 @@ class Settings(BaseSettings):
     def _absolute_roots(cls, roots: list[Path] | None) -> list[Path] | None:
         return None if roots is None else [Path(os.path.realpath(r)) for r in roots]
 
+    # The key that encrypts secrets in Redis (default: XTRACT_HOME/secret.key).
+    secret_key_file: Path | None = None
+
     @property
     def token_file(self) -> Path:
         return self.home / "token"
+
+    @property
+    def key_file(self) -> Path:
+        return self.secret_key_file or self.home / "secret.key"
+
+    def vault(self) -> Vault:
+        """The vault every process of this service seals and opens secrets with."""
+        from xtract_service.vault import Vault
+
+        return Vault(self.key_file)
 
     @property
     def redis_dir(self) -> Path:

@@ -59,12 +59,16 @@ class Service:
             **self.env,
         }
 
+    @staticmethod
+    def command() -> list[str]:
+        return [sys.executable, "-m", "xtract_service.cli", "serve"]
+
     def start(self, timeout: float = 60) -> Service:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "xtract_service.cli", "serve"],
-            env=self.full_env(),
-            stdin=subprocess.DEVNULL,
-        )
+        self.proc = subprocess.Popen(self.command(), env=self.full_env(), stdin=subprocess.DEVNULL)
+        return self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 60) -> Service:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -26,7 +26,7 @@ def _name(node: Any) -> str | None:
     version="1.0",
     family="code",
 )
-@param("max_bytes", int, default=8 << 20, desc="largest source file parsed")
+@param("max_bytes", int, default=8 << 20, high=64 << 20, desc="largest source file parsed")
 def c_code(path: str, max_bytes: int = 8 << 20) -> dict[str, Any]:
     """Includes, function definitions, structs and comment counts of C code."""
     tree_sitter = need("tree_sitter", "code")

@@ -70,7 +70,13 @@ def _looks_like_text(head: bytes) -> bool:
     description="MIME type from the bytes and a content hash; runs on every file.",
 )
 @param("hash", bool, default=True, desc="compute a content hash")
-@param("algorithm", str, default="sha256", desc="hashlib algorithm for the content hash")
+@param(
+    "algorithm",
+    str,
+    default="sha256",
+    choices=sorted(hashlib.algorithms_guaranteed - {"shake_128", "shake_256"}),
+    desc="hashlib algorithm for the content hash",
+)
 @param("use_libmagic", bool, default=True, desc="use libmagic when installed")
 def filetype(
     path: str, hash: bool = True, algorithm: str = "sha256", use_libmagic: bool = True

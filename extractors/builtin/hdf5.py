@@ -27,8 +27,8 @@ def _attrs(obj: Any, limit: int) -> dict[str, Any]:
     version="1.0",
     family="hierarchical",
 )
-@param("max_objects", int, default=1000, desc="groups and datasets described")
-@param("max_attrs", int, default=50, desc="attributes kept per object")
+@param("max_objects", int, default=1000, high=100_000, desc="groups and datasets described")
+@param("max_attrs", int, default=50, high=10_000, desc="attributes kept per object")
 def hdf5(path: str, max_objects: int = 1000, max_attrs: int = 50) -> dict[str, Any]:
     """Groups, datasets, shapes, dtypes, compression and attributes of an HDF5 file."""
     h5py = need("h5py", "hierarchical")

@@ -137,8 +137,8 @@ def _xml(path: str, max_fields: int) -> dict[str, Any]:
     version="1.0",
     family="jsonxml",
 )
-@param("max_bytes", int, default=256 << 20, desc="largest JSON document parsed")
-@param("max_fields", int, default=500, desc="distinct field paths or tags described")
+@param("max_bytes", int, default=256 << 20, high=1 << 30, desc="largest JSON document parsed")
+@param("max_fields", int, default=500, high=100_000, desc="distinct field paths or tags described")
 def jsonxml(path: str, max_bytes: int = 256 << 20, max_fields: int = 500) -> dict[str, Any]:
     """Depth, keys, field types and numeric stats of a JSON or XML document."""
     with open(path, "rb") as f:

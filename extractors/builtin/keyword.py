@@ -119,9 +119,9 @@ def _language(text: str) -> str | None:
     version="1.0",
     family="keyword",
 )
-@param("top", int, default=20, desc="keywords returned")
-@param("ngram", int, default=2, desc="longest keyword, in words")
-@param("max_chars", int, default=100_000, desc="characters read for keywords")
+@param("top", int, default=20, low=1, high=200, desc="keywords returned")
+@param("ngram", int, default=2, low=1, high=5, desc="longest keyword, in words")
+@param("max_chars", int, default=100_000, high=10_000_000, desc="characters read for keywords")
 def keyword(path: str, top: int = 20, ngram: int = 2, max_chars: int = 100_000) -> dict[str, Any]:
     """Top keywords with scores (lower is more relevant), language and word count."""
     text, words, warnings, source = _text_of(path, max_chars)

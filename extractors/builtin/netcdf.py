@@ -41,7 +41,7 @@ def _group(g: Any, max_vars: int) -> dict[str, Any]:
     version="1.0",
     family="hierarchical",
 )
-@param("max_variables", int, default=500, desc="variables described per group")
+@param("max_variables", int, default=500, high=100_000, desc="variables described per group")
 def netcdf(path: str, max_variables: int = 500) -> dict[str, Any]:
     """Dimensions, variables (shape, dtype, attributes, compression) and groups."""
     netcdf4 = need("netCDF4", "hierarchical")

@@ -52,7 +52,7 @@ def _min_version(text: str) -> str | None:
     version="1.0",
     family="code",
 )
-@param("max_bytes", int, default=8 << 20, desc="largest source file parsed")
+@param("max_bytes", int, default=8 << 20, high=64 << 20, desc="largest source file parsed")
 def python_code(path: str, max_bytes: int = 8 << 20) -> dict[str, Any]:
     """Imports, functions, classes, docstrings, lines, comments, minimum Python."""
     with open(path, "rb") as f:

@@ -117,9 +117,16 @@ def _count_lines(f: io.BufferedReader) -> tuple[int, bool]:
     version="1.0",
     family="tabular",
 )
-@param("sample_bytes", int, default=1 << 20, desc="bytes read to sniff and profile")
-@param("max_rows", int, default=10_000, desc="rows profiled from the sample")
-@param("top_values", int, default=5, desc="most common values listed per text column")
+@param(
+    "sample_bytes",
+    int,
+    default=1 << 20,
+    low=1,
+    high=64 << 20,
+    desc="bytes read to sniff and profile",
+)
+@param("max_rows", int, default=10_000, high=1_000_000, desc="rows profiled from the sample")
+@param("top_values", int, default=5, high=100, desc="most common values listed per text column")
 def tabular(
     path: str, sample_bytes: int = 1 << 20, max_rows: int = 10_000, top_values: int = 5
 ) -> dict[str, Any]:

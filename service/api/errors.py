@@ -61,6 +61,11 @@ def install(app: FastAPI) -> None:
         status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
         return error_response(status, exc.code, exc.message)
 
+    @app.exception_handler(UnicodeError)
+    async def _not_unicode(_: Request, exc: UnicodeError) -> JSONResponse:
+        # a field no model bounds yet: still the caller's text, not our bug
+        return error_response(400, "bad_text", "the request holds text that is not valid Unicode")
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, "invalid_request", describe_validation(list(exc.errors())))

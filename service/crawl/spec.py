@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from xtract_extractors.safepath import within
+from xtract_service.bounds import MAX_ITEMS, Name, PathText, Pattern
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.errors import BadRequest
 
@@ -34,12 +35,12 @@ class CrawlSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     repo_type: RepoType = "local"
-    dirs: list[str] = Field(min_length=1, max_length=1000)
-    grouper: str = "file_is_group"
-    globus_ep_id: str | None = None
-    funcx_ep_id: str | None = None
-    local_mdata_path: str | None = None
-    skip: list[str] = Field(default_factory=list, max_length=100)
+    dirs: list[PathText] = Field(min_length=1, max_length=1000)
+    grouper: Name = "file_is_group"
+    globus_ep_id: Name | None = None
+    funcx_ep_id: Name | None = None
+    local_mdata_path: PathText | None = None
+    skip: list[Pattern] = Field(default_factory=list, max_length=MAX_ITEMS)
     follow_symlinks: bool = False
 
     @field_validator("repo_type", mode="before")

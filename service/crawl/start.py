@@ -8,6 +8,7 @@ from pydantic import Field
 
 from xtract_sdk.status import EventType
 from xtract_service.access import Access
+from xtract_service.bounds import Tokens, Url
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
@@ -19,8 +20,8 @@ MAX_WEBHOOKS = 20
 class CrawlRequest(CrawlSpec):
     """One endpoint spec, plus the Globus tokens a ``globus`` crawl lists with."""
 
-    tokens: dict[str, str] = Field(default_factory=dict, description="e.g. {'Transfer': '...'}")
-    webhooks: list[str] = Field(
+    tokens: Tokens = Field(default_factory=dict, description="e.g. {'Transfer': '...'}")
+    webhooks: list[Url] = Field(
         default_factory=list,
         max_length=MAX_WEBHOOKS,
         description="URLs told of STARTED/COMPLETED/FAILED",

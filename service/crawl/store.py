@@ -24,6 +24,7 @@ from xtract_service.errors import NotFound
 from xtract_service.events import publish
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
+from xtract_service.vault import Vault, opened_secrets, sealed
 
 COUNTERS = (
     "files",
@@ -65,8 +66,16 @@ class Commit:
 class CrawlStore:
     """Crawl state in Redis. Thread-safe: it holds only a connection pool."""
 
-    def __init__(self, r: redis.Redis, *, dirs_per_entry: int = 64, error_cap: int = 1000) -> None:
+    def __init__(
+        self,
+        r: redis.Redis,
+        *,
+        dirs_per_entry: int = 64,
+        error_cap: int = 1000,
+        vault: Vault | None = None,
+    ) -> None:
         self.r = r
+        self.vault = vault
         self.dirs_per_entry = dirs_per_entry
         self.error_cap = error_cap
         self._commit = scripts.load(r, "crawl_commit")
@@ -92,7 +101,7 @@ class CrawlStore:
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(keys.crawl(crawl_id), mapping=record)
         if secrets:
-            pipe.hset(keys.secrets(crawl_id), mapping=Mapping(secrets))
+            pipe.hset(keys.secrets(crawl_id), mapping=Mapping(sealed(self.vault, secrets)))
         create_group(pipe, keys.dirs(crawl_id), keys.DIR_GROUP)
         pipe.sadd(keys.seen(crawl_id), *spec.dirs)
         for i in range(0, len(spec.dirs), per):
@@ -129,6 +138,7 @@ class CrawlStore:
             keys.seen(cid),
             keys.ACTIVE,
             keys.workers(cid),
+            keys.secrets(cid),
         ]
         return int(self._commit(keys=k, args=args))
 
@@ -225,7 +235,7 @@ class CrawlStore:
         spec_json, per = self.r.hmget(keys.crawl(crawl_id), ["spec", "dirs_per_entry"])
         if spec_json is None:
             raise CrawlNotFound(crawl_id)
-        secrets = hash_of(self.r, keys.secrets(crawl_id))
+        secrets = opened_secrets(self.vault, hash_of(self.r, keys.secrets(crawl_id)))
         return CrawlSpec.model_validate_json(text(spec_json)), secrets, number(per, 1)
 
     # -- stopping -------------------------------------------------------------------

@@ -55,7 +55,10 @@ class CrawlWorker(Consumer):
         )
         self.settings = settings
         self.store = CrawlStore(
-            r, dirs_per_entry=settings.dirs_per_entry, error_cap=settings.error_samples
+            r,
+            dirs_per_entry=settings.dirs_per_entry,
+            error_cap=settings.error_samples,
+            vault=settings.vault(),
         )
         self.slots = max(1, settings.listings_in_flight)
         self.local_slots = max(1, min(self.slots, settings.local_listings_in_flight))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors.kinds import container_families
 from xtract_service import keys
+from xtract_service.bounds import MAX_ITEMS, Name, PathText
 from xtract_service.errors import BadRequest
 from xtract_service.redis_client import Mapping, hash_of
 
@@ -18,11 +19,13 @@ from xtract_service.redis_client import Mapping, hash_of
 class ContainerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    container_path: str | None = Field(
+    container_path: PathText | None = Field(
         None, description="folder on the endpoint holding xtract-<family>.sif images"
     )
-    containers: dict[str, str] = Field(
-        default_factory=dict, description="family (or extractor, or 'default') -> image"
+    containers: dict[Name, PathText] = Field(
+        default_factory=dict,
+        max_length=MAX_ITEMS,
+        description="family (or extractor, or 'default') -> image",
     )
 
 

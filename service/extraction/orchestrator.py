@@ -78,7 +78,7 @@ class Orchestrator(Consumer):
             r, name or f"orch-{socket.gethostname()}-{os.getpid()}", settings.claim_idle_seconds
         )
         self.settings = settings
-        self.runs_store = ExtractionRuns(r)
+        self.runs_store = ExtractionRuns(r, settings.vault())
         self.runs: dict[str, Run] = {}
         self.batches: list[Batch] = []
         self._shared: dict[str, BatchExecutor] = {}

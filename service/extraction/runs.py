@@ -17,6 +17,7 @@ from xtract_service.events import publish
 from xtract_service.extraction.results import ExtractionResults
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
+from xtract_service.vault import Vault, opened_secrets, sealed
 
 _COUNTERS = ("orch_enter", "pulled", "scheduled", "success", "failed", "unknown", "files")
 _ORDER = [s.value for s in XtractStatus]
@@ -29,9 +30,10 @@ class ExtractionExists(Conflict):
 
 
 class ExtractionRuns:
-    def __init__(self, r: redis.Redis) -> None:
+    def __init__(self, r: redis.Redis, vault: Vault | None = None) -> None:
         self.r = r
-        self.crawls = CrawlStore(r)
+        self.vault = vault
+        self.crawls = CrawlStore(r, vault=vault)
         self.results = ExtractionResults(r)
         self._advance = scripts.load(r, "xtract_advance")
 
@@ -59,7 +61,8 @@ class ExtractionRuns:
             },
         )
         if secrets:
-            pipe.hset(keys.xtract_secrets(crawl_id), mapping=Mapping(secrets))
+            sealed_secrets = sealed(self.vault, secrets)
+            pipe.hset(keys.xtract_secrets(crawl_id), mapping=Mapping(sealed_secrets))
         pipe.execute()
         create_group(self.r, keys.families(crawl_id), keys.XTRACT_GROUP)
         self.r.sadd(keys.XTRACT_ACTIVE, crawl_id)
@@ -71,7 +74,8 @@ class ExtractionRuns:
         raw = self.r.hget(keys.xtract(crawl_id), "options")
         if raw is None:
             raise CrawlNotFound(crawl_id)
-        return json.loads(raw), hash_of(self.r, keys.xtract_secrets(crawl_id))
+        stored = hash_of(self.r, keys.xtract_secrets(crawl_id))
+        return json.loads(raw), opened_secrets(self.vault, stored)
 
     def containers(self, crawl_id: str, endpoint_id: str | None) -> dict[str, str]:
         """The images the run's owner registered for ``endpoint_id`` (none: ``{}``)."""
@@ -139,6 +143,7 @@ class ExtractionRuns:
         self.r.hset(keys.xtract(crawl_id), mapping={"message": message})
         self.advance(crawl_id, XtractStatus.FAILED)
         self.r.srem(keys.XTRACT_ACTIVE, crawl_id)
+        self.r.delete(keys.xtract_secrets(crawl_id))
 
     def finish_if_done(self, crawl_id: str) -> bool:
         """Mark the extraction COMPLETED (or FAILED, if every family failed) once the
@@ -162,6 +167,7 @@ class ExtractionRuns:
                 keys.xtract(crawl_id), mapping={"finished_at": time.time(), "message": message}
             )
             self.r.srem(keys.XTRACT_ACTIVE, crawl_id)
+            self.r.delete(keys.xtract_secrets(crawl_id))  # the run that needed them ended
             event = (
                 EventType.XTRACT_FAILED
                 if word == XtractStatus.FAILED

@@ -10,11 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors import ParamError, UnknownExtractor, get
 from xtract_service.access import Access, own_folder
+from xtract_service.bounds import MAX_ITEMS, Name, Params, PathText, Tokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors import executor_class
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.settings import Settings
+
+MAX_MEMORY_LIMIT = 256 << 30  # a larger limit would be no limit at all
 
 
 class XtractRequest(BaseModel):
@@ -22,16 +25,22 @@ class XtractRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    executor: str = Field("local", description="local, parsl or globus-compute")
-    extractors: list[str] | None = Field(None, description="run only these extractors")
-    add: list[str] = Field(default_factory=list, description="also run these extractors")
-    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per extractor")
-    local_mdata_path: str | None = Field(None, description="folder for one JSON per family")
-    funcx_ep_id: str | None = Field(None, description="Globus Compute endpoint (globus-compute)")
+    executor: Name = Field("local", description="local, parsl or globus-compute")
+    extractors: list[Name] | None = Field(
+        None, max_length=MAX_ITEMS, description="run only these extractors"
+    )
+    add: list[Name] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="also run these extractors"
+    )
+    params: dict[Name, Params] = Field(
+        default_factory=dict, max_length=MAX_ITEMS, description="per extractor"
+    )
+    local_mdata_path: PathText | None = Field(None, description="folder for one JSON per family")
+    funcx_ep_id: Name | None = Field(None, description="Globus Compute endpoint (globus-compute)")
     batch_files: int | None = Field(None, ge=1, le=10_000)
     time_limit: float | None = Field(None, gt=0, le=24 * 3600)
-    memory_limit: int | None = Field(None, ge=64 << 20)
-    tokens: dict[str, str] = Field(default_factory=dict, description="e.g. {'Compute': '...'}")
+    memory_limit: int | None = Field(None, ge=64 << 20, le=MAX_MEMORY_LIMIT)
+    tokens: Tokens = Field(default_factory=dict, description="e.g. {'Compute': '...'}")
 
 
 def check_extractor(name: str) -> None:

@@ -9,6 +9,7 @@
 -- KEYS[5] crawl:{id}:seen      set: directories ever queued
 -- KEYS[6] crawls:active        set: crawls still listing
 -- KEYS[7] crawl:{id}:workers   hash: directories listed per worker
+-- KEYS[8] crawl:{id}:secrets   hash: credentials, deleted when the crawl ends
 -- ARGV[1] the frontier entry id
 -- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
 --         families, links_skipped, subdirs: [[key, dir]], per_entry, errors, error_cap,
@@ -59,5 +60,6 @@ local pending = redis.call('HINCRBY', KEYS[1], 'dirs_pending', -c.done)
 if pending <= 0 then
   redis.call('HSET', KEYS[1], 'status', c.words.done, 'finished_at', c.now, 'message', 'OK')
   redis.call('SREM', KEYS[6], c.crawl_id)
+  redis.call('DEL', KEYS[8])
 end
 return pending

@@ -46,13 +46,13 @@ class Engine:
         self, r: redis.Redis, settings: Settings, oid: str, heartbeat: Callable[[], None]
     ) -> None:
         self.r, self.settings, self.oid, self.heartbeat = r, settings, oid, heartbeat
-        self.store = OffloadStore(r)
+        self.store = OffloadStore(r, settings.vault())
         h = self.store.get(oid)
         self.crawl_id = h["crawl_id"]
         self.spec = OffloadRequest.model_validate(json.loads(h["spec"]))
         self.secrets = self.store.secrets(oid)
         self.staging, self.staging_root = own_folder(settings, "offloads", oid, self.crawl_id)
-        self.runs = ExtractionRuns(r)
+        self.runs = ExtractionRuns(r, settings.vault())
 
     def open_staging(self) -> int:
         """The staging folder (made 0700 if need be); the caller closes it."""
@@ -76,7 +76,8 @@ class Engine:
             destination = self.move()
             if self.spec.delete_source and self.spec.move != "search":
                 shutil.rmtree(self.staging, ignore_errors=True)
-            self.update(
+            self.store.end(
+                self.oid,
                 status=OffloadStatus.COMPLETED.value,
                 destination=destination or "",
                 finished_at=time.time(),

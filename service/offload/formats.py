@@ -142,8 +142,15 @@ class PartWriter:
 
 @writer("jsonl", "One JSON line per file, optionally gzip-compressed.")
 @param("gzip", bool, default=False, desc="compress each part with gzip")
-@param("max_items", int, default=100_000, desc="files per part")
-@param("max_bytes", int, default=256 << 20, desc="uncompressed bytes per part")
+@param("max_items", int, default=100_000, low=1, high=10_000_000, desc="files per part")
+@param(
+    "max_bytes",
+    int,
+    default=256 << 20,
+    low=1 << 10,
+    high=4 << 30,
+    desc="uncompressed bytes per part",
+)
 class JsonlWriter(PartWriter):
     def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
         super().__init__(folder, first_part, **params)
@@ -156,9 +163,17 @@ class JsonlWriter(PartWriter):
 
 
 @writer("parquet", "One row per file, for pandas and DuckDB; nested fields as JSON text.")
-@param("max_items", int, default=100_000, desc="rows per part")
-@param("max_bytes", int, default=256 << 20, desc="bytes of JSON per part, before encoding")
-@param("compression", str, default="zstd", desc="parquet compression codec")
+@param("max_items", int, default=100_000, low=1, high=10_000_000, desc="rows per part")
+@param(
+    "max_bytes", int, default=256 << 20, low=1 << 10, high=4 << 30, desc="bytes of JSON per part"
+)
+@param(
+    "compression",
+    str,
+    default="zstd",
+    choices=["zstd", "snappy", "gzip", "brotli", "lz4", "none"],
+    desc="parquet compression codec",
+)
 class ParquetWriter(PartWriter):
     suffix = ".parquet"
 
@@ -184,8 +199,8 @@ class ParquetWriter(PartWriter):
 @writer("globus_search", "GMetaList ingest documents for a Globus Search index.")
 @param("visible_to", list, default=["public"], desc="principals allowed to see entries")
 @param("subject_prefix", str, default="file://", desc="prefix of each entry's subject")
-@param("max_items", int, default=1000, desc="entries per ingest document")
-@param("max_bytes", int, default=9_000_000, desc="bytes per document (Search takes 10 MB)")
+@param("max_items", int, default=1000, low=1, high=10_000, desc="entries per ingest document")
+@param("max_bytes", int, default=9_000_000, low=1 << 10, high=10_000_000, desc="bytes per document")
 class SearchWriter(PartWriter):
     suffix = ".json"
 
@@ -205,7 +220,7 @@ class SearchWriter(PartWriter):
 
 
 @writer("family_json", "One JSON document per family (the published Xtract layout).")
-@param("indent", int, default=0, desc="indent the JSON (0: compact)")
+@param("indent", int, default=0, high=8, desc="indent the JSON (0: compact)")
 class FamilyJsonWriter(PartWriter):
     """Each family is its own part, ``{family_id}.json``."""
 

@@ -18,12 +18,12 @@ drop fields, rename them, and cap the size of any field's JSON.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from xtract_sdk.records import items_of
+from xtract_service.bounds import MAX_ITEMS, MAX_JSON_VALUE, MAX_PATTERN, Name, Pattern
 
 __all__ = ["ITEM_FIELDS", "Filter", "Transform", "items_of", "lookup"]
 
@@ -45,7 +45,7 @@ _MISSING = object()
 class Filter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    field: str
+    field: Pattern
     op: Literal["eq", "ne", "in", "regex", "exists", "gt", "lt"] = "eq"
     value: Any = None
     action: Literal["keep", "drop"] = "keep"
@@ -57,15 +57,14 @@ class Filter(BaseModel):
             raise ValueError(f"unknown field {value!r}; fields are {', '.join(ITEM_FIELDS)}")
         return value
 
-    _pattern: re.Pattern[str] | None = PrivateAttr(default=None)
+    _pattern: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _usable(self) -> Filter:
+        if len(json.dumps(self.value, default=str)) > MAX_JSON_VALUE:
+            raise ValueError(f"value is larger than {MAX_JSON_VALUE} characters of JSON")
         if self.op == "regex":
-            try:
-                self._pattern = re.compile(str(self.value))
-            except re.error as exc:
-                raise ValueError(f"bad regex {self.value!r}: {exc}") from None
+            self._pattern = linear_regex(self.value)
         if self.op == "in" and not isinstance(self.value, list):
             raise ValueError("op 'in' needs a list value")
         return self
@@ -93,9 +92,15 @@ class Filter(BaseModel):
 class Transform(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    drop: list[str] = Field(default_factory=list, description="dotted fields to remove")
-    rename: dict[str, str] = Field(default_factory=dict, description="top-level old -> new")
-    max_field_bytes: int | None = Field(None, ge=16, description="cap on any field's JSON")
+    drop: list[Pattern] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="dotted fields to remove"
+    )
+    rename: dict[Name, Name] = Field(
+        default_factory=dict, max_length=MAX_ITEMS, description="top-level old -> new"
+    )
+    max_field_bytes: int | None = Field(
+        None, ge=16, le=100 << 20, description="cap on any field's JSON"
+    )
 
     @field_validator("rename")
     @classmethod
@@ -115,6 +120,20 @@ class Transform(BaseModel):
             for k, v in list(item.items()):
                 item[k] = _cap(v, self.max_field_bytes)
         return item
+
+
+def linear_regex(value: Any) -> Any:
+    """``value`` compiled by RE2, whose matching takes time linear in the text: a
+    pattern like ``(a+)+$`` cannot stall the offload worker. Patterns RE2 cannot run
+    (back-references, look-arounds) are refused."""
+    import re2
+
+    if not isinstance(value, str) or len(value) > MAX_PATTERN:
+        raise ValueError(f"a regex is a string of at most {MAX_PATTERN} characters")
+    try:
+        return re2.compile(value)
+    except re2.error as exc:
+        raise ValueError(f"regex {value!r} cannot be used: {exc}") from None
 
 
 def lookup(item: dict[str, Any], path: str) -> Any:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors.safepath import UnsafePath, check_name, within
 from xtract_service.access import Access, own_folder
+from xtract_service.bounds import Name, Params, PathText, Tokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest, Conflict
 from xtract_service.extraction.runs import ExtractionRuns
@@ -19,6 +20,7 @@ from xtract_service.offload.pipeline import Filter, Transform
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
 
+MAX_FILTERS = 50
 SECRET_NAMES = ("Transfer", "Search")  # the tokens an offload keeps (encrypted later)
 
 
@@ -27,18 +29,18 @@ class OffloadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: str = "family_json"
-    format_params: dict[str, Any] = Field(default_factory=dict)
-    filters: list[Filter] = Field(default_factory=list)
+    format: Name = "family_json"
+    format_params: Params = Field(default_factory=dict)
+    filters: list[Filter] = Field(default_factory=list, max_length=MAX_FILTERS)
     transform: Transform = Field(default_factory=Transform)
-    dest_ep_id: str | None = Field(None, description="a Globus endpoint; none: a local folder")
-    dest_path: str = Field("", description="folder under which the new folder is made")
-    folder: str | None = Field(None, description="the new folder's name (YYYY-MM-DD-hh:mm:ss)")
+    dest_ep_id: Name | None = Field(None, description="a Globus endpoint; none: a local folder")
+    dest_path: PathText = Field("", description="folder under which the new folder is made")
+    folder: Name | None = Field(None, description="the new folder's name (YYYY-MM-DD-hh:mm:ss)")
     timeout: float = Field(600, gt=0, le=7 * 24 * 3600)
     delete_source: bool = False
     move: Literal["local", "globus", "search"] = "local"
-    index_id: str | None = None
-    tokens: dict[str, str] = Field(default_factory=dict)
+    index_id: Name | None = None
+    tokens: Tokens = Field(default_factory=dict)
 
 
 class SearchRequest(BaseModel):
@@ -46,12 +48,12 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    index_id: str
-    filters: list[Filter] = Field(default_factory=list)
+    index_id: Name
+    filters: list[Filter] = Field(default_factory=list, max_length=MAX_FILTERS)
     transform: Transform = Field(default_factory=Transform)
-    format_params: dict[str, Any] = Field(default_factory=dict, description="visible_to, ...")
-    timeout: float = Field(600, gt=0)
-    tokens: dict[str, str] = Field(default_factory=dict, description="{'Search': '...'}")
+    format_params: Params = Field(default_factory=dict, description="visible_to, ...")
+    timeout: float = Field(600, gt=0, le=7 * 24 * 3600)
+    tokens: Tokens = Field(default_factory=dict, description="{'Search': '...'}")
 
     def as_offload(self) -> OffloadRequest:
         return OffloadRequest(

@@ -16,13 +16,15 @@ from xtract_service.crawl.store import CrawlNotFound
 from xtract_service.offload.formats import Part
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import Cursor
+from xtract_service.vault import Vault, opened_secrets, sealed
 
 LISTED = 50  # offloads a crawl's listing shows
 
 
 class OffloadStore:
-    def __init__(self, r: redis.Redis) -> None:
+    def __init__(self, r: redis.Redis, vault: Vault | None = None) -> None:
         self.r = r
+        self.vault = vault
 
     def create(
         self,
@@ -52,7 +54,8 @@ class OffloadStore:
             },
         )
         if secrets:
-            pipe.hset(keys.offload_secrets(oid), mapping=Mapping(secrets))
+            stored = sealed(self.vault, secrets)
+            pipe.hset(keys.offload_secrets(oid), mapping=Mapping(stored))
         pipe.zadd(keys.crawl_offloads(crawl_id), {oid: now})
         pipe.xadd(keys.OFFLOAD_JOBS, {"offload_id": oid})
         pipe.execute()
@@ -62,7 +65,14 @@ class OffloadStore:
         return hash_of(self.r, keys.offload(oid))
 
     def secrets(self, oid: str) -> dict[str, str]:
-        return hash_of(self.r, keys.offload_secrets(oid))
+        return opened_secrets(self.vault, hash_of(self.r, keys.offload_secrets(oid)))
+
+    def end(self, oid: str, **fields: Any) -> None:
+        """Record the job's end; the tokens it moved with are deleted."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(keys.offload(oid), mapping=Mapping(fields))
+        pipe.delete(keys.offload_secrets(oid))
+        pipe.execute()
 
     def of_crawl(self, crawl_id: str, oid: str) -> dict[str, Any]:
         """The status of offload ``oid`` of this crawl; CrawlNotFound if it is not one."""
@@ -76,7 +86,7 @@ class OffloadStore:
 
     def fail(self, oid: str, message: str) -> None:
         status = OffloadStatus.FAILED.value
-        self.update(oid, status=status, message=message, finished_at=time.time())
+        self.end(oid, status=status, message=message, finished_at=time.time())
 
     def parts(self, oid: str) -> list[Part]:
         """The parts committed so far, in order."""

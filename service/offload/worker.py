@@ -34,7 +34,7 @@ class OffloadWorker(Consumer):
         name = f"offload-{socket.gethostname()}-{os.getpid()}"
         super().__init__(r, name, settings.claim_idle_seconds)
         self.settings, self.slots = settings, slots
-        self.store = OffloadStore(r)
+        self.store = OffloadStore(r, settings.vault())
         self.pool = ThreadPoolExecutor(slots, thread_name_prefix="xtract-offload")
         self.running: dict[str, Future[None]] = {}
         self.notifier = Notifier(

@@ -50,7 +50,7 @@ def test_an_offload_folder_must_be_one_name_inside_the_destination(
     _, cid = extracted
     body = {"format": "family_json", "dest_path": str(tree_dir), "folder": folder}
     resp = post(service, f"/v1/crawls/{cid}/offload", body)
-    assert resp.status_code == 400, resp.text
+    assert resp.status_code in (400, 422), resp.text
     assert "folder" in resp.json()["error"]["message"]
 
 
@@ -126,7 +126,7 @@ def test_a_second_owner_reaches_none_of_the_first_owners_crawls(
 ) -> None:
     _, cid = extracted
     (tree_dir / "bobs").mkdir()
-    bob = issue(service, "bob", tree_dir / "bobs")
+    bob = issue(service, "bob-with-roots", tree_dir / "bobs")
     headers = {"Authorization": f"Bearer {bob}"}
     for method, path, body in [
         ("GET", f"/v1/crawls/{cid}", None),

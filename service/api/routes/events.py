@@ -22,7 +22,7 @@ from xtract_service.errors import BadRequest
 from xtract_service.events import read_events
 
 router = APIRouter(tags=["events"])
-_ID = re.compile(r"^\d+-\d+$")
+_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 KEEPALIVE_SECONDS = 1.0
 
 
@@ -39,7 +39,8 @@ def events(
     """The crawl's events, live, as ``text/event-stream``."""
     crawls.get(crawl_id, owner)
     start = after or last_event_id or "0-0"
-    if not _ID.match(start):
+    found = _ID.match(start)
+    if not found or max(int(found[1]), int(found[2])) >= 2**64:
         raise BadRequest(f"{start!r} is not an event id (like 1700000000000-0)", "bad_event_id")
     wanted = set(types.split(",")) if types else None
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors import PLUGIN_ERRORS, all_extractors
 from xtract_service.api.deps import AppSettings, Crawls, Owner, OwnerAccess, Runs
+from xtract_service.bounds import Name
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 
 router = APIRouter(tags=["extraction"])
@@ -24,7 +25,7 @@ class RetryRequest(BaseModel):
 class ClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    extractor: str | None = Field(None, description="forget only this extractor's results")
+    extractor: Name | None = Field(None, description="forget only this extractor's results")
 
 
 @router.post("/v1/crawls/{crawl_id}/xtract", status_code=202)

@@ -10,12 +10,13 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from xtract_service.api.deps import AppSettings, Crawls, Redis, Runs, access_of, owner_from_token
 from xtract_service.api.errors import ApiError, describe_validation
 from xtract_service.auth import strip_bearer
+from xtract_service.bounds import Tokens
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.start import start_crawl
@@ -23,6 +24,7 @@ from xtract_service.extraction.containers import ContainerRequest, register_cont
 from xtract_service.extraction.start import XtractRequest, start_extraction
 
 router = APIRouter(tags=["legacy"])
+MAX_ENDPOINTS = 20
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -58,17 +60,27 @@ def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
         eps = body["endpoints"]
         if not isinstance(eps, list) or not eps:
             raise ApiError(422, "invalid_request", "endpoints: must be a non-empty list")
-        tokens = body.get("tokens") or {}
+        if len(eps) > MAX_ENDPOINTS:
+            raise ApiError(422, "invalid_request", f"endpoints: at most {MAX_ENDPOINTS}")
         out = []
         for ep in eps:
             if not isinstance(ep, dict):
                 raise ApiError(422, "invalid_request", "endpoints: each must be an object")
             out.append(_spec(ep, ep.get("dir_paths")))
-        return out, tokens if isinstance(tokens, dict) else {}
+        return out, _tokens(body.get("tokens"))
     dirs = body.get("dir_path")
     return [_spec(body, [dirs] if isinstance(dirs, str) else dirs)], {
         "Transfer": _str(body.get("Transfer")) or ""
     }
+
+
+def _tokens(raw: Any) -> dict[str, str]:
+    """The Globus tokens of a legacy body: string values only, checked like /v1's."""
+    found = {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
+    try:
+        return TypeAdapter(Tokens).validate_python(found)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
 
 
 def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
@@ -162,7 +174,13 @@ async def config_containers(request: Request, r: Redis) -> dict[str, Any]:
     endpoint = body.get("fx_eid") or body.get("funcx_eid") or body.get("endpoint_id")
     if not isinstance(endpoint, str):
         raise ApiError(422, "invalid_request", "fx_eid: a funcX endpoint id is required")
-    req = ContainerRequest(
-        container_path=body.get("container_path"), containers=body.get("containers") or {}
-    )
+    try:
+        req = ContainerRequest.model_validate(
+            {
+                "container_path": body.get("container_path"),
+                "containers": body.get("containers") or {},
+            }
+        )
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
     return await run_in_threadpool(register_containers, r, endpoint, owner, req)

@@ -18,6 +18,8 @@ from xtract_service.api.deps import (
     Redis,
     Runs,
 )
+from xtract_service.bounds import Url
+from xtract_service.crawl.start import MAX_WEBHOOKS
 from xtract_service.offload.formats import describe_formats
 from xtract_service.offload.start import OffloadRequest, SearchRequest, start_offload
 from xtract_service.webhooks import add_webhooks, webhook_report
@@ -28,7 +30,7 @@ router = APIRouter(tags=["offload"])
 class WebhookRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    urls: list[str] = Field(min_length=1, max_length=20)
+    urls: list[Url] = Field(min_length=1, max_length=MAX_WEBHOOKS)
 
 
 @router.post("/v1/crawls/{crawl_id}/offload", status_code=202)

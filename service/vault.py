@@ -1,0 +1,72 @@
+"""Secrets at rest: the Globus tokens a run needs and the webhook signing secrets are
+kept in Redis (and so in its append-only file) only encrypted, with a key that lives in
+``XTRACT_HOME/secret.key`` (mode 0600, made on first use). Workers on other hosts that
+share the Redis need the same key file (``XTRACT_SECRET_KEY_FILE``).
+
+Tokens are deleted when the run that needs them ends; nothing here is ever logged.
+
+>>> vault = Vault(Path("/tmp/x/secret.key"))        # doctest: +SKIP
+>>> vault.open(vault.seal("token")) == "token"      # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class VaultError(RuntimeError):
+    """A sealed secret that this key cannot open (another key, or tampered)."""
+
+
+class Vault:
+    def __init__(self, key_file: Path) -> None:
+        self.key_file = key_file
+        self._fernet = Fernet(self._key())
+
+    def _key(self) -> bytes:
+        self.key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+        return self.key_file.read_bytes().strip()
+
+    def seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            raise VaultError(
+                f"a stored secret cannot be opened with {self.key_file}; "
+                "workers need the service's key file"
+            ) from None
+
+    def seal_all(self, secrets: dict[str, str]) -> dict[str, str]:
+        return {k: self.seal(v) for k, v in secrets.items()}
+
+    def open_all(self, sealed: dict[str, str]) -> dict[str, str]:
+        return {k: self.open(v) for k, v in sealed.items()}
+
+
+def sealed(vault: Vault | None, secrets: dict[str, str]) -> dict[str, str]:
+    """``secrets`` sealed for storing; a store without a vault may store none."""
+    if not secrets:
+        return {}
+    if vault is None:
+        raise VaultError("secrets can only be stored through a vault")
+    return vault.seal_all(secrets)
+
+
+def opened_secrets(vault: Vault | None, stored: dict[str, str]) -> dict[str, str]:
+    if not stored:
+        return {}
+    if vault is None:
+        raise VaultError("secrets can only be read through a vault")
+    return vault.open_all(stored)
