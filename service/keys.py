@@ -195,6 +195,12 @@ def webhooks(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:webhooks"
 
 
+@_key("crawl:{id}:webhook_secrets", "hash")
+def webhook_secrets(crawl_id: str) -> str:
+    """URL -> its signing secret, sealed"""
+    return f"{PREFIX}:crawl:{crawl_id}:webhook_secrets"
+
+
 @_key("crawl:{id}:webhook_failures", "list")
 def webhook_failures(crawl_id: str) -> str:
     """deliveries that failed after every retry (newest first, capped)"""

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     transfer_poll_seconds: float = 2.0
     webhook_timeout: float = 5.0
     webhook_tries: int = 3
+    # Webhook addresses called even though they are loopback or private (addresses,
+    # networks such as "10.0.0.0/8", or host names). Default: none.
+    webhook_allow: list[str] = Field(default_factory=list)
     error_samples: int = 1000
     globus_page_size: int = 1000
     globus_max_retries: int = 5
@@ -92,9 +95,7 @@ class Settings(BaseSettings):
 
     def vault(self) -> Vault:
         """The vault every process of this service seals and opens secrets with."""
-        from xtract_service.vault import Vault
-
-        return Vault(self.key_file)
+        return _vault(self.key_file)
 
     @property
     def redis_dir(self) -> Path:
@@ -112,6 +113,13 @@ class Settings(BaseSettings):
     def local_redis_url(self) -> str:
         """``XTRACT_REDIS_URL``, else the URL of this home's embedded redis-server."""
         return self.redis_url or f"unix://{self.redis_socket}"
+
+
+@lru_cache(maxsize=4)
+def _vault(key_file: Path) -> Vault:
+    from xtract_service.vault import Vault
+
+    return Vault(key_file)
 
 
 @lru_cache(maxsize=1)

@@ -1,40 +1,130 @@
-"""Webhooks: the notifier that POSTs lifecycle events from the outbox stream to each of
-a crawl's URLs as JSON ``{event, kind, crawl_id, status, at, data}``, with a timeout and
-retries with back-off. A webhook that keeps failing is recorded and given up on; it
-never fails the run it reports on. It runs on a thread of the offload worker.
+"""Webhooks: URLs a crawl's lifecycle events are POSTed to, and the notifier that
+delivers them from the outbox stream.
+
+Each delivery is a JSON POST ``{event, kind, crawl_id, status, at, data}`` signed with
+the webhook's own secret (shown once, when it is added): ``X-Xtract-Signature:
+sha256=HMAC(secret, "<X-Xtract-Timestamp>." + body)``. A receiver checks it like any
+signed webhook.
+
+What a webhook may reach: ``http``/``https`` only, no redirects followed, and no
+loopback, private, link-local, multicast or reserved address unless
+``XTRACT_WEBHOOK_ALLOW`` names it (an address, a network like ``10.0.0.0/8``, or a
+host name). Addresses are checked when a webhook is added and again, resolved afresh,
+before every delivery. A failed delivery is reported as ``HTTP <status>``, ``no
+answer`` or ``redirect refused``, never with the network error's details, so webhooks
+cannot be used to map a network.
+
+Deliveries run on a small thread pool with at most two in flight per owner, each with
+its own time budget (``XTRACT_WEBHOOK_TIMEOUT`` per try, ``XTRACT_WEBHOOK_TRIES``
+tries): one owner's slow receiver delays nobody else's. A webhook that keeps failing
+is recorded and given up on; it never fails the run it reports on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import json
 import logging
+import secrets
+import socket
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import redis
 import requests
 
 from xtract_service import keys
 from xtract_service.errors import BadRequest
-from xtract_service.redis_client import members, text
+from xtract_service.redis_client import Entry, Mapping, hash_of, members, text
 from xtract_service.streams import Consumer
+from xtract_service.vault import Vault
 
 log = logging.getLogger(__name__)
 FAILURES_KEPT = 100
 FAILURES_SHOWN = 20
+PER_OWNER = 2  # deliveries in flight per owner
+POOL = 8  # deliveries in flight per notifier
+BACKLOG = 200  # outbox entries held, waiting for their owner's turn
 
 
-def check_urls(urls: list[str]) -> None:
-    """BadRequest unless every URL is http(s)."""
+class Refused(ValueError):
+    """A webhook address this service will not call."""
+
+
+def _allowed(address: str, host: str, allow: list[str]) -> bool:
+    ip = ipaddress.ip_address(address)
+    for rule in allow:
+        if rule == host:
+            return True
+        try:
+            if ip in ipaddress.ip_network(rule, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def resolve(url: str, allow: list[str]) -> list[str]:
+    """The addresses ``url`` reaches; Refused if it is not http(s) or any address is
+    one this service does not call (see the module doc)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"webhook {url!r} must be an http(s) URL with a host")
+    if parts.username or parts.password:
+        raise Refused(f"webhook {url!r} must not carry credentials")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError):
+        raise Refused(f"webhook {url!r}: its host does not resolve") from None
+    addresses = sorted({str(a[4][0]) for a in found})
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        inner = (
+            ip.is_loopback
+            or ip.is_private
+            or ip.is_link_local
+            or ip.is_multicast
+            or ip.is_reserved
+            or ip.is_unspecified
+        )
+        if inner and not _allowed(address, parts.hostname, allow):
+            raise Refused(
+                f"webhook {url!r} leads to an address this service does not call; "
+                "XTRACT_WEBHOOK_ALLOW can name it"
+            )
+    return addresses
+
+
+def check_urls(urls: list[str], allow: list[str]) -> None:
+    """BadRequest unless every URL is one this service will call."""
     for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise BadRequest(f"webhook {url!r} must be an http(s) URL", "bad_url")
+        try:
+            resolve(url, allow)
+        except Refused as exc:
+            raise BadRequest(str(exc), "bad_url") from None
 
 
-def add_webhooks(r: redis.Redis, crawl_id: str, urls: list[str]) -> None:
-    """Tell these URLs about the crawl's lifecycle events from now on."""
-    check_urls(urls)
-    r.sadd(keys.webhooks(crawl_id), *urls)
+def add_webhooks(
+    r: redis.Redis, vault: Vault, crawl_id: str, urls: list[str], allow: list[str]
+) -> dict[str, str]:
+    """Tell these URLs about the crawl's lifecycle events from now on; returns each new
+    URL's signing secret (shown this once; kept only sealed)."""
+    check_urls(urls, allow)
+    known = members(r, keys.webhooks(crawl_id))
+    fresh = {url: secrets.token_urlsafe(32) for url in urls if url not in known}
+    pipe = r.pipeline(transaction=True)
+    pipe.sadd(keys.webhooks(crawl_id), *urls)
+    if fresh:
+        sealed = {url: vault.seal(secret) for url, secret in fresh.items()}
+        pipe.hset(keys.webhook_secrets(crawl_id), mapping=Mapping(sealed))
+    pipe.execute()
+    return fresh
 
 
 def webhook_report(r: redis.Redis, crawl_id: str) -> dict[str, object]:
@@ -47,6 +137,12 @@ def webhook_report(r: redis.Redis, crawl_id: str) -> dict[str, object]:
     }
 
 
+def signature(secret: str, stamp: str, body: str) -> str:
+    """The ``X-Xtract-Signature`` of a delivery."""
+    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
 class Notifier(Consumer):
     """Delivers the outbox (at least once) on a background thread."""
 
@@ -57,15 +153,22 @@ class Notifier(Consumer):
         self,
         r: redis.Redis,
         name: str,
+        vault: Vault,
         *,
+        allow: list[str] | None = None,
         timeout: float = 5.0,
         tries: int = 3,
         backoff: float = 0.5,
         claim_idle: float = 60.0,
     ) -> None:
         super().__init__(r, name, claim_idle)
+        self.vault = vault
+        self.allow = list(allow or [])
         self.timeout, self.tries, self.backoff = timeout, tries, backoff
         self.session = requests.Session()
+        self.pool = ThreadPoolExecutor(POOL, thread_name_prefix="xtract-webhook")
+        self.backlog: dict[str, deque[Entry]] = {}  # owner -> entries waiting
+        self.in_flight: dict[str, set[Future[None]]] = {}  # owner -> deliveries
         self.thread = threading.Thread(target=self.run, name="xtract-notifier", daemon=True)
 
     def start(self) -> Notifier:
@@ -73,39 +176,72 @@ class Notifier(Consumer):
         self.thread.start()
         return self
 
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
     def step(self) -> bool:
-        entries = self.read([keys.WEBHOOK_OUTBOX], count=16, block_ms=500)
-        entries += self.claim(keys.WEBHOOK_OUTBOX, count=16)
-        for entry in entries:
+        waiting = sum(len(q) for q in self.backlog.values())
+        if waiting < BACKLOG:
+            held = [e.id for q in self.backlog.values() for e in q]
+            entries = self.read([keys.WEBHOOK_OUTBOX], count=16, block_ms=200)
+            entries += self.claim(keys.WEBHOOK_OUTBOX, count=16, held=held)
+            for entry in entries:
+                owner = text(self.r.hget(keys.crawl(entry.fields["crawl_id"]), "owner"))
+                self.backlog.setdefault(owner, deque()).append(entry)
+        started = False
+        for owner, queue in self.backlog.items():
+            running = {f for f in self.in_flight.get(owner, set()) if not f.done()}
+            while queue and len(running) < PER_OWNER:
+                running.add(self.pool.submit(self._deliver_entry, queue.popleft()))
+                started = True
+            self.in_flight[owner] = running
+        return started or waiting == 0  # the read blocks while the outbox is empty
+
+    def _deliver_entry(self, entry: Entry) -> None:
+        try:
             self.deliver(entry.fields["crawl_id"], entry.fields["body"])
             self.ack(keys.WEBHOOK_OUTBOX, entry.id)
-        return True  # the read blocks while the outbox is empty
+        except Exception:  # a bug must not kill the pool thread; the entry is redelivered
+            log.exception("webhook delivery of %s failed", entry.id)
 
     def deliver(self, crawl_id: str, body: str) -> None:
+        sealed = hash_of(self.r, keys.webhook_secrets(crawl_id))
         for url in sorted(members(self.r, keys.webhooks(crawl_id))):
-            error = "no attempt"
-            for attempt in range(self.tries):
-                try:
-                    resp = self.session.post(
-                        url,
-                        data=body,
-                        timeout=self.timeout,
-                        headers={"Content-Type": "application/json"},
-                    )
-                    if resp.status_code < 300:
-                        break
-                    error = f"HTTP {resp.status_code}"
-                except requests.RequestException as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                if attempt + 1 < self.tries:
-                    time.sleep(self.backoff * 2**attempt)
-            else:
-                failure = {
-                    "url": url,
-                    "error": error,
-                    "event": json.loads(body)["event"],
-                    "at": time.time(),
-                }
-                self.r.lpush(keys.webhook_failures(crawl_id), json.dumps(failure))
-                self.r.ltrim(keys.webhook_failures(crawl_id), 0, FAILURES_KEPT - 1)
-                log.warning("webhook %s gave up: %s", url, error)
+            error = self._post(url, body, self.vault.open(sealed[url]) if url in sealed else "")
+            if error is None:
+                continue
+            failure = {
+                "url": url,
+                "error": error,
+                "event": json.loads(body)["event"],
+                "at": time.time(),
+            }
+            self.r.lpush(keys.webhook_failures(crawl_id), json.dumps(failure))
+            self.r.ltrim(keys.webhook_failures(crawl_id), 0, FAILURES_KEPT - 1)
+            log.warning("webhook %s gave up: %s", url, error)
+
+    def _post(self, url: str, body: str, secret: str) -> str | None:
+        """None when delivered; else what went wrong, in words that reveal nothing of
+        the network."""
+        error = "no attempt"
+        for attempt in range(self.tries):
+            try:
+                resolve(url, self.allow)  # afresh: the name may point elsewhere by now
+            except Refused:
+                return "address not allowed"
+            stamp = str(int(time.time()))
+            headers = {"Content-Type": "application/json", "X-Xtract-Timestamp": stamp}
+            if secret:
+                headers["X-Xtract-Signature"] = signature(secret, stamp, body)
+            try:
+                resp = self.session.post(
+                    url, data=body, timeout=self.timeout, headers=headers, allow_redirects=False
+                )
+                if resp.status_code < 300:
+                    return None
+                error = "redirect refused" if resp.is_redirect else f"HTTP {resp.status_code}"
+            except requests.RequestException:
+                error = "no answer"
+            if attempt + 1 < self.tries:
+                time.sleep(self.backoff * 2**attempt)
+        return error

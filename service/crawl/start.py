@@ -3,6 +3,8 @@ and webhooks), checked against this service before anything is recorded."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import redis
 from pydantic import Field
 
@@ -12,6 +14,7 @@ from xtract_service.bounds import Tokens, Url
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
+from xtract_service.settings import Settings
 from xtract_service.webhooks import add_webhooks, check_urls
 
 MAX_WEBHOOKS = 20
@@ -31,15 +34,21 @@ class CrawlRequest(CrawlSpec):
         return CrawlSpec.model_validate(self.model_dump(exclude={"tokens", "webhooks"}))
 
 
+class Started(NamedTuple):
+    crawl_id: str
+    webhook_secrets: dict[str, str]  # each new webhook's signing secret, shown once
+
+
 def start_crawl(
     spec: CrawlSpec,
     tokens: dict[str, str],
     access: Access,
     store: CrawlStore,
+    settings: Settings,
     webhooks: list[str] | None = None,
-) -> str:
-    """Check a spec against what the owner may reach and start it; returns its id."""
-    check_urls(webhooks or [])
+) -> Started:
+    """Check a spec against what the owner may reach and start it."""
+    check_urls(webhooks or [], settings.webhook_allow)
     secrets = {}
     if spec.repo_type == "local":
         spec.check_local(access)
@@ -49,7 +58,8 @@ def start_crawl(
             secrets["transfer_token"] = transfer
     crawl_id = store.create(spec, access.owner, secrets)
     r: redis.Redis = store.r
+    signing: dict[str, str] = {}
     if webhooks:
-        add_webhooks(r, crawl_id, webhooks)
+        signing = add_webhooks(r, settings.vault(), crawl_id, webhooks, settings.webhook_allow)
     publish(r, crawl_id, EventType.CRAWL_STARTED, dirs=spec.dirs, repo_type=spec.repo_type)
-    return crawl_id
+    return Started(crawl_id, signing)

@@ -38,7 +38,12 @@ class OffloadWorker(Consumer):
         self.pool = ThreadPoolExecutor(slots, thread_name_prefix="xtract-offload")
         self.running: dict[str, Future[None]] = {}
         self.notifier = Notifier(
-            r, f"{name}-notifier", timeout=settings.webhook_timeout, tries=settings.webhook_tries
+            r,
+            f"{name}-notifier",
+            settings.vault(),
+            allow=settings.webhook_allow,
+            timeout=settings.webhook_timeout,
+            tries=settings.webhook_tries,
         )
 
     def open(self) -> None:

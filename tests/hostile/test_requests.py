@@ -140,3 +140,24 @@ def test_offload_requests_are_checked_at_the_door(
     resp = send(service, "POST", f"/v1/crawls/{crawl_id}/offload", body)
     assert resp.status_code in (400, 422), resp.text
     assert words in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost:8765/health",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:22/",
+        "file:///etc/passwd",
+        "gopher://example.org/",
+        "http://user:pass@example.org/",
+    ],
+    ids=["redis", "localhost", "private", "metadata", "v6-loopback", "file", "gopher", "creds"],
+)
+def test_a_webhook_that_would_reach_inside_is_refused(service: Service, url: str) -> None:
+    resp = send(service, "POST", "/v1/crawls", {"dirs": ["/tmp"], "webhooks": [url]})
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["error"]["message"]
+    assert "webhook" in message and "6379" not in message.replace(url, "")

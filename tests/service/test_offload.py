@@ -49,6 +49,7 @@ def env(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             "XTRACT_GLOBUS_COLLECTION_ROOT": str(home),
             "XTRACT_TRANSFER_POLL_SECONDS": "0.2",
             "XTRACT_GLOBUS_MAX_SLEEP": "0.05",
+            "XTRACT_WEBHOOK_ALLOW": '["127.0.0.1"]',  # the test's receivers are on loopback
         }
         svc = Service(home, env=svc_env).start()
         try:
@@ -339,3 +340,87 @@ def test_webhooks_hear_every_stage_and_a_failing_one_fails_nothing(
     ).json()
     assert {f["url"] for f in hooks["failures"]} == {bad.url}
     assert hooks["failures"][0]["error"] == "HTTP 500"
+
+
+class Redirect(Hook):
+    """A receiver that answers every POST with a redirect to ``target``."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                hook.events.append({})
+                self.send_response(307)
+                self.send_header("Location", target)
+                self.end_headers()
+
+        self.server.RequestHandlerClass = Handler
+
+
+def test_webhooks_are_signed_and_redirects_are_not_followed(env: dict, data_root: Path) -> None:
+    import hmac
+    import time
+
+    target, good = Hook(), SignedHook()
+    redirect = Redirect(target.url)
+    svc = env["service"]
+    root = data_root / "signed-corpus"
+    root.mkdir(exist_ok=True)
+    r = requests.post(
+        f"{svc.url}/v1/crawls",
+        headers={"Authorization": f"Bearer {svc.token}"},
+        json={"dirs": [str(root)], "webhooks": [good.url, redirect.url]},
+        timeout=10,
+    )
+    started = r.json()
+    secret = started["webhook_secrets"][good.url]
+    svc.client().wait_for_crawls(started["crawl_id"], progress=False)
+    deadline = time.monotonic() + 30
+    while len(good.deliveries) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [json.loads(b)["event"] for b, _ in good.deliveries] == [
+        "crawl.started",
+        "crawl.completed",
+    ]
+    for body, headers in good.deliveries:
+        mac = hmac.new(
+            secret.encode(), f"{headers['X-Xtract-Timestamp']}.{body}".encode(), "sha256"
+        )
+        assert headers["X-Xtract-Signature"] == "sha256=" + mac.hexdigest()
+    while len(redirect.events) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert redirect.events and target.events == []  # the redirect was never followed
+    hooks = requests.get(
+        f"{svc.url}/v1/crawls/{started['crawl_id']}/webhooks",
+        headers={"Authorization": f"Bearer {svc.token}"},
+        timeout=10,
+    ).json()
+    assert {f["error"] for f in hooks["failures"]} == {"redirect refused"}
+    assert "secret" not in json.dumps(hooks)
+
+
+class SignedHook:
+    """A receiver that keeps each delivery's raw body and headers."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[str, dict[str, str]]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                hook.deliveries.append((body, dict(self.headers)))
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/signed"

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1/crawls", tags=["crawls"])
 class CrawlStarted(BaseModel):
     crawl_id: str
     status: str
+    webhook_secrets: dict[str, str] = {}  # signing secret per webhook, shown only here
 
 
 class FlushRequest(BaseModel):
@@ -26,12 +27,20 @@ class FlushRequest(BaseModel):
 
 @router.post("", status_code=202, response_model=CrawlStarted)
 def create_crawl(
-    body: CrawlRequest, response: Response, access: OwnerAccess, crawls: Crawls
+    body: CrawlRequest,
+    response: Response,
+    access: OwnerAccess,
+    crawls: Crawls,
+    settings: AppSettings,
 ) -> CrawlStarted:
     """Start crawling one endpoint breadth-first. Poll ``Location`` for its status."""
-    crawl_id = start_crawl(body.spec(), body.tokens, access, crawls, body.webhooks)
-    response.headers["Location"] = f"/v1/crawls/{crawl_id}"
-    return CrawlStarted(crawl_id=crawl_id, status=CrawlStatus.INITIALIZING)
+    started = start_crawl(body.spec(), body.tokens, access, crawls, settings, body.webhooks)
+    response.headers["Location"] = f"/v1/crawls/{started.crawl_id}"
+    return CrawlStarted(
+        crawl_id=started.crawl_id,
+        status=CrawlStatus.INITIALIZING,
+        webhook_secrets=started.webhook_secrets,
+    )
 
 
 @router.get("")

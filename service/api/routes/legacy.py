@@ -95,7 +95,7 @@ def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
 
 
 @router.post("/crawl", status_code=200)
-async def crawl(request: Request, crawls: Crawls) -> dict[str, Any]:
+async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict[str, Any]:
     """Start one crawl per endpoint; answers ``{crawl_id, crawl_ids, status}``."""
     body = await _body(request)
     owner = await run_in_threadpool(_owner, request, body)
@@ -105,7 +105,10 @@ async def crawl(request: Request, crawls: Crawls) -> dict[str, Any]:
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
     access = await run_in_threadpool(access_of, request, owner)
-    ids = [await run_in_threadpool(start_crawl, s, tokens, access, crawls) for s in specs]
+    ids = [
+        (await run_in_threadpool(start_crawl, s, tokens, access, crawls, settings)).crawl_id
+        for s in specs
+    ]
     return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 
 

@@ -88,13 +88,18 @@ def get_offload(
 
 @router.post("/v1/crawls/{crawl_id}/webhooks")
 def add_crawl_webhooks(
-    crawl_id: str, body: WebhookRequest, owner: Owner, crawls: Crawls, r: Redis
+    crawl_id: str,
+    body: WebhookRequest,
+    owner: Owner,
+    crawls: Crawls,
+    r: Redis,
+    settings: AppSettings,
 ) -> dict[str, Any]:
     """URLs to POST ``crawl``, ``xtract`` and ``offload`` STARTED, COMPLETED and FAILED
-    events to."""
+    events to. The answer holds each new URL's signing secret, shown only here."""
     crawls.get(crawl_id, owner)
-    add_webhooks(r, crawl_id, body.urls)
-    return webhook_report(r, crawl_id)
+    fresh = add_webhooks(r, settings.vault(), crawl_id, body.urls, settings.webhook_allow)
+    return {**webhook_report(r, crawl_id), "secrets": fresh}
 
 
 @router.get("/v1/crawls/{crawl_id}/webhooks")
