@@ -146,6 +146,12 @@ def xtract_secrets(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:xtract:secrets"
 
 
+@_key("crawl:{id}:xtract:taken", "set")
+def xtract_taken(crawl_id: str) -> str:
+    """families stream entries already counted, so a redelivered entry counts once"""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract:taken"
+
+
 @_key("crawl:{id}:fstate", "hash")
 def family_state(crawl_id: str) -> str:
     """family id -> JSON state (success or failed, tries, seconds, extractors, version)"""

@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     listings_in_flight: int = 8
     # Local listings are CPU-bound in Python: one per process; add processes instead.
     local_listings_in_flight: int = 1
-    # A directory claimed by a worker that went silent this long is redelivered.
-    claim_idle_seconds: float = 60.0
+    # Work held by a consumer that went silent this long (no heartbeat) is taken over
+    # by another; live consumers refresh what they hold three times as often.
+    claim_idle_seconds: float = 10.0
     # File records per Redis stream entry: one XADD per batch, not per file.
     records_per_entry: int = 1000
     # Sub-directories per frontier entry.

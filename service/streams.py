@@ -100,6 +100,9 @@ class Consumer:
         self.claim_idle = claim_idle
         self.stop = threading.Event()
         self._last_claim: dict[str, float] = {}
+        self._held: dict[str, set[str]] = {}  # stream -> entries this consumer works on
+        self._held_lock = threading.Lock()
+        self._beat: threading.Thread | None = None
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -118,6 +121,8 @@ class Consumer:
 
     def run(self, parent_pid: int | None = None) -> None:
         """Step until :attr:`stop` is set or the parent process ``parent_pid`` is gone."""
+        self._beat = threading.Thread(target=self._heartbeats, name="xtract-heartbeat", daemon=True)
+        self._beat.start()
         try:
             self.open()
             while not self.stop.is_set():
@@ -134,6 +139,30 @@ class Consumer:
                     self.pause()
         finally:
             self.close()
+
+    # -- liveness -------------------------------------------------------------------------
+    def hold(self, stream: str, entry_id: str) -> None:
+        """This consumer works on ``entry_id`` until :meth:`release`: a heartbeat keeps
+        it from being claimed by another, however long the work takes."""
+        with self._held_lock:
+            self._held.setdefault(stream, set()).add(entry_id)
+
+    def release(self, stream: str, entry_id: str) -> None:
+        with self._held_lock:
+            self._held.get(stream, set()).discard(entry_id)
+
+    def _heartbeats(self) -> None:
+        """Refresh every held entry a few times per claim idle time, so a live consumer
+        keeps its work and a dead one's is claimed within that time."""
+        period = max(self.claim_idle / 3, 0.2)
+        while not self.stop.wait(period):
+            with self._held_lock:
+                held = {s: sorted(ids) for s, ids in self._held.items() if ids}
+            for stream, ids in held.items():
+                try:
+                    self.heartbeat(stream, ids)
+                except redis.RedisError as exc:
+                    log.warning("%s: heartbeat failed (%s)", self.name, exc)
 
     # -- the group ----------------------------------------------------------------------
     def ensure_group(self, stream: str) -> None:

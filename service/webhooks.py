@@ -187,6 +187,7 @@ class Notifier(Consumer):
             entries += self.claim(keys.WEBHOOK_OUTBOX, count=16, held=held)
             for entry in entries:
                 owner = text(self.r.hget(keys.crawl(entry.fields["crawl_id"]), "owner"))
+                self.hold(keys.WEBHOOK_OUTBOX, entry.id)
                 self.backlog.setdefault(owner, deque()).append(entry)
         started = False
         for owner, queue in self.backlog.items():
@@ -203,6 +204,8 @@ class Notifier(Consumer):
             self.ack(keys.WEBHOOK_OUTBOX, entry.id)
         except Exception:  # a bug must not kill the pool thread; the entry is redelivered
             log.exception("webhook delivery of %s failed", entry.id)
+        finally:
+            self.release(keys.WEBHOOK_OUTBOX, entry.id)
 
     def deliver(self, crawl_id: str, body: str) -> None:
         sealed = hash_of(self.r, keys.webhook_secrets(crawl_id))

@@ -36,6 +36,7 @@ COUNTERS = (
     "errors",
     "links_skipped",
     "dirs_revisited",
+    "dirs_unreadable",
 )
 _TERMINAL = sorted(CrawlStatus.terminal())
 
@@ -60,6 +61,7 @@ class Commit:
     groups: int = 0
     families: int = 0
     links_skipped: int = 0
+    unreadable: int = 0  # folders that could not be listed
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -124,6 +126,7 @@ class CrawlStore:
                 "new": CrawlStatus.INITIALIZING.value,
                 "running": CrawlStatus.CRAWLING.value,
                 "done": CrawlStatus.COMPLETE.value,
+                "failed": CrawlStatus.FAILED.value,
             },
         }
         args: list[Any] = [entry_id, json.dumps(listing)]

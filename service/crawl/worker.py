@@ -76,6 +76,7 @@ class CrawlWorker(Consumer):
         free_local = self.local_slots - sum(self.running.values())
         work = self._next_entries(free, free_local, idle=not self.running)
         for item in work:
+            self.hold(keys.dirs(item.crawl_id), item.entry_id)
             future = self.pool.submit(self._process, item)
             self.running[future] = self._is_local(item.crawl_id)
         if not work and self.running:
@@ -160,6 +161,12 @@ class CrawlWorker(Consumer):
 
     def _process(self, work: Work) -> None:
         try:
+            self._list(work)
+        finally:
+            self.release(keys.dirs(work.crawl_id), work.entry_id)
+
+    def _list(self, work: Work) -> None:
+        try:
             repo, spec, per = self._repo(work.crawl_id)
         except CrawlNotFound:
             return
@@ -174,7 +181,7 @@ class CrawlWorker(Consumer):
         except Exception as exc:  # a bug must cost one entry, not the crawl
             log.exception("listing %s of crawl %s failed", work.dirs, work.crawl_id)
             errors = [{"path": d, "error": f"internal error: {exc!r}"} for d in work.dirs]
-            self._commit(work, Listing(errors=errors), [], per)
+            self._commit(work, Listing(errors=errors, unreadable=len(work.dirs)), [], per)
 
     def _list_and_commit(self, work: Work, repo: Repo, spec: CrawlSpec, per: int) -> None:
         group = GROUPERS[spec.grouper]
@@ -189,6 +196,7 @@ class CrawlWorker(Consumer):
             total.subdirs += listing.subdirs
             total.errors += listing.errors
             total.links_skipped += listing.links_skipped
+            total.unreadable += listing.unreadable
         self._commit(work, total, blocks, per)
 
     def _commit(self, work: Work, listing: Listing, blocks: list[Block], per: int) -> None:
@@ -199,6 +207,7 @@ class CrawlWorker(Consumer):
             per_entry=per,
             subdirs=listing.subdirs,
             links_skipped=listing.links_skipped,
+            unreadable=listing.unreadable,
             errors=listing.errors,
         )
         for b in blocks:
@@ -241,3 +250,5 @@ class CrawlWorker(Consumer):
             )
         if pending == 0 and status == CrawlStatus.COMPLETE:
             publish(self.r, cid, EventType.CRAWL_COMPLETED, files_crawled=c["files"])
+        elif pending == 0 and status == CrawlStatus.FAILED:
+            publish(self.r, cid, EventType.CRAWL_FAILED, reason="no folder could be read")

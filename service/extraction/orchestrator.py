@@ -170,15 +170,18 @@ class Orchestrator(Consumer):
         for entry in entries:
             families = families_in(entry)
             store.advance(run.crawl_id, XtractStatus.IN_SCHEDULING)
-            store.count(run.crawl_id, orch_enter=len(families))
             done = store.results.recorded(run.crawl_id, [f["family_id"] for f in families])
             todo = [f for f in families if f["family_id"] not in done]
-            store.count(run.crawl_id, pulled=len(todo))
+            if store.first_take(run.crawl_id, entry.id):  # a redelivered entry counts once
+                store.count(
+                    run.crawl_id, orch_enter=len(families), pulled=len(todo), scheduled=len(todo)
+                )
             batches = self._cut(run, todo)
             if not batches:
                 self.ack(run.stream, entry.id)
                 continue
             run.entries[entry.id] = len(batches)
+            self.hold(run.stream, entry.id)
             for key, fams in batches:
                 self._submit(run, entry.id, key, fams)
                 submitted += 1
@@ -214,7 +217,6 @@ class Orchestrator(Consumer):
             follow_links=bool(o.get("follow_links")),
         )
         self.batches.append(Batch(run.crawl_id, entry_id, families, future))
-        self.runs_store.count(run.crawl_id, scheduled=len(families))
         self.runs_store.advance(run.crawl_id, XtractStatus.SCHEDULED)
 
     # -- results --------------------------------------------------------------------------
@@ -259,5 +261,6 @@ class Orchestrator(Consumer):
         if left <= 0:
             run.entries.pop(batch.entry_id, None)
             self.ack(run.stream, batch.entry_id)
+            self.release(run.stream, batch.entry_id)
         else:
             run.entries[batch.entry_id] = left

@@ -89,8 +89,11 @@ class ExtractionRuns:
 
     # -- status -------------------------------------------------------------------------
     def status(self, crawl_id: str, owner: str | None) -> dict[str, Any]:
-        """The published shape ``{xtract_status, xtract_counters}``, and more."""
-        self.crawls.get(crawl_id, owner)
+        """The published shape ``{xtract_status, xtract_counters}``, and more.
+        ``fx.pending`` is derived, not counted: the families the crawl found that have
+        no recorded result yet, so it is exact after any kill or retry (and 0 once the
+        run is COMPLETED)."""
+        crawl = self.crawls.get(crawl_id, owner)
         h = hash_of(self.r, keys.xtract(crawl_id))
         if not h:
             raise CrawlNotFound(f"crawl {crawl_id} has no extraction; start one with xtract()")
@@ -110,7 +113,7 @@ class ExtractionRuns:
                 "fx": {
                     "success": c["success"],
                     "failed": c["failed"],
-                    "pending": max(c["scheduled"] - done, 0),
+                    "pending": max(number(crawl.get("families")) - done, 0),
                 },
             },
             "files_extracted": c["files"],
@@ -126,6 +129,10 @@ class ExtractionRuns:
 
     def exists(self, crawl_id: str) -> bool:
         return bool(self.r.exists(keys.xtract(crawl_id)))
+
+    def first_take(self, crawl_id: str, entry_id: str) -> bool:
+        """Whether this families stream entry is taken for the first time."""
+        return bool(self.r.sadd(keys.xtract_taken(crawl_id), entry_id))
 
     def count(self, crawl_id: str, **deltas: int) -> None:
         pipe = self.r.pipeline(transaction=False)
@@ -230,6 +237,7 @@ class ExtractionRuns:
             n = self.r.hlen(keys.family_state(crawl_id))
             self.r.delete(
                 keys.xtract(crawl_id),
+                keys.xtract_taken(crawl_id),
                 keys.family_state(crawl_id),
                 keys.results(crawl_id),
                 keys.xtract_secrets(crawl_id),

@@ -1,7 +1,8 @@
 -- crawl_commit: write everything one listed frontier entry produced, atomically.
 -- Acknowledges the entry first: if another worker already did (a redelivered entry
 -- listed twice), nothing is written and -1 is returned. Otherwise returns the number
--- of directories still pending; at 0 the crawl is marked done.
+-- of directories still pending; at 0 the crawl is marked done, or failed when it found
+-- no file and could read none of its folders.
 -- KEYS[1] crawl:{id}           hash: status and counters
 -- KEYS[2] crawl:{id}:dirs      stream: the frontier
 -- KEYS[3] crawl:{id}:families  stream: family blocks
@@ -12,8 +13,9 @@
 -- KEYS[8] crawl:{id}:secrets   hash: credentials, deleted when the crawl ends
 -- ARGV[1] the frontier entry id
 -- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
---         families, links_skipped, subdirs: [[key, dir]], per_entry, errors, error_cap,
---         words: {new, running, done}}
+--         families, links_skipped, unreadable, subdirs: [[key, dir]], per_entry, errors,
+--         error_cap,
+--         words: {new, running, done, failed}}
 -- ARGV[3..] family blocks as (JSON payload, file count) pairs
 
 local c = cjson.decode(ARGV[2])
@@ -50,6 +52,7 @@ for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped'})
   redis.call('HINCRBY', KEYS[1], name, c[name])
 end
 redis.call('HINCRBY', KEYS[1], 'dirs_revisited', revisited)
+redis.call('HINCRBY', KEYS[1], 'dirs_unreadable', c.unreadable)
 redis.call('HINCRBY', KEYS[1], 'dirs_done', c.done)
 if #c.errors > 0 then
   redis.call('HINCRBY', KEYS[1], 'errors', #c.errors)
@@ -58,7 +61,15 @@ if #c.errors > 0 then
 end
 local pending = redis.call('HINCRBY', KEYS[1], 'dirs_pending', -c.done)
 if pending <= 0 then
-  redis.call('HSET', KEYS[1], 'status', c.words.done, 'finished_at', c.now, 'message', 'OK')
+  local found = tonumber(redis.call('HGET', KEYS[1], 'files') or '0')
+  local failed = tonumber(redis.call('HGET', KEYS[1], 'dirs_unreadable') or '0')
+  local listed = tonumber(redis.call('HGET', KEYS[1], 'dirs_done') or '0')
+  if found == 0 and failed >= listed then
+    redis.call('HSET', KEYS[1], 'status', c.words.failed, 'finished_at', c.now,
+      'message', 'no folder of the crawl could be read; see data.error_samples')
+  else
+    redis.call('HSET', KEYS[1], 'status', c.words.done, 'finished_at', c.now, 'message', 'OK')
+  end
   redis.call('SREM', KEYS[6], c.crawl_id)
   redis.call('DEL', KEYS[8])
 end

@@ -42,6 +42,7 @@ class OffloadWorker(Consumer):
             f"{name}-notifier",
             settings.vault(),
             allow=settings.webhook_allow,
+            claim_idle=settings.claim_idle_seconds,
             timeout=settings.webhook_timeout,
             tries=settings.webhook_tries,
         )
@@ -58,6 +59,7 @@ class OffloadWorker(Consumer):
         jobs = self.claim(keys.OFFLOAD_JOBS, free, held=self.running)
         jobs = jobs or self.read([keys.OFFLOAD_JOBS], free, block_ms=500)
         for job in jobs:
+            self.hold(job.stream, job.id)
             self.running[job.id] = self.pool.submit(self._run, job)
         return True
 
@@ -69,6 +71,12 @@ class OffloadWorker(Consumer):
         self.pool.shutdown(wait=True)
 
     def _run(self, job: Entry) -> None:
+        try:
+            self._run_job(job)
+        finally:
+            self.release(job.stream, job.id)
+
+    def _run_job(self, job: Entry) -> None:
         oid = job.fields["offload_id"]
         try:
             Engine(self.r, self.settings, oid, lambda: self.heartbeat(job.stream, [job.id])).run()

@@ -157,3 +157,27 @@ def test_creating_a_group_twice_is_harmless(r: redis.Redis) -> None:
     create_group(r, "xtract:test:stream", "g")
     create_group(r, "xtract:test:stream", "g")
     assert [g["name"] for g in r.xinfo_groups("xtract:test:stream")] == ["g"]
+
+
+def test_a_crawl_whose_only_folder_could_not_be_read_fails(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, _ = take_frontier(r, cid)
+    commit = Commit(cid, "w1", done=1, per_entry=64, unreadable=1)
+    commit.errors = [{"path": "/data", "error": "PermissionError: Permission denied"}]
+    assert store.commit(entry, commit, []) == 0
+    status = store.status(cid, "alice")
+    assert status["status"] == CrawlStatus.FAILED
+    assert "could be read" in status["message"]
+
+
+def test_a_crawl_with_an_unreadable_subfolder_still_completes(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, _ = take_frontier(r, cid)
+    commit, batches = listing(cid, "/data", ["a.csv"])
+    commit.subdirs = [("/data/locked", "/data/locked")]
+    store.commit(entry, commit, batches)
+    entry, _ = take_frontier(r, cid)
+    store.commit(entry, Commit(cid, "w1", done=1, per_entry=64, unreadable=1), [])
+    assert store.status(cid, "alice")["status"] == CrawlStatus.COMPLETE

@@ -115,5 +115,6 @@ def test_bad_transfer_token_is_reported(
 ) -> None:
     (globus_root / "tok").mkdir(exist_ok=True)
     _, _, status = crawl(globus_service, "/tok", token="wrong")
-    assert status["status"] == "complete"
+    # its only folder could not be read: the crawl failed (issue 10), and says why
+    assert status["status"] == "failed" and "could be read" in status["message"]
     assert "401" in status["data"]["error_samples"][0]["error"]

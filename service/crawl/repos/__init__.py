@@ -24,6 +24,13 @@ class Listing:
     subdirs: list[tuple[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     links_skipped: int = 0
+    unreadable: int = 0  # folders that could not be listed at all
+
+    def refuse(self, path: str, error: str) -> Listing:
+        """Record that the folder ``path`` could not be listed; returns this listing."""
+        self.errors.append({"path": path, "error": error})
+        self.unreadable += 1
+        return self
 
 
 class Repo(Protocol):

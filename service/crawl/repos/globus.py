@@ -60,13 +60,9 @@ class GlobusRepo:
                     self.endpoint_id, path=path, limit=self.page_size, offset=offset
                 )
             except globus_sdk.GlobusAPIError as exc:
-                out.errors.append(
-                    {"path": path, "error": f"{exc.http_status} {exc.code}: {exc.message}"}
-                )
-                return out
+                return out.refuse(path, f"{exc.http_status} {exc.code}: {exc.message}")
             except globus_sdk.NetworkError as exc:
-                out.errors.append({"path": path, "error": f"network error: {exc}"})
-                return out
+                return out.refuse(path, f"network error: {exc}")
             entries = page.get("DATA", [])
             for item in entries:
                 self._add(path, item, out)

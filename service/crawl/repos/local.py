@@ -44,8 +44,7 @@ class LocalRepo:
         try:
             fd = self.roots.open_dir(path)
         except OSError as exc:
-            out.errors.append({"path": _display(path)[0], "error": _describe(exc)})
-            return out
+            return out.refuse(_display(path)[0], _describe(exc))
         with opened(fd):
             self._list(path, fd, out)
         return out
@@ -54,7 +53,7 @@ class LocalRepo:
         try:
             it = os.scandir(fd)
         except OSError as exc:
-            out.errors.append({"path": _display(path)[0], "error": _describe(exc)})
+            out.refuse(_display(path)[0], _describe(exc))
             return
         skip, follow = self.skip, self.follow
         files = out.files
