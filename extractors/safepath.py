@@ -259,6 +259,22 @@ def copy_file(source: int, folder: int, name: str, *, sync_folder: bool = True) 
         os.fsync(folder)
 
 
-def is_partial(name: str) -> bool:
-    """Whether ``name`` is a temporary file an interrupted write left behind."""
-    return name.startswith(".") and ".partial" in name
+def remove_partials(folder: int) -> list[str]:
+    """Delete the temporary files that writes killed midway left in ``folder`` (those
+    whose writing process is gone); returns their names."""
+    removed = []
+    for name in os.listdir(folder):
+        _, sep, pid = name.rpartition(".partial")
+        if not (name.startswith(".") and sep and pid.isdigit()):
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # its writer is alive (or not ours to judge)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=folder)
+            removed.append(name)
+    return removed

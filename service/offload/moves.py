@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import globus_sdk
 from globus_sdk.transport import RetryConfig
 
-from xtract_extractors.safepath import Roots, copy_file, open_in, opened, read_in
+from xtract_extractors.safepath import (
+    Roots,
+    copy_file,
+    open_in,
+    opened,
+    read_in,
+    remove_partials,
+)
 from xtract_service.offload import OffloadFailed
 
 if TYPE_CHECKING:
@@ -36,6 +43,7 @@ def local_copy(engine: Engine) -> str:
             opened(engine.open_staging()) as staging,
             opened(Roots([root]).open_dir(dest, create=True)) as folder,
         ):
+            remove_partials(folder)
             for name in sorted(os.listdir(staging)):
                 with opened(open_in(staging, name)) as src:
                     copy_file(src, folder, name, sync_folder=False)

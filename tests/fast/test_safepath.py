@@ -17,6 +17,7 @@ from xtract_extractors.safepath import (
     check_name,
     opened,
     read_in,
+    remove_partials,
     write_file,
 )
 
@@ -103,3 +104,15 @@ def test_an_output_folder_swapped_for_a_link_is_not_written_through(tree: Path) 
     with pytest.raises(UnsafePath):
         Roots([str(tree)]).open_dir(str(tree / "out" / "docs"), create=True)
     assert list(outside.iterdir()) == []
+
+
+def test_temporaries_of_a_killed_writer_are_removed_and_a_live_ones_kept(tree: Path) -> None:
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    (tree / f".doc.json.partial{dead}").write_text("half")
+    (tree / f".other.json.partial{os.getpid()}").write_text("being written")
+    with opened(Roots([str(tree)]).open_dir(str(tree))) as folder:
+        assert remove_partials(folder) == [f".doc.json.partial{dead}"]
+    assert (tree / f".other.json.partial{os.getpid()}").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,17 @@ def test_cli_errors_are_one_line_with_exit_codes(service: Service) -> None:
     assert usage.returncode == 2
     down = xtract("ls", env={**env, "XTRACT_URL": "http://127.0.0.1:9"})
     assert down.returncode == 1 and "is `xtract serve` running" in down.stderr
+
+
+def test_serving_plain_http_beyond_loopback_needs_saying_so(tmp_path: Path) -> None:
+    env = {**os.environ, "XTRACT_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "serve", "--host", "0.0.0.0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "not a loopback address" in out.stderr and "--insecure-http" in out.stderr
+    assert not (tmp_path / "home" / "redis").exists()  # nothing was started
