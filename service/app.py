@@ -23,10 +23,11 @@ from xtract_service.api.routes import (
 )
 from xtract_service.auth import LocalTokens
 from xtract_service.crawl.store import CrawlStore
+from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.store import OffloadStore
 from xtract_service.processes import Supervisor
-from xtract_service.redis_client import connect
+from xtract_service.redis_client import connect, connect_async
 from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings, get_settings
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.auth = LocalTokens(settings.token_file, r)
             app.state.runs = ExtractionRuns(r, vault)
             app.state.offloads = OffloadStore(r, vault)
+            app.state.events = EventHub(connect_async(url))
             roles = (
                 ["crawl"] * settings.crawl_workers
                 + ["orchestrator"] * settings.orchestrators
@@ -72,6 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:  # also when start-up fails half-way: leave nothing running
             if supervisor is not None:
                 supervisor.stop()
+            hub = getattr(app.state, "events", None)
+            if hub is not None:
+                await hub.close()
+                await hub.ar.aclose()
             r.close()
             if embedded is not None:
                 embedded.stop()

@@ -14,7 +14,6 @@ import redis
 
 from xtract_sdk.status import EventType
 from xtract_service import keys
-from xtract_service.redis_client import Entry, entries_of
 
 EVENTS_KEPT = 100_000  # per crawl; older events fall off the stream
 OUTBOX_KEPT = 100_000
@@ -47,8 +46,3 @@ def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> Non
         maxlen=OUTBOX_KEPT,
         approximate=True,
     )
-
-
-def read_events(r: redis.Redis, crawl_id: str, after: str, block_ms: int) -> list[Entry]:
-    """Up to 500 events after the id ``after``, waiting up to ``block_ms`` for one."""
-    return entries_of(r.xread({keys.events(crawl_id): after}, count=500, block=block_ms))

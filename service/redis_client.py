@@ -39,6 +39,14 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, **options)
 
 
+def connect_async(url: str) -> Any:
+    """An asyncio client for ``url`` (for serving events on the event loop), decoding
+    replies like :func:`connect`."""
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
 def text(value: Any) -> str:
     """A reply as ``str`` (``""`` for a missing value)."""
     if value is None:

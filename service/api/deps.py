@@ -12,6 +12,7 @@ from xtract_service.access import Access, access_for, default_roots
 from xtract_service.api.errors import ApiError
 from xtract_service.auth import LOCAL_OWNER, Authenticator, strip_bearer
 from xtract_service.crawl.store import CrawlStore
+from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
@@ -40,6 +41,11 @@ def get_runs(request: Request) -> ExtractionRuns:
 def get_offloads(request: Request) -> OffloadStore:
     offloads: OffloadStore = request.app.state.offloads
     return offloads
+
+
+def get_event_hub(request: Request) -> EventHub:
+    hub: EventHub = request.app.state.events
+    return hub
 
 
 def owner_from_token(request: Request, token: str | None) -> str:
@@ -82,4 +88,5 @@ Crawls = Annotated[CrawlStore, Depends(get_crawls)]
 Runs = Annotated[ExtractionRuns, Depends(get_runs)]
 Offloads = Annotated[OffloadStore, Depends(get_offloads)]
 Owner = Annotated[str, Depends(get_owner)]
+Events = Annotated[EventHub, Depends(get_event_hub)]
 OwnerAccess = Annotated[Access, Depends(get_access)]
