@@ -26,7 +26,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "c
     service dies)."""
     if not settings.redis_url:
         raise SystemExit("a worker needs XTRACT_REDIS_URL (the service's Redis)")
-    r = connect(settings.redis_url)
+    r = connect(settings.redis_url, name=f"xtract-{role}-{os.getpid()}")
     worker: Any
     # import only what the role needs: a crawl worker starts in a fraction of the time
     if role == "orchestrator":

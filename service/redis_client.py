@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 import redis
 
+POOL_SIZE = 64  # connections per process
+POOL_WAIT = 30.0  # seconds a caller waits for a free connection
 Fields = dict[str, str]
 # what redis-py accepts as a hash mapping or stream fields (its key type is a union,
 # and Mapping is invariant in its key, so a plain dict[str, str] does not fit)
@@ -26,17 +28,24 @@ class Entry(NamedTuple):
     fields: Fields
 
 
-def connect(url: str) -> redis.Redis:
+def connect(url: str, name: str | None = None) -> redis.Redis:
     """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``) that decodes
-    replies to ``str`` and retries briefly across a Redis restart."""
+    replies to ``str`` and retries briefly across a Redis restart. ``name`` shows in
+    ``CLIENT LIST`` (workers name themselves ``xtract-<role>-<pid>``)."""
     options: dict[str, Any] = {
         "health_check_interval": 30,
         "retry_on_timeout": True,
         "decode_responses": True,
     }
+    if name:
+        options["client_name"] = name
     if not url.startswith("unix://"):
         options["socket_keepalive"] = True
-    return redis.Redis.from_url(url, **options)
+    # a burst of requests waits for a free connection instead of failing
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=POOL_SIZE, timeout=POOL_WAIT, **options
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 def connect_async(url: str) -> Any:
@@ -44,7 +53,14 @@ def connect_async(url: str) -> Any:
     replies like :func:`connect`."""
     import redis.asyncio
 
-    return redis.asyncio.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT,
+        decode_responses=True,
+        health_check_interval=30,
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 def text(value: Any) -> str:

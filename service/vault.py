@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from functools import cached_property
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import Any
 
 
 class VaultError(RuntimeError):
@@ -26,22 +26,29 @@ class VaultError(RuntimeError):
 class Vault:
     def __init__(self, key_file: Path) -> None:
         self.key_file = key_file
-        self._fernet = Fernet(self._key())
 
-    def _key(self) -> bytes:
+    @cached_property
+    def _fernet(self) -> Any:
+        # made on first use: a process that never meets a secret never loads the library
+        from cryptography.fernet import Fernet
+
         self.key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())
-        return self.key_file.read_bytes().strip()
+        return Fernet(self.key_file.read_bytes().strip())
 
     def seal(self, secret: str) -> str:
-        return self._fernet.encrypt(secret.encode()).decode()
+        token: bytes = self._fernet.encrypt(secret.encode())
+        return token.decode()
 
     def open(self, sealed: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
+            plain: bytes = self._fernet.decrypt(sealed.encode())
+            return plain.decode()
         except InvalidToken:
             raise VaultError(
                 f"a stored secret cannot be opened with {self.key_file}; "

@@ -31,6 +31,15 @@ def start_worker(svc: Service, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "xtract_service.cli", "worker"], env=full)
 
 
+def wait_for_workers(svc: Service, n: int, timeout: float = 60) -> None:
+    """Until ``n`` crawl workers have connected to the service's Redis."""
+    r = redis.Redis.from_url(svc.redis_url)
+    deadline = time.monotonic() + timeout
+    while sum(c["name"].startswith("xtract-crawl-") for c in r.client_list()) < n:
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.1)
+
+
 def stop(p: subprocess.Popen[bytes]) -> None:
     if p.poll() is None:
         p.terminate()
@@ -42,6 +51,7 @@ def test_two_worker_processes_share_a_crawl_and_find_each_file_once(
 ) -> None:
     tree = make_tree(tree_dir, 4000, fanout=6, depth=3)
     workers = [start_worker(bare_service, XTRACT_LISTINGS_IN_FLIGHT="2") for _ in range(2)]
+    wait_for_workers(bare_service, 2)  # both are up before the crawl starts
     try:
         xtr = bare_service.client()
         ((cid,),) = [xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))]
