@@ -90,11 +90,11 @@ class Service:
                 self.proc.kill()
                 self.proc.wait()
 
-    def worker_pids(self) -> list[str]:
-        """The crawl worker processes this service supervises."""
+    def worker_pids(self, role: str = "crawl") -> list[str]:
+        """The worker processes of ``role`` this service supervises."""
         assert self.proc is not None
         found = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid), "-f", "xtract_service.cli worker --role crawl"],
+            ["pgrep", "-P", str(self.proc.pid), "-f", f"xtract_service.cli worker --role {role}"],
             capture_output=True,
             text=True,
             check=False,
