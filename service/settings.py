@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     local_listings_in_flight: int = 1
     # Work held by a consumer that went silent this long (no heartbeat) is taken over
     # by another; live consumers refresh what they hold three times as often.
-    claim_idle_seconds: float = 10.0
+    # 6 s: held work is refreshed every 2 s and claims are tried every 2 s, so a dead
+    # process's work is taken over at most 8 s after it died.
+    claim_idle_seconds: float = 6.0
     # File records per Redis stream entry: one XADD per batch, not per file.
     records_per_entry: int = 1000
     # Sub-directories per frontier entry.

@@ -179,10 +179,10 @@ class Consumer:
 
     def claim(self, stream: str, count: int, held: Iterable[str] = ()) -> list[Entry]:
         """Entries of ``stream`` another consumer has left idle for the claim idle time,
-        now this consumer's (at most every ``min(idle / 2, 5)`` s per stream; entries in
+        now this consumer's (at most every ``min(idle / 3, 5)`` s per stream; entries in
         ``held``, which this consumer is already working on, are left out)."""
         now = time.monotonic()
-        if now - self._last_claim.get(stream, 0.0) < min(self.claim_idle / 2, 5.0):
+        if now - self._last_claim.get(stream, 0.0) < min(self.claim_idle / 3, 5.0):
             return []
         self._last_claim[stream] = now
         reply = self.r.xautoclaim(

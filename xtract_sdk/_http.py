@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from xtract_sdk.errors import ServiceUnavailableError, error_for_status
 
@@ -41,6 +43,21 @@ class HttpCore:
         self.timeout = timeout
         self._token = token or os.environ.get("XTRACT_TOKEN") or self._read_token_file()
         self._session = requests.Session()
+        # a kept-alive connection the server closed just as it was reused fails at once;
+        # reads are safe to send again, so they are (writes are not: never resent)
+        retry = Retry(
+            total=2,
+            connect=2,
+            read=2,
+            status=0,
+            other=0,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,
+            backoff_factor=0.1,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     def _read_token_file(self) -> str | None:
         if not is_local(self.base_url):
