@@ -4,6 +4,7 @@ examples per operation, so it runs in seconds beside the rest of the suite."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -47,9 +48,8 @@ def test_no_request_the_schema_allows_or_forbids_gets_a_server_error(
             if response.status_code >= 500:
                 errors.append(f"{case.method} {case.formatted_path}: {response.status_code}")
 
-        try:
+        # an operation with no parameters has nothing to make invalid
+        with contextlib.suppress(Unsatisfiable):
             call()
-        except Unsatisfiable:
-            pass  # nothing about this operation can be made invalid (no parameters)
     assert tried > 50
     assert errors == []
