@@ -36,6 +36,12 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class TooMany(ServiceError):
+    """The caller is over one of their quotas; the message says which and what to do."""
+
+    code = "quota"
+
+
 class NotFound(ServiceError, LookupError):
     """Nothing by that name belongs to the caller."""
 

@@ -164,6 +164,15 @@ def results(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:results"
 
 
+@_key("owner:{owner}:usage", "hash")
+def owner_usage(owner: str) -> str:
+    """what an owner keeps: `metadata_bytes` of recorded documents"""
+    return f"{PREFIX}:owner:{owner}:usage"
+
+
+OWNER_CRAWLS_PATTERN = f"{PREFIX}:owner:*:crawls"  # SCAN pattern over owner_crawls
+
+
 @_key("owner:{owner}:endpoint:{endpoint}:containers", "hash")
 def containers(owner: str, endpoint_id: str) -> str:
     """container family -> image, registered by an owner for a Compute endpoint"""
@@ -211,6 +220,40 @@ def webhook_secrets(crawl_id: str) -> str:
 def webhook_failures(crawl_id: str) -> str:
     """deliveries that failed after every retry (newest first, capped)"""
     return f"{PREFIX}:crawl:{crawl_id}:webhook_failures"
+
+
+def of_crawl(crawl_id: str) -> list[str]:
+    """Every key that belongs to one crawl (its offloads' keys aside: see
+    :func:`of_offload`), so a crawl can be forgotten whole."""
+    return [
+        fn(crawl_id)
+        for fn in (
+            crawl,
+            dirs,
+            seen,
+            families,
+            errors,
+            flush_cursor,
+            workers,
+            secrets,
+            events,
+            progress_gate,
+            xtract,
+            xtract_secrets,
+            xtract_taken,
+            family_state,
+            results,
+            crawl_offloads,
+            webhooks,
+            webhook_secrets,
+            webhook_failures,
+        )
+    ]
+
+
+def of_offload(offload_id: str) -> list[str]:
+    """Every key that belongs to one offload."""
+    return [offload(offload_id), offload_parts(offload_id), offload_secrets(offload_id)]
 
 
 def crawl_id_of(stream: str) -> str:

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     max_flush: int = 10_000
     # Requests: the largest body the API reads (bytes).
     max_body_bytes: int = 1 << 20
+    # Per-owner quotas: crawls running at once, crawls kept, bytes of metadata kept.
+    max_running_crawls: int = 20
+    max_stored_crawls: int = 1000
+    max_metadata_bytes: int = 20 << 30
+    # Finished crawls (and their results) are forgotten after this many days (0: never).
+    retention_days: float = 30.0
     # Extraction: orchestrator processes `xtract serve` supervises, and their executors.
     orchestrators: int = 1
     extract_workers: int = 2  # local executor: extraction processes per orchestrator

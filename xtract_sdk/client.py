@@ -100,6 +100,14 @@ class XtractClient:
         crawls: list[dict[str, Any]] = self.http.request("GET", "/v1/crawls")["crawls"]
         return crawls
 
+    def forget_crawl(self, crawl_id: str) -> dict[str, Any]:
+        """Delete a finished crawl and everything the service keeps of it (status, file
+        records, metadata, offloads, events); files written to your folders stay."""
+        result: dict[str, Any] = self.http.request(
+            "DELETE", f"/v1/crawls/{path_id(crawl_id)}?forget=true"
+        )
+        return result
+
     def cancel_crawl(self, crawl_id: str) -> dict[str, Any]:
         """Stop a crawl; the files it found so far stay flushable."""
         result: dict[str, Any] = self.http.request("DELETE", f"/v1/crawls/{path_id(crawl_id)}")

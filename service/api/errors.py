@@ -12,7 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xtract_service.errors import BadRequest, Conflict, NotFound, ServiceError, Unprocessable
+from xtract_service.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceError,
+    TooMany,
+    Unprocessable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,7 @@ STATUS: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unprocessable: 422,
+    TooMany: 429,
 }
 
 

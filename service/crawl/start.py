@@ -14,6 +14,7 @@ from xtract_service.bounds import Tokens, Url
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
+from xtract_service.quotas import check_crawl_quota
 from xtract_service.settings import Settings
 from xtract_service.webhooks import add_webhooks, check_urls
 
@@ -49,6 +50,7 @@ def start_crawl(
 ) -> Started:
     """Check a spec against what the owner may reach and start it."""
     check_urls(webhooks or [], settings.webhook_allow)
+    check_crawl_quota(store.r, access.owner, settings)
     secrets = {}
     if spec.repo_type == "local":
         spec.check_local(access)

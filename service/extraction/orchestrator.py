@@ -251,7 +251,8 @@ class Orchestrator(Consumer):
             log.error("documents of crawl %s cannot be written: %s", batch.crawl_id, exc)
             self.runs_store.fail(batch.crawl_id, f"cannot write to {run.out_dir}: {exc}")
             return
-        recorded = self.runs_store.results.record(batch.crawl_id, docs, ok)
+        owner = str(run.options.get("owner", ""))
+        recorded = self.runs_store.results.record(batch.crawl_id, docs, ok, owner)
         for doc, good in zip(docs, ok, strict=True):
             if doc["family_id"] in recorded:
                 event = EventType.FAMILY_EXTRACTED if good else EventType.FAMILY_FAILED

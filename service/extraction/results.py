@@ -56,8 +56,11 @@ class ExtractionResults:
         states = self.r.hmget(keys.family_state(crawl_id), family_ids)
         return {fid for fid, s in zip(family_ids, states, strict=True) if s is not None}
 
-    def record(self, crawl_id: str, docs: list[Document], ok: list[bool]) -> set[str]:
-        """Record documents; returns the ids recorded now (not already before)."""
+    def record(
+        self, crawl_id: str, docs: list[Document], ok: list[bool], owner: str = ""
+    ) -> set[str]:
+        """Record documents; returns the ids recorded now (not already before). Their
+        size counts against ``owner``'s metadata quota."""
         args: list[Any] = [len(docs)]
         now = time.time()
         for doc, good in zip(docs, ok, strict=True):
@@ -78,7 +81,12 @@ class ExtractionResults:
                 len(doc["unknown"]),
                 len(doc["files"]),
             ]
-        k = [keys.family_state(crawl_id), keys.xtract(crawl_id), keys.results(crawl_id)]
+        k = [
+            keys.family_state(crawl_id),
+            keys.xtract(crawl_id),
+            keys.results(crawl_id),
+            keys.owner_usage(owner),
+        ]
         return {text(x) for x in self._record(keys=k, args=args)}
 
     def states(self, crawl_id: str) -> Iterator[tuple[str, FamilyRecord]]:

@@ -15,6 +15,7 @@ from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors import executor_class
 from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.quotas import check_metadata_quota
 from xtract_service.settings import Settings
 
 MAX_MEMORY_LIMIT = 256 << 30  # a larger limit would be no limit at all
@@ -82,6 +83,7 @@ def start_extraction(
     """Validate everything, then start; returns the run's status."""
     owner = access.owner
     spec = json.loads(crawls.get(crawl_id, owner)["spec"])
+    check_metadata_quota(runs.r, owner, settings)
     cls = executor_class(req.executor)
     _check_extractors(req)
     endpoint, secrets = cls.check(req.funcx_ep_id or spec.get("funcx_ep_id"), req.tokens)
@@ -98,6 +100,7 @@ def start_extraction(
         "time_limit": req.time_limit or settings.extract_time_limit,
         "memory_limit": req.memory_limit or settings.extract_memory_limit,
         # extraction opens files only inside the crawl's own folders
+        "owner": owner,
         "roots": spec["dirs"],
         "follow_links": bool(spec.get("follow_symlinks")),
     }

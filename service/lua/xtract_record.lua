@@ -5,16 +5,18 @@
 -- KEYS[1] crawl:{id}:fstate    hash: family id -> state
 -- KEYS[2] crawl:{id}:xtract    hash: counters
 -- KEYS[3] crawl:{id}:results   stream: documents
+-- KEYS[4] owner:{owner}:usage  hash: bytes of metadata the owner keeps
 -- ARGV[1] how many families follow (n)
 -- ARGV[2..] per family, six values: id, state JSON, document JSON, ok (1 or 0),
 --         files flagged unknown, files
 
-local docs, recorded = {}, {}
+local docs, recorded, bytes = {}, {}, 0
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
   local b = 2 + i * 6
   if redis.call('HSETNX', KEYS[1], ARGV[b], ARGV[b + 1]) == 1 then
     docs[#docs + 1] = ARGV[b + 2]
+    bytes = bytes + #ARGV[b + 2]
     recorded[#recorded + 1] = ARGV[b]
     if ARGV[b + 3] == '1' then
       redis.call('HINCRBY', KEYS[2], 'success', 1)
@@ -27,5 +29,7 @@ for i = 0, n - 1 do
 end
 if #docs > 0 then
   redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']', 'n', #docs)
+  redis.call('HINCRBY', KEYS[2], 'bytes', bytes)
+  redis.call('HINCRBY', KEYS[4], 'metadata_bytes', bytes)
 end
 return recorded

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import redis
@@ -20,6 +21,7 @@ from xtract_service import keys
 from xtract_service.offload.engine import Engine
 from xtract_service.offload.store import OffloadStore
 from xtract_service.redis_client import Entry
+from xtract_service.retention import SWEEP_SECONDS, sweep
 from xtract_service.settings import Settings
 from xtract_service.streams import Consumer
 from xtract_service.webhooks import Notifier
@@ -37,6 +39,7 @@ class OffloadWorker(Consumer):
         self.store = OffloadStore(r, settings.vault())
         self.pool = ThreadPoolExecutor(slots, thread_name_prefix="xtract-offload")
         self.running: dict[str, Future[None]] = {}
+        self._swept = 0.0
         self.notifier = Notifier(
             r,
             f"{name}-notifier",
@@ -52,6 +55,9 @@ class OffloadWorker(Consumer):
         self.notifier.start()
 
     def step(self) -> bool:
+        if time.monotonic() - self._swept > SWEEP_SECONDS:  # this role keeps the house
+            self._swept = time.monotonic()
+            sweep(self.r, self.settings)
         self.running = {e: f for e, f in self.running.items() if not f.done()}
         free = self.slots - len(self.running)
         if free <= 0:

@@ -163,3 +163,18 @@ def test_an_issued_owner_name_is_checked(service: Service) -> None:
     out = subprocess.run(args, env=service.full_env(), capture_output=True, text=True)
     assert out.returncode == 2 and "owner name" in out.stderr
     assert os.path.exists(service.home / "token")
+
+
+def test_an_owner_forgets_a_finished_crawl_and_it_is_gone(
+    service: Service, extracted: tuple[XtractClient, str]
+) -> None:
+    xtr, cid = extracted
+    assert xtr.forget_crawl(cid) == {"crawl_id": cid, "forgotten": True}
+    resp = requests.get(
+        f"{service.url}/v1/crawls/{cid}",
+        headers={"Authorization": f"Bearer {service.token}"},
+        timeout=10,
+    )
+    assert resp.status_code == 404
+    assert cid not in {c["crawl_id"] for c in xtr.list_crawls()}
+    assert not (service.home / "metadata" / cid).exists()

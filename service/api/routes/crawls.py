@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, StrictInt
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service.api.deps import AppSettings, Crawls, Owner, OwnerAccess
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
+from xtract_service.retention import forget_crawl
 
 router = APIRouter(prefix="/v1/crawls", tags=["crawls"])
 
@@ -65,6 +66,17 @@ def flush_crawl(
 
 
 @router.delete("/{crawl_id}", status_code=202)
-def cancel_crawl(crawl_id: str, owner: Owner, crawls: Crawls) -> dict[str, Any]:
-    """Stop a crawl; what it found so far stays flushable."""
+def cancel_crawl(
+    crawl_id: str,
+    owner: Owner,
+    crawls: Crawls,
+    settings: AppSettings,
+    forget: bool = Query(False, description="also delete the crawl and all its results"),
+) -> dict[str, Any]:
+    """Stop a crawl; what it found so far stays flushable. With ``forget=true`` the
+    (finished) crawl and everything it produced in the service are deleted."""
+    if forget:
+        crawls.get(crawl_id, owner)
+        forget_crawl(crawls.r, crawl_id, settings)
+        return {"crawl_id": crawl_id, "forgotten": True}
     return crawls.cancel(crawl_id, owner)

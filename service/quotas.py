@@ -1,0 +1,46 @@
+"""Per-owner quotas, so one owner cannot fill the service for everyone: crawls running
+at once (``XTRACT_MAX_RUNNING_CRAWLS``), crawls kept (``XTRACT_MAX_STORED_CRAWLS``) and
+bytes of metadata kept (``XTRACT_MAX_METADATA_BYTES``). Going over one is a 429 that
+says which and how to get back under it (finished crawls are forgotten after
+``XTRACT_RETENTION_DAYS``, or at once with ``DELETE /v1/crawls/{id}?forget=true``)."""
+
+from __future__ import annotations
+
+import redis
+
+from xtract_sdk.status import CrawlStatus
+from xtract_service import keys
+from xtract_service.errors import TooMany
+from xtract_service.redis_client import number, text
+from xtract_service.settings import Settings
+
+FORGET = "forget finished crawls with DELETE /v1/crawls/{id}?forget=true"
+
+
+def check_crawl_quota(r: redis.Redis, owner: str, settings: Settings) -> None:
+    """TooMany if ``owner`` may not start another crawl now."""
+    ids = [text(i) for i in r.zrange(keys.owner_crawls(owner), 0, -1)]
+    if len(ids) >= settings.max_stored_crawls:
+        raise TooMany(
+            f"you keep {len(ids)} crawls, the most this service keeps per owner; {FORGET}"
+        )
+    pipe = r.pipeline(transaction=False)
+    for cid in ids:
+        pipe.hget(keys.crawl(cid), "status")
+    running = sum(
+        1
+        for status in pipe.execute()
+        if status is not None and text(status) not in CrawlStatus.terminal()
+    )
+    if running >= settings.max_running_crawls:
+        raise TooMany(
+            f"you have {running} crawls running, the most at once; wait for one to end "
+            "or cancel one"
+        )
+
+
+def check_metadata_quota(r: redis.Redis, owner: str, settings: Settings) -> None:
+    """TooMany if ``owner`` keeps as much metadata as the service allows."""
+    kept = number(r.hget(keys.owner_usage(owner), "metadata_bytes"))
+    if kept >= settings.max_metadata_bytes:
+        raise TooMany(f"you keep {kept} bytes of metadata, the most per owner; {FORGET}")
