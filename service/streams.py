@@ -84,6 +84,30 @@ def walk(
         low = "(" + batch[-1].id
 
 
+def fair_order(items: list[str], owner_of: Callable[[str], str], turn: int) -> list[str]:
+    """``items`` interleaved by owner, one of each owner's in turn, the first owner
+    rotating with ``turn``: an owner with a hundred crawls gets the same share of the
+    workers as an owner with one.
+
+    >>> fair_order(["a1", "a2", "a3", "b1"], lambda i: i[0], 0)
+    ['a1', 'b1', 'a2', 'a3']
+    """
+    by_owner: dict[str, list[str]] = {}
+    for item in items:
+        by_owner.setdefault(owner_of(item), []).append(item)
+    owners = sorted(by_owner)
+    if not owners:
+        return []
+    k = turn % len(owners)
+    owners = owners[k:] + owners[:k]
+    out: list[str] = []
+    while len(out) < len(items):
+        for owner in owners:
+            if by_owner[owner]:
+                out.append(by_owner[owner].pop(0))
+    return out
+
+
 class Consumer:
     """One member of a consumer group; subclasses implement :meth:`step`.
 

@@ -27,9 +27,9 @@ from xtract_service.crawl.repos import Listing, Repo, make_repo
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
 from xtract_service.events import publish
-from xtract_service.redis_client import Entry, members
+from xtract_service.redis_client import Entry, members, text
 from xtract_service.settings import Settings
-from xtract_service.streams import Consumer
+from xtract_service.streams import Consumer, fair_order
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ class CrawlWorker(Consumer):
         self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix="xtract-list")
         self.running: dict[Future[None], bool] = {}  # future -> is a local listing
         self._repos: dict[str, tuple[Repo, CrawlSpec, int]] = {}
+        self._owners: dict[str, str] = {}
+        self._turn = 0
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -102,6 +104,8 @@ class CrawlWorker(Consumer):
         if not active:
             time.sleep(0.2)
             return []
+        self._turn += 1
+        active = fair_order(active, self._owner, self._turn)
         work = self._reclaim(active, free)
         if work:
             return work
@@ -109,11 +113,22 @@ class CrawlWorker(Consumer):
             return self._read(active, 1, block_ms=200)
         local = [c for c in active if self._is_local(c)]
         remote = [c for c in active if c not in local]
-        if local and free_local > 0:
-            work += self._read(local, free_local, block_ms=None)
-        if remote and free - len(work) > 0:
-            work += self._read(remote, free - len(work), block_ms=None)
+        work += self._fairly(local, free_local)
+        work += self._fairly(remote, free - len(work))
         return work
+
+    def _fairly(self, crawls: list[str], slots: int) -> list[Work]:
+        """New entries for ``slots`` listings, from the first crawls in fair order (one
+        each when there are more crawls than slots)."""
+        if slots <= 0 or not crawls:
+            return []
+        picked = crawls[:slots]
+        return self._read(picked, max(1, slots // len(picked)), block_ms=None)
+
+    def _owner(self, crawl_id: str) -> str:
+        if crawl_id not in self._owners:
+            self._owners[crawl_id] = text(self.r.hget(keys.crawl(crawl_id), "owner"))
+        return self._owners[crawl_id]
 
     def _read(self, crawl_ids: list[str], count: int, block_ms: int | None) -> list[Work]:
         try:
@@ -150,6 +165,7 @@ class CrawlWorker(Consumer):
     def _forget_inactive(self, active: list[str]) -> None:
         for cid in set(self._repos) - set(active):
             self._repos.pop(cid)[0].close()
+            self._owners.pop(cid, None)
             self.forget_stream(keys.dirs(cid))
 
     # -- one frontier entry -------------------------------------------------------------

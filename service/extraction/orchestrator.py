@@ -33,7 +33,7 @@ from xtract_service.extraction.executors import BatchExecutor, ExecutorSetup, ex
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.redis_client import Entry
 from xtract_service.settings import Settings
-from xtract_service.streams import Consumer
+from xtract_service.streams import Consumer, fair_order
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ class Orchestrator(Consumer):
         self.runs: dict[str, Run] = {}
         self.batches: list[Batch] = []
         self._shared: dict[str, BatchExecutor] = {}
+        self._turn = 0
+
+    def _owner(self, crawl_id: str) -> str:
+        run = self.runs.get(crawl_id)
+        return str(run.options.get("owner", "")) if run else ""
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -91,7 +96,8 @@ class Orchestrator(Consumer):
         for cid in set(self.runs) - set(active):
             self._forget(cid)
         room = self.settings.extract_batches_in_flight - len(self.batches)
-        for cid in active:
+        self._turn += 1
+        for cid in fair_order(active, self._owner, self._turn):
             run = self._run(cid)
             if run is None:
                 continue
