@@ -5,6 +5,7 @@ who can reach none of the first owner's crawls."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -178,3 +179,30 @@ def test_an_owner_forgets_a_finished_crawl_and_it_is_gone(
     assert resp.status_code == 404
     assert cid not in {c["crawl_id"] for c in xtr.list_crawls()}
     assert not (service.home / "metadata" / cid).exists()
+
+
+def test_a_catastrophic_regex_filter_runs_in_linear_time_and_exports_are_private(
+    service: Service, tree_dir: Path
+) -> None:
+    data = tree_dir / "data"
+    small_tree(data)
+    (data / ("a" * 60 + ".txt")).write_text("a file whose name a backtracking regex chokes on\n")
+    xtr = service.client()
+    xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(data)]), progress=False)
+    (status,) = xtr.xtract_and_wait(progress=False, timeout=120)
+    assert status["xtract_status"] == "COMPLETED"
+    cid = xtr.crawl_ids[0]
+    dest = tree_dir / "exports"
+    dest.mkdir()
+    # (a+)+$ on "aaa...a.txt": exponential for a backtracking engine (the old offload
+    # worker froze on it, for every owner), linear for RE2
+    filters = [{"field": "path", "op": "regex", "value": "(a+)+$", "action": "drop"}]
+    folder = xtr.offload_metadata(
+        dest_path=str(dest), crawl_ids=[cid], format="jsonl", filters=filters
+    )
+    out = Path(folder) / cid
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["items"] == 4  # nothing ends in a's, so nothing was dropped
+    for path in [out, *out.iterdir()]:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
