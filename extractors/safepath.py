@@ -29,7 +29,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 LINK_HOPS = 40  # symbolic links followed for one path, at most
@@ -214,48 +214,39 @@ def read_in(folder: int, name: str) -> bytes:
 def write_file(folder: int, name: str, data: bytes, *, sync_folder: bool = True) -> None:
     """Write ``data`` as ``name`` in the open folder ``folder`` (mode 0600), whole or not
     at all."""
-    check_name(name)
-    tmp = f".{name}.partial{os.getpid()}"
-    fd = os.open(
-        tmp,
-        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-        0o600,
-        dir_fd=folder,
-    )
-    try:
+
+    def fill(fd: int) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
-    if sync_folder:
-        os.fsync(folder)
+
+    _write_whole(folder, name, fill, sync_folder)
 
 
 def copy_file(source: int, folder: int, name: str, *, sync_folder: bool = True) -> None:
     """Copy the open file ``source`` as ``name`` into the open folder ``folder``."""
+
+    def fill(fd: int) -> None:
+        offset = 0
+        while sent := os.sendfile(fd, source, offset, 1 << 20):
+            offset += sent
+
+    _write_whole(folder, name, fill, sync_folder)
+
+
+def _write_whole(folder: int, name: str, fill: Callable[[int], None], sync: bool) -> None:
+    """A temporary file beside ``name``, filled, fsynced and renamed over it."""
     check_name(name)
     tmp = f".{name}.partial{os.getpid()}"
-    fd = os.open(
-        tmp,
-        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-        0o600,
-        dir_fd=folder,
-    )
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o600, dir_fd=folder)
     try:
-        offset = 0
-        while True:
-            sent = os.sendfile(fd, source, offset, 1 << 20)
-            if not sent:
-                break
-            offset += sent
+        fill(fd)
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
-    if sync_folder:
+    if sync:
         os.fsync(folder)
 
 
