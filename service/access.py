@@ -50,10 +50,6 @@ class Access:
             )
         return real, root
 
-    def reading(self, dirs: list[str], follow_links: bool) -> Roots:
-        """What a crawl of ``dirs`` (already checked) may open."""
-        return Roots(dirs, follow_links)
-
 
 def default_roots(settings: Settings, owner: str, local_owner: str) -> list[str]:
     """The roots of an owner whose token names none (see the module doc)."""
