@@ -57,8 +57,9 @@ class _Opened:
     very file that was checked, so a swap on disk after the check changes nothing and
     the extractor still sees the file's name and extension."""
 
-    def __init__(self, workdir: str) -> None:
+    def __init__(self, workdir: str, slots: set[int]) -> None:
         self.workdir = workdir
+        self.slots = slots  # WORKDIR/<i> folders this process has made already
         self.fds: list[int] = []
         self.links: dict[str, str] = {}  # link -> the path the caller named
 
@@ -68,25 +69,30 @@ class _Opened:
             fd = roots.open_file(path)
             self.fds.append(fd)
             folder = os.path.join(self.workdir, str(i))
-            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if i not in self.slots:
+                os.mkdir(folder, 0o700)
+                self.slots.add(i)
             link = os.path.join(folder, os.path.basename(path) or "file")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(link)
-            os.symlink(f"{_FD_DIR}/{fd}", link)
+            os.symlink(f"{_FD_DIR}/{fd}", link)  # close() removes it after the call
             self.links[link] = path
             shown.append(link)
         return shown
 
     def named(self, value: Any) -> Any:
         """``value`` with every link replaced by the path the caller named."""
+        if not self.links or self.workdir not in repr(value):
+            return value  # the usual case: nothing to rewrite, checked in C
+        return self._rewrite(value)
+
+    def _rewrite(self, value: Any) -> Any:
         if isinstance(value, str):
             for link, path in self.links.items():
                 value = value.replace(link, path)
             return value
         if isinstance(value, dict):
-            return {self.named(k): self.named(v) for k, v in value.items()}
+            return {self._rewrite(k): self._rewrite(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return type(value)(self.named(v) for v in value)
+            return type(value)(self._rewrite(v) for v in value)
         return value
 
     def close(self) -> None:
@@ -100,8 +106,10 @@ class _Opened:
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 
 
-def _call(name: str, ref: str, paths: list[str], params: Any, roots: Roots, workdir: str) -> Any:
-    files = _Opened(workdir)
+def _call(
+    name: str, ref: str, paths: list[str], params: Any, roots: Roots, workdir: str, slots: set[int]
+) -> Any:
+    files = _Opened(workdir, slots)
     try:
         shown = files.open(paths, roots)
         return files.named(("ok", resolve(name, ref).run(shown, params)))
@@ -128,6 +136,7 @@ def _child(conn: Connection, memory_limit: int | None) -> None:
 
 
 def _serve(conn: Connection, workdir: str) -> None:
+    slots: set[int] = set()
     while True:
         try:
             calls = conn.recv()
@@ -137,7 +146,7 @@ def _serve(conn: Connection, workdir: str) -> None:
             return
         for name, ref, paths, params, roots in calls:  # one answer per call, as each ends
             started = time.monotonic()
-            reply = _call(name, ref, paths, params, roots, workdir)
+            reply = _call(name, ref, paths, params, roots, workdir, slots)
             seconds = round(time.monotonic() - started, 6)
             try:
                 conn.send((*reply, seconds))

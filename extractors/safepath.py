@@ -91,15 +91,7 @@ class Roots:
     # -- opening ------------------------------------------------------------------------
     def open_file(self, path: str) -> int:
         """A file descriptor of the regular file ``path`` (the caller closes it)."""
-        fd = self._walk(path, want_dir=False)
-        try:
-            mode = os.fstat(fd).st_mode
-            if not stat.S_ISREG(mode):
-                raise UnsafePath(f"{path} is not a regular file ({_kind(mode)})")
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+        return _regular(self._walk(path, want_dir=False), path)
 
     def open_dir(self, path: str, *, create: bool = False, mode: int = 0o700) -> int:
         """A file descriptor of the folder ``path``; with ``create``, missing folders
@@ -162,6 +154,18 @@ class Roots:
             return os.open(part, flags, dir_fd=fd)
 
 
+def _regular(fd: int, shown: str) -> int:
+    """``fd`` if it is a regular file; else it is closed and UnsafePath says what it is."""
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsafePath(f"{shown} is not a regular file ({_kind(mode)})")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _is_link(name: str, dir_fd: int) -> bool:
     try:
         return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
@@ -193,15 +197,7 @@ def opened(fd: int) -> Iterator[int]:
 
 def open_in(folder: int, name: str) -> int:
     """A file descriptor of the regular file ``name`` in the open folder ``folder``."""
-    fd = os.open(check_name(name), _FILE, dir_fd=folder)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise UnsafePath(f"{name} is not a regular file ({_kind(mode)})")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return _regular(os.open(check_name(name), _FILE, dir_fd=folder), name)
 
 
 def read_in(folder: int, name: str) -> bytes:

@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = settings
             app.state.redis = r
             vault = settings.vault()
-            vault.seal("")  # the key file exists before any worker starts
+            vault.ensure_key()
             app.state.crawls = CrawlStore(
                 r,
                 dirs_per_entry=settings.dirs_per_entry,

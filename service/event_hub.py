@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xtract_service import keys
-from xtract_service.redis_client import Entry, entries_of, text
+from xtract_service.redis_client import Entry, entries_of, ranged, text
 
 QUEUE = 1000  # batches a subscriber may fall behind before it is dropped
 BLOCK_MS = 1000  # how long a reader waits on XREAD; each quiet wait is a keep-alive tick
@@ -53,10 +53,7 @@ class EventHub:
             key = keys.events(crawl_id)
             while True:  # catch up on what the stream holds after ``after``
                 raw = await self.ar.xrange(key, min=f"({last}", count=CATCH_UP)
-                found = [
-                    Entry(key, text(eid), {text(k): text(v) for k, v in f.items()})
-                    for eid, f in raw
-                ]
+                found = ranged(key, raw)
                 for entry in found:
                     yield entry
                 if found:

@@ -102,13 +102,17 @@ def entries_of(reply: Any) -> list[Entry]:
 
 def claimed(stream: str, reply: Any) -> list[Entry]:
     """The live entries of an ``XAUTOCLAIM`` reply (deleted ones come back empty)."""
-    return [Entry(stream, text(eid), _fields(f)) for eid, f in reply[1] if f]
+    return [e for e in ranged(stream, reply[1]) if e.fields]
+
+
+def ranged(stream: str, raw: Any) -> list[Entry]:
+    """An ``XRANGE`` reply (from a client of either kind) as entries."""
+    return [Entry(stream, text(eid), _fields(f)) for eid, f in raw or []]
 
 
 def xrange(r: Any, stream: str, low: str, high: str = "+", count: int | None = None) -> list[Entry]:
     """``XRANGE`` as entries."""
-    raw: list[Any] = r.xrange(stream, min=low, max=high, count=count)
-    return [Entry(stream, text(eid), _fields(f)) for eid, f in raw]
+    return ranged(stream, r.xrange(stream, min=low, max=high, count=count))
 
 
 def _fields(raw: Any) -> Fields:

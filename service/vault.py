@@ -39,6 +39,10 @@ class Vault:
                 f.write(Fernet.generate_key())
         return Fernet(self.key_file.read_bytes().strip())
 
+    def ensure_key(self) -> None:
+        """Make the key file now (the service does, before any worker starts)."""
+        self._fernet.encrypt(b"")  # the key is read (and made if missing) on first use
+
     def seal(self, secret: str) -> str:
         token: bytes = self._fernet.encrypt(secret.encode())
         return token.decode()

@@ -18,7 +18,7 @@ from xtract_service import keys
 from xtract_service.crawl.families import FileRecord, files_of
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
-from xtract_service.redis_client import Fields, maybe_text, text
+from xtract_service.redis_client import Fields, maybe_text, text, xrange
 from xtract_service.streams import Cursor, walk
 
 _SCAN = 64  # stream entries read per round trip
@@ -27,6 +27,19 @@ _SCAN = 64  # stream entries read per round trip
 def _files(fields: Fields) -> list[FileRecord]:
     # retry entries repeat families for extraction, not new files
     return files_of(fields["families"]) if "families" in fields else []
+
+
+def _more_after(r: Any, stream: str, cursor: Cursor) -> bool:
+    """Whether any file is left after ``cursor``, from the entries' file counts (``n``)
+    alone: the families are not decoded to find out."""
+    low = cursor.entry
+    while batch := xrange(r, stream, low, count=_SCAN):
+        for entry in batch:
+            files = int(entry.fields.get("n", 0)) if "families" in entry.fields else 0
+            if files > (cursor.taken if entry.id == cursor.entry else 0):
+                return True
+        low = "(" + batch[-1].id
+    return False
 
 
 def flush_files(
@@ -57,7 +70,7 @@ def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
                 taken = list(islice(found, first_n_files))
                 file_ls = [record for _, record in taken]
                 cursor = taken[-1][0] if taken else cursor
-                exhausted = next(found, None) is None
+                exhausted = not _more_after(pipe, stream, cursor)
                 pipe.multi()
                 pipe.set(cursor_key, str(cursor))
                 pipe.execute()

@@ -31,11 +31,19 @@ def write_documents(root: str, out_dir: str, docs: list[Document]) -> None:
     """One ``{family_id}.json`` per family (0600) in ``out_dir`` (made 0700 if need be),
     opened beneath ``root``; the folder is fsynced once for all."""
     with opened(Roots([root]).open_dir(out_dir, create=True)) as folder:
-        remove_partials(folder)  # left by a writer killed midway
         for doc in docs:
             data = json.dumps(doc, separators=(",", ":"), default=str).encode()
             write_file(folder, f"{doc['family_id']}.json", data, sync_folder=False)
         os.fsync(folder)
+
+
+def remove_leftovers(root: str, out_dir: str) -> None:
+    """Delete what a writer killed midway left in ``out_dir`` (once, as a run starts)."""
+    try:
+        with opened(Roots([root]).open_dir(out_dir)) as folder:
+            remove_partials(folder)
+    except FileNotFoundError:
+        pass  # nothing written there yet
 
 
 def failed_document(family: Family, reason: str) -> Document:

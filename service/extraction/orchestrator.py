@@ -28,7 +28,12 @@ from xtract_sdk.status import EventType, XtractStatus
 from xtract_service import keys
 from xtract_service.crawl.families import Family, families_of
 from xtract_service.events import publish
-from xtract_service.extraction.documents import Document, failed_document, write_documents
+from xtract_service.extraction.documents import (
+    Document,
+    failed_document,
+    remove_leftovers,
+    write_documents,
+)
 from xtract_service.extraction.executors import BatchExecutor, ExecutorSetup, executor_class
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.redis_client import Entry
@@ -134,6 +139,10 @@ class Orchestrator(Consumer):
             return None
         out_dir = options["local_mdata_path"]
         run = Run(crawl_id, options, executor, out_dir, options.get("output_root") or out_dir)
+        try:
+            remove_leftovers(run.out_root, run.out_dir)
+        except OSError as exc:  # unreachable folder: writing will say so, and fail the run
+            log.warning("cannot tidy %s: %s", run.out_dir, exc)
         self.runs[crawl_id] = run
         return run
 

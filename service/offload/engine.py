@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,10 +41,8 @@ def folder_name(now: datetime | None = None) -> str:
 class Engine:
     """Runs one offload job to the end (or to a clear failure)."""
 
-    def __init__(
-        self, r: redis.Redis, settings: Settings, oid: str, heartbeat: Callable[[], None]
-    ) -> None:
-        self.r, self.settings, self.oid, self.heartbeat = r, settings, oid, heartbeat
+    def __init__(self, r: redis.Redis, settings: Settings, oid: str) -> None:
+        self.r, self.settings, self.oid = r, settings, oid
         self.store = OffloadStore(r, settings.vault())
         h = self.store.get(oid)
         self.crawl_id = h["crawl_id"]
@@ -120,7 +117,6 @@ class Engine:
             len([p for p in parts if p["name"].startswith("part-")]),
             self.spec.format_params,
         )
-        last_beat = time.monotonic()
         while True:
             for pos, doc in self.runs.results.read(self.crawl_id, position):
                 position = pos
@@ -132,12 +128,8 @@ class Engine:
                 done = writer.add_family(items, pos)
                 if done:  # committed with the position after the last family they hold
                     self.store.commit(self.oid, done, done[-1]["position"])
-                if time.monotonic() - last_beat > 2:
-                    self.heartbeat()
-                    last_beat = time.monotonic()
             if self.runs.status_word(self.crawl_id) in XtractStatus.terminal():
                 break
-            self.heartbeat()
             time.sleep(0.5)
         self.store.commit(self.oid, writer.close(), position)
         write_manifest(

@@ -101,8 +101,16 @@ def globus_transfer(engine: Engine) -> str:
                 f"transfer {task_id} did not finish within {engine.spec.timeout:g}s "
                 f"(it is {status}); the source metadata is kept"
             )
-        engine.heartbeat()
         time.sleep(s.transfer_poll_seconds)
+
+
+def _ingest(sc: globus_sdk.SearchClient, index: str, doc: Any) -> dict[str, Any]:
+    """Send one ingest document; its task, or why Search refused it."""
+    try:
+        return {"task_id": sc.ingest(index, doc)["task_id"], "state": "PENDING"}
+    except globus_sdk.GlobusAPIError as exc:
+        message = f"{exc.http_status} {exc.code}: {exc.message}"
+        return {"task_id": None, "state": "REFUSED", "message": message}
 
 
 def search_ingest(engine: Engine) -> str:
@@ -116,21 +124,12 @@ def search_ingest(engine: Engine) -> str:
     index = str(engine.spec.index_id)
     raw = engine.store.get(engine.oid).get("search_tasks")
     tasks: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
-    for part in engine.committed():
-        if part["name"] in tasks:
-            continue  # acknowledged before a restart
-        with opened(engine.open_staging()) as staging:
-            doc = json.loads(read_in(staging, part["name"]))
-        try:
-            reply = sc.ingest(index, doc)
-            tasks[part["name"]] = {"task_id": reply["task_id"], "state": "PENDING"}
-        except globus_sdk.GlobusAPIError as exc:
-            tasks[part["name"]] = {
-                "task_id": None,
-                "state": "REFUSED",
-                "message": f"{exc.http_status} {exc.code}: {exc.message}",
-            }
-        engine.update(search_tasks=json.dumps(tasks))
+    with opened(engine.open_staging()) as staging:
+        for part in engine.committed():
+            if part["name"] not in tasks:  # else acknowledged before a restart
+                doc = json.loads(read_in(staging, part["name"]))
+                tasks[part["name"]] = _ingest(sc, index, doc)
+                engine.update(search_tasks=json.dumps(tasks))
     deadline = time.monotonic() + engine.spec.timeout
     while any(t["state"] not in ("SUCCESS", "FAILED", "REFUSED") for t in tasks.values()):
         for t in tasks.values():
@@ -142,7 +141,6 @@ def search_ingest(engine: Engine) -> str:
         engine.update(search_tasks=json.dumps(tasks))
         if time.monotonic() > deadline:
             raise OffloadFailed(f"search ingest tasks still pending after {engine.spec.timeout:g}s")
-        engine.heartbeat()
         time.sleep(s.transfer_poll_seconds)
     bad = [t for t in tasks.values() if t["state"] != "SUCCESS"]
     if bad:

@@ -85,7 +85,7 @@ class OffloadWorker(Consumer):
     def _run_job(self, job: Entry) -> None:
         oid = job.fields["offload_id"]
         try:
-            Engine(self.r, self.settings, oid, lambda: self.heartbeat(job.stream, [job.id])).run()
+            Engine(self.r, self.settings, oid).run()  # held: the heartbeat keeps it ours
         except redis.RedisError:
             log.exception("offload %s lost redis; it will be resumed", oid)
             return

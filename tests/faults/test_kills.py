@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.support import Service, all_documents, flush_all, make_tree, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
@@ -61,11 +62,8 @@ def kill_one(svc: Service, role: str) -> int:
     return victim
 
 
-def faulty_pending(svc: Service, crawl_id: str) -> set[str]:
+def faulty_pending(r: redis.Redis, crawl_id: str) -> set[str]:
     """Frontier entries delivered to a worker and not yet committed."""
-    import redis
-
-    r = redis.Redis.from_url(svc.redis_url, decode_responses=True)
     pending = r.xpending_range(f"xtract:crawl:{crawl_id}:dirs", "crawlers", "-", "+", 1000)
     return {p["message_id"] for p in pending}
 
@@ -94,9 +92,10 @@ def test_a_crawl_worker_killed_while_listing_loses_and_repeats_nothing(
     until(lambda: dirs() >= rng.randint(1, 40), "the crawl never started")
     kill_one(faulty, "crawl")
     killed = time.monotonic()
-    held = faulty_pending(faulty, cid)
+    r = redis.Redis.from_url(faulty.redis_url, decode_responses=True)
+    held = faulty_pending(r, cid)
     # recovered: every entry held when the worker died has been committed by another
-    recovery = until(lambda: not faulty_pending(faulty, cid) & held, "never taken over")
+    recovery = until(lambda: not faulty_pending(r, cid) & held, "never taken over")
     status = xtr.wait_for_crawls(cid, progress=False, timeout=180)[cid]
     paths = [f["path"] for f in flush_all(xtr, cid)]
     log_trial(
