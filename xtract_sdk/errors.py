@@ -18,7 +18,7 @@ class XtractError(Exception):
 
 
 class AuthError(XtractError):
-    """The token is missing or not valid (HTTP 401)."""
+    """The token is missing or not valid (HTTP 401), or lacks a scope (403)."""
 
 
 class NotFoundError(XtractError):
@@ -39,7 +39,7 @@ class TimeoutError(XtractError):
 
 def error_for_status(status: int, message: str, code: str | None) -> XtractError:
     cls: type[XtractError]
-    if status == 401:
+    if status in (401, 403):
         cls = AuthError
     elif status == 404:
         cls = NotFoundError

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from xtract_service.access import Access, access_for, default_roots
 from xtract_service.api.errors import ApiError
-from xtract_service.auth import LOCAL_OWNER, Authenticator, strip_bearer
+from xtract_service.auth import LOCAL_OWNER, Authenticator, Caller, strip_bearer
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
@@ -48,24 +48,46 @@ def get_event_hub(request: Request) -> EventHub:
     return hub
 
 
-def owner_from_token(request: Request, token: str | None) -> str:
-    """The owner a token belongs to, or a 401 that says how to authenticate."""
+def get_auth(request: Request) -> Authenticator:
     auth: Authenticator = request.app.state.auth
+    return auth
+
+
+def caller_from_token(
+    request: Request, token: str | None, accept: frozenset[str] = frozenset()
+) -> Caller:
+    """The caller a token belongs to, or a 401 that says how to authenticate (a 503
+    when Globus Auth cannot be asked)."""
     if not token:
         settings = get_settings(request)
-        raise ApiError(
-            401,
-            "missing_token",
-            f"send 'Authorization: Bearer <token>'; the local token is in {settings.token_file}",
+        how = (
+            "log in with `xtract login` (or XtractClient())"
+            if settings.auth == "globus"
+            else f"the local token is in {settings.token_file}"
         )
-    owner = auth.owner_for(token)
-    if owner is None:
-        raise ApiError(401, "invalid_token", "the token is not valid for this service")
-    return owner
+        raise ApiError(401, "missing_token", f"send 'Authorization: Bearer <token>'; {how}")
+    return get_auth(request).authenticate(token, accept)
 
 
-def get_owner(request: Request) -> str:
-    return owner_from_token(request, strip_bearer(request.headers.get("authorization")))
+def owner_from_token(request: Request, token: str | None) -> str:
+    """The owner a token belongs to (see :func:`caller_from_token`)."""
+    return caller_from_token(request, token).owner
+
+
+def get_caller(request: Request) -> Caller:
+    return caller_from_token(request, strip_bearer(request.headers.get("authorization")))
+
+
+def get_owner(caller: Annotated[Caller, Depends(get_caller)]) -> str:
+    return caller.owner
+
+
+def acting_tokens(request: Request, caller: Caller, given: dict[str, str]) -> dict[str, str]:
+    """The Globus tokens a run moves with: what the caller passed, else (Globus mode)
+    the dependent tokens the service gets for them."""
+    if get_settings(request).auth != "globus":
+        return dict(given)
+    return {**get_auth(request).service_tokens(caller), **given}
 
 
 def access_of(request: Request, owner: str) -> Access:
@@ -88,5 +110,6 @@ Crawls = Annotated[CrawlStore, Depends(get_crawls)]
 Runs = Annotated[ExtractionRuns, Depends(get_runs)]
 Offloads = Annotated[OffloadStore, Depends(get_offloads)]
 Owner = Annotated[str, Depends(get_owner)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
 Events = Annotated[EventHub, Depends(get_event_hub)]
 OwnerAccess = Annotated[Access, Depends(get_access)]

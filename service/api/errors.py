@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xtract_service.auth.base import AuthRefused, AuthUnavailable
 from xtract_service.errors import (
     BadRequest,
     Conflict,
@@ -31,6 +32,7 @@ STATUS: dict[type[ServiceError], int] = {
     Conflict: 409,
     Unprocessable: 422,
     TooMany: 429,
+    AuthUnavailable: 503,
 }
 
 
@@ -67,6 +69,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _refused(_: Request, exc: ServiceError) -> JSONResponse:
         status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
+        if isinstance(exc, AuthRefused):
+            status = exc.status
         return error_response(status, exc.code, exc.message)
 
     @app.exception_handler(UnicodeError)

@@ -210,3 +210,31 @@ def cancel(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None
     with sdk_errors():
         s = XtractClient().cancel_crawl(crawl_id)
     show(s, as_json, status_text(s))
+
+
+@app.command()
+def login(
+    force: bool = typer.Option(
+        False, "--force", help="Run the login flow even if tokens would do."
+    ),
+    scope: list[str] = typer.Option([], help="An extra Globus scope to ask for (repeatable)."),
+) -> None:
+    """Log in with Globus to a service that uses Globus Auth (prints a URL, reads the
+    code); tokens are kept in ~/.xtract/sdk-tokens.json (0600) and refreshed."""
+    with sdk_errors():
+        xtr = XtractClient(auth_scopes=scope, force_login=force, login=True)
+        me = xtr.whoami()
+    typer.echo(f"logged in as {me.get('name') or me['owner']}")
+
+
+@app.command()
+def logout() -> None:
+    """Revoke your Globus tokens and delete them from this machine."""
+    from xtract_sdk.login import GlobusLogin, token_file
+
+    if not token_file().exists():
+        typer.echo("not logged in")
+        return
+    with sdk_errors():
+        GlobusLogin.stored().logout()
+    typer.echo("logged out: tokens revoked and deleted")

@@ -61,6 +61,9 @@ def serve(
         if v is not None
     }
     settings = Settings(**overrides)
+    problem = settings.auth_problem()
+    if problem:
+        fail(f"cannot start: {problem}", 2)
     tls = settings.tls_cert is not None and settings.tls_key is not None
     if not tls and not insecure_http and not is_loopback(settings.host):
         fail(

@@ -1,4 +1,5 @@
-"""The loopback HTTP server the emulators share: JSON in, JSON out, one route method."""
+"""The loopback HTTP server the emulators share: JSON (or a form) in, JSON (or raw
+bytes, for file downloads) out, one route method."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
-Reply = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, extra headers
+# status, JSON body (or bytes sent as they are), extra headers
+Reply = tuple[int, Any, dict[str, str]]
 
 
 class JsonServer:
@@ -45,11 +47,19 @@ class JsonServer:
             def _serve(self, method: str) -> None:
                 url = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
+                raw_body = self.rfile.read(length) if length else b""
+                body: Any = None
+                if raw_body and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                    body = {k: v[0] for k, v in parse_qs(raw_body.decode()).items()}
+                elif raw_body:
+                    body = json.loads(raw_body)
                 status, doc, extra = emulator.route(method, url.path, url.query, body, self.headers)
-                raw = json.dumps(doc).encode()
+                is_bytes = isinstance(doc, bytes)
+                raw = doc if is_bytes else json.dumps(doc).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if "Content-Type" not in extra:
+                    kind = "application/octet-stream" if is_bytes else "application/json"
+                    self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(raw)))
                 for k, v in extra.items():
                     self.send_header(k, v)

@@ -128,7 +128,7 @@ def test_status_and_list_show_the_callers_crawls(service: Service, tree_dir: Pat
     listed = {c["crawl_id"]: c for c in xtr.list_crawls()}
     assert listed[cid]["status"] == "complete"
     assert listed[cid]["files_crawled"] == 10
-    status = xtr.get_crawl_status()[cid]
+    (status,) = xtr.get_crawl_status()
     assert set(status) == {"crawl_id", "status", "message", "data"}
     assert status["message"] == "OK"
 

@@ -197,7 +197,8 @@ def test_legacy_extract_routes(service: Service, corpus: Path) -> None:
         if s["xtract_status"] == "COMPLETED" or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert s["xtract_status"] == "COMPLETED"
+    assert s["xtract_status"] == "COMPLETED" and s["status"] == "COMPLETED"
+    assert s["counters"] == s["xtract_counters"]
     assert set(s["xtract_counters"]) == {
         "cumu_orch_enter",
         "cumu_pulled",
@@ -217,7 +218,7 @@ def test_legacy_extract_routes(service: Service, corpus: Path) -> None:
         },
         timeout=10,
     )
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["status"] == 200
     assert r.json()["containers"]["images"] == "/home/u/containers/xtract-images.sif"
 
 

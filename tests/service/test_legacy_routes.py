@@ -19,7 +19,7 @@ def wait_complete(service: Service, cid: str, token: str) -> dict:
             json={"crawl_id": cid, "Authorization": token},
             timeout=10,
         ).json()
-        if s["status"] == "complete" or time.monotonic() > deadline:
+        if s["crawl_status"] == "complete" or time.monotonic() > deadline:
             return s
         time.sleep(0.1)
 
@@ -38,7 +38,7 @@ def test_single_endpoint_body_with_token_in_body(service: Service, tree_dir: Pat
     assert resp.status_code == 200
     cid = resp.json()["crawl_id"]
     status = wait_complete(service, cid, f"Bearer {service.token}")
-    assert status["data"]["files_crawled"] == len(tree)
+    assert status["files_crawled"] == len(tree)
 
     got = []
     while True:
@@ -78,7 +78,7 @@ def test_endpoint_list_body_with_tokens_object(service: Service, tree_dir: Path)
     assert resp.status_code == 200
     ids = resp.json()["crawl_ids"]
     assert resp.json()["crawl_id"] == ids[0] and len(ids) == 2
-    counts = [wait_complete(service, cid, service.token)["data"]["files_crawled"] for cid in ids]
+    counts = [wait_complete(service, cid, service.token)["files_crawled"] for cid in ids]
     assert counts == [30, 40]
     # POST works as well as GET for the status and flush routes
     r = requests.post(
@@ -99,15 +99,15 @@ def test_legacy_routes_refuse_missing_token_and_bad_bodies(
     r = requests.get(
         service.url + "/get_crawl_status", json={"Authorization": service.token}, timeout=10
     )
-    assert r.status_code == 422 and "crawl_id" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "crawl_id" in r.json()["error"]
     r = requests.post(service.url + "/crawl", data=b"[1, 2", timeout=10)
-    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
     r = requests.post(
         service.url + "/crawl",
         json={"endpoints": [], "tokens": {"Authorization": service.token}},
         timeout=10,
     )
-    assert r.status_code == 422 and "non-empty" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "non-empty" in r.json()["error"]
     r = requests.post(
         service.url + "/crawl",
         json={
@@ -118,4 +118,4 @@ def test_legacy_routes_refuse_missing_token_and_bad_bodies(
         },
         timeout=10,
     )
-    assert r.status_code == 422 and "not an endpoint UUID" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "not an endpoint UUID" in r.json()["error"]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, StrictInt
 
 from xtract_sdk.status import CrawlStatus
-from xtract_service.api.deps import AppSettings, Crawls, Owner, OwnerAccess
+from xtract_service.api.deps import (
+    AppSettings,
+    CallerDep,
+    Crawls,
+    Owner,
+    OwnerAccess,
+    acting_tokens,
+)
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
 from xtract_service.retention import forget_crawl
@@ -29,13 +36,18 @@ class FlushRequest(BaseModel):
 @router.post("", status_code=202, response_model=CrawlStarted)
 def create_crawl(
     body: CrawlRequest,
+    request: Request,
     response: Response,
+    caller: CallerDep,
     access: OwnerAccess,
     crawls: Crawls,
     settings: AppSettings,
 ) -> CrawlStarted:
     """Start crawling one endpoint breadth-first. Poll ``Location`` for its status."""
-    started = start_crawl(body.spec(), body.tokens, access, crawls, settings, body.webhooks)
+    tokens = body.tokens
+    if body.repo_type == "globus":
+        tokens = acting_tokens(request, caller, tokens)
+    started = start_crawl(body.spec(), tokens, access, crawls, settings, body.webhooks)
     response.headers["Location"] = f"/v1/crawls/{started.crawl_id}"
     return CrawlStarted(
         crawl_id=started.crawl_id,

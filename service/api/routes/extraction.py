@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors import PLUGIN_ERRORS, all_extractors
-from xtract_service.api.deps import AppSettings, Crawls, Owner, OwnerAccess, Runs
+from xtract_service.api.deps import (
+    AppSettings,
+    CallerDep,
+    Crawls,
+    Owner,
+    OwnerAccess,
+    Runs,
+    acting_tokens,
+)
 from xtract_service.bounds import Name
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 
@@ -32,13 +40,16 @@ class ClearRequest(BaseModel):
 def create_extraction(
     crawl_id: str,
     body: XtractRequest,
+    request: Request,
     response: Response,
+    caller: CallerDep,
     access: OwnerAccess,
     crawls: Crawls,
     runs: Runs,
     settings: AppSettings,
 ) -> dict[str, Any]:
     """Extract the crawl's families, as they are found. Poll ``Location`` for status."""
+    body = body.model_copy(update={"tokens": acting_tokens(request, caller, body.tokens)})
     status = start_extraction(crawl_id, access, body, crawls, runs, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/xtract"
     return status

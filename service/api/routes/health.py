@@ -9,13 +9,16 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from xtract_service import __version__
-from xtract_service.api.deps import Redis
+from xtract_service.api.deps import AppSettings, Redis
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(r: Redis) -> Any:
+def health(r: Redis, settings: AppSettings) -> Any:
+    """Liveness, and how to authenticate: ``auth.mode`` is ``local`` or ``globus``; in
+    Globus mode ``auth.scope`` and ``auth.resource_server`` tell a client what to log
+    in for (the SDK reads them)."""
     try:
         r.ping()
     except redis.RedisError as exc:
@@ -23,4 +26,7 @@ def health(r: Redis) -> Any:
             {"status": "degraded", "redis": f"unreachable: {exc}", "version": __version__},
             status_code=503,
         )
-    return {"status": "ok", "redis": "ok", "version": __version__}
+    auth: dict[str, Any] = {"mode": settings.auth}
+    if settings.auth == "globus":
+        auth.update(scope=settings.xtract_scope, resource_server=settings.globus_client_id)
+    return {"status": "ok", "redis": "ok", "version": __version__, "auth": auth}

@@ -1,30 +1,95 @@
-"""The routes of the published Xtract services, so earlier scripts and SDK releases
-keep working: ``POST /crawl``, ``GET|POST /get_crawl_status``, ``GET|POST
-/fetch_crawl_mdata``. Those clients send JSON bodies (even with GET) and carry the token
-in the body (``Authorization`` or ``tokens.Authorization``), with or without ``Bearer``.
+"""The routes of the published Xtract services, so the published SDKs (0.0.6, 0.0.7)
+work unmodified: ``POST /crawl``, ``GET|POST /get_crawl_status``, ``GET|POST
+/fetch_crawl_mdata``, ``POST /extract``, ``GET|POST /get_extract_status``, ``POST
+/config_containers``.
+
+Those clients send JSON bodies (even with GET) and carry credentials in the body
+(``Authorization``, ``tokens.Authorization``, ``tokens.Transfer``/``FuncX``,
+``headers.Authorization``, 0.0.6's top-level ``Transfer``), with or without
+``Bearer``; every place is tried. On status, fetch and extract-status calls they send
+none: then the crawl id (random, 122 bits) is the capability, unless
+``XTRACT_LEGACY_CRAWL_ID_CAPABILITY=false``. With Globus Auth, their Transfer or
+Compute token is accepted here (``XTRACT_LEGACY_SERVICE_TOKENS``) and used for the
+service it was issued for.
+
+Answers have the published shapes: ``get_crawl_status`` answers ``{crawl_id,
+crawl_status, ...counters}``, ``get_extract_status`` ``{crawl_id, status, counters}``,
+``config_containers`` ``{status}``; errors answer ``{crawl_id, error, code}`` with a
+4xx status, since those clients' error branch reads ``crawl_id`` and ``error``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from xtract_service.api.deps import AppSettings, Crawls, Redis, Runs, access_of, owner_from_token
-from xtract_service.api.errors import ApiError, describe_validation
-from xtract_service.auth import strip_bearer
+from xtract_service.api.deps import (
+    AppSettings,
+    Crawls,
+    Redis,
+    Runs,
+    access_of,
+    acting_tokens,
+    caller_from_token,
+)
+from xtract_service.api.errors import STATUS, ApiError, describe_validation
+from xtract_service.auth import AuthRefused, Caller, strip_bearer
+from xtract_service.auth.globus import COMPUTE, TRANSFER
 from xtract_service.bounds import Tokens
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.start import start_crawl
+from xtract_service.errors import ServiceError
 from xtract_service.extraction.containers import ContainerRequest, register_containers
 from xtract_service.extraction.start import XtractRequest, start_extraction
 
-router = APIRouter(tags=["legacy"])
 MAX_ENDPOINTS = 20
+
+
+class LegacyRoute(APIRoute):
+    """Refusals in the published shape ``{crawl_id, error, code}``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (ApiError, ServiceError) as exc:
+                if isinstance(exc, ApiError):
+                    status, code = exc.status, exc.code
+                elif isinstance(exc, AuthRefused):
+                    status, code = exc.status, exc.code
+                else:
+                    status = next((s for k, s in STATUS.items() if isinstance(exc, k)), 400)
+                    code = exc.code
+                cid = _body_crawl_id(await request.body())
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                return JSONResponse(
+                    {"crawl_id": cid, "error": exc.message, "code": code},
+                    status_code=status,
+                    headers=headers,
+                )
+
+        return handle
+
+
+router = APIRouter(tags=["legacy"], route_class=LegacyRoute)
+
+
+def _body_crawl_id(raw: bytes) -> str | None:
+    try:
+        cid = json.loads(raw).get("crawl_id") if raw else None
+    except (ValueError, AttributeError):
+        return None
+    return cid if isinstance(cid, str) else None
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -40,18 +105,58 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _owner(request: Request, body: dict[str, Any]) -> str:
-    tokens = body.get("tokens") if isinstance(body.get("tokens"), dict) else {}
-    token = (
-        strip_bearer(request.headers.get("authorization"))
-        or strip_bearer(_str(body.get("Authorization")))
-        or strip_bearer(_str(tokens.get("Authorization")))  # type: ignore[union-attr]
-    )
-    return owner_from_token(request, token)
-
-
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _credentials(request: Request, body: dict[str, Any]) -> list[str]:
+    """Every token the published clients may have sent, in the order to try them."""
+    tokens, headers = _obj(body.get("tokens")), _obj(body.get("headers"))
+    found = [
+        request.headers.get("authorization"),
+        _str(body.get("Authorization")),
+        _str(tokens.get("Authorization")),
+        _str(headers.get("Authorization")),
+        _str(tokens.get("Transfer")),
+        _str(tokens.get("FuncX")),
+        _str(body.get("Transfer")),
+    ]
+    out: list[str] = []
+    for raw in found:
+        token = strip_bearer(raw)
+        if token and token not in out:
+            out.append(token)
+    return out
+
+
+def _caller(request: Request, body: dict[str, Any]) -> Caller:
+    """The first credential that authenticates, or the refusal of the first one."""
+    settings = request.app.state.settings
+    accept = frozenset({TRANSFER, COMPUTE}) if settings.legacy_service_tokens else frozenset()
+    candidates = _credentials(request, body)
+    if not candidates:
+        return caller_from_token(request, None)
+    refusal: AuthRefused | None = None
+    for token in candidates:
+        try:
+            return caller_from_token(request, token, accept)
+        except AuthRefused as exc:
+            refusal = refusal or exc
+    assert refusal is not None
+    raise refusal
+
+
+def _reader(request: Request, body: dict[str, Any], crawls: Any, cid: str) -> str:
+    """The owner a status or fetch call reads as: its credential's, or (none sent) the
+    crawl's own owner, the crawl id being the capability."""
+    settings = request.app.state.settings
+    if _credentials(request, body) or not settings.legacy_crawl_id_capability:
+        return _caller(request, body).owner
+    return str(crawls.get(cid, None)["owner"])
 
 
 def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -69,14 +174,14 @@ def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
             out.append(_spec(ep, ep.get("dir_paths")))
         return out, _tokens(body.get("tokens"))
     dirs = body.get("dir_path")
-    return [_spec(body, [dirs] if isinstance(dirs, str) else dirs)], {
-        "Transfer": _str(body.get("Transfer")) or ""
-    }
+    return [_spec(body, [dirs] if isinstance(dirs, str) else dirs)], _tokens(
+        {"Transfer": body.get("Transfer")}
+    )
 
 
 def _tokens(raw: Any) -> dict[str, str]:
     """The Globus tokens of a legacy body: string values only, checked like /v1's."""
-    found = {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
+    found = {k: v for k, v in _obj(raw).items() if isinstance(v, str) and v}
     try:
         return TypeAdapter(Tokens).validate_python(found)
     except ValidationError as exc:
@@ -84,32 +189,15 @@ def _tokens(raw: Any) -> dict[str, str]:
 
 
 def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
+    repo = ep.get("repo_type", "local")
     spec = {
-        "repo_type": ep.get("repo_type", "local"),
+        "repo_type": repo.lower() if isinstance(repo, str) else repo,
         "dirs": dirs,
         "grouper": ep.get("grouper") or "file_is_group",
     }
-    if str(spec["repo_type"]).lower() == "globus":
+    if spec["repo_type"] == "globus":
         spec["globus_ep_id"] = ep.get("eid")
     return spec
-
-
-@router.post("/crawl", status_code=200)
-async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict[str, Any]:
-    """Start one crawl per endpoint; answers ``{crawl_id, crawl_ids, status}``."""
-    body = await _body(request)
-    owner = await run_in_threadpool(_owner, request, body)
-    raw_specs, tokens = _specs(body)
-    try:
-        specs = [CrawlSpec.model_validate(s) for s in raw_specs]
-    except ValidationError as exc:
-        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    access = await run_in_threadpool(access_of, request, owner)
-    ids = [
-        (await run_in_threadpool(start_crawl, s, tokens, access, crawls, settings)).crawl_id
-        for s in specs
-    ]
-    return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 
 
 def _crawl_id(body: dict[str, Any]) -> str:
@@ -119,61 +207,112 @@ def _crawl_id(body: dict[str, Any]) -> str:
     return cid
 
 
+@router.post("/crawl", status_code=200)
+async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict[str, Any]:
+    """Start one crawl per endpoint; answers ``{crawl_id, crawl_ids, status}``."""
+    body = await _body(request)
+    caller = await run_in_threadpool(_caller, request, body)
+    raw_specs, tokens = _specs(body)
+    try:
+        specs = [CrawlSpec.model_validate(s) for s in raw_specs]
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
+    if any(s.repo_type == "globus" for s in specs):
+        tokens = await run_in_threadpool(acting_tokens, request, caller, tokens)
+    access = await run_in_threadpool(access_of, request, caller.owner)
+    ids = [
+        (await run_in_threadpool(start_crawl, s, tokens, access, crawls, settings)).crawl_id
+        for s in specs
+    ]
+    return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
+
+
 @router.api_route("/get_crawl_status", methods=["GET", "POST"])
 async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
+    """``{crawl_id, crawl_status, files_crawled, bytes_crawled, ...}``."""
     body = await _body(request)
-    owner = await run_in_threadpool(_owner, request, body)
-    return await run_in_threadpool(crawls.status, _crawl_id(body), owner)
+    cid = _crawl_id(body)
+    owner = await run_in_threadpool(_reader, request, body, crawls, cid)
+    status = await run_in_threadpool(crawls.status, cid, owner)
+    return {"crawl_id": cid, "crawl_status": status["status"], **status["data"]}
 
 
 @router.api_route("/fetch_crawl_mdata", methods=["GET", "POST"])
 async def fetch_crawl_mdata(
     request: Request, crawls: Crawls, settings: AppSettings
 ) -> dict[str, Any]:
+    """``{crawl_id, file_ls, num_files, queue_empty}``; each file is returned once."""
     body = await _body(request)
-    owner = await run_in_threadpool(_owner, request, body)
-    n = body.get("n", body.get("first_n_files", 100))
     cid = _crawl_id(body)
+    owner = await run_in_threadpool(_reader, request, body, crawls, cid)
+    n = body.get("n", body.get("first_n_files", 100))
     return await run_in_threadpool(flush_files, crawls, cid, owner, n, settings.max_flush)
+
+
+def _funcx_endpoint(body: dict[str, Any]) -> str | None:
+    """The Compute endpoint a published body names: ``fx_ep_ids`` (0.0.7, a list that
+    may hold ``null``), or ``funcx_eid``/``fx_eid`` (0.0.6)."""
+    ids = body.get("fx_ep_ids")
+    if isinstance(ids, list):
+        named = [i for i in ids if isinstance(i, str) and i]
+        if len(named) > 1:
+            raise ApiError(422, "invalid_request", "fx_ep_ids: one Compute endpoint per crawl")
+        return named[0] if named else None
+    return _str(body.get("funcx_eid")) or _str(body.get("fx_eid")) or None
 
 
 @router.post("/extract", status_code=200)
 async def extract(
     request: Request, crawls: Crawls, runs: Runs, settings: AppSettings
 ) -> dict[str, Any]:
-    """Start extracting a crawl: ``{crawl_id, tokens, local_mdata_path[, executor]}``."""
+    """Start extracting a crawl: ``{crawl_id, fx_ep_ids, tokens, local_mdata_path,
+    remote_mdata_path}`` (0.0.7) or ``{crawl_id, funcx_eid, ...}`` (0.0.6). With a
+    Compute endpoint the run is ``globus-compute``; without one, ``local`` (a Globus
+    crawl's files are then staged here first)."""
     body = await _body(request)
-    owner = await run_in_threadpool(_owner, request, body)
+    caller = await run_in_threadpool(_caller, request, body)
     cid = _crawl_id(body)
-    tokens = body.get("tokens") if isinstance(body.get("tokens"), dict) else {}
+    endpoint = _funcx_endpoint(body)
+    given = _tokens(body.get("tokens"))
+    tokens = await run_in_threadpool(acting_tokens, request, caller, given)
+    executor = body.get("executor") or ("globus-compute" if endpoint else "local")
     try:
         req = XtractRequest.model_validate(
             {
-                "executor": body.get("executor", "local"),
+                "executor": executor,
                 "local_mdata_path": body.get("local_mdata_path") or None,
-                "funcx_ep_id": body.get("funcx_eid") or body.get("fx_eid") or None,
-                "tokens": {k: v for k, v in tokens.items() if isinstance(v, str)},  # type: ignore[union-attr]
+                "funcx_ep_id": endpoint,
+                "tokens": tokens,
             }
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    access = await run_in_threadpool(access_of, request, owner)
+    access = await run_in_threadpool(access_of, request, caller.owner)
     status = await run_in_threadpool(start_extraction, cid, access, req, crawls, runs, settings)
     return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
 
 
 @router.api_route("/get_extract_status", methods=["GET", "POST"])
-async def get_extract_status(request: Request, runs: Runs) -> dict[str, Any]:
+async def get_extract_status(request: Request, crawls: Crawls, runs: Runs) -> dict[str, Any]:
+    """``{crawl_id, status, counters}`` (the published shape), and the rest of ours."""
     body = await _body(request)
-    owner = await run_in_threadpool(_owner, request, body)
-    return await run_in_threadpool(runs.status, _crawl_id(body), owner)
+    cid = _crawl_id(body)
+    owner = await run_in_threadpool(_reader, request, body, crawls, cid)
+    status = await run_in_threadpool(runs.status, cid, owner)
+    return {
+        **status,
+        "crawl_id": cid,
+        "status": status["xtract_status"],
+        "counters": status["xtract_counters"],
+    }
 
 
 @router.post("/config_containers")
 async def config_containers(request: Request, r: Redis) -> dict[str, Any]:
-    """``{fx_eid, container_path}``: the images on a funcX endpoint."""
+    """``{fx_eid, headers, container_path}``: the images on a funcX endpoint; answers
+    ``{status: 200, endpoint_id, containers}``."""
     body = await _body(request)
-    owner = await run_in_threadpool(_owner, request, body)
+    caller = await run_in_threadpool(_caller, request, body)
     endpoint = body.get("fx_eid") or body.get("funcx_eid") or body.get("endpoint_id")
     if not isinstance(endpoint, str):
         raise ApiError(422, "invalid_request", "fx_eid: a funcX endpoint id is required")
@@ -186,4 +325,5 @@ async def config_containers(request: Request, r: Redis) -> dict[str, Any]:
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    return await run_in_threadpool(register_containers, r, endpoint, owner, req)
+    done = await run_in_threadpool(register_containers, r, endpoint, caller.owner, req)
+    return {"status": 200, **done}

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_service.api.deps import (
     AppSettings,
+    CallerDep,
     Crawls,
     Offloads,
     Owner,
     OwnerAccess,
     Redis,
     Runs,
+    acting_tokens,
 )
 from xtract_service.bounds import Url
 from xtract_service.crawl.start import MAX_WEBHOOKS
@@ -37,7 +39,9 @@ class WebhookRequest(BaseModel):
 def create_offload(
     crawl_id: str,
     body: OffloadRequest,
+    request: Request,
     response: Response,
+    caller: CallerDep,
     access: OwnerAccess,
     crawls: Crawls,
     runs: Runs,
@@ -46,6 +50,8 @@ def create_offload(
 ) -> dict[str, Any]:
     """Export the crawl's metadata in a format, filtered and transformed, into a new
     folder ``dest_path/YYYY-MM-DD-hh:mm:ss`` here or on a Globus endpoint."""
+    if body.dest_ep_id:
+        body = body.model_copy(update={"tokens": acting_tokens(request, caller, body.tokens)})
     status = start_offload(crawl_id, access, body, crawls, runs, offloads, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/offload/{status['offload_id']}"
     return status
@@ -55,7 +61,9 @@ def create_offload(
 def create_search_ingest(
     crawl_id: str,
     body: SearchRequest,
+    request: Request,
     response: Response,
+    caller: CallerDep,
     access: OwnerAccess,
     crawls: Crawls,
     runs: Runs,
@@ -63,6 +71,7 @@ def create_search_ingest(
     settings: AppSettings,
 ) -> dict[str, Any]:
     """Ingest the crawl's metadata into a Globus Search index, as GMetaList documents."""
+    body = body.model_copy(update={"tokens": acting_tokens(request, caller, body.tokens)})
     req = body.as_offload()
     status = start_offload(crawl_id, access, req, crawls, runs, offloads, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/offload/{status['offload_id']}"

@@ -1,0 +1,230 @@
+"""Globus Auth for the service (``XTRACT_AUTH=globus``).
+
+Each bearer token is introspected with the service's confidential client
+(``ConfidentialAppAuthClient.oauth2_token_introspect``). A token is let in when it is
+active, unexpired, issued for this service (its ``aud`` holds our client id) and
+carries the Xtract scope; the owner is the identity it was issued to (``sub``).
+Answers are cached in this process, keyed by the token's SHA-256, until the token
+expires or ``XTRACT_GLOBUS_INTROSPECT_CACHE_SECONDS`` pass, whichever is first, so a
+revoked token stops working within that time.
+
+To act for the caller, the service exchanges their token for dependent tokens
+(``oauth2_get_dependent_tokens``) for Transfer, Search and Compute: callers no longer
+pass raw Transfer tokens. The published SDKs authenticate with a Transfer or Compute
+token on the legacy routes; with ``XTRACT_LEGACY_SERVICE_TOKENS`` (the default) such a
+token is accepted there, its identity still Globus Auth's answer, and it is used for the
+service it was issued for (no dependent grant can be made from it).
+
+Tokens are never logged, stored or put in an error message.
+
+>>> auth = GlobusAuth(settings)                       # doctest: +SKIP
+>>> caller = auth.authenticate(token)                 # doctest: +SKIP
+>>> auth.service_tokens(caller)["Transfer"]           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import globus_sdk
+from globus_sdk.scopes import ComputeScopes, GroupsScopes, SearchScopes, TransferScopes
+
+from xtract_service.auth.base import AuthRefused, AuthUnavailable, Caller
+from xtract_service.auth.local import LocalTokens
+from xtract_service.settings import Settings
+
+# our names for the tokens a run needs, by the resource server that issues them
+SERVICE_TOKENS = {
+    TransferScopes.resource_server: ("Transfer", TransferScopes.all),
+    SearchScopes.resource_server: ("Search", SearchScopes.all),
+    ComputeScopes.resource_server: ("Compute", ComputeScopes.all),
+    GroupsScopes.resource_server: ("Groups", GroupsScopes.view_my_groups_and_memberships),
+}
+TRANSFER = TransferScopes.resource_server
+COMPUTE = ComputeScopes.resource_server
+CACHE_ENTRIES = 10_000
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _Cache:
+    """A bounded map of token digest -> (good until, value), oldest dropped first."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            if hit[0] <= time.time():
+                del self._items[key]
+                return None
+            return hit[1]
+
+    def put(self, key: str, until: float, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (until, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+class GlobusAuth:
+    """Callers by Globus Auth introspection; dependent tokens to act for them."""
+
+    def __init__(self, settings: Settings, local: LocalTokens | None = None) -> None:
+        problem = settings.auth_problem()
+        if problem:
+            raise ValueError(problem)
+        self.client_id = str(settings.globus_client_id)
+        self.scope = settings.xtract_scope
+        self.cache_seconds = settings.globus_introspect_cache_seconds
+        self.client = globus_sdk.ConfidentialAppAuthClient(
+            client_id=self.client_id,
+            client_secret=settings.client_secret() or "",
+            app_name="xtract-service",
+        )
+        self._callers = _Cache()
+        self._dependent = _Cache()
+        # the host's own token file (and issued tokens) still work, for its CLI
+        self.local = local
+
+    # -- who is calling ---------------------------------------------------------------
+    def authenticate(self, token: str, accept: frozenset[str] = frozenset()) -> Caller:
+        if self.local is not None:
+            owner = self.local.owner_for(token)
+            if owner is not None:
+                return Caller(owner)
+        key = digest(token)
+        found: tuple[Caller, frozenset[str]] | None = self._callers.get(key)
+        if found is None:
+            found = self._introspect(token, key)
+        caller, audiences = found
+        if self.client_id in audiences:
+            return caller
+        # a service's token (a published client's Transfer or Compute token)
+        match = next((a for a in sorted(audiences) if a in accept), None)
+        if match is None:
+            issued = ", ".join(sorted(audiences)) or "no audience"
+            raise AuthRefused(
+                401,
+                "wrong_audience",
+                f"the token was issued for {issued}, not for this Xtract service; "
+                "log in with `xtract login` (or XtractClient()) to get one",
+            )
+        return Caller(caller.owner, caller.name, token, match, caller.groups)
+
+    def _introspect(self, token: str, key: str) -> tuple[Caller, frozenset[str]]:
+        try:
+            info = self.client.oauth2_token_introspect(token, include="identity_set").data
+        except globus_sdk.GlobusAPIError as exc:
+            if exc.http_status in (401, 403):
+                raise AuthUnavailable(
+                    "Globus Auth refused this service's client credentials "
+                    "(check XTRACT_GLOBUS_CLIENT_ID and its secret)"
+                ) from None
+            if exc.http_status >= 500 or exc.http_status == 429:
+                raise AuthUnavailable(
+                    f"Globus Auth answered {exc.http_status}; try again shortly"
+                ) from None
+            raise AuthRefused(
+                401, "invalid_token", "Globus Auth could not read the token"
+            ) from None
+        except globus_sdk.NetworkError:
+            raise AuthUnavailable("Globus Auth cannot be reached; try again shortly") from None
+        now = time.time()
+        if not info.get("active"):
+            raise AuthRefused(
+                401,
+                "invalid_token",
+                "the token is expired, revoked or not a Globus token; log in again",
+            )
+        exp = float(info.get("exp") or 0)
+        if exp <= now:
+            raise AuthRefused(401, "expired_token", "the token has expired; log in again")
+        audiences = frozenset(_words(info.get("aud")))
+        scopes = set(_words(info.get("scope")))
+        if self.client_id in audiences and self.scope not in scopes:
+            raise AuthRefused(
+                403,
+                "missing_scope",
+                f"the token does not carry the Xtract scope {self.scope}; log in again "
+                "with it (XtractClient(force_login=True))",
+            )
+        owner = str(info.get("sub") or "")
+        if not owner:
+            raise AuthRefused(401, "invalid_token", "Globus Auth named no identity for the token")
+        caller = Caller(owner, str(info.get("username") or owner), token)
+        found = (caller, audiences)
+        self._callers.put(key, min(exp, now + self.cache_seconds), found)
+        return found
+
+    def forget(self, token: str) -> None:
+        """Drop what is cached of ``token`` (after a logout or a revocation)."""
+        self._callers.drop(digest(token))
+        self._dependent.drop(digest(token))
+
+    # -- acting for the caller ------------------------------------------------------------
+    def service_tokens(self, caller: Caller) -> dict[str, str]:
+        """``{Transfer, Search, Compute, Groups}`` access tokens for ``caller``: dependent
+        tokens for an Xtract token, the token itself for a service's token, none for
+        a local token."""
+        if not caller.token:
+            return {}
+        if caller.audience is not None:
+            name = SERVICE_TOKENS.get(caller.audience, (None, None))[0]
+            return {name: caller.token} if name else {}
+        key = digest(caller.token)
+        cached: dict[str, str] | None = self._dependent.get(key)
+        if cached is not None:
+            return dict(cached)
+        scopes = [str(scope) for _, scope in SERVICE_TOKENS.values()]
+        try:
+            resp = self.client.oauth2_get_dependent_tokens(caller.token, scope=scopes)
+        except globus_sdk.GlobusAPIError as exc:
+            if exc.http_status >= 500 or exc.http_status == 429:
+                raise AuthUnavailable(
+                    f"Globus Auth answered {exc.http_status} to a dependent token grant"
+                ) from None
+            raise AuthRefused(
+                403,
+                "no_dependent_tokens",
+                "Globus Auth would not let the service act for this identity at "
+                "Transfer, Search and Compute; log in again and consent to them",
+            ) from None
+        except globus_sdk.NetworkError:
+            raise AuthUnavailable("Globus Auth cannot be reached; try again shortly") from None
+        tokens: dict[str, str] = {}
+        until = time.time() + self.cache_seconds
+        for server, data in resp.by_resource_server.items():
+            name = SERVICE_TOKENS.get(server, (None, None))[0]
+            if name:
+                tokens[name] = data["access_token"]
+                until = min(until, float(data.get("expires_at_seconds") or until))
+        self._dependent.put(key, until, tokens)
+        return dict(tokens)
+
+    def roots_for(self, owner: str) -> list[str] | None:
+        return self.local.roots_for(owner) if self.local is not None else None
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return []
