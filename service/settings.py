@@ -41,10 +41,14 @@ class Settings(BaseSettings):
     globus_client_id: str | None = None
     globus_client_secret: SecretStr | None = None
     globus_client_secret_file: Path | None = None
+    # The native app the SDK logs in with (told to clients on /health).
+    globus_native_client_id: str | None = None
     # The scope callers' tokens must carry (default: the client's own ".../all" scope).
     globus_scope: str | None = None
     # Introspection answers are reused for at most this long (never past expiry).
     globus_introspect_cache_seconds: float = 120.0
+    # Seconds a call to Globus Auth may take before the caller gets a 503.
+    globus_auth_timeout: float = 10.0
     # Published clients send no credential on status and fetch calls: the crawl id
     # (random, 122 bits) is then the capability. False: those calls need a token too.
     legacy_crawl_id_capability: bool = True

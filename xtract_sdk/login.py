@@ -43,6 +43,14 @@ SHORT_NAMES = {
     "compute": ComputeScopes.all,
     "petrel": PETREL,
 }
+# the scopes of the services Xtract works with, by resource server (Compute's scope
+# names a client id that is not its resource server, "funcx_service")
+KNOWN = {
+    AuthScopes.resource_server: {"openid", "email", "profile", str(AuthScopes.openid)},
+    SearchScopes.resource_server: {str(SearchScopes.all)},
+    TransferScopes.resource_server: {str(TransferScopes.all)},
+    ComputeScopes.resource_server: {str(ComputeScopes.all)},
+}
 DEFAULT_SCOPES = [AuthScopes.openid, SearchScopes.all, TransferScopes.all, ComputeScopes.all]
 
 
@@ -54,7 +62,7 @@ def token_file() -> Path:
 def resource_server_of(scope: str) -> str:
     """The resource server a scope string belongs to, by Globus's naming rules."""
     for known in (AuthScopes, SearchScopes, TransferScopes, ComputeScopes):
-        if scope in {str(s) for s in vars(known).values() if isinstance(s, globus_sdk.Scope)}:
+        if scope in KNOWN[known.resource_server]:
             return str(known.resource_server)
     if scope.startswith("https://auth.globus.org/scopes/"):
         return scope.split("/")[4]

@@ -32,6 +32,7 @@ from typing import Any
 
 import globus_sdk
 from globus_sdk.scopes import ComputeScopes, GroupsScopes, SearchScopes, TransferScopes
+from globus_sdk.transport import RequestsTransport, RetryConfig
 
 from xtract_service.auth.base import AuthRefused, AuthUnavailable, Caller
 from xtract_service.auth.local import LocalTokens
@@ -97,6 +98,9 @@ class GlobusAuth:
             client_id=self.client_id,
             client_secret=settings.client_secret() or "",
             app_name="xtract-service",
+            # callers wait on these calls: one quick retry, and a bounded wait
+            transport=RequestsTransport(http_timeout=settings.globus_auth_timeout),
+            retry_config=RetryConfig(max_retries=1, max_sleep=0.5),
         )
         self._callers = _Cache()
         self._dependent = _Cache()

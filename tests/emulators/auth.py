@@ -30,6 +30,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -363,6 +364,16 @@ class AuthEmulator(JsonServer):
                     if other.get("parent") == token:
                         other["active"] = False
         return 200, {"active": False}, {}
+
+    def accepts(self, resource_server: str) -> Callable[[str], bool]:
+        """A check another emulator runs on a bearer token: live and issued for
+        ``resource_server``."""
+
+        def ok(token: str) -> bool:
+            info = self._valid(token)
+            return info is not None and resource_server in info["aud"]
+
+        return ok
 
     # what tests read: how many live tokens an identity holds
     def live_tokens(self, username: str) -> int:

@@ -22,6 +22,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,14 @@ class TransferEmulator(JsonServer):
         fail_every: int = 0,
         fail_status: int = 503,
         broken_paths: set[str] | None = None,
+        token_ok: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__()
         self.root = root
         self.endpoint_id = endpoint_id
         self.token = token
+        # besides ``token``: any token this says is good (tokens of the Auth emulator)
+        self.token_ok = token_ok
         self.latency = latency
         self.fail_every = fail_every
         self.fail_status = fail_status
@@ -60,12 +64,18 @@ class TransferEmulator(JsonServer):
         self._in_flight = 0
         self._lock = threading.Lock()
 
+    def authorized(self, header: str | None) -> bool:
+        if header == f"Bearer {self.token}":
+            return True
+        token = (header or "").removeprefix("Bearer ")
+        return bool(self.token_ok and token and self.token_ok(token))
+
     # -- the API -----------------------------------------------------------------------
     def ls(
         self, endpoint_id: str, query: dict[str, list[str]], auth: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         resource = f"/v0.10/operation/endpoint/{endpoint_id}/ls"
-        if auth != f"Bearer {self.token}":
+        if not self.authorized(auth):
             return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
         if endpoint_id != self.endpoint_id:
             return (
@@ -117,7 +127,7 @@ class TransferEmulator(JsonServer):
 
     # -- transfers ------------------------------------------------------------------------
     def submit(self, body: dict[str, Any], auth: str | None) -> tuple[int, dict[str, Any]]:
-        if auth != f"Bearer {self.token}":
+        if not self.authorized(auth):
             return 401, _error("AuthenticationFailed", "Token is not valid", "/transfer")
         for side in ("source_endpoint", "destination_endpoint"):
             if body.get(side) not in self.roots:

@@ -28,5 +28,9 @@ def health(r: Redis, settings: AppSettings) -> Any:
         )
     auth: dict[str, Any] = {"mode": settings.auth}
     if settings.auth == "globus":
-        auth.update(scope=settings.xtract_scope, resource_server=settings.globus_client_id)
+        auth.update(
+            scope=settings.xtract_scope,
+            resource_server=settings.globus_client_id,
+            native_client_id=settings.globus_native_client_id,
+        )
     return {"status": "ok", "redis": "ok", "version": __version__, "auth": auth}

@@ -63,9 +63,7 @@ class LegacyRoute(APIRoute):
             try:
                 return await handler(request)
             except (ApiError, ServiceError) as exc:
-                if isinstance(exc, ApiError):
-                    status, code = exc.status, exc.code
-                elif isinstance(exc, AuthRefused):
+                if isinstance(exc, (ApiError, AuthRefused)):
                     status, code = exc.status, exc.code
                 else:
                     status = next((s for k, s in STATUS.items() if isinstance(exc, k)), 400)

@@ -1,0 +1,269 @@
+"""Globus Auth end to end: people log in through the SDK (globus-sdk's own login flow
+against the Auth emulator), the service introspects their tokens and acts for them with
+dependent tokens; two identities never see each other's crawls; refresh, logout and
+every kind of bad token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.globus_env import (
+    ENDPOINT,
+    NATIVE_CLIENT,
+    SERVICE_CLIENT,
+    XTRACT_SCOPE,
+    GlobusWorld,
+    code_for,
+    globus_world,
+)
+from tests.hostile.test_secrets import everything_in
+from tests.support import all_documents, make_tree
+from xtract_sdk import AuthError, NotFoundError, XtractEndpoint
+
+
+@pytest.fixture(scope="module")
+def world(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GlobusWorld]:
+    with globus_world(data_root, tmp_path_factory.mktemp("globus-auth")) as w:
+        yield w
+
+
+def call(world: GlobusWorld, method: str, path: str, token: str | None, body: object = None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(
+        method, world.service.url + path, json=body, headers=headers, timeout=10
+    )
+
+
+def test_two_identities_crawl_extract_offload_and_never_see_each_other(
+    world: GlobusWorld, data_root: Path
+) -> None:
+    alice = world.login("alice")
+    bob = world.login("bob")
+    assert alice.whoami()["owner"] == world.auth.identity("alice")["sub"]
+    assert bob.whoami()["owner"] == world.auth.identity("bob")["sub"]
+    assert oct(os.stat(world.tmp / "alice-tokens.json").st_mode & 0o777) == "0o600"
+
+    # a Globus crawl with no Transfer token passed: the service's dependent token lists
+    tree = make_tree(world.root / "alice", 40, fanout=2, depth=2)
+    grants = world.auth.count("v2/oauth2/token")
+    (gcid,) = alice.crawl_and_wait(
+        XtractEndpoint("globus", globus_ep_id=ENDPOINT, dirs=["/alice"]), progress=False
+    )
+    assert world.auth.count("v2/oauth2/token") > grants  # the dependent token grant
+    assert alice.get_crawl_status(gcid)["data"]["files_crawled"] == len(tree)
+
+    # a local crawl, extracted and offloaded
+    local = data_root / f"alice-local-{uuid.uuid4().hex[:6]}"
+    files = make_tree(local, 12, fanout=2, depth=1)
+    (cid,) = alice.crawl_and_wait(XtractEndpoint("local", dirs=[str(local)]), progress=False)
+    (final,) = alice.xtract_and_wait(cid, progress=False, timeout=180)
+    assert final["xtract_status"] == "COMPLETED"
+    docs = all_documents(alice, cid)
+    assert {p for d in docs for p in d["metadata"]} == set(files)
+    out = alice.offload_metadata(crawl_ids=cid, dest_path=str(data_root / "alice-out"))
+    assert any(Path(out).rglob("MANIFEST.sha256"))
+
+    # bob: 404 on every route of alice's crawls, legacy routes included
+    assert alice.list_crawls() and not bob.list_crawls()
+    token = bob.http.headers()["Authorization"].removeprefix("Bearer ")
+    checked = set()
+    for c in (cid, gcid):
+        for method, path, body in [
+            ("GET", f"/v1/crawls/{c}", None),
+            ("DELETE", f"/v1/crawls/{c}", None),
+            ("POST", f"/v1/crawls/{c}/flush", {"first_n_files": 5}),
+            ("POST", f"/v1/crawls/{c}/xtract", {}),
+            ("GET", f"/v1/crawls/{c}/xtract", None),
+            ("GET", f"/v1/crawls/{c}/metadata", None),
+            ("POST", f"/v1/crawls/{c}/xtract/retry", {}),
+            ("POST", f"/v1/crawls/{c}/xtract/clear", {}),
+            ("POST", f"/v1/crawls/{c}/offload", {}),
+            ("GET", f"/v1/crawls/{c}/offload", None),
+            ("POST", f"/v1/crawls/{c}/search", {"index_id": str(uuid.uuid4())}),
+            ("GET", f"/v1/crawls/{c}/offload/{uuid.uuid4()}", None),
+            ("POST", f"/v1/crawls/{c}/webhooks", {"urls": ["https://example.org/h"]}),
+            ("GET", f"/v1/crawls/{c}/webhooks", None),
+            ("GET", f"/v1/crawls/{c}/events", None),
+            ("GET", "/get_crawl_status", {"crawl_id": c}),
+            ("GET", "/fetch_crawl_mdata", {"crawl_id": c, "n": 5}),
+            ("POST", "/extract", {"crawl_id": c}),
+            ("GET", "/get_extract_status", {"crawl_id": c}),
+        ]:
+            resp = call(world, method, path, token, body)
+            assert resp.status_code == 404, (method, path, resp.status_code, resp.text)
+            checked.add((method, path.replace(c, "{crawl_id}").split("/offload/")[0]))
+    # every route that names a crawl was tried
+    spec = requests.get(world.service.url + "/openapi.json", timeout=10).json()
+    named = {
+        (m.upper(), p.split("/offload/")[0])
+        for p, ops in spec["paths"].items()
+        if "{crawl_id}" in p
+        for m in ops
+    }
+    assert named <= checked, named - checked
+    with pytest.raises(NotFoundError):
+        bob.get_crawl_status(cid)
+    # alice still has everything after bob's attempts
+    assert alice.get_crawl_status(cid)["status"] == "complete"
+    assert len(all_documents(alice, cid)) == len(docs)
+
+
+def test_an_expired_access_token_is_refreshed_by_the_sdk(world: GlobusWorld) -> None:
+    world.auth.access_lifetime = 2
+    try:
+        carol = world.login("carol")
+        first = carol.http.headers()["Authorization"]
+        assert carol.whoami()["name"] == "carol@example.org"
+        time.sleep(2.5)  # the access token is now expired at Globus Auth
+        refreshes = world.auth.count("v2/oauth2/token")
+        assert carol.whoami()["name"] == "carol@example.org"
+        assert world.auth.count("v2/oauth2/token") > refreshes
+        assert carol.http.headers()["Authorization"] != first
+        # the expired token itself is refused
+        resp = call(world, "GET", "/v1/me", first.removeprefix("Bearer "))
+        assert resp.status_code == 401 and "log in" in resp.json()["error"]["message"]
+    finally:
+        world.auth.access_lifetime = 3600
+
+
+def test_stored_tokens_are_reused_and_force_login_runs_the_flow_again(
+    world: GlobusWorld,
+) -> None:
+    world.login("dave").whoami()
+    flows = world.auth.count("v2/oauth2/authorize")
+    world.login("dave").whoami()
+    assert world.auth.count("v2/oauth2/authorize") == flows  # from the token file
+    world.login("dave", force_login=True).whoami()
+    assert world.auth.count("v2/oauth2/authorize") == flows + 1
+
+
+def test_logout_revokes_and_deletes_the_tokens(world: GlobusWorld) -> None:
+    erin = world.login("erin")
+    token = erin.http.headers()["Authorization"].removeprefix("Bearer ")
+    assert call(world, "GET", "/v1/me", token).status_code == 200
+    erin.logout()
+    assert not (world.tmp / "erin-tokens.json").exists()
+    assert world.auth.live_tokens("erin") == 0
+    time.sleep(1.2)  # the service's introspection cache (1 s here) runs out
+    resp = call(world, "GET", "/v1/me", token)
+    assert resp.status_code == 401
+    assert "revoked" in resp.json()["error"]["message"]
+
+
+def test_bad_tokens_get_a_4xx_with_a_message_and_are_never_stored(world: GlobusWorld) -> None:
+    cases = {
+        "malformed": ("not a token at all", 401, "invalid_token"),
+        "wrong audience": (
+            world.token("frank", "urn:globus:auth:scope:search.api.globus.org:all"),
+            401,
+            "wrong_audience",
+        ),
+        "no Xtract scope": (
+            world.token("frank", f"https://auth.globus.org/scopes/{SERVICE_CLIENT}/other"),
+            403,
+            "missing_scope",
+        ),
+    }
+    revoked = world.token("frank")
+    requests.post(
+        world.auth.url + "v2/oauth2/token/revoke",
+        data={"token": revoked, "client_id": NATIVE_CLIENT},
+        timeout=10,
+    )
+    cases["revoked"] = (revoked, 401, "invalid_token")
+    for name, (token, status, code) in cases.items():
+        for path in ("/v1/crawls", "/v1/me"):
+            resp = call(world, "GET", path, token)
+            assert resp.status_code == status, (name, resp.text)
+            err = resp.json()["error"]
+            assert err["code"] == code and err["message"], name
+            assert token not in resp.text
+    # legacy routes refuse them in the published error shape
+    resp = call(world, "POST", "/crawl", None, {"endpoints": [], "tokens": {"Authorization": "x"}})
+    assert resp.status_code == 401 and set(resp.json()) >= {"crawl_id", "error"}
+    # no token the service saw rests in Redis
+    import redis
+
+    sock = str(world.service.home / "redis" / "redis.sock")
+    everything = everything_in(redis.Redis(unix_socket_path=sock))
+    for token, _, _ in cases.values():
+        assert token.encode() not in everything
+
+
+def test_globus_auth_unreachable_is_a_503(world: GlobusWorld) -> None:
+    token = world.token("gina")
+    world.auth.down = True
+    try:
+        resp = call(world, "GET", "/v1/me", token)
+        assert resp.status_code == 503
+        assert "Globus Auth" in resp.json()["error"]["message"]
+    finally:
+        world.auth.down = False
+    assert call(world, "GET", "/v1/me", token).status_code == 200
+
+
+def test_a_local_service_needs_no_globus(service) -> None:  # type: ignore[no-untyped-def]
+    from xtract_sdk import XtractClient
+
+    xtr = XtractClient(base_url=service.url, token=service.token)
+    assert xtr.whoami() == {"owner": "local", "name": "local", "auth": "local"}
+    assert xtr.globus_login is None
+    with pytest.raises(AuthError):
+        XtractClient(base_url=service.url, token="nope").whoami()
+
+
+def test_xtract_login_and_logout_in_a_terminal(world: GlobusWorld) -> None:
+    """`xtract login` prints the URL and reads the code from its input, as a person
+    at a terminal would type it; `xtract logout` revokes."""
+    home = world.tmp / "hank-home"
+    env = {
+        **os.environ,
+        "XTRACT_URL": world.service.url,
+        "XTRACT_HOME": str(home),
+        "GLOBUS_SDK_SERVICE_URL_AUTH": world.auth.url,
+    }
+    env.pop("XTRACT_TOKEN", None)
+    world.auth.browser_user = "hank"
+    cli = [sys.executable, "-m", "xtract_service.cli"]
+    proc = subprocess.Popen(
+        [*cli, "login"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    url = ""
+    while not url:
+        line = proc.stdout.readline()
+        assert line, "xtract login ended without printing a URL"
+        if line.strip().startswith("http"):
+            url = line.strip()
+    proc.stdin.write(code_for(url) + "\n")
+    proc.stdin.flush()
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "logged in as hank@example.org" in out
+    stored = home / "sdk-tokens.json"
+    assert oct(stored.stat().st_mode & 0o777) == "0o600"
+    assert XTRACT_SCOPE in json.dumps(json.loads(stored.read_text()))
+    # a second command uses the stored tokens: no prompt
+    done = subprocess.run(
+        [*cli, "ls", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*cli, "logout"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "revoked" in done.stdout, done.stderr
+    assert not stored.exists()
+    assert world.auth.live_tokens("hank") == 0
