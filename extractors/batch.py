@@ -83,11 +83,15 @@ def extract_batch(
     runner: IsolatedRunner | None = None,
     roots: Sequence[str] | None = None,
     follow_links: bool = False,
+    opened_as: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Metadata documents for ``families`` (see the module doc), in the same order.
     Files are opened only inside ``roots`` (the crawl's folders), through links only
     when ``follow_links``; a file that is not there, or not a regular file, gets an
-    error record."""
+    error record. ``opened_as`` maps a file's path to the path its bytes are read
+    from (a staged copy of a file on a Globus endpoint); documents name the file by its
+    own path either way."""
+    staged = opened_as or {}
     params = params or {}
     allowed = Roots(roots, follow_links) if roots is not None else None
     runner = runner or _shared_runner(time_limit, memory_limit, max_calls)
@@ -97,10 +101,10 @@ def extract_batch(
         records = {r["path"]: r for r in fam["files"]}
         for group in fam.get("groups") or [{"files": list(records), "extractor": None}]:
             for path in group["files"]:
-                files[path] = _readable(path, records.get(path, {}))
+                files[path] = staged.get(path) or _readable(path, records.get(path, {}))
                 suggested.setdefault(path, group.get("extractor"))
         for path, record in records.items():
-            files.setdefault(path, _readable(path, record))
+            files.setdefault(path, staged.get(path) or _readable(path, record))
 
     paths = list(files)
     detected = runner.run_many(

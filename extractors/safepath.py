@@ -29,7 +29,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 LINK_HOPS = 40  # symbolic links followed for one path, at most
@@ -219,6 +219,32 @@ def write_file(folder: int, name: str, data: bytes, *, sync_folder: bool = True)
     _write_whole(folder, name, fill, sync_folder)
 
 
+def write_stream(
+    folder: int, name: str, chunks: Iterable[bytes], *, limit: int, sync_folder: bool = False
+) -> int:
+    """Write the ``chunks`` as ``name`` in the open folder ``folder`` (mode 0600), whole
+    or not at all; :class:`TooLarge` once more than ``limit`` bytes arrive. Returns the
+    bytes written."""
+    written = 0
+
+    def fill(fd: int) -> None:
+        nonlocal written
+        for chunk in chunks:
+            written += len(chunk)
+            if written > limit:
+                raise TooLarge(f"{name}: more than {limit} bytes")
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+
+    _write_whole(folder, name, fill, sync_folder)
+    return written
+
+
+class TooLarge(OSError):
+    """More bytes arrived than the write allows."""
+
+
 def copy_file(source: int, folder: int, name: str, *, sync_folder: bool = True) -> None:
     """Copy the open file ``source`` as ``name`` into the open folder ``folder``."""
 
@@ -239,8 +265,12 @@ def _write_whole(folder: int, name: str, fill: Callable[[int], None], sync: bool
     try:
         fill(fd)
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=folder)
+        raise
+    os.close(fd)
     os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     if sync:
         os.fsync(folder)

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     globus_collection_id: str | None = None
     globus_collection_root: Path | None = None
     transfer_poll_seconds: float = 2.0
+    # Staging a Globus crawl's files for local extraction: the largest file fetched,
+    # and how long one batch's staging transfer may take.
+    stage_max_file_bytes: int = 1 << 30
+    stage_timeout: float = 3600.0
     webhook_timeout: float = 5.0
     webhook_tries: int = 3
     # Webhook addresses called even though they are loopback or private (addresses,

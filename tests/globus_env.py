@@ -25,6 +25,7 @@ SERVICE_SECRET = "service-secret-" + uuid.uuid4().hex
 NATIVE_CLIENT = str(uuid.uuid4())
 XTRACT_SCOPE = f"https://auth.globus.org/scopes/{SERVICE_CLIENT}/all"
 ENDPOINT = str(uuid.uuid4())
+LOCAL_COLLECTION = str(uuid.uuid4())  # this host's own collection (staging by Transfer)
 
 
 class BrowserLogin(CommandLineLoginFlowManager):
@@ -55,6 +56,7 @@ class GlobusWorld:
     service: Service
     root: Path  # the Globus endpoint's files
     tmp: Path
+    collection_root: Path  # where this host's collection keeps what is transferred in
 
     def login(self, user: str, **kw: Any) -> XtractClient:
         """``user`` logs in through the SDK (the login flow, then stored tokens)."""
@@ -83,12 +85,16 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
     """Everything up, the SDK in this process pointed at the emulators."""
     root = data_root / f"globus-{uuid.uuid4().hex[:8]}"
     root.mkdir()
+    collection_root = tmp / "collection"
+    collection_root.mkdir()
     secret_file = tmp / "client-secret"
     secret_file.write_text(SERVICE_SECRET + "\n")
     saved = {k: os.environ.get(k) for k in ("GLOBUS_SDK_SERVICE_URL_AUTH", "XTRACT_SDK_CLIENT_ID")}
     with AuthEmulator({SERVICE_CLIENT: SERVICE_SECRET, NATIVE_CLIENT: None}) as auth:
         ok = auth.accepts("transfer.api.globus.org")
         with TransferEmulator(root, ENDPOINT, "-", token_ok=ok) as transfer:
+            transfer.roots[LOCAL_COLLECTION] = collection_root
+            transfer.https_token_ok = auth.accepts_https()
             os.environ["GLOBUS_SDK_SERVICE_URL_AUTH"] = auth.url
             os.environ["XTRACT_SDK_CLIENT_ID"] = NATIVE_CLIENT
             full_env = {
@@ -100,11 +106,14 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
                 "XTRACT_GLOBUS_INTROSPECT_CACHE_SECONDS": "1",
                 "GLOBUS_SDK_SERVICE_URL_AUTH": auth.url,
                 "GLOBUS_SDK_SERVICE_URL_TRANSFER": transfer.url,
+                "XTRACT_GLOBUS_COLLECTION_ID": LOCAL_COLLECTION,
+                "XTRACT_GLOBUS_COLLECTION_ROOT": str(collection_root),
+                "XTRACT_TRANSFER_POLL_SECONDS": "0.2",
                 **env,
             }
             svc = Service(tmp / "home", env=full_env).start()
             try:
-                yield GlobusWorld(auth, transfer, svc, root, tmp)
+                yield GlobusWorld(auth, transfer, svc, root, tmp, collection_root)
             finally:
                 svc.stop()
                 for k, v in saved.items():

@@ -82,12 +82,18 @@ def get_owner(caller: Annotated[Caller, Depends(get_caller)]) -> str:
     return caller.owner
 
 
-def acting_tokens(request: Request, caller: Caller, given: dict[str, str]) -> dict[str, str]:
+def acting_tokens(
+    request: Request,
+    caller: Caller,
+    given: dict[str, str],
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     """The Globus tokens a run moves with: what the caller passed, else (Globus mode)
-    the dependent tokens the service gets for them."""
+    the dependent tokens the service gets for them (``extra``: more, by name and
+    scope, got if Globus Auth grants them)."""
     if get_settings(request).auth != "globus":
         return dict(given)
-    return {**get_auth(request).service_tokens(caller), **given}
+    return {**get_auth(request).service_tokens(caller, extra or {}), **given}
 
 
 def access_of(request: Request, owner: str) -> Access:

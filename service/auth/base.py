@@ -56,8 +56,9 @@ class Authenticator(Protocol):
         Globus resource servers whose tokens are taken as well (legacy routes)."""
         ...
 
-    def service_tokens(self, caller: Caller) -> dict[str, str]:
-        """Tokens to act for ``caller`` (``Transfer``, ``Search``, ``Compute``)."""
+    def service_tokens(self, caller: Caller, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Tokens to act for ``caller`` (``Transfer``, ``Search``, ``Compute``, and the
+        ``extra`` ones, by name and scope, where they can be had)."""
         ...
 
     def roots_for(self, owner: str) -> list[str] | None:

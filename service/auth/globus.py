@@ -183,7 +183,7 @@ class GlobusAuth:
         self._dependent.drop(digest(token))
 
     # -- acting for the caller ------------------------------------------------------------
-    def service_tokens(self, caller: Caller) -> dict[str, str]:
+    def service_tokens(self, caller: Caller, extra: dict[str, str] | None = None) -> dict[str, str]:
         """``{Transfer, Search, Compute, Groups}`` access tokens for ``caller``: dependent
         tokens for an Xtract token, the token itself for a service's token, none for
         a local token."""
@@ -192,13 +192,39 @@ class GlobusAuth:
         if caller.audience is not None:
             name = SERVICE_TOKENS.get(caller.audience, (None, None))[0]
             return {name: caller.token} if name else {}
-        key = digest(caller.token)
+        tokens = self._dependent_tokens(caller.token)
+        for name, scope in (extra or {}).items():
+            got = self._extra_token(caller.token, scope)
+            if got:
+                tokens[name] = got
+        return tokens
+
+    def _extra_token(self, token: str, scope: str) -> str | None:
+        """One more dependent token (a collection's HTTPS scope, say), or None when
+        Globus Auth will not grant it: the caller then needs another way."""
+        key = digest(token + " " + scope)
+        cached: str | None = self._dependent.get(key)
+        if cached is not None:
+            return cached
+        try:
+            resp = self.client.oauth2_get_dependent_tokens(token, scope=scope)
+        except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError):
+            return None
+        for data in resp.by_resource_server.values():
+            if scope in str(data.get("scope", "")).split():
+                until = min(time.time() + self.cache_seconds, float(data["expires_at_seconds"]))
+                self._dependent.put(key, until, data["access_token"])
+                return str(data["access_token"])
+        return None
+
+    def _dependent_tokens(self, token: str) -> dict[str, str]:
+        key = digest(token)
         cached: dict[str, str] | None = self._dependent.get(key)
         if cached is not None:
             return dict(cached)
         scopes = [str(scope) for _, scope in SERVICE_TOKENS.values()]
         try:
-            resp = self.client.oauth2_get_dependent_tokens(caller.token, scope=scopes)
+            resp = self.client.oauth2_get_dependent_tokens(token, scope=scopes)
         except globus_sdk.GlobusAPIError as exc:
             if exc.http_status >= 500 or exc.http_status == 429:
                 raise AuthUnavailable(

@@ -79,7 +79,7 @@ class LocalTokens:
             raise AuthRefused(401, "invalid_token", "the token is not valid for this service")
         return Caller(owner)
 
-    def service_tokens(self, caller: Caller) -> dict[str, str]:
+    def service_tokens(self, caller: Caller, extra: dict[str, str] | None = None) -> dict[str, str]:
         """Local tokens stand for no one at Globus: callers pass Globus tokens in."""
         return {}
 

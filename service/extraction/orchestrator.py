@@ -36,6 +36,7 @@ from xtract_service.extraction.documents import (
 )
 from xtract_service.extraction.executors import BatchExecutor, ExecutorSetup, executor_class
 from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.extraction.staging import staged_executor
 from xtract_service.redis_client import Entry
 from xtract_service.settings import Settings
 from xtract_service.streams import Consumer, fair_order
@@ -147,6 +148,17 @@ class Orchestrator(Consumer):
         return run
 
     def _executor(
+        self, crawl_id: str, options: dict[str, Any], secrets: dict[str, str]
+    ) -> BatchExecutor:
+        cls = executor_class(options["executor"])
+        if options.get("staging"):
+            inner = self._plain_executor(crawl_id, options, secrets)
+            return staged_executor(
+                inner, not cls.shared, crawl_id, options["staging"], secrets, self.settings
+            )
+        return self._plain_executor(crawl_id, options, secrets)
+
+    def _plain_executor(
         self, crawl_id: str, options: dict[str, Any], secrets: dict[str, str]
     ) -> BatchExecutor:
         cls = executor_class(options["executor"])

@@ -15,6 +15,7 @@ from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors import executor_class
 from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.extraction.staging import plan_staging
 from xtract_service.quotas import check_metadata_quota
 from xtract_service.settings import Settings
 
@@ -87,6 +88,11 @@ def start_extraction(
     cls = executor_class(req.executor)
     _check_extractors(req)
     endpoint, secrets = cls.check(req.funcx_ep_id or spec.get("funcx_ep_id"), req.tokens)
+    staging = None
+    if spec.get("repo_type") == "globus" and not endpoint:
+        # no Compute endpoint can read the files where they are: stage them here
+        staging, staging_secrets = plan_staging(spec, req.tokens, settings)
+        secrets = {**secrets, **staging_secrets}
     out_dir, out_root = _output_folder(req, spec, crawl_id, access, settings)
     options = {
         "executor": req.executor,
@@ -103,5 +109,6 @@ def start_extraction(
         "owner": owner,
         "roots": spec["dirs"],
         "follow_links": bool(spec.get("follow_symlinks")),
+        "staging": staging,
     }
     return runs.start(crawl_id, owner, options, secrets)

@@ -75,6 +75,7 @@ class AuthEmulator(JsonServer):
         self.identities: dict[str, dict[str, str]] = {}
         self.browser_user: str | None = None
         self.down = False
+        self.refuse_scopes: set[str] = set()  # dependent grants of these fail
         self.tokens: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
         self.calls: dict[str, int] = {}
@@ -317,6 +318,8 @@ class AuthEmulator(JsonServer):
             if info is None or cid not in info["aud"]:
                 return 401, {"error": "invalid_grant"}, {}
             scopes = (body.get("scope") or "").split()
+            if set(scopes) & self.refuse_scopes:
+                return 403, {"error": "consent_required"}, {}
             docs = []
             for scope in scopes:
                 rs = resource_server_of(scope)
@@ -372,6 +375,15 @@ class AuthEmulator(JsonServer):
         def ok(token: str) -> bool:
             info = self._valid(token)
             return info is not None and resource_server in info["aud"]
+
+        return ok
+
+    def accepts_https(self) -> Callable[[str, str], bool]:
+        """A collection's check of an HTTPS bearer token: live, for that collection."""
+
+        def ok(token: str, collection: str) -> bool:
+            info = self._valid(token)
+            return info is not None and collection in info["aud"]
 
         return ok
 

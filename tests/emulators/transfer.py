@@ -11,6 +11,11 @@ document; the copy really happens between the endpoints' local roots), and
 ``GET /v0.10/task/{id}`` (``status`` ACTIVE, SUCCEEDED or FAILED with ``nice_status``).
 ``transfer_delay`` keeps tasks ACTIVE that long; ``fail_transfers`` fails them.
 
+Endpoints and HTTPS: ``GET /v0.10/endpoint/{id}`` answers an endpoint document whose
+``https_server`` is this emulator's ``/https/{id}``, and ``GET /https/{id}/{path}``
+serves the file's bytes to a bearer of a token for the collection's HTTPS scope
+(``https_token_ok``), as a Globus Connect Server collection does.
+
 Point the real ``globus_sdk.TransferClient`` at it with
 ``GLOBUS_SDK_SERVICE_URL_TRANSFER=http://127.0.0.1:PORT/``.
 """
@@ -26,7 +31,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from tests.emulators._server import JsonServer, Reply
 
@@ -50,6 +55,8 @@ class TransferEmulator(JsonServer):
         self.token = token
         # besides ``token``: any token this says is good (tokens of the Auth emulator)
         self.token_ok = token_ok
+        self.https_token_ok: Callable[[str, str], bool] | None = None  # (token, collection)
+        self.https_downloads = 0
         self.latency = latency
         self.fail_every = fail_every
         self.fail_status = fail_status
@@ -125,6 +132,40 @@ class TransferEmulator(JsonServer):
         }
         return 200, doc, {}
 
+    def endpoint(self, endpoint_id: str, auth: str | None) -> Reply:
+        resource = f"/v0.10/endpoint/{endpoint_id}"
+        if not self.authorized(auth):
+            return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
+        if endpoint_id not in self.roots:
+            return (
+                404,
+                _error("EndpointNotFound", f"No such endpoint '{endpoint_id}'", resource),
+                {},
+            )
+        return (
+            200,
+            {
+                "DATA_TYPE": "endpoint",
+                "id": endpoint_id,
+                "display_name": f"emulated collection {endpoint_id[:8]}",
+                "entity_type": "GCSv5_mapped_collection",
+                "https_server": f"{self.url}https/{endpoint_id}",
+            },
+            {},
+        )
+
+    def download(self, endpoint_id: str, path: str, auth: str | None) -> Reply:
+        token = (auth or "").removeprefix("Bearer ")
+        if not (self.https_token_ok and token and self.https_token_ok(token, endpoint_id)):
+            return 401, b"unauthorized", {"Content-Type": "text/plain"}
+        root = self.roots.get(endpoint_id)
+        local = (root / unquote(path).lstrip("/")) if root else None
+        if local is None or not local.is_file():
+            return 404, b"not found", {"Content-Type": "text/plain"}
+        with self._lock:
+            self.https_downloads += 1
+        return 200, local.read_bytes(), {}
+
     # -- transfers ------------------------------------------------------------------------
     def submit(self, body: dict[str, Any], auth: str | None) -> tuple[int, dict[str, Any]]:
         if not self.authorized(auth):
@@ -169,10 +210,17 @@ class TransferEmulator(JsonServer):
             return
         src_root = self.roots[body["source_endpoint"]]
         dst_root = self.roots[body["destination_endpoint"]]
-        copied = 0
+        copied = skipped = 0
         for item in body["DATA"]:
             src = src_root / item["source_path"].lstrip("/")
             dst = dst_root / item["destination_path"].lstrip("/")
+            if not src.exists():
+                if body.get("skip_source_errors"):  # Globus skips it and carries on
+                    skipped += 1
+                    continue
+                with self._lock:
+                    task.update(status="FAILED", nice_status="FILE_NOT_FOUND")
+                return
             if item.get("recursive"):
                 shutil.copytree(src, dst, dirs_exist_ok=True)
                 copied += sum(1 for p in src.rglob("*") if p.is_file())
@@ -181,7 +229,12 @@ class TransferEmulator(JsonServer):
                 shutil.copyfile(src, dst)
                 copied += 1
         with self._lock:
-            task.update(status="SUCCEEDED", nice_status="OK", files_transferred=copied)
+            task.update(
+                status="SUCCEEDED",
+                nice_status="OK",
+                files_transferred=copied,
+                files_skipped=skipped,
+            )
 
     def route(self, method: str, path: str, query: str, body: Any, headers: Any) -> Reply:
         auth = headers.get("Authorization")
@@ -203,6 +256,10 @@ class TransferEmulator(JsonServer):
                 and parts[4] == "ls"
             ):
                 return self.ls(parts[3], parse_qs(query), auth)
+            if len(parts) == 3 and parts[:2] == ["v0.10", "endpoint"]:
+                return self.endpoint(parts[2], auth)
+            if len(parts) >= 3 and parts[0] == "https":
+                return self.download(parts[1], "/" + "/".join(parts[2:]), auth)
             if parts == ["v0.10", "submission_id"]:
                 return 200, {"value": str(uuid.uuid4())}, {}
             if len(parts) == 3 and parts[:2] == ["v0.10", "task"]:

@@ -5,6 +5,7 @@ every kind of bad token."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -267,3 +268,90 @@ def test_xtract_login_and_logout_in_a_terminal(world: GlobusWorld) -> None:
     assert done.returncode == 0 and "revoked" in done.stdout, done.stderr
     assert not stored.exists()
     assert world.auth.live_tokens("hank") == 0
+
+
+def staged_tree(root: Path) -> dict[str, bytes]:
+    """Real files of a few kinds on the Globus endpoint, by their Globus path."""
+    files = {
+        "/data/table.csv": b"name,count,when\nalpha,1,2024-01-02\nbeta,2,2024-02-03\n",
+        "/data/notes.txt": b"Metadata extraction from staged copies of Globus files.\n" * 20,
+        "/data/sub/config.json": json.dumps({"a": 1, "b": [1, 2, 3]}).encode(),
+        "/data/sub/deep/run.py": b"import os\n\n\ndef main():\n    return os.getcwd()\n",
+        "/data/gone.csv": b"x,y\n1,2\n",
+    }
+    base = root / "stage"
+    for path, data in files.items():
+        local = base / path.lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(data)
+    return {"/stage" + p: d for p, d in files.items()}
+
+
+@pytest.mark.parametrize("method", ["https", "transfer"])
+def test_a_globus_crawl_with_no_compute_endpoint_is_extracted_through_staging(
+    world: GlobusWorld, method: str
+) -> None:
+    import shutil
+
+    shutil.rmtree(world.root / "stage", ignore_errors=True)
+    files = staged_tree(world.root)
+    if method == "transfer":  # Globus Auth will not grant the HTTPS scope: Transfer it is
+        world.auth.refuse_scopes = {f"https://auth.globus.org/scopes/{ENDPOINT}/https"}
+    try:
+        ivy = world.login("ivy")
+        (cid,) = ivy.crawl_and_wait(
+            XtractEndpoint("globus", globus_ep_id=ENDPOINT, dirs=["/stage"]), progress=False
+        )
+        (world.root / "stage/data/gone.csv").unlink()  # vanishes before it is staged
+        downloads = world.transfer.https_downloads
+        (final,) = ivy.xtract_and_wait(cid, progress=False, timeout=180)
+    finally:
+        world.auth.refuse_scopes = set()
+    assert final["xtract_status"] == "COMPLETED", final
+    fx = final["xtract_counters"]["fx"]
+    assert fx["success"] + fx["failed"] == len(files) and fx["pending"] == 0
+    found = {}
+    for doc in all_documents(ivy, cid):
+        for path, md in doc["metadata"].items():
+            found[path] = (md, [e for e in doc["errors"] if e["path"] == path])
+    assert set(found) == set(files)  # the documents name the Globus paths
+    table, errors = found["/stage/data/table.csv"]
+    assert not errors and table["tabular"]["rows"] == 2
+    assert table["tabular"]["column_profiles"][0]["name"] == "name"
+    assert table["filetype"]["sha256"] == hashlib.sha256(files["/stage/data/table.csv"]).hexdigest()
+    assert found["/stage/data/sub/config.json"][0]["jsonxml"]
+    assert found["/stage/data/sub/deep/run.py"][0]["python"]
+    gone_md, gone_errors = found["/stage/data/gone.csv"]
+    assert gone_md == {} and gone_errors[0]["extractor"] == "staging"
+    if method == "https":
+        assert world.transfer.https_downloads - downloads == len(files) - 1
+    # the staged copies are gone
+    staging = (
+        world.service.home / "staging" / cid
+        if method == "https"
+        else world.collection_root / "xtract-staging" / cid
+    )
+    assert staging.is_dir() and not any(staging.rglob("*")), list(staging.rglob("*"))
+
+
+def test_staging_needs_a_way_to_reach_the_files(world: GlobusWorld) -> None:
+    """A Globus crawl extracted with no Compute endpoint, no HTTPS token and no local
+    collection: a 400 that says what would do."""
+    staged_tree(world.root)
+    token = world.token("jo")
+    transfer = world.token("jo", "urn:globus:auth:scope:transfer.api.globus.org:all")
+    body = {"repo_type": "globus", "globus_ep_id": ENDPOINT, "dirs": ["/stage"], "tokens": {}}
+    cid = call(world, "POST", "/v1/crawls", token, body).json()["crawl_id"]
+    world.auth.refuse_scopes = {f"https://auth.globus.org/scopes/{ENDPOINT}/https"}
+    try:
+        resp = call(
+            world,
+            "POST",
+            "/extract",
+            None,
+            {"crawl_id": cid, "fx_ep_ids": [None], "tokens": {"Authorization": transfer}},
+        )
+    finally:
+        world.auth.refuse_scopes = set()
+    # a Transfer token and the host's collection: accepted, staged by Transfer
+    assert resp.status_code == 200, resp.text

@@ -19,6 +19,7 @@ from xtract_service.api.deps import (
     acting_tokens,
 )
 from xtract_service.bounds import Name
+from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 
 router = APIRouter(tags=["extraction"])
@@ -49,7 +50,9 @@ def create_extraction(
     settings: AppSettings,
 ) -> dict[str, Any]:
     """Extract the crawl's families, as they are found. Poll ``Location`` for status."""
-    body = body.model_copy(update={"tokens": acting_tokens(request, caller, body.tokens)})
+    extra = staging_scopes(crawls, crawl_id, caller.owner, body.funcx_ep_id)
+    tokens = acting_tokens(request, caller, body.tokens, extra)
+    body = body.model_copy(update={"tokens": tokens})
     status = start_extraction(crawl_id, access, body, crawls, runs, settings)
     response.headers["Location"] = f"/v1/crawls/{crawl_id}/xtract"
     return status

@@ -48,6 +48,7 @@ from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.start import start_crawl
 from xtract_service.errors import ServiceError
 from xtract_service.extraction.containers import ContainerRequest, register_containers
+from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, start_extraction
 
 MAX_ENDPOINTS = 20
@@ -272,7 +273,8 @@ async def extract(
     cid = _crawl_id(body)
     endpoint = _funcx_endpoint(body)
     given = _tokens(body.get("tokens"))
-    tokens = await run_in_threadpool(acting_tokens, request, caller, given)
+    extra = await run_in_threadpool(staging_scopes, crawls, cid, caller.owner, endpoint)
+    tokens = await run_in_threadpool(acting_tokens, request, caller, given, extra)
     executor = body.get("executor") or ("globus-compute" if endpoint else "local")
     try:
         req = XtractRequest.model_validate(
