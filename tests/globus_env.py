@@ -16,6 +16,7 @@ import requests
 from globus_sdk.login_flows import CommandLineLoginFlowManager
 
 from tests.emulators.auth import AuthEmulator
+from tests.emulators.compute import ComputeEmulator
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, roots_env
 from xtract_sdk import XtractClient
@@ -26,6 +27,8 @@ NATIVE_CLIENT = str(uuid.uuid4())
 XTRACT_SCOPE = f"https://auth.globus.org/scopes/{SERVICE_CLIENT}/all"
 ENDPOINT = str(uuid.uuid4())
 LOCAL_COLLECTION = str(uuid.uuid4())  # this host's own collection (staging by Transfer)
+FS_ENDPOINT = str(uuid.uuid4())  # a collection whose "/" is this machine's "/"
+FUNCX_ENDPOINT = str(uuid.uuid4())  # a Compute endpoint beside FS_ENDPOINT
 
 
 class BrowserLogin(CommandLineLoginFlowManager):
@@ -57,6 +60,7 @@ class GlobusWorld:
     root: Path  # the Globus endpoint's files
     tmp: Path
     collection_root: Path  # where this host's collection keeps what is transferred in
+    compute: ComputeEmulator
 
     def login(self, user: str, **kw: Any) -> XtractClient:
         """``user`` logs in through the SDK (the login flow, then stored tokens)."""
@@ -94,7 +98,10 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
         ok = auth.accepts("transfer.api.globus.org")
         with TransferEmulator(root, ENDPOINT, "-", token_ok=ok) as transfer:
             transfer.roots[LOCAL_COLLECTION] = collection_root
+            transfer.roots[FS_ENDPOINT] = Path("/")
             transfer.https_token_ok = auth.accepts_https()
+            compute = ComputeEmulator(FUNCX_ENDPOINT, "-", token_ok=auth.accepts("funcx_service"))
+            compute.__enter__()
             os.environ["GLOBUS_SDK_SERVICE_URL_AUTH"] = auth.url
             os.environ["XTRACT_SDK_CLIENT_ID"] = NATIVE_CLIENT
             full_env = {
@@ -106,6 +113,8 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
                 "XTRACT_GLOBUS_INTROSPECT_CACHE_SECONDS": "1",
                 "GLOBUS_SDK_SERVICE_URL_AUTH": auth.url,
                 "GLOBUS_SDK_SERVICE_URL_TRANSFER": transfer.url,
+                "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
+                "XTRACT_COMPUTE_POLL_SECONDS": "0.2",
                 "XTRACT_GLOBUS_COLLECTION_ID": LOCAL_COLLECTION,
                 "XTRACT_GLOBUS_COLLECTION_ROOT": str(collection_root),
                 "XTRACT_TRANSFER_POLL_SECONDS": "0.2",
@@ -113,9 +122,10 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
             }
             svc = Service(tmp / "home", env=full_env).start()
             try:
-                yield GlobusWorld(auth, transfer, svc, root, tmp, collection_root)
+                yield GlobusWorld(auth, transfer, svc, root, tmp, collection_root, compute)
             finally:
                 svc.stop()
+                compute.__exit__(None, None, None)
                 for k, v in saved.items():
                     if v is None:
                         os.environ.pop(k, None)

@@ -241,6 +241,26 @@ class CrawlStore:
         secrets = opened_secrets(self.vault, hash_of(self.r, keys.secrets(crawl_id)))
         return CrawlSpec.model_validate_json(text(spec_json)), secrets, number(per, 1)
 
+    # -- a published client's token, handed from its crawl to its extraction ---------------
+    def keep_for_extraction(self, crawl_id: str, tokens: dict[str, str], seconds: int) -> None:
+        """Keep ``tokens`` sealed for the crawl's extraction for at most ``seconds``:
+        the published SDKs send no Transfer token with ``/extract``, and a Globus crawl
+        with no Compute endpoint needs one to stage its files."""
+        if tokens and seconds > 0:
+            pipe = self.r.pipeline(transaction=True)
+            pipe.hset(keys.handover(crawl_id), mapping=Mapping(sealed(self.vault, tokens)))
+            pipe.expire(keys.handover(crawl_id), seconds)
+            pipe.execute()
+
+    def take_for_extraction(self, crawl_id: str, owner: str) -> dict[str, str]:
+        """The tokens kept by :meth:`keep_for_extraction` (once: they are deleted)."""
+        self.get(crawl_id, owner)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hgetall(keys.handover(crawl_id))
+        pipe.delete(keys.handover(crawl_id))
+        stored, _ = pipe.execute()
+        return opened_secrets(self.vault, {text(k): text(v) for k, v in stored.items()})
+
     # -- stopping -------------------------------------------------------------------
     def cancel(self, crawl_id: str, owner: str) -> dict[str, Any]:
         """Stop a running crawl. Files already found stay flushable; a finished crawl

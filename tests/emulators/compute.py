@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,12 +30,19 @@ from tests.emulators._server import JsonServer, Reply
 
 
 class ComputeEmulator(JsonServer):
-    def __init__(self, endpoint_id: str, token: str, workers: int = 2) -> None:
+    def __init__(
+        self,
+        endpoint_id: str,
+        token: str,
+        workers: int = 2,
+        token_ok: Callable[[str], bool] | None = None,
+    ) -> None:
         from globus_compute_sdk.serialize import ComputeSerializer
 
         super().__init__()
         self.endpoint_id = endpoint_id
         self.token = token
+        self.token_ok = token_ok  # besides ``token``: tokens of the Auth emulator
         self.online = True
         self.refuse: str | None = None  # a reason to answer submissions with 403
         self.serde = ComputeSerializer()
@@ -106,7 +114,8 @@ class ComputeEmulator(JsonServer):
     def _route(
         self, method: str, path: str, body: Any, auth: str | None
     ) -> tuple[int, dict[str, Any]]:
-        if auth != f"Bearer {self.token}":
+        bearer = (auth or "").removeprefix("Bearer ")
+        if bearer != self.token and not (self.token_ok and bearer and self.token_ok(bearer)):
             return 401, _error("UNAUTHORIZED", "invalid or missing token")
         parts = path.strip("/").split("/")
         if method == "POST" and parts == ["v3", "functions"]:

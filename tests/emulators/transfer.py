@@ -84,7 +84,7 @@ class TransferEmulator(JsonServer):
         resource = f"/v0.10/operation/endpoint/{endpoint_id}/ls"
         if not self.authorized(auth):
             return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
-        if endpoint_id != self.endpoint_id:
+        if endpoint_id not in self.roots:
             return (
                 404,
                 _error("EndpointNotFound", f"No such endpoint '{endpoint_id}'", resource),

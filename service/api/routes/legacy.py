@@ -10,7 +10,10 @@ Those clients send JSON bodies (even with GET) and carry credentials in the body
 none: then the crawl id (random, 122 bits) is the capability, unless
 ``XTRACT_LEGACY_CRAWL_ID_CAPABILITY=false``. With Globus Auth, their Transfer or
 Compute token is accepted here (``XTRACT_LEGACY_SERVICE_TOKENS``) and used for the
-service it was issued for.
+service it was issued for. Since they send no Transfer token with ``/extract``, a Globus
+crawl started here keeps its Transfer token sealed (``crawl:{id}:handover``, at most
+``XTRACT_LEGACY_TOKEN_HANDOVER_HOURS``) for its extraction to stage files with, which
+takes it once.
 
 Answers have the published shapes: ``get_crawl_status`` answers ``{crawl_id,
 crawl_status, ...counters}``, ``get_extract_status`` ``{crawl_id, status, counters}``,
@@ -219,10 +222,14 @@ async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict
     if any(s.repo_type == "globus" for s in specs):
         tokens = await run_in_threadpool(acting_tokens, request, caller, tokens)
     access = await run_in_threadpool(access_of, request, caller.owner)
-    ids = [
-        (await run_in_threadpool(start_crawl, s, tokens, access, crawls, settings)).crawl_id
-        for s in specs
-    ]
+    ids = []
+    keep = int(settings.legacy_token_handover_hours * 3600)
+    for spec in specs:
+        started = await run_in_threadpool(start_crawl, spec, tokens, access, crawls, settings)
+        ids.append(started.crawl_id)
+        if spec.repo_type == "globus" and tokens.get("Transfer"):
+            handed = {"Transfer": tokens["Transfer"]}
+            await run_in_threadpool(crawls.keep_for_extraction, started.crawl_id, handed, keep)
     return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 
 
@@ -274,6 +281,9 @@ async def extract(
     endpoint = _funcx_endpoint(body)
     given = _tokens(body.get("tokens"))
     extra = await run_in_threadpool(staging_scopes, crawls, cid, caller.owner, endpoint)
+    if extra:  # files to stage: the Transfer token the crawl was started with, if kept
+        kept = await run_in_threadpool(crawls.take_for_extraction, cid, caller.owner)
+        given = {**kept, **given}
     tokens = await run_in_threadpool(acting_tokens, request, caller, given, extra)
     executor = body.get("executor") or ("globus-compute" if endpoint else "local")
     try:
