@@ -121,6 +121,12 @@ def handover(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:handover"
 
 
+@_key("crawl:{id}:shares", "set")
+def shares(crawl_id: str) -> str:
+    """who may read the crawl besides its owner: `identity:<id>`, `group:<id>`"""
+    return f"{PREFIX}:crawl:{crawl_id}:shares"
+
+
 @_key("crawl:{id}:events", "stream (capped)")
 def events(crawl_id: str) -> str:
     """the crawl's typed events, for SSE and SDK monitors"""
@@ -236,6 +242,7 @@ def of_crawl(crawl_id: str) -> list[str]:
         for fn in (
             crawl,
             handover,
+            shares,
             dirs,
             seen,
             families,

@@ -17,6 +17,7 @@ from globus_sdk.login_flows import CommandLineLoginFlowManager
 
 from tests.emulators.auth import AuthEmulator
 from tests.emulators.compute import ComputeEmulator
+from tests.emulators.groups import GroupsEmulator
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, roots_env
 from xtract_sdk import XtractClient
@@ -61,6 +62,7 @@ class GlobusWorld:
     tmp: Path
     collection_root: Path  # where this host's collection keeps what is transferred in
     compute: ComputeEmulator
+    groups: GroupsEmulator
 
     def login(self, user: str, **kw: Any) -> XtractClient:
         """``user`` logs in through the SDK (the login flow, then stored tokens)."""
@@ -102,6 +104,7 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
             transfer.https_token_ok = auth.accepts_https()
             compute = ComputeEmulator(FUNCX_ENDPOINT, "-", token_ok=auth.accepts("funcx_service"))
             compute.__enter__()
+            groups = GroupsEmulator(auth).__enter__()
             os.environ["GLOBUS_SDK_SERVICE_URL_AUTH"] = auth.url
             os.environ["XTRACT_SDK_CLIENT_ID"] = NATIVE_CLIENT
             full_env = {
@@ -114,6 +117,7 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
                 "GLOBUS_SDK_SERVICE_URL_AUTH": auth.url,
                 "GLOBUS_SDK_SERVICE_URL_TRANSFER": transfer.url,
                 "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
+                "GLOBUS_SDK_SERVICE_URL_GROUPS": groups.url,
                 "XTRACT_COMPUTE_POLL_SECONDS": "0.2",
                 "XTRACT_GLOBUS_COLLECTION_ID": LOCAL_COLLECTION,
                 "XTRACT_GLOBUS_COLLECTION_ROOT": str(collection_root),
@@ -122,10 +126,11 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
             }
             svc = Service(tmp / "home", env=full_env).start()
             try:
-                yield GlobusWorld(auth, transfer, svc, root, tmp, collection_root, compute)
+                yield GlobusWorld(auth, transfer, svc, root, tmp, collection_root, compute, groups)
             finally:
                 svc.stop()
                 compute.__exit__(None, None, None)
+                groups.__exit__(None, None, None)
                 for k, v in saved.items():
                     if v is None:
                         os.environ.pop(k, None)

@@ -167,6 +167,22 @@ class XtractClient:
         )
         return result
 
+    def share_crawl(
+        self,
+        crawl_id: str,
+        identities: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        *,
+        remove: bool = False,
+    ) -> dict[str, Any]:
+        """Let Globus identities, or members of Globus groups (ids), read a crawl of
+        yours: status, extraction status, metadata, offloads, events. ``remove=True``
+        stops sharing with them. Returns ``{crawl_id, identities, groups}``."""
+        body = {"identities": list(identities), "groups": list(groups)}
+        path = f"/v1/crawls/{path_id(crawl_id)}/shares" + ("/remove" if remove else "")
+        result: dict[str, Any] = self.http.request("POST", path, body)
+        return result
+
     def cancel_crawl(self, crawl_id: str) -> dict[str, Any]:
         """Stop a crawl; the files it found so far stay flushable."""
         result: dict[str, Any] = self.http.request("DELETE", f"/v1/crawls/{path_id(crawl_id)}")

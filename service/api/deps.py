@@ -96,6 +96,18 @@ def acting_tokens(
     return {**get_auth(request).service_tokens(caller, extra or {}), **given}
 
 
+def get_reader(
+    request: Request,
+    crawl_id: str,
+    caller: Annotated[Caller, Depends(get_caller)],
+) -> str:
+    """The owner to read ``crawl_id`` as: the caller's own crawl, or one shared with
+    them or a group of theirs (see :mod:`xtract_service.sharing`); else a 404."""
+    from xtract_service.sharing import read_as
+
+    return read_as(get_crawls(request), crawl_id, caller, get_auth(request).groups_of)
+
+
 def access_of(request: Request, owner: str) -> Access:
     """What ``owner`` may reach (see :mod:`xtract_service.access`)."""
     auth: Authenticator = request.app.state.auth
@@ -117,5 +129,6 @@ Runs = Annotated[ExtractionRuns, Depends(get_runs)]
 Offloads = Annotated[OffloadStore, Depends(get_offloads)]
 Owner = Annotated[str, Depends(get_owner)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+Reader = Annotated[str, Depends(get_reader)]
 Events = Annotated[EventHub, Depends(get_event_hub)]
 OwnerAccess = Annotated[Access, Depends(get_access)]

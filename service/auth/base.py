@@ -61,6 +61,10 @@ class Authenticator(Protocol):
         ``extra`` ones, by name and scope, where they can be had)."""
         ...
 
+    def groups_of(self, caller: Caller) -> set[str]:
+        """The Globus groups ``caller`` is an active member of (none for local)."""
+        ...
+
     def roots_for(self, owner: str) -> list[str] | None:
         """The roots this owner's token was issued with (None: the defaults)."""
         ...

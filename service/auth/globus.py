@@ -94,12 +94,13 @@ class GlobusAuth:
         self.client_id = str(settings.globus_client_id)
         self.scope = settings.xtract_scope
         self.cache_seconds = settings.globus_introspect_cache_seconds
+        self.timeout = settings.globus_auth_timeout
         self.client = globus_sdk.ConfidentialAppAuthClient(
             client_id=self.client_id,
             client_secret=settings.client_secret() or "",
             app_name="xtract-service",
             # callers wait on these calls: one quick retry, and a bounded wait
-            transport=RequestsTransport(http_timeout=settings.globus_auth_timeout),
+            transport=RequestsTransport(http_timeout=self.timeout),
             retry_config=RetryConfig(max_retries=1, max_sleep=0.5),
         )
         self._callers = _Cache()
@@ -247,6 +248,36 @@ class GlobusAuth:
                 until = min(until, float(data.get("expires_at_seconds") or until))
         self._dependent.put(key, until, tokens)
         return dict(tokens)
+
+    def groups_of(self, caller: Caller) -> set[str]:
+        """The groups Globus Groups says ``caller`` is an active member of, with a
+        dependent Groups token; cached like introspection. None are known for a local
+        token or a service's token."""
+        if not caller.token or caller.audience is not None:
+            return set()
+        key = "groups " + digest(caller.token)
+        cached: set[str] | None = self._dependent.get(key)
+        if cached is not None:
+            return set(cached)
+        token = self.service_tokens(caller).get("Groups")
+        if not token:
+            return set()
+        client = globus_sdk.GroupsClient(
+            authorizer=globus_sdk.AccessTokenAuthorizer(token),
+            app_name="xtract-service",
+            transport=RequestsTransport(http_timeout=self.timeout),
+            retry_config=RetryConfig(max_retries=1, max_sleep=0.5),
+        )
+        try:
+            found = {str(g["id"]) for g in client.get_my_groups(statuses="active")}
+        except globus_sdk.GlobusAPIError as exc:
+            if exc.http_status >= 500:
+                raise AuthUnavailable(f"Globus Groups answered {exc.http_status}") from None
+            return set()
+        except globus_sdk.NetworkError:
+            raise AuthUnavailable("Globus Groups cannot be reached; try again shortly") from None
+        self._dependent.put(key, time.time() + self.cache_seconds, found)
+        return found
 
     def roots_for(self, owner: str) -> list[str] | None:
         return self.local.roots_for(owner) if self.local is not None else None

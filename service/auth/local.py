@@ -83,6 +83,9 @@ class LocalTokens:
         """Local tokens stand for no one at Globus: callers pass Globus tokens in."""
         return {}
 
+    def groups_of(self, caller: Caller) -> set[str]:
+        return set()
+
     def roots_for(self, owner: str) -> list[str] | None:
         raw = maybe_text(self.r.hget(keys.OWNER_ROOTS, owner))
         return list(json.loads(raw)) if raw else None

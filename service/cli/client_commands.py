@@ -213,6 +213,21 @@ def cancel(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None
 
 
 @app.command()
+def share(
+    crawl_id: str,
+    identity: list[str] = typer.Option([], help="A Globus identity id (repeatable)."),
+    group: list[str] = typer.Option([], help="A Globus group id (repeatable)."),
+    remove: bool = typer.Option(False, "--remove", help="Stop sharing with them."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Let Globus identities or groups read a crawl (status, metadata, events)."""
+    with sdk_errors():
+        got = XtractClient().share_crawl(crawl_id, identity, group, remove=remove)
+    readers = [f"identity {i}" for i in got["identities"]] + [f"group {g}" for g in got["groups"]]
+    show(got, as_json, "shared with: " + (", ".join(readers) or "nobody"))
+
+
+@app.command()
 def login(
     force: bool = typer.Option(
         False, "--force", help="Run the login flow even if tokens would do."

@@ -77,6 +77,7 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
     # bob: 404 on every route of alice's crawls, legacy routes included
     assert alice.list_crawls() and not bob.list_crawls()
     token = bob.http.headers()["Authorization"].removeprefix("Bearer ")
+    token_sub = world.auth.identity("bob")["sub"]
     checked = set()
     for c in (cid, gcid):
         for method, path, body in [
@@ -95,6 +96,9 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
             ("POST", f"/v1/crawls/{c}/webhooks", {"urls": ["https://example.org/h"]}),
             ("GET", f"/v1/crawls/{c}/webhooks", None),
             ("GET", f"/v1/crawls/{c}/events", None),
+            ("GET", f"/v1/crawls/{c}/shares", None),
+            ("POST", f"/v1/crawls/{c}/shares", {"identities": [token_sub]}),
+            ("POST", f"/v1/crawls/{c}/shares/remove", {"identities": [token_sub]}),
             ("GET", "/get_crawl_status", {"crawl_id": c}),
             ("GET", "/fetch_crawl_mdata", {"crawl_id": c, "n": 5}),
             ("POST", "/extract", {"crawl_id": c}),
@@ -298,7 +302,7 @@ def test_a_globus_crawl_with_no_compute_endpoint_is_extracted_through_staging(
     if method == "transfer":  # Globus Auth will not grant the HTTPS scope: Transfer it is
         world.auth.refuse_scopes = {f"https://auth.globus.org/scopes/{ENDPOINT}/https"}
     try:
-        ivy = world.login("ivy")
+        ivy = world.login(f"ivy-{method}")  # a new identity: no HTTPS token cached
         (cid,) = ivy.crawl_and_wait(
             XtractEndpoint("globus", globus_ep_id=ENDPOINT, dirs=["/stage"]), progress=False
         )
@@ -355,3 +359,60 @@ def test_staging_needs_a_way_to_reach_the_files(world: GlobusWorld) -> None:
         world.auth.refuse_scopes = set()
     # a Transfer token and the host's collection: accepted, staged by Transfer
     assert resp.status_code == 200, resp.text
+
+
+def test_a_crawl_shared_read_only_with_an_identity_and_a_group(
+    world: GlobusWorld, data_root: Path
+) -> None:
+    owner = world.login("kim")
+    reader, member, stranger = world.login("lee"), world.login("mo"), world.login("ned")
+    team = world.groups.group("team", "mo")
+    local = data_root / f"kim-{uuid.uuid4().hex[:6]}"
+    make_tree(local, 6, fanout=2, depth=1)
+    (cid,) = owner.crawl_and_wait(XtractEndpoint("local", dirs=[str(local)]), progress=False)
+    owner.xtract_and_wait(cid, progress=False, timeout=180)
+    got = owner.share_crawl(cid, [world.auth.identity("lee")["sub"]], [team])
+    assert got["identities"] == [world.auth.identity("lee")["sub"]] and got["groups"] == [team]
+
+    def reads(client) -> list[int]:  # type: ignore[no-untyped-def]
+        token = client.http.headers()["Authorization"].removeprefix("Bearer ")
+        codes = []
+        for path in (
+            f"/v1/crawls/{cid}",
+            f"/v1/crawls/{cid}/xtract",
+            f"/v1/crawls/{cid}/metadata",
+            f"/v1/crawls/{cid}/offload",
+        ):
+            codes.append(call(world, "GET", path, token).status_code)
+        with requests.get(
+            f"{world.service.url}/v1/crawls/{cid}/events",
+            headers={"Authorization": f"Bearer {token}"},
+            stream=True,
+            timeout=10,
+        ) as events:
+            codes.append(events.status_code)
+        return codes
+
+    assert reads(reader) == [200] * 5
+    assert reads(member) == [200] * 5  # through the group, asked of Globus Groups
+    assert world.groups.calls > 0
+    assert reads(stranger) == [404] * 5
+    assert len(all_documents(reader, cid)) == 6
+    # readers change nothing
+    token = reader.http.headers()["Authorization"].removeprefix("Bearer ")
+    for method, path, body in [
+        ("POST", f"/v1/crawls/{cid}/flush", {"first_n_files": 5}),
+        ("POST", f"/v1/crawls/{cid}/xtract/retry", {}),
+        ("POST", f"/v1/crawls/{cid}/xtract/clear", {}),
+        ("POST", f"/v1/crawls/{cid}/offload", {}),
+        ("DELETE", f"/v1/crawls/{cid}", None),
+        ("POST", f"/v1/crawls/{cid}/shares", {"identities": [str(uuid.uuid4())]}),
+        ("GET", f"/v1/crawls/{cid}/shares", None),
+    ]:
+        assert call(world, method, path, token, body).status_code == 404, (method, path)
+    assert owner.flush_crawl_metadata(cid, first_n_files=100)["num_files"] == 6
+    # unshared: back to 404
+    owner.share_crawl(cid, [world.auth.identity("lee")["sub"]], remove=True)
+    assert reads(reader) == [404] * 5
+    with pytest.raises(Exception, match="not a Globus"):
+        owner.share_crawl(cid, ["lee"])

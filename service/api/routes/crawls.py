@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service.api.deps import (
@@ -14,11 +14,14 @@ from xtract_service.api.deps import (
     Crawls,
     Owner,
     OwnerAccess,
+    Reader,
     acting_tokens,
 )
+from xtract_service.bounds import Name
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
 from xtract_service.retention import forget_crawl
+from xtract_service.sharing import MAX_SHARES, share, shares_of, unshare
 
 router = APIRouter(prefix="/v1/crawls", tags=["crawls"])
 
@@ -27,6 +30,13 @@ class CrawlStarted(BaseModel):
     crawl_id: str
     status: str
     webhook_secrets: dict[str, str] = {}  # signing secret per webhook, shown only here
+
+
+class ShareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identities: list[Name] = Field(default_factory=list, max_length=MAX_SHARES)
+    groups: list[Name] = Field(default_factory=list, max_length=MAX_SHARES)
 
 
 class FlushRequest(BaseModel):
@@ -63,7 +73,7 @@ def list_crawls(owner: Owner, crawls: Crawls) -> dict[str, Any]:
 
 
 @router.get("/{crawl_id}")
-def get_crawl(crawl_id: str, owner: Owner, crawls: Crawls) -> dict[str, Any]:
+def get_crawl(crawl_id: str, owner: Reader, crawls: Crawls) -> dict[str, Any]:
     """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``."""
     return crawls.status(crawl_id, owner)
 
@@ -92,3 +102,25 @@ def cancel_crawl(
         forget_crawl(crawls.r, crawl_id, settings)
         return {"crawl_id": crawl_id, "forgotten": True}
     return crawls.cancel(crawl_id, owner)
+
+
+@router.get("/{crawl_id}/shares")
+def crawl_shares(crawl_id: str, owner: Owner, crawls: Crawls) -> dict[str, Any]:
+    """Who besides the owner may read the crawl: ``{crawl_id, identities, groups}``."""
+    crawls.get(crawl_id, owner)
+    return {"crawl_id": crawl_id, **shares_of(crawls.r, crawl_id)}
+
+
+@router.post("/{crawl_id}/shares")
+def share_crawl(crawl_id: str, body: ShareRequest, owner: Owner, crawls: Crawls) -> dict[str, Any]:
+    """Let Globus identities, or members of Globus groups, read the crawl: its status,
+    extraction status, metadata, offloads and events (never change it)."""
+    return share(crawls, crawl_id, owner, body.identities, body.groups)
+
+
+@router.post("/{crawl_id}/shares/remove")
+def unshare_crawl(
+    crawl_id: str, body: ShareRequest, owner: Owner, crawls: Crawls
+) -> dict[str, Any]:
+    """Stop sharing the crawl with these identities and groups."""
+    return unshare(crawls, crawl_id, owner, body.identities, body.groups)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from xtract_service.api.deps import Crawls, Events, Owner
+from xtract_service.api.deps import Crawls, Events, Reader
 from xtract_service.errors import BadRequest
 
 router = APIRouter(tags=["events"])
@@ -29,7 +29,7 @@ MAX_TYPES = 20
 @router.get("/v1/crawls/{crawl_id}/events")
 async def events(
     crawl_id: str,
-    owner: Owner,
+    owner: Reader,
     crawls: Crawls,
     hub: Events,
     last_event_id: str | None = Header(None),

@@ -15,6 +15,7 @@ from xtract_service.api.deps import (
     Crawls,
     Owner,
     OwnerAccess,
+    Reader,
     Runs,
     acting_tokens,
 )
@@ -59,7 +60,7 @@ def create_extraction(
 
 
 @router.get("/v1/crawls/{crawl_id}/xtract")
-def extraction_status(crawl_id: str, owner: Owner, runs: Runs) -> dict[str, Any]:
+def extraction_status(crawl_id: str, owner: Reader, runs: Runs) -> dict[str, Any]:
     """``{xtract_status, xtract_counters: {cumu_orch_enter, ..., fx: {...}}, ...}``."""
     return runs.status(crawl_id, owner)
 
@@ -67,7 +68,7 @@ def extraction_status(crawl_id: str, owner: Owner, runs: Runs) -> dict[str, Any]
 @router.get("/v1/crawls/{crawl_id}/metadata")
 def metadata(
     crawl_id: str,
-    owner: Owner,
+    owner: Reader,
     crawls: Crawls,
     runs: Runs,
     after: str | None = Query(None, description="the 'next' of the previous page"),

@@ -16,6 +16,7 @@ from xtract_service.api.deps import (
     Offloads,
     Owner,
     OwnerAccess,
+    Reader,
     Redis,
     Runs,
     acting_tokens,
@@ -80,7 +81,7 @@ def create_search_ingest(
 
 @router.get("/v1/crawls/{crawl_id}/offload")
 def list_offloads(
-    crawl_id: str, owner: Owner, crawls: Crawls, offloads: Offloads
+    crawl_id: str, owner: Reader, crawls: Crawls, offloads: Offloads
 ) -> dict[str, Any]:
     """The crawl's offloads and search ingests, newest first."""
     crawls.get(crawl_id, owner)
@@ -89,7 +90,7 @@ def list_offloads(
 
 @router.get("/v1/crawls/{crawl_id}/offload/{offload_id}")
 def get_offload(
-    crawl_id: str, offload_id: str, owner: Owner, crawls: Crawls, offloads: Offloads
+    crawl_id: str, offload_id: str, owner: Reader, crawls: Crawls, offloads: Offloads
 ) -> dict[str, Any]:
     crawls.get(crawl_id, owner)
     return offloads.of_crawl(crawl_id, offload_id)
