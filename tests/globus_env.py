@@ -5,6 +5,7 @@ real SDK (a "browser" that follows the authorize URL stands in for the person)."
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,11 @@ class GlobusWorld:
     collection_root: Path  # where this host's collection keeps what is transferred in
     compute: ComputeEmulator
     groups: GroupsEmulator
+
+    @property
+    def log(self) -> bytes:
+        """What the service (``-v``) and its workers wrote."""
+        return (self.tmp / "service.log").read_bytes()
 
     def login(self, user: str, **kw: Any) -> XtractClient:
         """``user`` logs in through the SDK (the login flow, then stored tokens)."""
@@ -124,13 +130,23 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
                 "XTRACT_TRANSFER_POLL_SECONDS": "0.2",
                 **env,
             }
-            svc = Service(tmp / "home", env=full_env).start()
+            svc = Service(tmp / "home", env=full_env)
+            log = open(tmp / "service.log", "wb")  # noqa: SIM115 (closed below)
+            svc.proc = subprocess.Popen(
+                [*Service.command(), "-v"],
+                env=svc.full_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+            svc.wait_healthy()
             try:
                 yield GlobusWorld(auth, transfer, svc, root, tmp, collection_root, compute, groups)
             finally:
                 svc.stop()
                 compute.__exit__(None, None, None)
                 groups.__exit__(None, None, None)
+                log.close()
                 for k, v in saved.items():
                     if v is None:
                         os.environ.pop(k, None)

@@ -416,3 +416,23 @@ def test_a_crawl_shared_read_only_with_an_identity_and_a_group(
     assert reads(reader) == [404] * 5
     with pytest.raises(Exception, match="not a Globus"):
         owner.share_crawl(cid, ["lee"])
+
+
+def test_no_token_rests_in_redis_or_the_service_log(world: GlobusWorld) -> None:
+    """Every token the Auth emulator issued in this module (logins, dependent tokens,
+    HTTPS and Groups tokens, refreshed ones), looked for in all Redis holds, its
+    append-only file and the service's verbose log."""
+    import redis
+
+    sock = str(world.service.home / "redis" / "redis.sock")
+    r = redis.Redis(unix_socket_path=sock)
+    r.execute_command("BGREWRITEAOF")
+    time.sleep(1)
+    held = everything_in(r)
+    aof = b"".join(p.read_bytes() for p in (world.service.home / "redis").rglob("appendonly*"))
+    log = world.log
+    with world.auth._lock:
+        issued = list(world.auth.tokens)
+    assert len(issued) > 50 and aof and log
+    leaked = [t for t in issued if t.encode() in held or t.encode() in aof or t.encode() in log]
+    assert not leaked, f"{len(leaked)} tokens found"
