@@ -12,7 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from xtract_sdk.errors import ServiceUnavailableError, error_for_status
+from xtract_sdk.errors import AuthError, ServiceUnavailableError, error_for_status
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 
@@ -73,9 +73,24 @@ class HttpCore:
             return None
 
     def headers(self) -> dict[str, str]:
-        """The headers that authenticate a request."""
+        """The headers that authenticate a request; :class:`AuthError` when a Globus
+        login can no longer be refreshed (its refresh token was revoked)."""
         if self.authorizer is not None:
-            return {"Authorization": self.authorizer.get_authorization_header()}
+            import globus_sdk
+
+            try:
+                return {"Authorization": self.authorizer.get_authorization_header()}
+            except globus_sdk.GlobusAPIError as exc:
+                raise AuthError(
+                    f"Globus would not refresh your login ({exc.http_status} {exc.code}); "
+                    "log in again: `xtract login --force` or XtractClient(force_login=True)",
+                    exc.http_status,
+                    "refresh_refused",
+                ) from None
+            except globus_sdk.NetworkError as exc:
+                raise ServiceUnavailableError(
+                    f"Globus Auth cannot be reached to refresh your login ({exc})"
+                ) from None
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def _send(self, method: str, path: str, json: Any) -> requests.Response:

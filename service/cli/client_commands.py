@@ -15,6 +15,13 @@ from xtract_service.cli.app import app, fail, sdk_errors, show
 from xtract_service.cli.render import status_text, xtract_text
 
 
+def client() -> XtractClient:
+    """The SDK client for ``$XTRACT_URL``; a failed Globus login is one readable line."""
+    with sdk_errors():
+        return XtractClient()
+    raise AssertionError("unreachable")  # sdk_errors exits
+
+
 def endpoint_of(path: str, grouper: str, skip: list[str]) -> XtractEndpoint:
     if path.startswith("globus://"):
         rest = path[len("globus://") :]
@@ -32,7 +39,7 @@ def crawl(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Start a crawl; prints its id (or its final status with --wait)."""
-    xtr = XtractClient()
+    xtr = client()
     with sdk_errors():
         if wait:
             status = next(
@@ -59,7 +66,7 @@ def status(
     if crawl_id is None:
         list_crawls(as_json)
         return
-    xtr = XtractClient()
+    xtr = client()
     with sdk_errors():
         s = xtr.get_crawl_status(crawl_id)
         try:
@@ -79,7 +86,7 @@ def xtract_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Extract a crawl's families (it may still be crawling)."""
-    xtr = XtractClient()
+    xtr = client()
     options: dict[str, Any] = {"executor": executor}
     if extractor:
         options["extractors"] = list(extractor)
@@ -102,7 +109,7 @@ def retry(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Extract again only the families that failed."""
-    xtr = XtractClient()
+    xtr = client()
     with sdk_errors():
         r = xtr.retry(crawl_id, errors=errors)
         x = xtr.wait_for_xtract([crawl_id], progress=not as_json) if wait and r["retried"] else None
@@ -120,7 +127,7 @@ def clear(
 ) -> None:
     """Forget extraction results so they run again (all, or one extractor's)."""
     with sdk_errors():
-        r = XtractClient().clear(crawl_id, extractor)
+        r = client().clear(crawl_id, extractor)
     hint = "run `xtract retry` to extract them again" if extractor else "run `xtract xtract` again"
     show(r, as_json, f"{r['cleared']:,} families cleared; {hint}")
 
@@ -140,7 +147,7 @@ def offload(
     """Export the crawl's metadata; prints the new folder."""
     params = {"gzip": True} if gzip and fmt == "jsonl" else {}
     with sdk_errors():
-        path = XtractClient().offload_metadata(
+        path = client().offload_metadata(
             dest_ep, dest_path, timeout, crawl_ids=[crawl_id], format=fmt, format_params=params
         )
     show({"crawl_id": crawl_id, "path": path}, as_json, path)
@@ -155,7 +162,7 @@ def watch(
     """Print a crawl's events as they happen (Ctrl-C to stop)."""
     from xtract_sdk import Callback, EventType
 
-    xtr = XtractClient()
+    xtr = client()
     mon = xtr.monitor(crawl_id, [Callback(EventType.ANY, lambda e: None)])
     events = mon.queue()
     with sdk_errors(), mon:
@@ -184,7 +191,7 @@ def watch(
 def list_crawls(as_json: bool = typer.Option(False, "--json")) -> None:
     """List your crawls, newest first."""
     with sdk_errors():
-        crawls = XtractClient().list_crawls()
+        crawls = client().list_crawls()
     text = "\n".join(
         f"{c['crawl_id']}  {c['status']:<10} {c['files_crawled']:>10,} files  {' '.join(c['dirs'])}"
         for c in crawls
@@ -200,7 +207,7 @@ def flush(
 ) -> None:
     """Print file records not flushed before (each file is flushed once)."""
     with sdk_errors():
-        out = XtractClient().flush_crawl_metadata(crawl_id, first_n_files=first_n_files)
+        out = client().flush_crawl_metadata(crawl_id, first_n_files=first_n_files)
     show(out, as_json, "\n".join(f"{f['size']:>12} {f['path']}" for f in out["file_ls"]))
 
 
@@ -208,7 +215,7 @@ def flush(
 def cancel(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Stop a crawl."""
     with sdk_errors():
-        s = XtractClient().cancel_crawl(crawl_id)
+        s = client().cancel_crawl(crawl_id)
     show(s, as_json, status_text(s))
 
 
@@ -222,7 +229,7 @@ def share(
 ) -> None:
     """Let Globus identities or groups read a crawl (status, metadata, events)."""
     with sdk_errors():
-        got = XtractClient().share_crawl(crawl_id, identity, group, remove=remove)
+        got = client().share_crawl(crawl_id, identity, group, remove=remove)
     readers = [f"identity {i}" for i in got["identities"]] + [f"group {g}" for g in got["groups"]]
     show(got, as_json, "shared with: " + (", ".join(readers) or "nobody"))
 

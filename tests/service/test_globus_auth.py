@@ -418,8 +418,52 @@ def test_a_crawl_shared_read_only_with_an_identity_and_a_group(
         owner.share_crawl(cid, ["lee"])
 
 
+def test_a_revoked_refresh_token_asks_to_log_in_again(world: GlobusWorld) -> None:
+    world.auth.access_lifetime = 1
+    try:
+        olga = world.login("olga")
+        assert olga.whoami()["name"] == "olga@example.org"
+        stored = json.loads((world.tmp / "olga-tokens.json").read_text())
+        refresh = next(iter(stored["data"]["DEFAULT"].values()))["refresh_token"]
+        for data in stored["data"]["DEFAULT"].values():  # revoked elsewhere
+            requests.post(
+                world.auth.url + "v2/oauth2/token/revoke",
+                data={"token": data["refresh_token"], "client_id": NATIVE_CLIENT},
+                timeout=10,
+            )
+        assert refresh
+        time.sleep(1.2)
+        with pytest.raises(AuthError, match="log in again"):
+            olga.whoami()
+    finally:
+        world.auth.access_lifetime = 3600
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "XTRACT_GLOBUS_CLIENT_ID"),
+        ({"XTRACT_GLOBUS_CLIENT_ID": SERVICE_CLIENT}, "XTRACT_GLOBUS_CLIENT_SECRET"),
+    ],
+)
+def test_the_service_refuses_to_start_without_its_globus_client(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("XTRACT_")}
+    full.update(XTRACT_HOME=str(tmp_path), XTRACT_AUTH="globus", **env)
+    done = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "serve"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
 def test_no_token_rests_in_redis_or_the_service_log(world: GlobusWorld) -> None:
-    """Every token the Auth emulator issued in this module (logins, dependent tokens,
+    """(Last in the module.) Every token the Auth emulator issued in this module (logins, dependent tokens,
     HTTPS and Groups tokens, refreshed ones), looked for in all Redis holds, its
     append-only file and the service's verbose log."""
     import redis
