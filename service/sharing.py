@@ -44,13 +44,18 @@ def shares_of(r: redis.Redis, crawl_id: str) -> dict[str, list[str]]:
     }
 
 
+def _members(identities: list[str], groups: list[str]) -> list[str]:
+    return [f"identity:{i}" for i in _ids(identities, "identities")] + [
+        f"group:{g}" for g in _ids(groups, "groups")
+    ]
+
+
 def share(
     crawls: CrawlStore, crawl_id: str, owner: str, identities: list[str], groups: list[str]
 ) -> dict[str, Any]:
     """Let ``identities`` and members of ``groups`` read the crawl (owner only)."""
     crawls.get(crawl_id, owner)
-    members = [f"identity:{i}" for i in _ids(identities, "identities")]
-    members += [f"group:{g}" for g in _ids(groups, "groups")]
+    members = _members(identities, groups)
     r = crawls.r
     if members:
         if r.scard(keys.shares(crawl_id)) + len(members) > MAX_SHARES:
@@ -64,8 +69,7 @@ def unshare(
 ) -> dict[str, Any]:
     """Stop sharing with ``identities`` and ``groups`` (owner only)."""
     crawls.get(crawl_id, owner)
-    members = [f"identity:{i}" for i in _ids(identities, "identities")]
-    members += [f"group:{g}" for g in _ids(groups, "groups")]
+    members = _members(identities, groups)
     if members:
         crawls.r.srem(keys.shares(crawl_id), *members)
     return {"crawl_id": crawl_id, **shares_of(crawls.r, crawl_id)}

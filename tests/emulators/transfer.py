@@ -77,19 +77,23 @@ class TransferEmulator(JsonServer):
         token = (header or "").removeprefix("Bearer ")
         return bool(self.token_ok and token and self.token_ok(token))
 
+    def refusal(self, endpoint_id: str, auth: str | None, resource: str) -> Reply | None:
+        """Transfer's 401 for a bad token, 404 for an unknown endpoint, else None."""
+        if not self.authorized(auth):
+            return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
+        if endpoint_id not in self.roots:
+            message = f"No such endpoint '{endpoint_id}'"
+            return 404, _error("EndpointNotFound", message, resource), {}
+        return None
+
     # -- the API -----------------------------------------------------------------------
     def ls(
         self, endpoint_id: str, query: dict[str, list[str]], auth: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         resource = f"/v0.10/operation/endpoint/{endpoint_id}/ls"
-        if not self.authorized(auth):
-            return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
-        if endpoint_id not in self.roots:
-            return (
-                404,
-                _error("EndpointNotFound", f"No such endpoint '{endpoint_id}'", resource),
-                {},
-            )
+        refused = self.refusal(endpoint_id, auth, resource)
+        if refused:
+            return refused
         with self._lock:
             self.requests += 1
             n = self.requests
@@ -133,15 +137,9 @@ class TransferEmulator(JsonServer):
         return 200, doc, {}
 
     def endpoint(self, endpoint_id: str, auth: str | None) -> Reply:
-        resource = f"/v0.10/endpoint/{endpoint_id}"
-        if not self.authorized(auth):
-            return 401, _error("AuthenticationFailed", "Token is not valid", resource), {}
-        if endpoint_id not in self.roots:
-            return (
-                404,
-                _error("EndpointNotFound", f"No such endpoint '{endpoint_id}'", resource),
-                {},
-            )
+        refused = self.refusal(endpoint_id, auth, f"/v0.10/endpoint/{endpoint_id}")
+        if refused:
+            return refused
         return (
             200,
             {

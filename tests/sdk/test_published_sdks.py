@@ -131,6 +131,22 @@ try:
     out["extract"] = "sent"
 except TypeError as exc:  # 0.0.6 calls json.dump(headers) with no file: it never sends
     out["extract"] = f"TypeError: {exc}"
+# the request its extract() means to send (its own payload, with json.dumps), so that
+# its get_extract_status() has an extraction to read
+import requests
+headers = {"Authorization": f"Bearer {xtr.petrel_token}", "Transfer": xtr.transfer_token,
+           "FuncX": xtr.funcx_token, "Petrel": xtr.petrel_token}
+payload = {"headers": json.dumps(headers), "crawl_id": xtr.crawl_id, "repo_type": "GLOBUS",
+           "funcx_eid": None, "source_eid": cfg["endpoint"], "dest_eid": None,
+           "mdata_store_path": None}
+out["extract_sent"] = requests.post(f"{xtr.base_url}/extract", json=payload).status_code
+deadline = time.monotonic() + 120
+while True:
+    xstatus = xtr.get_extract_status()
+    if xstatus.get("status") in ("COMPLETED", "FAILED") or time.monotonic() > deadline:
+        break
+    time.sleep(0.3)
+out["extract_status"] = xstatus
 print("RESULT " + json.dumps(out))
 """
 
@@ -267,6 +283,12 @@ def test_published_sdk_006_runs_unmodified(
     assert status["files_crawled"] == len(tree)
     # 0.0.6's extract() fails in the client before sending anything (a bug of its own)
     assert out["extract"].startswith("TypeError")
+    # what it meant to send is taken, and its get_extract_status reads the run
+    assert out["extract_sent"] == 200
+    xs = out["extract_status"]
+    assert xs["crawl_id"] == out["crawl_id"] and xs["status"] == "COMPLETED", xs
+    fx = xs["counters"]["fx"]
+    assert fx["success"] + fx["failed"] == len(tree) and fx["pending"] == 0
 
 
 def test_published_clients_get_their_error_shape(world: GlobusWorld) -> None:

@@ -463,9 +463,9 @@ def test_the_service_refuses_to_start_without_its_globus_client(
 
 
 def test_no_token_rests_in_redis_or_the_service_log(world: GlobusWorld) -> None:
-    """(Last in the module.) Every token the Auth emulator issued in this module (logins, dependent tokens,
-    HTTPS and Groups tokens, refreshed ones), looked for in all Redis holds, its
-    append-only file and the service's verbose log."""
+    """(Last in the module.) Every token the Auth emulator issued in this module
+    (logins, dependent tokens, HTTPS and Groups tokens, refreshed ones), looked for in
+    all Redis holds, its append-only file and the service's verbose log."""
     import redis
 
     sock = str(world.service.home / "redis" / "redis.sock")

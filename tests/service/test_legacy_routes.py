@@ -119,3 +119,36 @@ def test_legacy_routes_refuse_missing_token_and_bad_bodies(
         timeout=10,
     )
     assert r.status_code == 422 and "not an endpoint UUID" in r.json()["error"]
+
+
+def test_a_crawl_id_is_the_capability_only_while_the_setting_allows(
+    service: Service, tree_dir: Path, tmp_path: Path
+) -> None:
+    """Published clients send no credential on status calls: the crawl id then stands
+    for one; with XTRACT_LEGACY_CRAWL_ID_CAPABILITY=false they need a token."""
+    make_tree(tree_dir, 5)
+    body = {"repo_type": "local", "dir_path": str(tree_dir), "Authorization": service.token}
+    cid = requests.post(service.url + "/crawl", json=body, timeout=10).json()["crawl_id"]
+    status = wait_complete(service, cid, service.token)
+    r = requests.get(service.url + "/get_crawl_status", json={"crawl_id": cid}, timeout=10)
+    assert r.status_code == 200 and r.json()["crawl_status"] == status["crawl_status"]
+
+    from tests.support import roots_env
+
+    strict = Service(
+        tmp_path / "home",
+        env={**roots_env(tree_dir), "XTRACT_LEGACY_CRAWL_ID_CAPABILITY": "false"},
+    ).start()
+    try:
+        body["Authorization"] = strict.token
+        cid = requests.post(strict.url + "/crawl", json=body, timeout=10).json()["crawl_id"]
+        r = requests.get(strict.url + "/get_crawl_status", json={"crawl_id": cid}, timeout=10)
+        assert r.status_code == 401 and r.json()["crawl_id"] == cid
+        r = requests.get(
+            strict.url + "/get_crawl_status",
+            json={"crawl_id": cid, "Authorization": strict.token},
+            timeout=10,
+        )
+        assert r.status_code == 200
+    finally:
+        strict.stop()

@@ -115,9 +115,20 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _headers(body: dict[str, Any]) -> dict[str, Any]:
+    """The ``headers`` object of a published body (0.0.6 sends it as a JSON string)."""
+    raw = body.get("headers")
+    if isinstance(raw, str) and len(raw) <= 16384:
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return _obj(raw)
+
+
 def _credentials(request: Request, body: dict[str, Any]) -> list[str]:
     """Every token the published clients may have sent, in the order to try them."""
-    tokens, headers = _obj(body.get("tokens")), _obj(body.get("headers"))
+    tokens, headers = _obj(body.get("tokens")), _headers(body)
     found = [
         request.headers.get("authorization"),
         _str(body.get("Authorization")),
@@ -125,6 +136,8 @@ def _credentials(request: Request, body: dict[str, Any]) -> list[str]:
         _str(headers.get("Authorization")),
         _str(tokens.get("Transfer")),
         _str(tokens.get("FuncX")),
+        _str(headers.get("Transfer")),
+        _str(headers.get("FuncX")),
         _str(body.get("Transfer")),
     ]
     out: list[str] = []
@@ -279,7 +292,8 @@ async def extract(
     caller = await run_in_threadpool(_caller, request, body)
     cid = _crawl_id(body)
     endpoint = _funcx_endpoint(body)
-    given = _tokens(body.get("tokens"))
+    passed = {**_headers(body), **_obj(body.get("tokens"))}
+    given = _tokens({k: v for k, v in passed.items() if k != "Authorization"})
     extra = await run_in_threadpool(staging_scopes, crawls, cid, caller.owner, endpoint)
     if extra:  # files to stage: the Transfer token the crawl was started with, if kept
         kept = await run_in_threadpool(crawls.take_for_extraction, cid, caller.owner)
