@@ -227,7 +227,28 @@ class ExtractionRuns:
             pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
             pipe.execute()
             publish(self.r, crawl_id, EventType.XTRACT_STARTED, retry=len(families))
-        return {"crawl_id": crawl_id, "retried": len(families)}
+        resumed = self._resume_unfinished(crawl_id, owner, started=bool(families))
+        return {"crawl_id": crawl_id, "retried": len(families) + resumed, "resumed": resumed}
+
+    def _resume_unfinished(self, crawl_id: str, owner: str, started: bool) -> int:
+        """A run that FAILED before recording every family (its executor could not
+        start, say) runs again for the families it never reached; returns how many."""
+        if started:  # the run is going again: what it never reached comes along anyway
+            return 0
+        status = self.status(crawl_id, owner)
+        pending = int(status["xtract_counters"]["fx"]["pending"])
+        if pending == 0 or status["xtract_status"] != XtractStatus.FAILED:
+            return 0
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(
+            keys.xtract(crawl_id),
+            mapping={"status": XtractStatus.IN_SCHEDULING.value, "message": "OK"},
+        )
+        pipe.hdel(keys.xtract(crawl_id), "finished_at")
+        pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
+        pipe.execute()
+        publish(self.r, crawl_id, EventType.XTRACT_STARTED, resumed=pending)
+        return pending
 
     def clear(self, crawl_id: str, owner: str, extractor: str | None = None) -> dict[str, Any]:
         """Forget results so they are extracted again: all of them (a new ``xtract`` may

@@ -3,13 +3,17 @@
 cluster, point ``XTRACT_PARSL_CONFIG`` at a Python file that defines ``config``, a
 ``parsl.config.Config`` with a Slurm or PBS provider.
 
-Parsl's worker pool is started from the virtual environment's ``bin``, which must be
-on ``PATH`` (``make test`` sees to it).
+Parsl starts its interchange and worker pool by script name (``interchange.py``,
+``process_worker_pool.py``), from the interpreter's own ``bin`` folder: that folder is
+put first on ``PATH`` before Parsl starts, so it works without an activated virtual
+environment.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -17,6 +21,14 @@ from typing import Any
 
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors.base import BatchExecutor, ExecutorSetup
+
+
+def _interpreter_bin_on_path() -> None:
+    """Parsl's helper scripts live beside this interpreter (a venv's ``bin``)."""
+    here = os.path.dirname(sys.executable)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if here not in parts:
+        os.environ["PATH"] = os.pathsep.join([here, *[p for p in parts if p]])
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -62,6 +74,7 @@ class ParslExecutor(BatchExecutor):
     ) -> None:
         import parsl
 
+        _interpreter_bin_on_path()
         config = (
             _config_from_file(config_file)
             if config_file
