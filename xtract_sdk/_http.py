@@ -17,6 +17,16 @@ from xtract_sdk.errors import AuthError, ServiceUnavailableError, error_for_stat
 DEFAULT_URL = "http://127.0.0.1:8765"
 
 
+def default_url() -> str:
+    """``$XTRACT_URL``, else this machine at ``$XTRACT_PORT`` (8765), where
+    ``xtract serve`` listens by default."""
+    url = os.environ.get("XTRACT_URL")
+    if url:
+        return url
+    port = os.environ.get("XTRACT_PORT", "").strip()
+    return f"http://127.0.0.1:{port}" if port.isdigit() else DEFAULT_URL
+
+
 def xtract_home() -> Path:
     """``$XTRACT_HOME`` or ``~/.xtract``, where a local service keeps its token."""
     return Path(os.environ.get("XTRACT_HOME") or Path.home() / ".xtract")
@@ -39,7 +49,7 @@ class HttpCore:
     """
 
     def __init__(self, base_url: str | None, token: str | None, timeout: float) -> None:
-        self.base_url = (base_url or os.environ.get("XTRACT_URL") or DEFAULT_URL).rstrip("/")
+        self.base_url = (base_url or default_url()).rstrip("/")
         self.timeout = timeout
         given = token or os.environ.get("XTRACT_TOKEN")
         # a token the caller chose wins over a Globus login; the local file does not
@@ -120,14 +130,27 @@ class HttpCore:
         ):
             resp = self._send(method, path, json)
         if resp.status_code >= 400:
-            message, code = resp.text or resp.reason, None
             try:
                 err = resp.json()["error"]
                 message, code = err["message"], err.get("code")
             except (ValueError, KeyError, TypeError):
-                pass
+                raise self._not_xtract(resp) from None
             raise error_for_status(resp.status_code, message, code)
-        return resp.json() if resp.content else None
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise self._not_xtract(resp) from None
+
+    def _not_xtract(self, resp: requests.Response) -> ServiceUnavailableError:
+        kind = resp.headers.get("Content-Type", "no content type").split(";")[0]
+        return ServiceUnavailableError(
+            f"{self.base_url} answered HTTP {resp.status_code} ({kind}), not as an Xtract "
+            "service does; is --url / XTRACT_URL the Xtract service?",
+            resp.status_code,
+            "not_xtract",
+        )
 
     def stream(
         self, path: str, headers: dict[str, str], params: dict[str, str] | None

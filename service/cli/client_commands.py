@@ -15,9 +15,10 @@ from xtract_service.cli.app import app, fail, sdk_errors, show
 from xtract_service.cli.render import status_text, xtract_text
 
 
-def client() -> XtractClient:
-    """The SDK client for ``$XTRACT_URL``; a failed Globus login is one readable line."""
-    with sdk_errors():
+def client(as_json: bool = False) -> XtractClient:
+    """The SDK client for ``--url`` / ``$XTRACT_URL``; a failed Globus login is one
+    readable line."""
+    with sdk_errors(as_json):
         return XtractClient()
     raise AssertionError("unreachable")  # sdk_errors exits
 
@@ -39,8 +40,8 @@ def crawl(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Start a crawl; prints its id (or its final status with --wait)."""
-    xtr = client()
-    with sdk_errors():
+    xtr = client(as_json)
+    with sdk_errors(as_json):
         if wait:
             status = next(
                 iter(
@@ -66,8 +67,8 @@ def status(
     if crawl_id is None:
         list_crawls(as_json)
         return
-    xtr = client()
-    with sdk_errors():
+    xtr = client(as_json)
+    with sdk_errors(as_json):
         s = xtr.get_crawl_status(crawl_id)
         try:
             x = xtr.get_xtract_status(crawl_id)
@@ -86,11 +87,11 @@ def xtract_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Extract a crawl's families (it may still be crawling)."""
-    xtr = client()
+    xtr = client(as_json)
     options: dict[str, Any] = {"executor": executor}
     if extractor:
         options["extractors"] = list(extractor)
-    with sdk_errors():
+    with sdk_errors(as_json):
         if wait:
             (x,) = xtr.xtract_and_wait([crawl_id], progress=not as_json, **options)
         else:
@@ -109,8 +110,8 @@ def retry(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Extract again only the families that failed."""
-    xtr = client()
-    with sdk_errors():
+    xtr = client(as_json)
+    with sdk_errors(as_json):
         r = xtr.retry(crawl_id, errors=errors)
         x = xtr.wait_for_xtract([crawl_id], progress=not as_json) if wait and r["retried"] else None
     text = f"{r['retried']:,} families sent again" + ("\n" + xtract_text(x[0]) if x else "")
@@ -126,8 +127,8 @@ def clear(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Forget extraction results so they run again (all, or one extractor's)."""
-    with sdk_errors():
-        r = client().clear(crawl_id, extractor)
+    with sdk_errors(as_json):
+        r = client(as_json).clear(crawl_id, extractor)
     hint = "run `xtract retry` to extract them again" if extractor else "run `xtract xtract` again"
     show(r, as_json, f"{r['cleared']:,} families cleared; {hint}")
 
@@ -146,8 +147,8 @@ def offload(
 ) -> None:
     """Export the crawl's metadata; prints the new folder."""
     params = {"gzip": True} if gzip and fmt == "jsonl" else {}
-    with sdk_errors():
-        path = client().offload_metadata(
+    with sdk_errors(as_json):
+        path = client(as_json).offload_metadata(
             dest_ep, dest_path, timeout, crawl_ids=[crawl_id], format=fmt, format_params=params
         )
     show({"crawl_id": crawl_id, "path": path}, as_json, path)
@@ -157,21 +158,27 @@ def offload(
 def watch(
     crawl_id: str,
     until: str = typer.Option(None, help="Stop after this event (e.g. xtract.completed)."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep watching after the run is over (Ctrl-C to stop)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Print a crawl's events as they happen (Ctrl-C to stop)."""
+    """Print a crawl's events as they happen, with the files they are about; ends when
+    the crawl (and its extraction, if one runs) is over, unless --follow."""
     from xtract_sdk import Callback, EventType
 
-    xtr = client()
+    xtr = client(as_json)
     mon = xtr.monitor(crawl_id, [Callback(EventType.ANY, lambda e: None)])
     events = mon.queue()
-    with sdk_errors(), mon:
+    with sdk_errors(as_json), mon:
         while True:
             try:
                 event = events.get(timeout=1.0)
             except Exception:
                 if not mon.running:
-                    fail(str(mon.error or "the event stream ended"))
+                    fail(str(mon.error or "the event stream ended"), 1, as_json)
+                if not follow and run_is_over(xtr, crawl_id):
+                    return
                 continue
             if as_json:
                 typer.echo(
@@ -181,17 +188,40 @@ def watch(
                     )
                 )
             else:
-                brief = {k: v for k, v in event.data.items() if k != "document"}
-                typer.echo(f"{event.id}  {event.type:<18} {json.dumps(brief, default=str)}")
+                typer.echo(event_line(event))
             if until and event.type == until:
                 return
+
+
+def run_is_over(xtr: XtractClient, crawl_id: str) -> bool:
+    """The crawl has ended and so has its extraction, if it has one (events have
+    gone quiet for a second when this is asked)."""
+    if xtr.get_crawl_status(crawl_id)["status"] not in CrawlStatus.terminal():
+        return False
+    try:
+        xstatus = xtr.get_xtract_status(crawl_id)["xtract_status"]
+    except XtractError:
+        return True  # no extraction
+    return bool(xstatus in XtractStatus.terminal())
+
+
+def event_line(event: Any) -> str:
+    """One event as a line: id, type, the files it is about, and its other fields."""
+    data = dict(event.data)
+    doc = data.pop("document", None)
+    paths = [f["path"] for f in doc.get("files", [])] if isinstance(doc, dict) else []
+    brief = json.dumps(data, default=str)
+    where = ""
+    if paths:
+        where = paths[0] + (f" (+{len(paths) - 1} more)" if len(paths) > 1 else "") + "  "
+    return f"{event.id}  {event.type:<18} {where}{brief}"
 
 
 @app.command("ls")
 def list_crawls(as_json: bool = typer.Option(False, "--json")) -> None:
     """List your crawls, newest first."""
-    with sdk_errors():
-        crawls = client().list_crawls()
+    with sdk_errors(as_json):
+        crawls = client(as_json).list_crawls()
     text = "\n".join(
         f"{c['crawl_id']}  {c['status']:<10} {c['files_crawled']:>10,} files  {' '.join(c['dirs'])}"
         for c in crawls
@@ -206,16 +236,16 @@ def flush(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Print file records not flushed before (each file is flushed once)."""
-    with sdk_errors():
-        out = client().flush_crawl_metadata(crawl_id, first_n_files=first_n_files)
+    with sdk_errors(as_json):
+        out = client(as_json).flush_crawl_metadata(crawl_id, first_n_files=first_n_files)
     show(out, as_json, "\n".join(f"{f['size']:>12} {f['path']}" for f in out["file_ls"]))
 
 
 @app.command()
 def cancel(crawl_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Stop a crawl."""
-    with sdk_errors():
-        s = client().cancel_crawl(crawl_id)
+    with sdk_errors(as_json):
+        s = client(as_json).cancel_crawl(crawl_id)
     show(s, as_json, status_text(s))
 
 
@@ -228,8 +258,8 @@ def share(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Let Globus identities or groups read a crawl (status, metadata, events)."""
-    with sdk_errors():
-        got = client().share_crawl(crawl_id, identity, group, remove=remove)
+    with sdk_errors(as_json):
+        got = client(as_json).share_crawl(crawl_id, identity, group, remove=remove)
     readers = [f"identity {i}" for i in got["identities"]] + [f"group {g}" for g in got["groups"]]
     show(got, as_json, "shared with: " + (", ".join(readers) or "nobody"))
 

@@ -124,12 +124,12 @@ def start_offload(
     """Check the request and queue the job; returns its status."""
     owner = access.owner
     crawls.get(crawl_id, owner)
-    if not runs.exists(crawl_id):
-        raise Conflict("no metadata to offload yet: run xtract on this crawl first", "no_metadata")
-    try:
+    try:  # a malformed request is said first, whatever state the crawl is in
         root = validate_request(req, access, settings)
     except ValueError as exc:
         raise BadRequest(str(exc), "bad_offload") from None
+    if not runs.exists(crawl_id):
+        raise Conflict("no metadata to offload yet: run xtract on this crawl first", "no_metadata")
     secrets = {k: v for k, v in req.tokens.items() if k in SECRET_NAMES}
     spec = req.model_dump(exclude={"tokens"})
     oid = offloads.create(crawl_id, owner, spec, secrets, dest_root=root)
