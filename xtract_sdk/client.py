@@ -372,13 +372,13 @@ class XtractClient:
         progress: bool = False,
     ) -> str:
         """Export the metadata of every crawl this client started (or ``crawl_ids``)
-        into a new folder ``dest_path/YYYY-MM-DD-hh:mm:ss`` (one sub-folder per crawl) on
+        into a new folder ``dest_path/YYYY-MM-DD-hh.mm.ss`` (one sub-folder per crawl) on
         the Globus endpoint ``dest_ep_id``, or in a local folder when it is ``None``.
         Returns that folder's path; raises :class:`XtractError` with the reason if an
         offload failed (its source metadata is kept)."""
         from datetime import UTC, datetime
 
-        folder = datetime.now(UTC).strftime("%Y-%m-%d-%H:%M:%S")
+        folder = datetime.now(UTC).strftime("%Y-%m-%d-%H.%M.%S")
         started = []
         for cid in self._ids(crawl_ids):
             body = {

@@ -136,7 +136,7 @@ def clear(
 @app.command()
 def offload(
     crawl_id: str,
-    dest_path: str = typer.Option("", help="Folder for the new YYYY-MM-DD-hh:mm:ss folder."),
+    dest_path: str = typer.Option("", help="Folder for the new YYYY-MM-DD-hh.mm.ss folder."),
     dest_ep: str = typer.Option(None, help="A Globus endpoint id (default: this machine)."),
     fmt: str = typer.Option(
         "family_json", "--format", help="family_json, jsonl, parquet, globus_search."

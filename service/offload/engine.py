@@ -34,8 +34,9 @@ from xtract_service.settings import Settings
 
 
 def folder_name(now: datetime | None = None) -> str:
-    """The seed's destination folder name, ``YYYY-MM-DD-hh:mm:ss`` (UTC)."""
-    return (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H:%M:%S")
+    """The destination folder name, ``YYYY-MM-DD-hh.mm.ss`` (UTC), as the published SDK
+    names them: no colons, so `scp host:path`, rsync, Windows and Hadoop take it."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H.%M.%S")
 
 
 class Engine:

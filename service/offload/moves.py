@@ -32,7 +32,7 @@ def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | Non
 
 
 def local_copy(engine: Engine) -> str:
-    """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh:mm:ss/CRAWL_ID``
+    """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh.mm.ss/CRAWL_ID``
     (folders 0700, files 0600), opened beneath the root the request was checked in."""
     h = engine.store.get(engine.oid)
     dest = h.get("destination") or engine.destination()

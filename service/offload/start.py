@@ -35,7 +35,7 @@ class OffloadRequest(BaseModel):
     transform: Transform = Field(default_factory=Transform)
     dest_ep_id: Name | None = Field(None, description="a Globus endpoint; none: a local folder")
     dest_path: PathText = Field("", description="folder under which the new folder is made")
-    folder: Name | None = Field(None, description="the new folder's name (YYYY-MM-DD-hh:mm:ss)")
+    folder: Name | None = Field(None, description="the new folder's name (YYYY-MM-DD-hh.mm.ss)")
     timeout: float = Field(600, gt=0, le=7 * 24 * 3600)
     delete_source: bool = False
     move: Literal["local", "globus", "search"] = "local"

@@ -116,3 +116,11 @@ def test_temporaries_of_a_killed_writer_are_removed_and_a_live_ones_kept(tree: P
     with opened(Roots([str(tree)]).open_dir(str(tree))) as folder:
         assert remove_partials(folder) == [f".doc.json.partial{dead}"]
     assert (tree / f".other.json.partial{os.getpid()}").exists()
+
+
+def test_export_folders_are_named_without_colons() -> None:
+    from datetime import UTC, datetime
+
+    from xtract_service.offload.engine import folder_name
+
+    assert folder_name(datetime(2026, 11, 22, 3, 37, 59, tzinfo=UTC)) == "2026-11-22-03.37.59"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -73,6 +74,7 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
     assert {p for d in docs for p in d["metadata"]} == set(files)
     out = alice.offload_metadata(crawl_ids=cid, dest_path=str(data_root / "alice-out"))
     assert any(Path(out).rglob("MANIFEST.sha256"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d", Path(out).name), out
 
     # bob: 404 on every route of alice's crawls, legacy routes included
     assert alice.list_crawls() and not bob.list_crawls()

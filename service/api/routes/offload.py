@@ -50,7 +50,7 @@ def create_offload(
     settings: AppSettings,
 ) -> dict[str, Any]:
     """Export the crawl's metadata in a format, filtered and transformed, into a new
-    folder ``dest_path/YYYY-MM-DD-hh:mm:ss`` here or on a Globus endpoint."""
+    folder ``dest_path/YYYY-MM-DD-hh.mm.ss`` here or on a Globus endpoint."""
     if body.dest_ep_id:
         body = body.model_copy(update={"tokens": acting_tokens(request, caller, body.tokens)})
     status = start_offload(crawl_id, access, body, crawls, runs, offloads, settings)
