@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from redis import Redis
 
 from xtract_service import __version__
-from xtract_service.api import errors
+from xtract_service.api import errors, openapi
 from xtract_service.api.compat import FoldSlashes
 from xtract_service.api.limits import BodyLimit
 from xtract_service.api.routes import (
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if embedded is not None:
                 embedded.stop()
 
-    app = FastAPI(
+    # the API docs (/docs, /redoc) from files in the package, not from a CDN
+    app = FastAPIOffline(
         title="Xtract",
         version=__version__,
         description="Crawl research data where it lives, group it into families, "
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(FoldSlashes)
     app.include_router(health.router)
