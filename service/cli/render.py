@@ -11,25 +11,47 @@ from xtract_sdk import XtractClient
 from xtract_sdk.progress import human_bytes
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def status_text(s: dict[str, Any]) -> str:
+    """A crawl in plain words: what was found, where, how fast, what could not be read."""
     d = s["data"]
-    lines = [
-        f"crawl {s['crawl_id']}: {s['status']} ({s['message']})",
-        f"  {d['files_crawled']:,} files, {human_bytes(d['bytes_crawled'])}, "
-        f"{d['groups_crawled']:,} groups in {d['families_crawled']:,} families, "
-        f"{d['dirs_crawled']:,} dirs, {d['errors']:,} errors, {d['elapsed_seconds']}s",
-    ]
+    seconds = float(d.get("elapsed_seconds") or 0)
+    found = (
+        f"  found {_n(d['files_crawled'], 'file')} ({human_bytes(d['bytes_crawled'])}) "
+        f"in {_n(d['dirs_crawled'], 'folder')} in {seconds:.1f} s"
+    )
+    if d["families_crawled"] != d["files_crawled"]:  # a grouper put files together
+        found += f", put together in {_n(d['families_crawled'], 'family')}"
+    found += "; " + (
+        f"{_n(d['errors'], 'folder')} could not be read" if d["errors"] else "every folder was read"
+    )
+    message = "" if s["message"] == "OK" else f" ({s['message']})"
+    lines = [f"crawl {s['crawl_id']}: {s['status']}{message}", found]
     lines += [f"  ! {e['path']}: {e['error']}" for e in d["error_samples"][:5]]
     return "\n".join(lines)
 
 
 def xtract_text(x: dict[str, Any]) -> str:
+    """An extraction in plain words."""
     c = x["xtract_counters"]
+    fx = c["fx"]
+    message = "" if x["message"] == "OK" else f" ({x['message']})"
+    parts = [f"metadata read for {_n(fx['success'], 'file group')}"]
+    if fx.get("errors"):
+        parts.append(f"{fx['errors']:,} of them with an extractor error")
+    if fx["failed"]:
+        parts.append(f"{fx['failed']:,} could not be extracted")
+    if fx["pending"]:
+        parts.append(f"{fx['pending']:,} still to do")
+    if c["flagged_unknown"]:
+        parts.append(f"{_n(c['flagged_unknown'], 'file')} no extractor understands")
     return (
-        f"extraction: {x['xtract_status']} ({x['message']}) on {x['executor']}: "
-        f"{c['fx']['success']:,} families extracted, {c['fx']['failed']:,} failed, "
-        f"{c['fx']['pending']:,} pending, {c['flagged_unknown']:,} files unknown; "
-        f"documents in {x['local_mdata_path']}"
+        f"extraction: {x['xtract_status']}{message} on {x['executor']}: "
+        + ", ".join(parts)
+        + f"; documents in {x['local_mdata_path']}"
     )
 
 
@@ -62,3 +84,16 @@ def summary(xtr: XtractClient, cid: str) -> str:
         for ext, n in kinds.most_common(15)
     ]
     return "\n".join(["by extension:", *rows]) if rows else "no files"
+
+
+def extraction_summary(xtr: XtractClient, cid: str) -> str:
+    """What the extractors read, in plain words: files per extractor, errors by kind."""
+    read: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for doc in xtr.metadata(cid, follow=False):
+        for md in doc["metadata"].values():
+            read.update(name for name in md if name != "filetype")
+        failed.update(f"{e['extractor']}: {e['error']}" for e in doc["errors"])
+    rows = [f"  {name:<12} {n:>9,} files" for name, n in read.most_common()]
+    rows += [f"  ! {kind:<30} {n:>6,} files" for kind, n in failed.most_common(8)]
+    return "\n".join(["read by:", *rows]) if rows else "no file had metadata to read"

@@ -19,7 +19,7 @@ import typer
 from xtract_sdk import CrawlStatus, XtractClient
 from xtract_service.cli.app import app, fail, sdk_errors, setup_logging, show, token_app
 from xtract_service.cli.client_commands import endpoint_of
-from xtract_service.cli.render import status_text, summary
+from xtract_service.cli.render import extraction_summary, status_text, summary, xtract_text
 
 
 @contextlib.contextmanager
@@ -178,9 +178,11 @@ def free_port(preferred: int) -> int:
 def run(
     directory: Path = typer.Argument(..., exists=True, file_okay=False, resolve_path=True),
     grouper: str = typer.Option("file_is_group"),
+    extract: bool = typer.Option(False, "--extract", help="Also read the files' metadata."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Start a private service, crawl DIRECTORY, print what it found, and stop."""
+    """Start a private service, crawl DIRECTORY, print what it found (with --extract,
+    also read its files' metadata), and stop."""
     import uvicorn
 
     from xtract_service.app import create_app
@@ -213,9 +215,16 @@ def run(
                     )
                 )
                 by_extension = summary(xtr, s["crawl_id"])
-            show(s, as_json, status_text(s) + "\n" + by_extension)
+                x = None
+                if extract and s["status"] == CrawlStatus.COMPLETE:
+                    (x,) = xtr.xtract_and_wait(s["crawl_id"], progress=not as_json)
+                    read = extraction_summary(xtr, s["crawl_id"])
+            text = status_text(s) + "\n" + by_extension
+            if x is not None:
+                text += "\n" + xtract_text(x) + "\n" + read
+            show({**s, "xtract": x} if extract else s, as_json, text)
         finally:
             server.should_exit = True
             thread.join(30)
-    if s["status"] != CrawlStatus.COMPLETE:
+    if s["status"] != CrawlStatus.COMPLETE or (x is not None and x["xtract_status"] == "FAILED"):
         raise typer.Exit(1)
