@@ -25,7 +25,7 @@ def follow(
     ids: list[str],
     fetch: Callable[[str], Status],
     finished: Callable[[Status], bool],
-    line: Callable[[list[Status], float], str],
+    line: Callable[[list[Status], float, list[Status]], str],
     timeout: float | None,
     progress: bool,
 ) -> dict[str, Status]:
@@ -39,8 +39,9 @@ def follow(
     final = EventType.final()
     try:
         statuses = {cid: fetch(cid) for cid in ids}
+        start = list(statuses.values())  # rates count only what happens from now on
         while True:
-            bar.update(line(list(statuses.values()), bar.elapsed))
+            bar.update(line(list(statuses.values()), bar.elapsed, start))
             if all(finished(s) for s in statuses.values()):
                 return statuses
             if timeout is not None and bar.elapsed > timeout:

@@ -24,8 +24,17 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TB"  # pragma: no cover - the loop always returns
 
 
-def crawl_line(statuses: list[dict[str, Any]], elapsed: float) -> str:
-    """One line summing the crawls: state, files, bytes, dirs, rate, errors."""
+def _done(statuses: list[dict[str, Any]] | None, key: str, inner: str | None = None) -> int:
+    if not statuses:
+        return 0
+    return sum(int((s.get(inner, {}) if inner else s).get(key, 0) or 0) for s in statuses)
+
+
+def crawl_line(
+    statuses: list[dict[str, Any]], elapsed: float, start: list[dict[str, Any]] | None = None
+) -> str:
+    """One line summing the crawls: state, files, bytes, dirs, rate, errors. The rate
+    counts only files found since ``start`` (the statuses when the wait began)."""
     data = [s.get("data", {}) for s in statuses]
     files = sum(d.get("files_crawled", 0) for d in data)
     nbytes = sum(d.get("bytes_crawled", 0) for d in data)
@@ -33,27 +42,34 @@ def crawl_line(statuses: list[dict[str, Any]], elapsed: float) -> str:
     pending = sum(d.get("dirs_pending", 0) for d in data)
     errors = sum(d.get("errors", 0) for d in data)
     states = sorted({s.get("status", "?") for s in statuses})
-    rate = files / elapsed if elapsed > 0 else 0.0
+    new = files - _done(start, "files_crawled", "data")
+    rate = new / elapsed if elapsed > 0 else 0.0
     return (
         f"{'/'.join(states)}: {files:,} files, {human_bytes(nbytes)}, {dirs:,} dirs "
         f"({pending:,} pending), {errors:,} errors, {rate:,.0f} files/s, {elapsed:.1f}s"
     )
 
 
-def xtract_line(statuses: list[dict[str, Any]], elapsed: float) -> str:
-    """One line summing the extractions: state, families done, failed, pending, rate."""
+def xtract_line(
+    statuses: list[dict[str, Any]], elapsed: float, start: list[dict[str, Any]] | None = None
+) -> str:
+    """One line summing the extractions: state, families done, with errors, failed,
+    pending, rate (of files extracted since ``start``, so a retry's rate is its own)."""
     counters = [s.get("xtract_counters", {}) for s in statuses]
     fx = [c.get("fx", {}) for c in counters]
     ok = sum(f.get("success", 0) for f in fx)
     failed = sum(f.get("failed", 0) for f in fx)
     pending = sum(f.get("pending", 0) for f in fx)
+    errors = sum(f.get("errors", 0) for f in fx)
     files = sum(s.get("files_extracted", 0) for s in statuses)
     unknown = sum(c.get("flagged_unknown", 0) for c in counters)
     states = sorted({s.get("xtract_status", "?") for s in statuses})
-    rate = files / elapsed if elapsed > 0 else 0.0
+    new = max(files - _done(start, "files_extracted"), 0)
+    rate = new / elapsed if elapsed > 0 else 0.0
     return (
-        f"{'/'.join(states)}: {ok:,} families extracted, {failed:,} failed, {pending:,} pending, "
-        f"{files:,} files ({unknown:,} unknown), {rate:,.0f} files/s, {elapsed:.1f}s"
+        f"{'/'.join(states)}: {ok:,} families extracted ({errors:,} with errors), "
+        f"{failed:,} failed, {pending:,} pending, {files:,} files ({unknown:,} unknown), "
+        f"{rate:,.0f} files/s, {elapsed:.1f}s"
     )
 
 

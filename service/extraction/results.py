@@ -26,6 +26,14 @@ from xtract_service.redis_client import Fields, text
 from xtract_service.streams import Cursor, walk
 
 
+def has_errors(state: Any) -> bool:
+    """A family extracted (``success``) where at least one extractor failed: counted
+    as ``fx.errors``, so no error hides behind a success."""
+    return state["state"] == FamilyState.SUCCESS and any(
+        e.get("state") == FamilyState.FAILED for e in state.get("extractors", {}).values()
+    )
+
+
 class FamilyRecord(TypedDict):
     """A family's recorded state (``crawl:{id}:fstate``)."""
 
@@ -80,6 +88,7 @@ class ExtractionResults:
                 "1" if good else "0",
                 len(doc["unknown"]),
                 len(doc["files"]),
+                "1" if has_errors(state) else "0",
             ]
         k = [
             keys.family_state(crawl_id),

@@ -14,12 +14,21 @@ from xtract_service import keys, scripts
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
 from xtract_service.errors import Conflict
 from xtract_service.events import publish
-from xtract_service.extraction.results import ExtractionResults
+from xtract_service.extraction.results import ExtractionResults, has_errors
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
 from xtract_service.vault import Vault, opened_secrets, sealed
 
-_COUNTERS = ("orch_enter", "pulled", "scheduled", "success", "failed", "unknown", "files")
+_COUNTERS = (
+    "orch_enter",
+    "pulled",
+    "scheduled",
+    "success",
+    "failed",
+    "errors",
+    "unknown",
+    "files",
+)
 _ORDER = [s.value for s in XtractStatus]
 
 
@@ -113,6 +122,8 @@ class ExtractionRuns:
                 "fx": {
                     "success": c["success"],
                     "failed": c["failed"],
+                    # of the successes, families where at least one extractor failed
+                    "errors": c["errors"],
                     "pending": max(number(crawl.get("families")) - done, 0),
                 },
             },
@@ -167,6 +178,8 @@ class ExtractionRuns:
             return False
         h = self.r.hmget(keys.xtract(crawl_id), ["success", "failed"])
         success, failed = (number(x) for x in h)
+        if success + failed < number(self.r.hget(keys.crawl(crawl_id), "families")):
+            return False  # a family found is not recorded yet: pending is never left over
         word = XtractStatus.FAILED if failed and not success else XtractStatus.COMPLETED
         if self.advance(crawl_id, word):
             message = "OK" if not failed else f"{failed} families failed; see their documents"
@@ -209,12 +222,18 @@ class ExtractionRuns:
             for fid, doc in latest.items()
         }
         if families:
+            # every counter the recorded states added is taken back, so re-recording
+            # them counts each family once again
             was_failed = sum(1 for f in families if wanted[f]["state"] == FamilyState.FAILED)
+            had_errors = sum(1 for f in families if has_errors(wanted[f]))
             files = sum(len(f["files"]) for f in families.values())
+            unknown = sum(len(latest[f].get("unknown", [])) for f in families)
             pipe = self.r.pipeline(transaction=True)
             pipe.hdel(keys.family_state(crawl_id), *families)
             pipe.hincrby(keys.xtract(crawl_id), "failed", -was_failed)
             pipe.hincrby(keys.xtract(crawl_id), "success", -(len(families) - was_failed))
+            pipe.hincrby(keys.xtract(crawl_id), "errors", -had_errors)
+            pipe.hincrby(keys.xtract(crawl_id), "unknown", -unknown)
             pipe.hincrby(keys.xtract(crawl_id), "files", -files)
             pipe.hset(
                 keys.xtract(crawl_id),
@@ -265,12 +284,13 @@ class ExtractionRuns:
             )
             self.r.xgroup_destroy(keys.families(crawl_id), keys.XTRACT_GROUP)
             return {"crawl_id": crawl_id, "cleared": n}
-        cleared = 0
+        cleared = errors = 0
         for fid, state in self.results.states(crawl_id):
             if extractor in state["extractors"] and state["state"] == FamilyState.SUCCESS:
+                errors += has_errors(state)
                 state["state"] = FamilyState.FAILED
                 state["error"] = f"cleared {extractor}"
                 self.r.hset(keys.family_state(crawl_id), fid, json.dumps(state))
                 cleared += 1
-        self.count(crawl_id, success=-cleared, failed=cleared)
+        self.count(crawl_id, success=-cleared, failed=cleared, errors=-errors)
         return {"crawl_id": crawl_id, "cleared": cleared}

@@ -7,19 +7,22 @@
 -- KEYS[3] crawl:{id}:results   stream: documents
 -- KEYS[4] owner:{owner}:usage  hash: bytes of metadata the owner keeps
 -- ARGV[1] how many families follow (n)
--- ARGV[2..] per family, six values: id, state JSON, document JSON, ok (1 or 0),
---         files flagged unknown, files
+-- ARGV[2..] per family, seven values: id, state JSON, document JSON, ok (1 or 0),
+--         files flagged unknown, files, with an extractor error (1 or 0)
 
 local docs, recorded, bytes = {}, {}, 0
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
-  local b = 2 + i * 6
+  local b = 2 + i * 7
   if redis.call('HSETNX', KEYS[1], ARGV[b], ARGV[b + 1]) == 1 then
     docs[#docs + 1] = ARGV[b + 2]
     bytes = bytes + #ARGV[b + 2]
     recorded[#recorded + 1] = ARGV[b]
     if ARGV[b + 3] == '1' then
       redis.call('HINCRBY', KEYS[2], 'success', 1)
+      if ARGV[b + 6] == '1' then
+        redis.call('HINCRBY', KEYS[2], 'errors', 1)
+      end
     else
       redis.call('HINCRBY', KEYS[2], 'failed', 1)
     end
