@@ -37,6 +37,7 @@ def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
         "hierarchical",
         "code",
         "pdf",
+        "archive",
     }
     builtin = {e.name for e in all_extractors() if e.source == "builtin"}
     assert builtin - set(families) == {"filetype"}

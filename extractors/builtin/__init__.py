@@ -5,15 +5,30 @@ extractor even on a worker that installed only one family's extra; calling one w
 library is missing gives an error naming the extra to install.
 """
 
-from . import c_code, filetype, hdf5, images, jsonxml, keyword, netcdf, pdf, python_code, tabular
+from . import (
+    archives,
+    c_code,
+    filetype,
+    hdf5,
+    images,
+    jsonxml,
+    keyword,
+    markup,
+    netcdf,
+    pdf,
+    python_code,
+    tabular,
+)
 
 __all__ = [
+    "archives",
     "c_code",
     "filetype",
     "hdf5",
     "images",
     "jsonxml",
     "keyword",
+    "markup",
     "netcdf",
     "pdf",
     "python_code",

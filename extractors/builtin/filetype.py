@@ -1,6 +1,15 @@
-"""``filetype``: what a file is from its bytes (libmagic, else puremagic), and a content
-hash. It runs on every file, so a file with a misleading name still reaches the right
-extractor, and a file no extractor understands is flagged unknown."""
+"""``filetype``: what a file is, from its bytes and its name, and a content hash. It runs
+on every file, so a file with a misleading name still reaches the right extractor, and a
+file no extractor understands is flagged unknown.
+
+Detection is tiered, and the record says which evidence decided (``detected_by``) and
+why (``reason``): libmagic (else puremagic) reads the bytes; the extension names a type
+too. A specific answer from the bytes wins over the name (a PNG called ``.csv`` is an
+image); libmagic's generic answers (``text/plain``, ``application/octet-stream``) and its
+guesses at a programming language for plain text (``.md`` called JavaScript) are
+overruled by an extension that names a text format; with no answer from the bytes, the
+extension decides, then a text heuristic.
+"""
 
 from __future__ import annotations
 
@@ -38,19 +47,157 @@ def _puremagic(head: bytes) -> tuple[str, str] | None:
     return best.mime_type or "application/octet-stream", best.name
 
 
-def detect(head: bytes, use_libmagic: bool = True) -> dict[str, str]:
-    """``{mimetype, description, detected_by}`` for the first bytes of a file."""
+# what an extension says a file is (Python's table fills in the rest)
+_BY_EXTENSION = {
+    "md": "text/markdown",
+    "markdown": "text/markdown",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "tab": "text/tab-separated-values",
+    "json": "application/json",
+    "geojson": "application/geo+json",
+    "ipynb": "application/x-ipynb+json",
+    "xml": "application/xml",
+    "html": "text/html",
+    "htm": "text/html",
+    "xhtml": "application/xhtml+xml",
+    "svg": "image/svg+xml",
+    "py": "text/x-python",
+    "c": "text/x-c",
+    "h": "text/x-c",
+    "rst": "text/x-rst",
+    "txt": "text/plain",
+    "yaml": "application/yaml",
+    "yml": "application/yaml",
+    "h5": "application/x-hdf5",
+    "hdf5": "application/x-hdf5",
+    "nc": "application/x-netcdf",
+    "gz": "application/gzip",
+    "tgz": "application/gzip",
+    "bz2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "zst": "application/zstd",
+    "zip": "application/zip",
+    "whl": "application/zip",
+    "tar": "application/x-tar",
+}
+# libmagic answers that say little: any extension naming a format knows more
+_GENERIC = frozenset({"application/octet-stream", "text/plain", "application/x-empty"})
+# libmagic's guesses at source code for what may be any plain text
+_TEXT_GUESSES = frozenset(
+    {
+        "application/javascript",
+        "text/javascript",
+        "text/x-c",
+        "text/x-c++",
+        "text/x-java",
+        "text/x-makefile",
+        "text/x-script.python",
+        "text/x-perl",
+        "text/x-asm",
+        "text/x-tex",
+        "text/x-ruby",
+        "text/x-shellscript",
+        "text/x-Algol68",
+        "text/xml",
+        "application/xml",
+        "text/html",
+    }
+)
+
+
+def by_extension(name: str) -> str | None:
+    """The type a file name names, or None."""
+    import mimetypes
+
+    from ..kinds import extension_of
+
+    ext = extension_of(name)
+    if not ext:
+        return None
+    return _BY_EXTENSION.get(ext) or mimetypes.types_map.get("." + ext)
+
+
+def _textual(mimetype: str) -> bool:
+    return mimetype.startswith("text/") or mimetype in (
+        "application/json",
+        "application/geo+json",
+        "application/x-ipynb+json",
+        "application/xml",
+        "application/xhtml+xml",
+        "application/yaml",
+        "application/javascript",
+        "image/svg+xml",
+    )
+
+
+def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, Any]:
+    """``{mimetype, description, detected_by, reason, magic_mimetype,
+    extension_mimetype}`` for the first bytes of a file called ``name``."""
     if not head:
-        return {"mimetype": "inode/x-empty", "description": "empty", "detected_by": "size"}
+        return {
+            "mimetype": "inode/x-empty",
+            "description": "empty",
+            "detected_by": "size",
+            "reason": "the file is empty",
+        }
     found = _libmagic(head) if use_libmagic else None
     by = "libmagic"
     if found is None:
         found, by = _puremagic(head), "puremagic"
+    named = by_extension(name) if name else None
+    out: dict[str, Any] = {"magic_mimetype": found[0] if found else None}
+    if named:
+        out["extension_mimetype"] = named
     if found is None:
+        if named:
+            return {
+                **out,
+                "mimetype": named,
+                "description": named,
+                "detected_by": "extension",
+                "reason": "the bytes matched no signature; the extension names the type",
+            }
         text = _looks_like_text(head)
         found = ("text/plain", "text") if text else ("application/octet-stream", "data")
-        by = "heuristic"
-    return {"mimetype": found[0], "description": found[1], "detected_by": by}
+        return {
+            **out,
+            "mimetype": found[0],
+            "description": found[1],
+            "detected_by": "heuristic",
+            "reason": "no signature and no known extension: " + found[1],
+        }
+    magic, description = found
+    if named is None or named == magic:
+        why = "the bytes and the extension agree" if named else "from the bytes"
+        return {
+            **out,
+            "mimetype": magic,
+            "description": description,
+            "detected_by": by,
+            "reason": why,
+        }
+    looks_text = magic.startswith("text/") or magic in _TEXT_GUESSES
+    if (magic in _GENERIC and (_textual(named) or magic == "application/octet-stream")) or (
+        looks_text and _textual(named) and (magic in _GENERIC or magic in _TEXT_GUESSES)
+    ):
+        if magic == "text/plain" and not _textual(named):
+            pass  # plain text named like a binary format: the bytes win below
+        else:
+            return {
+                **out,
+                "mimetype": named,
+                "description": description,
+                "detected_by": "extension",
+                "reason": f"{by} said {magic}, which the extension's {named} refines",
+            }
+    return {
+        **out,
+        "mimetype": magic,
+        "description": description,
+        "detected_by": by,
+        "reason": f"the bytes are {magic}, whatever the name says ({named})",
+    }
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -66,8 +213,9 @@ def _looks_like_text(head: bytes) -> bool:
 @extractor(
     "filetype",
     kinds=["*"],
-    version="1.0",
-    description="MIME type from the bytes and a content hash; runs on every file.",
+    version="2.0",
+    description="File type from bytes and name (with the evidence that decided) and a "
+    "content hash; runs on every file.",
 )
 @param("hash", bool, default=True, desc="compute a content hash")
 @param(
@@ -97,7 +245,7 @@ def filetype(
         else:
             f.seek(0, 2)
             size = f.tell()
-    out: dict[str, Any] = {**detect(head, use_libmagic), "size": size}
+    out: dict[str, Any] = {**detect(head, use_libmagic, path), "size": size}
     if digest is not None:
         out[algorithm] = digest.hexdigest()
     readers = select.readers_for(path, out["mimetype"])

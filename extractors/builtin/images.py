@@ -56,7 +56,21 @@ def _exif(im: Any) -> dict[str, Any]:
     "images",
     kinds=["image"],
     extensions=["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"],
-    mimetypes=["image/*"],
+    # raster formats Pillow reads (SVG is vector: the ``svg`` extractor reads it)
+    mimetypes=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/bmp",
+        "image/x-ms-bmp",
+        "image/tiff",
+        "image/webp",
+        "image/x-icon",
+        "image/vnd.microsoft.icon",
+        "image/x-portable-pixmap",
+        "image/x-portable-graymap",
+        "image/x-portable-bitmap",
+    ],
     version="1.0",
     family="images",
 )

@@ -125,21 +125,22 @@ def _language(text: str) -> str | None:
 def keyword(path: str, top: int = 20, ngram: int = 2, max_chars: int = 100_000) -> dict[str, Any]:
     """Top keywords with scores (lower is more relevant), language and word count."""
     text, words, warnings, source = _text_of(path, max_chars)
-    language = _language(text)
-    out: dict[str, Any] = {
-        "source": source,
-        "language": language,
-        "word_count": words,
-        "characters_read": len(text),
-    }
+    out: dict[str, Any] = {"source": source, "word_count": words, **keywords_of(text, top, ngram)}
     if not text.strip():
-        out["keywords"] = []
         warnings.append("no text found")
-    else:
-        yake = need("yake", "keyword")
-        lan = language if language in _YAKE_LANGS else "en"
-        extractor_ = yake.KeywordExtractor(lan=lan, n=ngram, top=top)
-        out["keywords"] = [[k, round(float(s), 6)] for k, s in extractor_.extract_keywords(text)]
     if warnings:
         out["warnings"] = warnings
+    return out
+
+
+def keywords_of(text: str, top: int = 20, ngram: int = 2) -> dict[str, Any]:
+    """``{language, characters_read, keywords: [[keyword, score]]}`` of some text (the
+    extractors that pull text out of markup use it too)."""
+    language = _language(text)
+    out: dict[str, Any] = {"language": language, "characters_read": len(text), "keywords": []}
+    if text.strip():
+        yake = need("yake", "keyword")
+        lan = language if language in _YAKE_LANGS else "en"
+        found = yake.KeywordExtractor(lan=lan, n=ngram, top=top).extract_keywords(text)
+        out["keywords"] = [[k, round(float(s), 6)] for k, s in found]
     return out

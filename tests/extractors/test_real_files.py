@@ -45,3 +45,94 @@ def test_numpy_csv_comment_lines_are_not_rows() -> None:
     assert md["comment"] == "#" and md["header"] is True
     assert md["rows"] == len(records)
     assert [c["name"] for c in md["column_profiles"]] == lines[0].split(",")
+
+
+SITE = Path(numpy.__file__).parent.parent  # the installed packages' own data files
+
+
+def some(pattern: str, root: Path = Path("/usr/share/doc"), n: int = 5) -> list[Path]:
+    """Up to ``n`` files matching ``pattern`` under ``root`` (Debian's docs by default),
+    else among the installed packages' files; never none."""
+    for where in (root, SITE):
+        found = sorted(p for p in where.glob(pattern) if p.is_file() and p.stat().st_size > 0)
+        if found:
+            return found[:n]
+    raise AssertionError(f"no {pattern} under {root} or {SITE} to test on")
+
+
+def extract(path: Path) -> dict:
+    from xtract_extractors.extract import extract_file
+
+    with IsolatedRunner(time_limit=60) as r:
+        return extract_file(str(path), r)
+
+
+def test_html_titles_are_read_entities_and_all() -> None:
+    import html as stdlib_html
+    import re
+
+    for path in some("**/*.html"):
+        raw = path.read_text(errors="replace")
+        m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.S | re.I)
+        doc = extract(path)
+        assert doc["errors"] == [], (path, doc["errors"])
+        md = doc["metadata"]["html"]
+        if m:
+            assert md["title"] == " ".join(stdlib_html.unescape(m.group(1)).split())[:500]
+        assert md["links"] == len(re.findall(r"<a\s[^>]*href", raw, re.I))
+
+
+def test_a_gz_file_says_what_is_inside() -> None:
+    import gzip
+
+    for path in some("**/*.gz"):
+        inner = gzip.decompress(path.read_bytes())
+        if len(inner) > 16 << 20:
+            continue
+        doc = extract(path)
+        md = doc["metadata"]["compressed"]
+        assert md["inner_name"] == path.name[:-3]
+        assert md["inner_size"] == len(inner)
+        if inner[:1] not in b"\x1f\x89" and b"\x00" not in inner[:8192]:  # text inside
+            assert md["inner_mimetype"].startswith("text/"), (path, md)
+            assert md["inner_metadata"], (path, md)
+
+
+def test_a_zip_lists_its_members() -> None:
+    import sys
+    import zipfile
+
+    bundled = Path(sys.base_prefix) / "lib" / "python3.11" / "ensurepip" / "_bundled"
+    for path in some("*.whl", bundled):
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            sizes = sum(i.file_size for i in z.infolist())
+        md = extract(path)["metadata"]["archive"]
+        assert md["member_count"] == len(names)
+        assert [m["name"] for m in md["members"]] == names[: md["listed"]]
+        assert md["total_size"] == sizes or md["listed"] < len(names)
+        assert md["types"].get("text/x-python", 0) > 0
+
+
+def test_markdown_is_text_whatever_libmagic_guesses() -> None:
+    for path in some("**/*.md", n=20):
+        doc = extract(path)
+        assert doc["mimetype"] == "text/markdown", (path, doc["metadata"]["filetype"])
+        assert {"keyword", "markdown"} <= set(doc["metadata"]), (path, doc["errors"])
+        assert doc["errors"] == [] and not doc["unknown"]
+
+
+def test_svg_is_read_as_xml_and_as_an_image_not_by_pillow() -> None:
+    import xml.etree.ElementTree as ET
+
+    for path in some("**/*.svg", Path("/usr/share")):
+        doc = extract(path)
+        assert "images" not in doc["metadata"], path
+        assert doc["errors"] == [], (path, doc["errors"])
+        md = doc["metadata"]["svg"]
+        root = ET.parse(path).getroot()
+        assert md["elements"] == sum(1 for _ in root.iter())
+        if root.get("viewBox"):
+            assert md["view_box"] == [
+                float(v) for v in root.get("viewBox").replace(",", " ").split()
+            ]

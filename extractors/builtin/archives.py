@@ -1,0 +1,258 @@
+"""``compressed`` and ``archive``: what is inside compressed files and archives, read
+in bounded pieces (a decompression bomb costs at most the limits, never a worker).
+
+- ``compressed`` (``.gz``, ``.bz2``, ``.xz``, ``.zst``): the inner file's name and type
+  (detected from its first decompressed bytes and its name), its size (counted by
+  streaming, up to ``max_bytes``), the compression ratio, and, when the inner file is no
+  larger than ``inner_max_bytes``, the metadata its own extractors find (a ``.csv.gz``
+  gets a ``tabular`` profile, a ``.tar.gz`` a member list).
+- ``archive`` (``.zip``, ``.tar`` and compressed tars): members (up to ``max_members``
+  listed, all counted), their sizes and types, and totals; nothing is extracted.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import posixpath
+import tarfile
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from typing import IO, Any
+
+from ..registry import extractor, param
+from ._common import need
+
+_HEAD = 8192
+_OPENERS = {
+    "gzip": gzip.open,
+    "bzip2": bz2.open,
+    "xz": lzma.open,
+}
+_MAGIC = [
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+]
+_SUFFIXES = {"gz": "gzip", "tgz": "gzip", "bz2": "bzip2", "xz": "xz", "zst": "zstd"}
+MAX_DEPTH = 3  # a compressed file inside a compressed file ... is read this deep
+_depth = 0
+
+
+def _method(path: str) -> str:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    raise ValueError("not gzip, bzip2, xz or zstd data")
+
+
+def _open(path: str, method: str) -> IO[bytes]:
+    if method == "zstd":
+        zstandard = need("zstandard", "archive")
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))  # type: ignore[no-any-return]
+    opener: Any = _OPENERS[method]
+    return opener(path, "rb")  # type: ignore[no-any-return]
+
+
+def _inner_name(path: str, method: str) -> str:
+    """The inner file's name: gzip's stored name, else the name without its suffix."""
+    name = posixpath.basename(path)
+    if method == "gzip":
+        with open(path, "rb") as f:
+            head = f.read(1024)
+        if len(head) > 10 and head[3] & 0x08:  # FNAME is set
+            stored = head[10:].split(b"\x00", 1)[0]
+            if stored and b"/" not in stored:
+                return stored.decode("latin-1")
+    stem, dot, ext = name.rpartition(".")
+    if ext.lower() == "tgz":
+        return stem + ".tar"
+    return stem if dot and ext.lower() in _SUFFIXES else name
+
+
+def _chunks(f: IO[bytes], limit: int) -> Iterator[bytes]:
+    read = 0
+    while read < limit:
+        chunk = f.read(min(1 << 20, limit - read))
+        if not chunk:
+            return
+        read += len(chunk)
+        yield chunk
+
+
+@extractor(
+    "compressed",
+    kinds=["compressed"],
+    extensions=["gz", "tgz", "bz2", "xz", "zst"],
+    mimetypes=[
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/zstd",
+    ],
+    version="1.0",
+    family="archive",
+)
+@param("max_bytes", int, default=1 << 30, low=1, high=1 << 40, desc="inner bytes counted at most")
+@param(
+    "inner_max_bytes",
+    int,
+    default=16 << 20,
+    low=0,
+    high=1 << 30,
+    desc="inner files up to this size have their own metadata extracted",
+)
+def compressed(
+    path: str, max_bytes: int = 1 << 30, inner_max_bytes: int = 16 << 20
+) -> dict[str, Any]:
+    """The inner file of a compressed file: name, type, size, and its own metadata."""
+    from .. import select
+    from ..registry import get
+    from .filetype import detect
+
+    method = _method(path)
+    name = _inner_name(path, method)
+    size = 0
+    keep = inner_max_bytes > 0
+    with tempfile.TemporaryDirectory(prefix="xtract-inner-") as tmp:
+        inner_path = os.path.join(tmp, name)
+        head = b""
+        with _open(path, method) as f, open(inner_path, "wb") as out:
+            for chunk in _chunks(f, max_bytes + 1):
+                if len(head) < _HEAD:
+                    head += chunk[: _HEAD - len(head)]
+                size += len(chunk)
+                if keep and size <= inner_max_bytes:
+                    out.write(chunk)
+                elif keep:
+                    keep = False
+                    out.truncate(0)
+        truncated = size > max_bytes
+        kind = detect(head, True, name)
+        outer = os.path.getsize(path)
+        result: dict[str, Any] = {
+            "method": method,
+            "inner_name": name,
+            "inner_mimetype": kind["mimetype"],
+            "inner_type_reason": kind.get("reason"),
+            "inner_size": min(size, max_bytes),
+            "inner_size_exact": not truncated,
+            "ratio": round(min(size, max_bytes) / outer, 3) if outer else None,
+        }
+        if truncated:
+            result["warnings"] = [f"more than {max_bytes} bytes inside; counted that far"]
+        readers = select.readers_for(name, kind["mimetype"])
+        result["inner_extractors"] = readers
+        global _depth
+        if keep and readers and _depth < MAX_DEPTH:
+            inner: dict[str, Any] = {}
+            _depth += 1
+            try:
+                for reader in readers:
+                    try:
+                        inner[reader] = get(reader).fn(inner_path)
+                    except Exception as exc:  # an inner reader failing is recorded, not fatal
+                        inner[reader] = {"error": type(exc).__name__, "message": str(exc)[:500]}
+            finally:
+                _depth -= 1
+            result["inner_metadata"] = inner
+        elif keep and readers:
+            result.setdefault("warnings", []).append(
+                f"nested more than {MAX_DEPTH} deep: the innermost metadata is not read"
+            )
+        elif readers:
+            result.setdefault("warnings", []).append(
+                f"the inner file is over {inner_max_bytes} bytes: its metadata is not read"
+            )
+    return result
+
+
+# -- archives -----------------------------------------------------------------------
+def _member_type(name: str, head: bytes) -> str:
+    from .filetype import detect
+
+    return str(detect(head, True, name)["mimetype"]) if head else "inode/x-empty"
+
+
+def _zip_members(path: str, max_members: int, typed: int) -> tuple[list[dict[str, Any]], int]:
+    members: list[dict[str, Any]] = []
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        for i, info in enumerate(infos[:max_members]):
+            m: dict[str, Any] = {
+                "name": info.filename,
+                "size": info.file_size,
+                "compressed_size": info.compress_size,
+                "dir": info.is_dir(),
+            }
+            if not info.is_dir() and i < typed and not info.flag_bits & 0x1:
+                with z.open(info) as f:
+                    m["mimetype"] = _member_type(info.filename, f.read(_HEAD))
+            members.append(m)
+        return members, len(infos)
+
+
+def _tar_members(path: str, max_members: int, typed: int) -> tuple[list[dict[str, Any]], int]:
+    members: list[dict[str, Any]] = []
+    total = 0
+    with tarfile.open(path, "r|*") as t:  # a stream: members are read in order, once
+        for info in t:
+            total += 1
+            if total > max_members:
+                continue
+            m: dict[str, Any] = {"name": info.name, "size": info.size, "dir": info.isdir()}
+            if info.isfile() and len(members) < typed:
+                f = t.extractfile(info)
+                if f is not None:
+                    m["mimetype"] = _member_type(info.name, f.read(_HEAD))
+            elif info.issym() or info.islnk():
+                m["link"] = info.linkname
+            members.append(m)
+    return members, total
+
+
+@extractor(
+    "archive",
+    kinds=["archive"],
+    extensions=["zip", "whl", "jar", "tar"],
+    mimetypes=["application/zip", "application/x-tar", "application/java-archive"],
+    version="1.0",
+    family="archive",
+)
+@param("max_members", int, default=1000, low=1, high=100_000, desc="members listed")
+@param("typed_members", int, default=200, low=0, high=10_000, desc="members whose type is read")
+def archive(path: str, max_members: int = 1000, typed_members: int = 200) -> dict[str, Any]:
+    """An archive's members, sizes and types, without extracting anything."""
+    if zipfile.is_zipfile(path):
+        fmt = "zip"
+        members, total = _zip_members(path, max_members, typed_members)
+    else:
+        fmt = "tar"
+        try:
+            members, total = _tar_members(path, max_members, typed_members)
+        except tarfile.TarError as exc:
+            raise ValueError(f"not a zip or tar archive ({exc})") from None
+    files = [m for m in members if not m["dir"]]
+    out: dict[str, Any] = {
+        "format": fmt,
+        "members": members,
+        "member_count": total,
+        "listed": len(members),
+        "files": len(files),
+        "total_size": sum(m["size"] for m in files),
+        "types": dict(Counter(m.get("mimetype", "?") for m in files).most_common(20)),
+    }
+    if fmt == "zip":
+        packed = sum(m.get("compressed_size", 0) for m in files)
+        out["ratio"] = round(out["total_size"] / packed, 3) if packed else None
+    if total > len(members):
+        out["warnings"] = [f"{total} members; the first {len(members)} are listed"]
+    return out

@@ -1,0 +1,224 @@
+"""Markup: ``html`` (HTML and XHTML), ``markdown`` and ``svg``.
+
+HTML and XHTML are read with the standard library's forgiving ``html.parser`` (named
+entities such as ``&nbsp;`` are text, not parse errors, and broken markup still gives
+its title and text): title, language, description, headings, link and image counts, and
+keywords of the visible text. Markdown gives its title (the first heading), outline,
+links and code blocks; its keywords come from the ``keyword`` extractor as for any text.
+SVG is read as XML (safely, with defusedxml) and as an image: width, height, view box,
+title and element counts. Every input is read up to ``max_bytes``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from typing import Any
+
+from ..registry import extractor, param
+from ._common import decode_text, need
+from .keyword import keywords_of
+
+_SKIP = {"script", "style", "noscript", "template"}
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _read(path: str, max_bytes: int) -> tuple[str, list[str], bool]:
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    text, warnings = decode_text(raw[:max_bytes])
+    return text, warnings, len(raw) > max_bytes
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.lang: str | None = None
+        self.description: str | None = None
+        self.headings: list[list[str]] = []
+        self.links = 0
+        self.images = 0
+        self.text: list[str] = []
+        self._stack: list[str] = []
+        self._heading: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): v or "" for k, v in attrs}
+        if tag == "html" and self.lang is None:
+            self.lang = a.get("lang") or a.get("xml:lang") or None
+        elif tag == "a" and "href" in a:
+            self.links += 1
+        elif tag == "img":
+            self.images += 1
+        elif tag == "meta" and a.get("name", "").lower() == "description":
+            self.description = a.get("content", "")[:1000]
+        elif tag in _HEADINGS:
+            self._heading = [tag, ""]
+        if tag not in ("meta", "img", "br", "hr", "link", "input"):
+            self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HEADINGS and self._heading is not None:
+            if len(self.headings) < 100:
+                self.headings.append([self._heading[0], self._heading[1].strip()[:200]])
+            self._heading = None
+        if tag in self._stack:
+            while self._stack and self._stack.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if any(t in _SKIP for t in self._stack):
+            return
+        if "title" in self._stack and not self.title:
+            self.title = " ".join(data.split())[:500]
+            return
+        if self._heading is not None:
+            self._heading[1] += data
+        if data.strip():
+            self.text.append(data)
+
+
+@extractor(
+    "html",
+    kinds=["markup"],
+    extensions=["html", "htm", "xhtml"],
+    mimetypes=["text/html", "application/xhtml+xml"],
+    version="1.0",
+    family="keyword",
+)
+@param("max_bytes", int, default=4 << 20, low=1, high=256 << 20, desc="bytes read")
+@param("top", int, default=20, low=1, high=200, desc="keywords returned")
+def html(path: str, max_bytes: int = 4 << 20, top: int = 20) -> dict[str, Any]:
+    """An HTML or XHTML page: title, language, headings, links, text keywords."""
+    text, warnings, cut = _read(path, max_bytes)
+    page = _Page()
+    page.feed(text)
+    page.close()
+    body = " ".join(" ".join(page.text).split())
+    words = keywords_of(body[:100_000], top)
+    out: dict[str, Any] = {
+        "title": page.title or None,
+        "language": page.lang or words["language"],
+        "declared_language": page.lang,
+        "description": page.description,
+        "headings": page.headings,
+        "links": page.links,
+        "images": page.images,
+        "word_count": len(body.split()),
+        "keywords": words["keywords"],
+    }
+    if cut:
+        warnings.append(f"read the first {max_bytes} bytes")
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MD_LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\([^)\s]+[^)]*\)|<https?://[^>\s]+>")
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)]+\)")
+
+
+@extractor(
+    "markdown",
+    kinds=["text"],
+    extensions=["md", "markdown"],
+    mimetypes=["text/markdown"],
+    version="1.0",
+    family="keyword",
+)
+@param("max_bytes", int, default=4 << 20, low=1, high=256 << 20, desc="bytes read")
+def markdown(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
+    """A Markdown document: title, outline, links, images, code blocks, words."""
+    text, warnings, cut = _read(path, max_bytes)
+    headings: list[list[Any]] = []
+    code_blocks = 0
+    in_code = False
+    prose: list[str] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+            code_blocks += in_code
+            continue
+        if in_code:
+            continue
+        m = _MD_HEADING.match(line)
+        if m and len(headings) < 100:
+            headings.append([len(m.group(1)), m.group(2)[:200]])
+        prose.append(line)
+    body = "\n".join(prose)
+    setext = re.findall(r"^([^\n#>*-][^\n]*)\n=+\s*$", body, re.M)
+    title = headings[0][1] if headings and headings[0][0] == 1 else (setext[0] if setext else None)
+    out: dict[str, Any] = {
+        "title": title.strip() if isinstance(title, str) else title,
+        "headings": headings,
+        "links": len(_MD_LINK.findall(body)),
+        "images": len(_MD_IMAGE.findall(body)),
+        "code_blocks": code_blocks,
+        "word_count": len(body.split()),
+    }
+    if cut:
+        warnings.append(f"read the first {max_bytes} bytes")
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def _length(value: str | None) -> float | None:
+    """An SVG length (``120``, ``12.5px``, ``3cm``) in user units (px) where it can be."""
+    if not value:
+        return None
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(px|pt|mm|cm|in)?\s*", value)
+    if not m:
+        return None
+    scale = {"px": 1.0, None: 1.0, "pt": 4 / 3, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
+    return round(float(m.group(1)) * scale[m.group(2)], 3)
+
+
+@extractor(
+    "svg",
+    kinds=["image"],
+    extensions=["svg"],
+    mimetypes=["image/svg+xml"],
+    version="1.0",
+    family="jsonxml",
+)
+@param("max_bytes", int, default=16 << 20, low=1, high=256 << 20, desc="bytes read")
+def svg(path: str, max_bytes: int = 16 << 20) -> dict[str, Any]:
+    """An SVG image: its size and view box, title, and what it is made of (as XML)."""
+    et = need("defusedxml.ElementTree", "jsonxml")
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ValueError(f"larger than {max_bytes} bytes")
+    root = et.fromstring(raw)
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    if local(root.tag) != "svg":
+        raise ValueError(f"the root element is <{local(root.tag)}>, not <svg>")
+    elements = Counter(local(el.tag) for el in root.iter() if isinstance(el.tag, str))
+    title = next((el.text for el in root.iter() if local(str(el.tag)) == "title"), None)
+    box = root.get("viewBox")
+    view = [float(v) for v in re.split(r"[\s,]+", box.strip())] if box else None
+    width, height = _length(root.get("width")), _length(root.get("height"))
+    if width is None and view and len(view) == 4:
+        width, height = view[2], view[3]
+    return {
+        "width": width,
+        "height": height,
+        "view_box": view,
+        "title": (title or "").strip()[:500] or None,
+        "elements": sum(elements.values()),
+        "element_counts": dict(elements.most_common(20)),
+        "namespaces": sorted(
+            {
+                el.tag[1:].split("}")[0]
+                for el in root.iter()
+                if isinstance(el.tag, str) and el.tag.startswith("{")
+            }
+        )[:20],
+    }
