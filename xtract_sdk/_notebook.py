@@ -48,3 +48,29 @@ def to_dataframe(client: XtractClient, crawl_id: str) -> Any:
         raise XtractError("to_pandas needs pandas: pip install 'xtract[pandas]'") from None
     rows = [item for doc in client.metadata(crawl_id) for item in items_of(doc)]
     return pd.DataFrame(rows)
+
+
+def to_duckdb(client: XtractClient, crawl_id: str, connection: Any = None) -> Any:
+    """A DuckDB connection (a new in-memory one, or ``connection``) holding the crawl's
+    metadata as the table ``files``: one typed row per file, the same columns as a
+    Parquet export (see :mod:`xtract_sdk.tables`)."""
+    try:
+        import duckdb
+        import pyarrow as pa
+    except ImportError:
+        raise XtractError(
+            "to_duckdb needs duckdb and pyarrow: pip install 'xtract[tabular]'"
+        ) from None
+    from xtract_sdk.tables import parquet_row, schema
+
+    rows = [
+        parquet_row(item)
+        for doc in client.metadata(crawl_id, follow=False)
+        for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)})
+    ]
+    files = pa.Table.from_pylist(rows, schema=schema())
+    con = connection if connection is not None else duckdb.connect()
+    con.register("_xtract_files", files)
+    con.execute("CREATE OR REPLACE TABLE files AS SELECT * FROM _xtract_files")
+    con.unregister("_xtract_files")
+    return con

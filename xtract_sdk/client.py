@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from xtract_sdk._http import HttpCore, path_id
-from xtract_sdk._notebook import iter_metadata, to_dataframe
+from xtract_sdk._notebook import iter_metadata, to_dataframe, to_duckdb
 from xtract_sdk._waits import follow, wait_offloads
 from xtract_sdk.endpoint import XtractEndpoint
 from xtract_sdk.errors import ServiceUnavailableError, XtractError
@@ -462,6 +462,15 @@ class XtractClient:
         """A pandas DataFrame with one row per file: path, size, extension, mtime,
         mimetype, unknown, family_id, and the ``metadata`` and ``errors`` columns."""
         return to_dataframe(self, crawl_id)
+
+    def to_duckdb(self, crawl_id: str, connection: Any = None) -> Any:
+        """The crawl's metadata as the DuckDB table ``files`` (typed, one row per file)
+        in a new in-memory connection, or in ``connection``:
+
+        >>> con = xtr.to_duckdb(crawl_id)                               # doctest: +SKIP
+        >>> con.sql("SELECT tabular.rows, path FROM files WHERE tabular.header").df()
+        """
+        return to_duckdb(self, crawl_id, connection)
 
     # -- events -------------------------------------------------------------------------
     def monitor(

@@ -217,6 +217,33 @@ def event_line(event: Any) -> str:
     return f"{event.id}  {event.type:<18} {where}{brief}"
 
 
+@app.command()
+def query(
+    crawl_id: str,
+    sql: str = typer.Argument(
+        "SELECT mimetype, count(*) AS files FROM files GROUP BY 1 ORDER BY 2 DESC",
+        help="SQL over the table `files` (one typed row per file; columns as in a Parquet "
+        "export: path, size, mtime, mimetype, one struct per extractor, errors, ...).",
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run SQL (DuckDB) over a crawl's metadata."""
+    with sdk_errors(as_json):
+        con = client(as_json).to_duckdb(crawl_id)
+    try:
+        result = con.execute(sql)
+    except Exception as exc:  # duckdb's own errors: the user's SQL
+        fail(f"query failed: {str(exc).splitlines()[0]}", 2, as_json, "bad_query")
+    names = [d[0] for d in result.description]
+    rows = result.fetchall()
+    if as_json:
+        typer.echo(json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str))
+        return
+    typer.echo("\t".join(names))
+    for r in rows:
+        typer.echo("\t".join("" if v is None else str(v) for v in r))
+
+
 @app.command("ls")
 def list_crawls(as_json: bool = typer.Option(False, "--json")) -> None:
     """List your crawls, newest first."""

@@ -21,6 +21,7 @@ from typing import Any, NotRequired, TypedDict
 
 from xtract_extractors.registry import Param, check_params, declared_params, param
 from xtract_extractors.safepath import write_file
+from xtract_sdk.tables import jsonl_item, parquet_row, schema
 from xtract_service.streams import Cursor
 
 
@@ -157,12 +158,18 @@ class JsonlWriter(PartWriter):
         self.suffix = ".jsonl.gz" if params.get("gzip") else ".jsonl"
 
     def encode(self, items: list[dict[str, Any]]) -> bytes:
-        text = "".join(json.dumps(i, default=str, separators=(",", ":")) + "\n" for i in items)
+        text = "".join(
+            json.dumps(jsonl_item(i), default=str, separators=(",", ":")) + "\n" for i in items
+        )
         raw = text.encode()
         return gzip.compress(raw, mtime=0) if self.options.get("gzip") else raw
 
 
-@writer("parquet", "One row per file, for pandas and DuckDB; nested fields as JSON text.")
+@writer(
+    "parquet",
+    "One row per file, typed: a UTC timestamp for mtime, a struct per extractor, JSON text "
+    "only for free-form leftovers; one schema for every part (see xtract_sdk/tables.py).",
+)
 @param("max_items", int, default=100_000, low=1, high=10_000_000, desc="rows per part")
 @param(
     "max_bytes", int, default=256 << 20, low=1 << 10, high=4 << 30, desc="bytes of JSON per part"
@@ -181,14 +188,7 @@ class ParquetWriter(PartWriter):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        columns: dict[str, list[Any]] = {}
-        for n, item in enumerate(items):
-            for k in item:
-                columns.setdefault(k, [None] * n)
-            for k, col in columns.items():
-                v = item.get(k)
-                col.append(json.dumps(v, default=str) if isinstance(v, dict | list) else v)
-        table = pa.table({k: pa.array(v) for k, v in columns.items()})
+        table = pa.Table.from_pylist([parquet_row(i) for i in items], schema=schema())
         buf = io.BytesIO()
         pq.write_table(  # type: ignore[no-untyped-call]
             table, buf, compression=self.options.get("compression") or "zstd"

@@ -130,14 +130,18 @@ def test_every_format_reads_back_with_every_file_once(
 ) -> None:
     xtr, cid, files = extracted
     folder = offload(xtr, cid, dest, fmt, format_params=params)
-    assert folder.parent.name.count("-") == 3 and folder.parent.name.count(":") == 2
+    assert folder.parent.name.count("-") == 3 and folder.parent.name.count(".") == 2
     items = read_items(folder, fmt)
     paths = [i["path"] for i in items]
     assert len(paths) == len(set(paths)) == len(files)
     assert set(paths) == files
     table = next(i for i in items if i["path"].endswith("good/table.csv"))
-    md = table["metadata"] if fmt != "parquet" else json.loads(table["metadata"])
-    assert md["tabular"]["rows"] == 100
+    if fmt == "parquet":  # typed: a struct per extractor, leftovers as JSON text
+        assert table["tabular"]["rows"] == 100
+        assert json.loads(table["metadata_json"])["tabular"]["column_profiles"]
+        assert table["mtime"].tzinfo is not None
+    else:
+        assert table["metadata"]["tabular"]["rows"] == 100
     if params.get("max_items"):
         assert len(checked_parts(folder)) > 1
 
@@ -428,3 +432,70 @@ class SignedHook:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/signed"
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_duckdb_and_pandas_read_the_exports_with_no_options(
+    extracted: tuple, dest: Path, fmt: str
+) -> None:
+    import duckdb
+    import pandas as pd
+
+    xtr, cid, files = extracted
+    folder = offload(xtr, cid, dest, fmt, format_params={"max_items": 9})  # several parts
+    assert len(checked_parts(folder)) > 1
+    if fmt == "parquet":
+        source = f"'{folder}/*.parquet'"
+        df = pd.concat(pd.read_parquet(p) for p in sorted(folder.glob("*.parquet")))
+        assert str(df["mtime"].dtype).startswith("datetime64") and len(df) == len(files)
+    else:
+        source = f"read_json_auto('{folder}/*.jsonl')"
+    con = duckdb.connect()
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT path) FROM {source}").fetchone()
+    assert n == distinct == len(files)
+    kind = con.execute(f"SELECT typeof(mtime) FROM {source} LIMIT 1").fetchone()[0]
+    assert kind.startswith("TIMESTAMP"), kind
+    rows_sql = "tabular.rows" if fmt == "parquet" else "metadata.tabular.rows"
+    (rows,) = con.execute(
+        f"SELECT {rows_sql} FROM {source} WHERE path LIKE '%good/table.csv'"
+    ).fetchone()
+    assert rows == 100
+
+
+def test_sql_over_a_crawl_with_to_duckdb_and_xtract_query(extracted: tuple) -> None:
+    import subprocess
+    import sys
+
+    xtr, cid, files = extracted
+    con = xtr.to_duckdb(cid)
+    assert con.execute("SELECT count(*) FROM files").fetchone()[0] == len(files)
+    (rows,) = con.execute(
+        "SELECT tabular.rows FROM files WHERE path LIKE '%good/table.csv'"
+    ).fetchone()
+    assert rows == 100
+    env = {**os.environ, "XTRACT_URL": xtr.base_url, "XTRACT_TOKEN": xtr.http._token or ""}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xtract_service.cli",
+            "query",
+            cid,
+            "SELECT count(*) AS n FROM files",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"n": len(files)}]
+    bad = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "query", cid, "SELEKT 1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "query failed" in bad.stderr

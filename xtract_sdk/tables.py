@@ -1,0 +1,235 @@
+"""Analysis-ready rows: how an item becomes a row of a Parquet file with a fixed, typed
+schema, and a JSONL line that DuckDB's ``read_json_auto`` and pandas load as they are.
+
+Parquet: typed columns for the file (``size`` int64, ``mtime`` a UTC timestamp, ...),
+one struct column per built-in extractor holding its summary fields, typed
+(:data:`FIELDS`), ``errors`` as a list of structs, and ``metadata_json``: only what
+the typed columns do not hold (the remaining fields, plug-ins' metadata), as JSON
+text. Every part of every export has the same schema, so
+``SELECT * FROM 'export/*.parquet'`` works with no options.
+
+JSONL keeps each item's nested ``metadata``, with ``mtime`` as an ISO 8601 timestamp
+and keys made unique regardless of case (DuckDB's struct fields are case-insensitive:
+``Value`` beside ``value`` in EXIF or HDF5 attributes is a hard error there); a later
+key that clashes becomes ``key~2``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+# the summary fields of the built-in extractors, typed; everything else is leftovers
+FIELDS: dict[str, dict[str, str]] = {
+    "filetype": {
+        "mimetype": "string",
+        "description": "string",
+        "detected_by": "string",
+        "reason": "string",
+        "size": "int64",
+        "sha256": "string",
+        "unknown": "bool",
+    },
+    "tabular": {
+        "reader": "string",
+        "delimiter": "string",
+        "header": "bool",
+        "comment": "string",
+        "preamble_lines": "int64",
+        "rows": "int64",
+        "columns": "int64",
+        "date_format": "string",
+    },
+    "keyword": {
+        "source": "string",
+        "language": "string",
+        "word_count": "int64",
+        "keywords": "list<string>",
+    },
+    "images": {
+        "format": "string",
+        "width": "int64",
+        "height": "int64",
+        "mode": "string",
+        "frames": "int64",
+    },
+    "jsonxml": {
+        "format": "string",
+        "depth": "int64",
+        "root_type": "string",
+        "root": "string",
+        "elements": "int64",
+        "length": "int64",
+    },
+    "pdf": {"pages": "int64", "encrypted": "bool"},
+    "python": {
+        "lines": "int64",
+        "comment_lines": "int64",
+        "min_python": "string",
+        "imports": "list<string>",
+    },
+    "c_code": {"lines": "int64", "comments": "int64", "includes": "list<string>"},
+    "compressed": {
+        "method": "string",
+        "inner_name": "string",
+        "inner_mimetype": "string",
+        "inner_size": "int64",
+        "ratio": "double",
+    },
+    "archive": {
+        "format": "string",
+        "member_count": "int64",
+        "files": "int64",
+        "total_size": "int64",
+    },
+    "html": {
+        "title": "string",
+        "language": "string",
+        "links": "int64",
+        "images": "int64",
+        "word_count": "int64",
+        "keywords": "list<string>",
+    },
+    "markdown": {
+        "title": "string",
+        "links": "int64",
+        "code_blocks": "int64",
+        "word_count": "int64",
+    },
+    "svg": {"width": "double", "height": "double", "elements": "int64", "title": "string"},
+}
+BASE = {
+    "crawl_id": "string",
+    "family_id": "string",
+    "path": "string",
+    "size": "int64",
+    "extension": "string",
+    "mtime": "timestamp",
+    "mimetype": "string",
+    "unknown": "bool",
+}
+
+
+def _arrow(kind: str) -> Any:
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "double": pa.float64(),
+        "bool": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "list<string>": pa.list_(pa.string()),
+    }[kind]
+
+
+def schema() -> Any:
+    """The one Parquet schema every export part has."""
+    import pyarrow as pa
+
+    fields = [pa.field(name, _arrow(kind)) for name, kind in BASE.items()]
+    for extractor, typed in FIELDS.items():
+        inner = pa.struct([pa.field(k, _arrow(t)) for k, t in typed.items()])
+        fields.append(pa.field(extractor, inner))
+    error = pa.struct(
+        [
+            pa.field("extractor", pa.string()),
+            pa.field("error", pa.string()),
+            pa.field("message", pa.string()),
+        ]
+    )
+    fields += [pa.field("errors", pa.list_(error)), pa.field("metadata_json", pa.string())]
+    return pa.schema(fields)
+
+
+def _value(value: Any, kind: str) -> Any:
+    """``value`` in the column's type, or None when it is not of that kind."""
+    if value is None:
+        return None
+    try:
+        if kind == "string":
+            return value if isinstance(value, str) else json.dumps(value, default=str)
+        if kind == "int64":
+            return (
+                int(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else None
+            )
+        if kind == "double":
+            return (
+                float(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else None
+            )
+        if kind == "bool":
+            return value if isinstance(value, bool) else None
+        if kind == "timestamp":
+            return datetime.fromtimestamp(float(value), UTC)
+        if kind == "list<string>":
+            if not isinstance(value, list):
+                return None
+            # keywords are [keyword, score] pairs: the keyword is what one searches by
+            return [str(v[0]) if isinstance(v, list) and v else str(v) for v in value]
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
+    """One item as a row of :func:`schema`."""
+    row: dict[str, Any] = {name: _value(item.get(name), kind) for name, kind in BASE.items()}
+    raw = item.get("metadata")
+    metadata: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    leftovers: dict[str, Any] = {}
+    for extractor, md in metadata.items():
+        typed = FIELDS.get(extractor)
+        if typed is None or not isinstance(md, dict):
+            leftovers[extractor] = md
+            continue
+        row[extractor] = {k: _value(md.get(k), t) for k, t in typed.items()}
+        rest = {k: v for k, v in md.items() if k not in typed}
+        if rest:
+            leftovers[extractor] = rest
+    for extractor in FIELDS:
+        row.setdefault(extractor, None)
+    row["errors"] = [
+        {
+            k: (str(e.get(k)) if e.get(k) is not None else None)
+            for k in ("extractor", "error", "message")
+        }
+        for e in item.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    extra = {k: v for k, v in item.items() if k not in BASE and k not in ("metadata", "errors")}
+    if extra:  # fields a transform renamed or added
+        leftovers["_item"] = extra
+    row["metadata_json"] = json.dumps(leftovers, default=str) if leftovers else None
+    return row
+
+
+def unique_keys(value: Any) -> Any:
+    """``value`` with every object's keys unique regardless of case (recursively)."""
+    if isinstance(value, dict):
+        seen: dict[str, int] = {}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            n = seen.get(key.lower(), 0) + 1
+            seen[key.lower()] = n
+            out[key if n == 1 else f"{key}~{n}"] = unique_keys(v)
+        return out
+    if isinstance(value, list):
+        return [unique_keys(v) for v in value]
+    return value
+
+
+def jsonl_item(item: dict[str, Any]) -> dict[str, Any]:
+    """One item as a JSONL object DuckDB and pandas read without options."""
+    out = unique_keys(item)
+    mtime = out.get("mtime")
+    if isinstance(mtime, int | float) and not isinstance(mtime, bool):
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            out["mtime"] = datetime.fromtimestamp(float(mtime), UTC).isoformat()
+    return out  # type: ignore[no-any-return]
