@@ -33,8 +33,9 @@ def _done(statuses: list[dict[str, Any]] | None, key: str, inner: str | None = N
 def crawl_line(
     statuses: list[dict[str, Any]], elapsed: float, start: list[dict[str, Any]] | None = None
 ) -> str:
-    """One line summing the crawls: state, files, bytes, dirs, rate, errors. The rate
-    counts only files found since ``start`` (the statuses when the wait began)."""
+    """One line summing the crawls: state, files, bytes, dirs, rate, errors. The rate is
+    over the crawls' own running time (the service's ``elapsed_seconds``), so a crawl
+    that finished before the first look still shows how fast it went."""
     data = [s.get("data", {}) for s in statuses]
     files = sum(d.get("files_crawled", 0) for d in data)
     nbytes = sum(d.get("bytes_crawled", 0) for d in data)
@@ -42,8 +43,8 @@ def crawl_line(
     pending = sum(d.get("dirs_pending", 0) for d in data)
     errors = sum(d.get("errors", 0) for d in data)
     states = sorted({s.get("status", "?") for s in statuses})
-    new = files - _done(start, "files_crawled", "data")
-    rate = new / elapsed if elapsed > 0 else 0.0
+    ran = max((float(d.get("elapsed_seconds") or 0) for d in data), default=0.0) or elapsed
+    rate = files / ran if ran > 0 else 0.0
     return (
         f"{'/'.join(states)}: {files:,} files, {human_bytes(nbytes)}, {dirs:,} dirs "
         f"({pending:,} pending), {errors:,} errors, {rate:,.0f} files/s, {elapsed:.1f}s"

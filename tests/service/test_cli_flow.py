@@ -137,5 +137,5 @@ def test_progress_bar_in_a_terminal_ends_with_the_totals(service: Service, tree_
     assert "\r" in screen  # redrawn in place
     bar = [seg for seg in screen.replace("\r\n", "\n").split("\r") if "files/s" in seg]
     assert bar[-1].strip().splitlines()[0].startswith(f"complete: {len(tree):,} files")
-    summary = [line for line in screen.splitlines() if line.startswith("  ") and "groups" in line]
-    assert summary and summary[-1].strip().startswith(f"{len(tree):,} files,")
+    summary = [line for line in screen.splitlines() if line.startswith("  found ")]
+    assert summary and summary[-1].strip().startswith(f"found {len(tree):,} files (")

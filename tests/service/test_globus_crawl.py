@@ -39,6 +39,9 @@ def globus_service(
         "GLOBUS_SDK_SERVICE_URL_TRANSFER": emulator.url,
         "XTRACT_GLOBUS_PAGE_SIZE": "7",
         "XTRACT_GLOBUS_MAX_SLEEP": "0.05",
+        # every 5th request fails: with 6 listings in flight, one request's retries can
+        # land on failures several times running; 10 tries make that vanishingly rare
+        "XTRACT_GLOBUS_MAX_RETRIES": "10",
         "XTRACT_LISTINGS_IN_FLIGHT": "6",
     }
     svc = Service(tmp_path_factory.mktemp("globus-home"), env=env).start()
