@@ -136,3 +136,27 @@ def test_svg_is_read_as_xml_and_as_an_image_not_by_pillow() -> None:
             assert md["view_box"] == [
                 float(v) for v in root.get("viewBox").replace(",", " ").split()
             ]
+
+
+def test_xhtml_with_named_entities_and_a_png_named_csv(tmp_path: Path) -> None:
+    """Two cases the real corpus showed: XHTML's ``&nbsp;`` broke the XML parser it was
+    given to, and a name must not override what the bytes plainly are."""
+    page = tmp_path / "page.xhtml"
+    page.write_text(
+        '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" lang="de">'
+        "<head><title>Caf&eacute;&nbsp;Daten</title></head>"
+        '<body><p>Messwerte&nbsp;vom <a href="a.html">Montag</a></p></body></html>'
+    )
+    doc = extract(page)
+    assert doc["errors"] == [] and doc["metadata"]["html"][
+        "title"
+    ] == "Caf\u00e9\u00a0Daten".replace("\u00a0", " ")
+    assert doc["metadata"]["html"]["declared_language"] == "de"
+    assert doc["metadata"]["html"]["links"] == 1
+    png = next(iter(some("**/*.png", Path("/usr/share"))))
+    fake = tmp_path / "table.csv"
+    fake.write_bytes(png.read_bytes())
+    doc = extract(fake)
+    assert doc["mimetype"] == "image/png" and "images" in doc["metadata"]
+    assert doc["metadata"]["filetype"]["detected_by"] in ("libmagic", "puremagic")
+    assert "whatever the name says" in doc["metadata"]["filetype"]["reason"]
