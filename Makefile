@@ -35,6 +35,7 @@ check: lint test
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_crawl.py
+	$(BIN)/python bench/bench_offload.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -209,27 +209,64 @@ def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _case_unique(value: dict[Any, Any]) -> dict[Any, Any]:
+    """``value`` itself when its keys are unique regardless of case, else a copy whose
+    later clashing keys are renamed ``key~2``, ``key~3``, ..."""
+    if len({str(k).lower() for k in value}) == len(value):
+        return value
+    seen: dict[str, int] = {}
+    out: dict[Any, Any] = {}
+    for k, v in value.items():
+        key = str(k)
+        n = seen.get(key.lower(), 0) + 1
+        seen[key.lower()] = n
+        out[key if n == 1 else f"{key}~{n}"] = v
+    return out
+
+
 def unique_keys(value: Any) -> Any:
-    """``value`` with every object's keys unique regardless of case (recursively)."""
+    """``value`` with every object's keys unique regardless of case (recursively). An
+    object or list that needs no change is returned as it is (no copy): most do."""
     if isinstance(value, dict):
-        seen: dict[str, int] = {}
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            key = str(k)
-            n = seen.get(key.lower(), 0) + 1
-            seen[key.lower()] = n
-            out[key if n == 1 else f"{key}~{n}"] = unique_keys(v)
+        out = _case_unique(value)
+        for k, v in out.items():
+            if isinstance(v, dict | list):
+                fixed = unique_keys(v)
+                if fixed is not v:
+                    out = dict(out) if out is value else out
+                    out[k] = fixed
         return out
     if isinstance(value, list):
-        return [unique_keys(v) for v in value]
+        result = value
+        for i, v in enumerate(value):
+            if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict | list)):
+                fixed = unique_keys(v)
+                if fixed is not v:
+                    result = list(result) if result is value else result
+                    result[i] = fixed
+        return result
     return value
+
+
+# built-in extractors whose output keys are all fixed names (no free-form maps): their
+# keys cannot clash, so they are not walked
+FIXED_KEYS = frozenset(
+    {"filetype", "tabular", "keyword", "python", "c_code", "archive", "html", "markdown"}
+)
 
 
 def jsonl_item(item: dict[str, Any]) -> dict[str, Any]:
     """One item as a JSONL object DuckDB and pandas read without options."""
-    out = unique_keys(item)
+    out = dict(_case_unique(item))
+    metadata = out.get("metadata")
+    if isinstance(metadata, dict):
+        out["metadata"] = {
+            name: (md if name in FIXED_KEYS else unique_keys(md))
+            for name, md in _case_unique(metadata).items()
+        }
     mtime = out.get("mtime")
     if isinstance(mtime, int | float) and not isinstance(mtime, bool):
         with contextlib.suppress(OverflowError, OSError, ValueError):
-            out["mtime"] = datetime.fromtimestamp(float(mtime), UTC).isoformat()
-    return out  # type: ignore[no-any-return]
+            stamp = datetime.fromtimestamp(float(mtime), UTC).isoformat()
+            out["mtime"] = stamp
+    return out

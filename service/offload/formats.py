@@ -104,7 +104,7 @@ class PartWriter:
         self.max_items = int(params.get("max_items") or 100_000)
         self.max_bytes = int(params.get("max_bytes") or 256 << 20)
         self.index = first_part
-        self.items: list[dict[str, Any]] = []
+        self.items: list[Any] = []  # what ``prepare`` made of each item
         self.families = 0
         self.size = 0
         self.position = Cursor()  # the reader's position after the last family taken
@@ -113,11 +113,12 @@ class PartWriter:
         """Take one family's items, read at ``position``; returns the parts this finished,
         durably written, each with the ``position`` after the last family it holds."""
         done: list[Part] = []
-        cost = sum(self.measure(i) for i in items)
+        prepared = [self.prepare(i) for i in items]
+        cost = sum(c for _, c in prepared)
         full = len(self.items) + len(items) > self.max_items or self.size + cost > self.max_bytes
         if self.items and full:
             done.append(self._finish())
-        self.items += items
+        self.items += [p for p, _ in prepared]
         self.families += 1
         self.size += cost
         self.position = position
@@ -134,10 +135,12 @@ class PartWriter:
         self.items, self.families, self.size = [], 0, 0
         return part
 
-    def measure(self, item: dict[str, Any]) -> int:
-        return len(json.dumps(item, default=str))
+    def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
+        """What the part keeps of ``item`` and its cost in bytes (each item is
+        serialized once: the cost is measured on what will be written)."""
+        return item, len(json.dumps(item, default=str))
 
-    def encode(self, items: list[dict[str, Any]]) -> bytes:
+    def encode(self, items: list[Any]) -> bytes:
         raise NotImplementedError
 
 
@@ -157,11 +160,12 @@ class JsonlWriter(PartWriter):
         super().__init__(folder, first_part, **params)
         self.suffix = ".jsonl.gz" if params.get("gzip") else ".jsonl"
 
-    def encode(self, items: list[dict[str, Any]]) -> bytes:
-        text = "".join(
-            json.dumps(jsonl_item(i), default=str, separators=(",", ":")) + "\n" for i in items
-        )
-        raw = text.encode()
+    def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
+        line = json.dumps(jsonl_item(item), default=str, separators=(",", ":")) + "\n"
+        return line, len(line)
+
+    def encode(self, items: list[Any]) -> bytes:
+        raw = "".join(items).encode()
         return gzip.compress(raw, mtime=0) if self.options.get("gzip") else raw
 
 
@@ -184,11 +188,16 @@ class JsonlWriter(PartWriter):
 class ParquetWriter(PartWriter):
     suffix = ".parquet"
 
+    def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
+        row = parquet_row(item)
+        # the leftovers' JSON plus the typed fields, about what the row takes in memory
+        return row, len(row.get("metadata_json") or "") + 64 * len(row)
+
     def encode(self, items: list[dict[str, Any]]) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist([parquet_row(i) for i in items], schema=schema())
+        table = pa.Table.from_pylist(items, schema=schema())
         buf = io.BytesIO()
         pq.write_table(  # type: ignore[no-untyped-call]
             table, buf, compression=self.options.get("compression") or "zstd"
