@@ -36,6 +36,7 @@ check: lint test
 bench: $(STAMP)
 	$(BIN)/python bench/bench_crawl.py
 	$(BIN)/python bench/bench_offload.py
+	$(BIN)/python bench/bench_cold_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
