@@ -94,6 +94,12 @@ def _starts_with(path: str, magic: bytes) -> bool:
         return f.read(len(magic)) == magic
 
 
+# characters langdetect reads: on 120 Debian text files the first 3,000 gave the same
+# language as the first 20,000 for every file, in 4.9 ms against 11.2 ms (bench/
+# bench_keywords.py); 5,000 keeps a margin
+LANGUAGE_SAMPLE = 5_000
+
+
 def _language(text: str) -> str | None:
     try:
         from langdetect import DetectorFactory, detect
@@ -101,7 +107,7 @@ def _language(text: str) -> str | None:
         return None
     DetectorFactory.seed = 0  # the same text gives the same answer every time
     try:
-        return str(detect(text[:20_000]))
+        return str(detect(text[:LANGUAGE_SAMPLE]))
     except Exception:  # langdetect raises when it finds no letters
         return None
 
