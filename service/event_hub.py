@@ -4,9 +4,13 @@ Every SSE client of one crawl shares one reader: an asyncio task that blocks on
 ``XREAD`` for that crawl's event stream (one Redis connection per watched crawl, not
 per client) and hands each batch to every subscriber's queue. A subscriber first
 catches up from its ``Last-Event-ID`` with ``XRANGE``, then takes the live feed,
-skipping what it already sent. A subscriber too slow to keep up is dropped (its client
-reconnects with ``Last-Event-ID`` and misses nothing the capped stream still holds). No
-thread is held per client, so a thousand watchers leave every other request alone.
+skipping what it already sent. A new reader starts at the stream's end as it is when the
+reader starts, which may be after a subscriber's catch-up ended; so once the reader has
+its starting point, each subscriber catches up once more, and nothing falls between
+the two (an event written in that gap used to be lost for the first watchers). A
+subscriber too slow to keep up is dropped (its client reconnects with ``Last-Event-ID``
+and misses nothing the capped stream still holds). No thread is held per client, so a
+thousand watchers leave every other request alone.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class _Feed:
     last: str | None = None  # where the reader is; set by the reader when it starts
     subscribers: set[asyncio.Queue[list[Entry] | None]] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # the reader has a start
 
 
 class EventHub:
@@ -49,17 +54,14 @@ class EventHub:
         queue: asyncio.Queue[list[Entry] | None] = asyncio.Queue(QUEUE)
         feed = self._join(crawl_id, queue)
         try:
-            last = after
             key = keys.events(crawl_id)
-            while True:  # catch up on what the stream holds after ``after``
-                raw = await self.ar.xrange(key, min=f"({last}", count=CATCH_UP)
-                found = ranged(key, raw)
-                for entry in found:
+            last = after
+            for rounds in range(2):  # what the stream holds; then up to the reader's start
+                if rounds:
+                    await feed.ready.wait()
+                async for entry in self._catch_up(key, last):
+                    last = entry.id
                     yield entry
-                if found:
-                    last = found[-1].id
-                if len(found) < CATCH_UP:
-                    break
             while True:
                 batch = await queue.get()
                 if batch is None:
@@ -73,6 +75,18 @@ class EventHub:
                         yield entry
         finally:
             self._leave(crawl_id, queue)
+
+    async def _catch_up(self, key: str, after: str) -> AsyncIterator[Entry]:
+        """Every entry of the stream after ``after``, a page at a time."""
+        last = after
+        while True:
+            found = ranged(key, await self.ar.xrange(key, min=f"({last}", count=CATCH_UP))
+            for entry in found:
+                yield entry
+            if found:
+                last = found[-1].id
+            if len(found) < CATCH_UP:
+                return
 
     def _join(self, crawl_id: str, queue: asyncio.Queue[list[Entry] | None]) -> _Feed:
         # no await here: every watcher that arrives at once joins the same feed
@@ -94,8 +108,11 @@ class EventHub:
 
     async def _read(self, crawl_id: str, feed: _Feed) -> None:
         key = keys.events(crawl_id)
-        newest = await self.ar.xrevrange(key, count=1)  # start at the stream's end
-        feed.last = text(newest[0][0]) if newest else "0-0"
+        try:
+            newest = await self.ar.xrevrange(key, count=1)  # start at the stream's end
+            feed.last = text(newest[0][0]) if newest else "0-0"
+        finally:
+            feed.ready.set()  # (even if Redis failed: watchers then read from "0-0")
         while feed.subscribers:
             try:
                 reply = await self.ar.xread({key: feed.last or "0-0"}, count=500, block=BLOCK_MS)
