@@ -83,7 +83,7 @@ def read_as(
 ) -> str:
     """The owner to read the crawl as: its owner, if ``caller`` is them or is shared
     with; else CrawlNotFound, as if there were no such crawl."""
-    owner = crawls.get(crawl_id, None).get("owner", "")
+    owner = crawls.owner_of(crawl_id)
     if owner == caller.owner:
         return owner
     shared = shares_of(crawls.r, crawl_id)

@@ -74,8 +74,8 @@ class XtractClient:
     ) -> None:
         """Log in with Globus when the service says it uses Globus Auth."""
         try:
-            auth = self.http.request("GET", "/health").get("auth") or {}
-        except (ServiceUnavailableError, AttributeError):
+            auth = self.health().get("auth") or {}
+        except ServiceUnavailableError:
             if required:
                 raise
             return  # not reachable yet: calls will say so
@@ -141,6 +141,15 @@ class XtractClient:
             raise XtractError("no crawl ids: call crawl() first or pass crawl_ids")
         return ids
 
+    def _in_order(self, crawl_ids: str | Sequence[str] | None, suffix: str) -> Any:
+        """``GET /v1/crawls/{id}{suffix}`` per crawl: one answer for one id (a string),
+        else a list in ``crawl_ids`` order, as the published SDK returned statuses."""
+        got = [
+            self.http.request("GET", f"/v1/crawls/{path_id(cid)}{suffix}")
+            for cid in self._ids(crawl_ids)
+        ]
+        return got[0] if isinstance(crawl_ids, str) else got
+
     def _per_crawl(self, crawl_ids: str | Sequence[str] | None, call: Any) -> Any:
         results = {cid: call(path_id(cid)) for cid in self._ids(crawl_ids)}
         return results[crawl_ids] if isinstance(crawl_ids, str) else results
@@ -149,10 +158,7 @@ class XtractClient:
         """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``:
         that dictionary for one crawl id, else a list of them in ``crawl_ids`` order
         (every crawl this client started by default), as the published SDK returned."""
-        statuses = [
-            self.http.request("GET", f"/v1/crawls/{path_id(cid)}") for cid in self._ids(crawl_ids)
-        ]
-        return statuses[0] if isinstance(crawl_ids, str) else statuses
+        return self._in_order(crawl_ids, "")
 
     def list_crawls(self) -> list[dict[str, Any]]:
         """Every crawl of yours the service knows, newest first."""
@@ -298,11 +304,7 @@ class XtractClient:
     def get_xtract_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
         """``{'xtract_status', 'xtract_counters': {...}, ...}`` for one crawl id, or a
         list of them, one per crawl (every crawl this client started by default)."""
-        statuses = [
-            self.http.request("GET", f"/v1/crawls/{path_id(cid)}/xtract")
-            for cid in self._ids(crawl_ids)
-        ]
-        return statuses[0] if isinstance(crawl_ids, str) else statuses
+        return self._in_order(crawl_ids, "/xtract")
 
     def xtract_and_wait(
         self,

@@ -24,10 +24,8 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TB"  # pragma: no cover - the loop always returns
 
 
-def _done(statuses: list[dict[str, Any]] | None, key: str, inner: str | None = None) -> int:
-    if not statuses:
-        return 0
-    return sum(int((s.get(inner, {}) if inner else s).get(key, 0) or 0) for s in statuses)
+def _done(statuses: list[dict[str, Any]] | None, key: str) -> int:
+    return sum(int(s.get(key, 0) or 0) for s in statuses or [])
 
 
 def crawl_line(

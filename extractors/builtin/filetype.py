@@ -177,20 +177,18 @@ def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, 
             "detected_by": by,
             "reason": why,
         }
-    looks_text = magic.startswith("text/") or magic in _TEXT_GUESSES
-    if (magic in _GENERIC and (_textual(named) or magic == "application/octet-stream")) or (
-        looks_text and _textual(named) and (magic in _GENERIC or magic in _TEXT_GUESSES)
-    ):
-        if magic == "text/plain" and not _textual(named):
-            pass  # plain text named like a binary format: the bytes win below
-        else:
-            return {
-                **out,
-                "mimetype": named,
-                "description": description,
-                "detected_by": "extension",
-                "reason": f"{by} said {magic}, which the extension's {named} refines",
-            }
+    weak = magic in _GENERIC or magic in _TEXT_GUESSES
+    # an extension naming a text format refines a generic or guessed text answer, and
+    # any extension knows more than "data"; plain text named like a binary format is
+    # still text
+    if (weak and _textual(named)) or magic == "application/octet-stream":
+        return {
+            **out,
+            "mimetype": named,
+            "description": description,
+            "detected_by": "extension",
+            "reason": f"{by} said {magic}, which the extension's {named} refines",
+        }
     return {
         **out,
         "mimetype": magic,

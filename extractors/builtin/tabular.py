@@ -139,7 +139,7 @@ def _profile(
         s = stats.get(name)
         prof: dict[str, Any] = {"name": shown, "type": kind, "duckdb_type": col["type"]}
         if s is not None:
-            count, null_pct = int(s[10] or 0), float(s[11] or 0)
+            null_pct = float(s[11] or 0)  # SUMMARIZE: ..., count, null_percentage
             prof["missing"] = round(profiled * null_pct / 100) if profiled else 0
             if kind in ("integer", "number", "date", "datetime", "time"):
                 prof.update(min=_plain(_typed(s[2], kind)), max=_plain(_typed(s[3], kind)))
@@ -147,7 +147,6 @@ def _profile(
                 prof["mean"] = _plain(float(s[5]))
             if kind in ("text", "boolean"):
                 prof["distinct"] = int(s[4] or 0)
-            del count
         if kind in ("text", "boolean") and text_columns < MAX_TOP_COLUMNS and top_values:
             text_columns += 1
             quoted = '"' + name.replace('"', '""') + '"'

@@ -69,11 +69,6 @@ def caller_from_token(
     return get_auth(request).authenticate(token, accept)
 
 
-def owner_from_token(request: Request, token: str | None) -> str:
-    """The owner a token belongs to (see :func:`caller_from_token`)."""
-    return caller_from_token(request, token).owner
-
-
 def get_caller(request: Request) -> Caller:
     return caller_from_token(request, strip_bearer(request.headers.get("authorization")))
 

@@ -44,6 +44,14 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def refusal_status(exc: ApiError | ServiceError) -> int:
+    """The HTTP status of a refusal: its own (``ApiError``, ``AuthRefused``), else its
+    kind's in :data:`STATUS`."""
+    if isinstance(exc, ApiError | AuthRefused):
+        return exc.status
+    return next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
@@ -68,10 +76,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _refused(_: Request, exc: ServiceError) -> JSONResponse:
-        status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
-        if isinstance(exc, AuthRefused):
-            status = exc.status
-        return error_response(status, exc.code, exc.message)
+        return error_response(refusal_status(exc), exc.code, exc.message)
 
     @app.exception_handler(UnicodeError)
     async def _not_unicode(_: Request, exc: UnicodeError) -> JSONResponse:

@@ -29,7 +29,6 @@ class Caller:
     name: str = ""
     token: str = field(default="", repr=False)
     audience: str | None = None
-    groups: frozenset[str] = frozenset()
 
 
 class AuthRefused(ServiceError):

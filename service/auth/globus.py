@@ -79,18 +79,12 @@ class _Cache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def drop(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
 
 class GlobusAuth:
     """Callers by Globus Auth introspection; dependent tokens to act for them."""
 
     def __init__(self, settings: Settings, local: LocalTokens | None = None) -> None:
-        problem = settings.auth_problem()
-        if problem:
-            raise ValueError(problem)
+        """``settings`` are checked by ``create_app`` (``Settings.auth_problem``)."""
         self.client_id = str(settings.globus_client_id)
         self.scope = settings.xtract_scope
         self.cache_seconds = settings.globus_introspect_cache_seconds
@@ -99,9 +93,7 @@ class GlobusAuth:
             client_id=self.client_id,
             client_secret=settings.client_secret() or "",
             app_name="xtract-service",
-            # callers wait on these calls: one quick retry, and a bounded wait
-            transport=RequestsTransport(http_timeout=self.timeout),
-            retry_config=RetryConfig(max_retries=1, max_sleep=0.5),
+            **self._quick(),
         )
         self._callers = _Cache()
         self._dependent = _Cache()
@@ -131,11 +123,18 @@ class GlobusAuth:
                 f"the token was issued for {issued}, not for this Xtract service; "
                 "log in with `xtract login` (or XtractClient()) to get one",
             )
-        return Caller(caller.owner, caller.name, token, match, caller.groups)
+        return Caller(caller.owner, caller.name, token, match)
+
+    def _quick(self) -> dict[str, Any]:
+        """Callers wait on calls to Globus: one quick retry, and a bounded wait."""
+        return {
+            "transport": RequestsTransport(http_timeout=self.timeout),
+            "retry_config": RetryConfig(max_retries=1, max_sleep=0.5),
+        }
 
     def _introspect(self, token: str, key: str) -> tuple[Caller, frozenset[str]]:
         try:
-            info = self.client.oauth2_token_introspect(token, include="identity_set").data
+            info = self.client.oauth2_token_introspect(token).data
         except globus_sdk.GlobusAPIError as exc:
             if exc.http_status in (401, 403):
                 raise AuthUnavailable(
@@ -177,11 +176,6 @@ class GlobusAuth:
         found = (caller, audiences)
         self._callers.put(key, min(exp, now + self.cache_seconds), found)
         return found
-
-    def forget(self, token: str) -> None:
-        """Drop what is cached of ``token`` (after a logout or a revocation)."""
-        self._callers.drop(digest(token))
-        self._dependent.drop(digest(token))
 
     # -- acting for the caller ------------------------------------------------------------
     def service_tokens(self, caller: Caller, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -265,8 +259,7 @@ class GlobusAuth:
         client = globus_sdk.GroupsClient(
             authorizer=globus_sdk.AccessTokenAuthorizer(token),
             app_name="xtract-service",
-            transport=RequestsTransport(http_timeout=self.timeout),
-            retry_config=RetryConfig(max_retries=1, max_sleep=0.5),
+            **self._quick(),
         )
         try:
             found = {str(g["id"]) for g in client.get_my_groups(statuses="active")}

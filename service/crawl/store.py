@@ -22,7 +22,7 @@ from xtract_service import keys, scripts
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.errors import NotFound
 from xtract_service.events import publish
-from xtract_service.redis_client import Mapping, hash_of, number, text
+from xtract_service.redis_client import Mapping, hash_of, maybe_text, number, text
 from xtract_service.streams import create_group
 from xtract_service.vault import Vault, opened_secrets, sealed
 
@@ -45,6 +45,15 @@ class CrawlNotFound(NotFound):
     """No crawl with this id belongs to the caller."""
 
     code = "crawl_not_found"
+
+
+def _key_of(crawl_id: str) -> str:
+    """The crawl's hash key; CrawlNotFound for an id that is not a UUID."""
+    try:
+        uuid.UUID(crawl_id)
+    except ValueError:
+        raise CrawlNotFound(f"{crawl_id!r} is not a crawl id (crawl ids are UUIDs)") from None
+    return keys.crawl(crawl_id)
 
 
 @dataclass
@@ -149,14 +158,18 @@ class CrawlStore:
     def get(self, crawl_id: str, owner: str | None) -> dict[str, str]:
         """The crawl's hash; raises CrawlNotFound unless it exists and ``owner`` owns it
         (``owner=None`` is for workers, which serve every owner)."""
-        try:
-            uuid.UUID(crawl_id)
-        except ValueError:
-            raise CrawlNotFound(f"{crawl_id!r} is not a crawl id (crawl ids are UUIDs)") from None
-        h = hash_of(self.r, keys.crawl(crawl_id))
+        h = hash_of(self.r, _key_of(crawl_id))
         if not h or (owner is not None and h.get("owner") != owner):
             raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
         return h
+
+    def owner_of(self, crawl_id: str) -> str:
+        """Whose crawl this is (one field read, for a caller who is not its owner);
+        CrawlNotFound if there is no such crawl."""
+        owner = maybe_text(self.r.hget(_key_of(crawl_id), "owner"))
+        if owner is None:
+            raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
+        return owner
 
     def status(self, crawl_id: str, owner: str | None, error_samples: int = 20) -> dict[str, Any]:
         """The published status shape: ``{crawl_id, status, message, data: {...}}``."""

@@ -32,6 +32,17 @@ _COUNTERS = (
 _ORDER = [s.value for s in XtractStatus]
 
 
+def _reopen(pipe: Any, crawl_id: str) -> None:
+    """Queue on ``pipe`` what makes a finished run go again: IN_SCHEDULING, no finish
+    time, on the orchestrators' active set."""
+    pipe.hset(
+        keys.xtract(crawl_id),
+        mapping={"status": XtractStatus.IN_SCHEDULING.value, "message": "OK"},
+    )
+    pipe.hdel(keys.xtract(crawl_id), "finished_at")
+    pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
+
+
 class ExtractionExists(Conflict):
     """The crawl already has an extraction (or it is still running)."""
 
@@ -176,9 +187,12 @@ class ExtractionRuns:
         last = self.r.xinfo_stream(stream)["last-generated-id"] if self.r.exists(stream) else "0-0"
         if text(group["last-delivered-id"]) != text(last):
             return False
-        h = self.r.hmget(keys.xtract(crawl_id), ["success", "failed"])
-        success, failed = (number(x) for x in h)
-        if success + failed < number(self.r.hget(keys.crawl(crawl_id), "families")):
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hmget(keys.xtract(crawl_id), ["success", "failed"])
+        pipe.hget(keys.crawl(crawl_id), "families")
+        (ok, bad), found = pipe.execute()
+        success, failed = number(ok), number(bad)
+        if success + failed < number(found):
             return False  # a family found is not recorded yet: pending is never left over
         word = XtractStatus.FAILED if failed and not success else XtractStatus.COMPLETED
         if self.advance(crawl_id, word):
@@ -235,36 +249,26 @@ class ExtractionRuns:
             pipe.hincrby(keys.xtract(crawl_id), "errors", -had_errors)
             pipe.hincrby(keys.xtract(crawl_id), "unknown", -unknown)
             pipe.hincrby(keys.xtract(crawl_id), "files", -files)
-            pipe.hset(
-                keys.xtract(crawl_id),
-                mapping={"status": XtractStatus.IN_SCHEDULING.value, "message": "OK"},
-            )
-            pipe.hdel(keys.xtract(crawl_id), "finished_at")
             pipe.xadd(
                 keys.families(crawl_id), {"retry": json.dumps(list(families.values())), "n": 0}
             )
-            pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
+            _reopen(pipe, crawl_id)
             pipe.execute()
             publish(self.r, crawl_id, EventType.XTRACT_STARTED, retry=len(families))
-        resumed = self._resume_unfinished(crawl_id, owner, started=bool(families))
-        return {"crawl_id": crawl_id, "retried": len(families) + resumed, "resumed": resumed}
+            # the run is going again: families it never reached come along anyway
+            return {"crawl_id": crawl_id, "retried": len(families), "resumed": 0}
+        resumed = self._resume_unfinished(crawl_id, owner)
+        return {"crawl_id": crawl_id, "retried": resumed, "resumed": resumed}
 
-    def _resume_unfinished(self, crawl_id: str, owner: str, started: bool) -> int:
+    def _resume_unfinished(self, crawl_id: str, owner: str) -> int:
         """A run that FAILED before recording every family (its executor could not
         start, say) runs again for the families it never reached; returns how many."""
-        if started:  # the run is going again: what it never reached comes along anyway
-            return 0
         status = self.status(crawl_id, owner)
         pending = int(status["xtract_counters"]["fx"]["pending"])
         if pending == 0 or status["xtract_status"] != XtractStatus.FAILED:
             return 0
         pipe = self.r.pipeline(transaction=True)
-        pipe.hset(
-            keys.xtract(crawl_id),
-            mapping={"status": XtractStatus.IN_SCHEDULING.value, "message": "OK"},
-        )
-        pipe.hdel(keys.xtract(crawl_id), "finished_at")
-        pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
+        _reopen(pipe, crawl_id)
         pipe.execute()
         publish(self.r, crawl_id, EventType.XTRACT_STARTED, resumed=pending)
         return pending

@@ -42,7 +42,7 @@ from xtract_service.api.deps import (
     acting_tokens,
     caller_from_token,
 )
-from xtract_service.api.errors import STATUS, ApiError, describe_validation
+from xtract_service.api.errors import ApiError, describe_validation, refusal_status
 from xtract_service.auth import AuthRefused, Caller, strip_bearer
 from xtract_service.auth.globus import COMPUTE, TRANSFER
 from xtract_service.bounds import Tokens
@@ -67,15 +67,11 @@ class LegacyRoute(APIRoute):
             try:
                 return await handler(request)
             except (ApiError, ServiceError) as exc:
-                if isinstance(exc, (ApiError, AuthRefused)):
-                    status, code = exc.status, exc.code
-                else:
-                    status = next((s for k, s in STATUS.items() if isinstance(exc, k)), 400)
-                    code = exc.code
+                status = refusal_status(exc)
                 cid = _body_crawl_id(await request.body())
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
                 return JSONResponse(
-                    {"crawl_id": cid, "error": exc.message, "code": code},
+                    {"crawl_id": cid, "error": exc.message, "code": exc.code},
                     status_code=status,
                     headers=headers,
                 )
@@ -148,11 +144,12 @@ def _credentials(request: Request, body: dict[str, Any]) -> list[str]:
     return out
 
 
-def _caller(request: Request, body: dict[str, Any]) -> Caller:
-    """The first credential that authenticates, or the refusal of the first one."""
+def _caller(request: Request, body: dict[str, Any], found: list[str] | None = None) -> Caller:
+    """The first credential that authenticates (of ``found``, else of the body's), or
+    the refusal of the first one."""
     settings = request.app.state.settings
     accept = frozenset({TRANSFER, COMPUTE}) if settings.legacy_service_tokens else frozenset()
-    candidates = _credentials(request, body)
+    candidates = _credentials(request, body) if found is None else found
     if not candidates:
         return caller_from_token(request, None)
     refusal: AuthRefused | None = None
@@ -168,10 +165,10 @@ def _caller(request: Request, body: dict[str, Any]) -> Caller:
 def _reader(request: Request, body: dict[str, Any], crawls: Any, cid: str) -> str:
     """The owner a status or fetch call reads as: its credential's, or (none sent) the
     crawl's own owner, the crawl id being the capability."""
-    settings = request.app.state.settings
-    if _credentials(request, body) or not settings.legacy_crawl_id_capability:
-        return _caller(request, body).owner
-    return str(crawls.get(cid, None)["owner"])
+    found = _credentials(request, body)
+    if found or not request.app.state.settings.legacy_crawl_id_capability:
+        return _caller(request, body, found).owner
+    return str(crawls.owner_of(cid))
 
 
 def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
