@@ -14,8 +14,8 @@ LIBRARIES = (
     "PIL.Image",
     "PIL.ImageStat",
     "pypdf",
-    "yake",
-    "langdetect",
+    "yake_rust",
+    "py3langid",
     "docx",
     "defusedxml.ElementTree",
     "magic",
@@ -31,3 +31,5 @@ for _name in LIBRARIES:
     except Exception:  # missing or broken: the extractor will say so
         continue
 importlib.import_module(f"{__package__}.builtin")
+# py3langid's model (76 MB of address space) loads on a process's first keyword call, not
+# here: every extraction process would carry it under its memory limit

@@ -53,6 +53,12 @@ WEBHOOK_GROUP = "notifiers"  # webhook notifiers, on the outbox
 
 # -- service-wide -----------------------------------------------------------------------
 ACTIVE = f"{PREFIX}:crawls:active"
+_doc(
+    "crawls:wake",
+    "stream",
+    "one entry per crawl created (the last 100 kept): idle crawl workers block on it",
+)
+CRAWL_WAKE = f"{PREFIX}:crawls:wake"
 _doc("crawls:active", "set", "crawls with directories still to list")
 XTRACT_ACTIVE = f"{PREFIX}:xtracts:active"
 _doc("xtracts:active", "set", "crawls with an extraction running")

@@ -46,17 +46,8 @@ def follow(
                 return statuses
             if timeout is not None and bar.elapsed > timeout:
                 raise TimeoutError(f"still running after {timeout}s: {ids}")
-            touched = set(ids)
-            try:
-                got = [events.get(timeout=5.0)]
-                if not any(e.type in final for e in got):
-                    # a burst of progress: refresh at most four times a second
-                    time.sleep(max(0.0, 0.25 - (time.monotonic() - last_fetch)))
-                while not events.empty():
-                    got.append(events.get_nowait())
-                touched = {e.crawl_id for e in got}
-            except queue.Empty:
-                pass
+            got = _burst(events, last_fetch + 0.25, final)
+            touched = {e.crawl_id for e in got} if got else set(ids)
             last_fetch = time.monotonic()
             for cid in touched & set(ids):
                 statuses[cid] = fetch(cid)
@@ -64,6 +55,22 @@ def follow(
         for m in monitors:
             m.stop(timeout=0)
         bar.close()
+
+
+def _burst(events: queue.Queue[Event], until: float, final: frozenset[EventType]) -> list[Event]:
+    """The next burst of events: the first (waiting up to 5 s; none means a quiet
+    spell), then whatever arrives until ``until``, so progress refreshes at most four
+    times a second, and at once when an event says a run ended."""
+    got: list[Event] = []
+    try:
+        got.append(events.get(timeout=5.0))
+        while got[-1].type not in final and (left := until - time.monotonic()) > 0:
+            got.append(events.get(timeout=left))
+    except queue.Empty:
+        pass
+    while not events.empty():
+        got.append(events.get_nowait())
+    return got
 
 
 def wait_offloads(

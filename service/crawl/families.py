@@ -20,11 +20,12 @@ Family ids are ``{block id}.{index}``, stable however often a block is read.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import uuid
 from collections.abc import Iterator
 from typing import Any, NotRequired, TypedDict
+
+import orjson
 
 from xtract_extractors.kinds import extractor_for_extension, kind_of_extension
 
@@ -117,19 +118,21 @@ def counts(block: Block) -> tuple[int, int, int]:
     return n, len(fams), sum(len(f) for f in fams)
 
 
-def pack(blocks: list[Block], per_entry: int) -> list[tuple[str, int]]:
-    """Blocks packed into stream payloads of about ``per_entry`` files: (json, files)."""
-    out: list[tuple[str, int]] = []
+def pack(blocks: list[Block], per_entry: int) -> list[tuple[bytes, int]]:
+    """Blocks packed into stream payloads of about ``per_entry`` files: (json, files).
+    orjson, not json: this runs once per listed file, and orjson writes the same JSON
+    (floats round-trip alike) about 30 times faster."""
+    out: list[tuple[bytes, int]] = []
     batch: list[Block] = []
     n = 0
     for b in blocks:
         batch.append(b)
         n += len(b["files"])
         if n >= per_entry:
-            out.append((json.dumps(batch, separators=(",", ":")), n))
+            out.append((orjson.dumps(batch), n))
             batch, n = [], 0
     if batch:
-        out.append((json.dumps(batch, separators=(",", ":")), n))
+        out.append((orjson.dumps(batch), n))
     return out
 
 
@@ -198,7 +201,7 @@ def expand(block: Block) -> Iterator[Family]:
 
 def families_of(payload: bytes | str) -> Iterator[Family]:
     """Every family in one stream entry's payload."""
-    for block in json.loads(payload):
+    for block in orjson.loads(payload):
         yield from expand(block)
 
 

@@ -39,6 +39,10 @@ COUNTERS = (
     "dirs_unreadable",
 )
 _TERMINAL = sorted(CrawlStatus.terminal())
+# New sub-directories go on the frontier in entries of at most ``dirs_per_entry``, and
+# small enough that the frontier holds about this many entries: a tree's narrow first
+# levels are shared among the workers instead of listed by one.
+FRONTIER_SPREAD = 16
 
 
 class CrawlNotFound(NotFound):
@@ -119,11 +123,12 @@ class CrawlStore:
             pipe.xadd(keys.dirs(crawl_id), {"dirs": json.dumps(spec.dirs[i : i + per])})
         pipe.zadd(keys.owner_crawls(owner), {crawl_id: now})
         pipe.sadd(keys.ACTIVE, crawl_id)
+        pipe.xadd(keys.CRAWL_WAKE, {"crawl_id": crawl_id}, maxlen=100, approximate=True)
         pipe.execute()
         return crawl_id
 
     # -- committing a listing -------------------------------------------------------
-    def commit(self, entry_id: str, commit: Commit, family_batches: list[tuple[str, int]]) -> int:
+    def commit(self, entry_id: str, commit: Commit, family_batches: list[tuple[bytes, int]]) -> int:
         """Write one frontier entry's results atomically; returns directories still
         pending, or -1 if the entry had already been committed by another worker."""
         listing = {
@@ -131,6 +136,7 @@ class CrawlStore:
             "group": keys.DIR_GROUP,
             "now": time.time(),
             "error_cap": self.error_cap,
+            "spread": FRONTIER_SPREAD,
             "words": {
                 "new": CrawlStatus.INITIALIZING.value,
                 "running": CrawlStatus.CRAWLING.value,

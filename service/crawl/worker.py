@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import socket
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
@@ -27,7 +26,7 @@ from xtract_service.crawl.repos import Listing, Repo, make_repo
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
 from xtract_service.events import publish
-from xtract_service.redis_client import Entry, members, text
+from xtract_service.redis_client import Entry, entries_of, members, text
 from xtract_service.settings import Settings
 from xtract_service.streams import Consumer, fair_order
 
@@ -67,6 +66,8 @@ class CrawlWorker(Consumer):
         self._repos: dict[str, tuple[Repo, CrawlSpec, int]] = {}
         self._owners: dict[str, str] = {}
         self._turn = 0
+        last = r.xrevrange(keys.CRAWL_WAKE, count=1)
+        self._woken = text(last[0][0]) if last else "0-0"
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -102,20 +103,27 @@ class CrawlWorker(Consumer):
         active = sorted(members(self.r, keys.ACTIVE))
         self._forget_inactive(active)
         if not active:
-            time.sleep(0.2)
+            self._await_crawl()
             return []
         self._turn += 1
         active = fair_order(active, self._owner, self._turn)
         work = self._reclaim(active, free)
         if work:
             return work
-        if idle:  # block until anything arrives anywhere
-            return self._read(active, 1, block_ms=200)
+        if idle:  # block until anything arrives (a crawl created meanwhile: 50 ms)
+            return self._read(active, 1, block_ms=50)
         local = [c for c in active if self._is_local(c)]
         remote = [c for c in active if c not in local]
         work += self._fairly(local, free_local)
         work += self._fairly(remote, free - len(work))
         return work
+
+    def _await_crawl(self) -> None:
+        """Block until a crawl is created (at most 2 s), without a fixed sleep: every
+        created crawl adds an entry to the wake stream, newer than the last one seen."""
+        reply = self.r.xread({keys.CRAWL_WAKE: self._woken}, count=100, block=2000)
+        for entry in entries_of(reply):
+            self._woken = entry.id
 
     def _fairly(self, crawls: list[str], slots: int) -> list[Work]:
         """New entries for ``slots`` listings, from the first crawls in fair order (one

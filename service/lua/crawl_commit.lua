@@ -14,7 +14,8 @@
 -- ARGV[1] the frontier entry id
 -- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
 --         families, links_skipped, unreadable, subdirs: [[key, dir]], per_entry, errors,
---         error_cap,
+--         error_cap, spread (new entries hold at most per_entry directories, and
+--         fewer while the frontier has under spread entries' worth),
 --         words: {new, running, done, failed}}
 -- ARGV[3..] family blocks as (JSON payload, file count) pairs
 
@@ -30,11 +31,13 @@ if status ~= c.words.running then
   return redis.call('HINCRBY', KEYS[1], 'dirs_pending', -c.done)
 end
 local chunk, added, revisited = {}, 0, 0
+local queued = tonumber(redis.call('HGET', KEYS[1], 'dirs_pending') or '0') + #c.subdirs
+local per = math.max(1, math.min(c.per_entry, math.floor(queued / c.spread)))
 for _, pair in ipairs(c.subdirs) do
   if redis.call('SADD', KEYS[5], pair[1]) == 1 then
     chunk[#chunk + 1] = pair[2]
     added = added + 1
-    if #chunk >= c.per_entry then
+    if #chunk >= per then
       redis.call('XADD', KEYS[2], '*', 'dirs', cjson.encode(chunk))
       chunk = {}
     end

@@ -58,12 +58,27 @@ def test_subdirectories_keep_a_crawl_running_until_they_are_listed(r: redis.Redi
     commit.subdirs = [("/data/x", "/data/x"), ("/data/y", "/data/y"), ("/data/x", "/data/x")]
     assert store.commit(entry, commit, batches) == 2  # the repeated one is a revisit
     assert store.status_word(cid) == CrawlStatus.CRAWLING
-    entry, dirs = take_frontier(r, cid)
-    assert dirs == ["/data/x", "/data/y"]
-    commit, batches = listing(cid, "/data/x", [])
-    commit.done = 2
-    assert store.commit(entry, commit, batches) == 0
+    # a small frontier is spread over one entry per directory, so workers share it
+    first, dirs_x = take_frontier(r, cid)
+    second, dirs_y = take_frontier(r, cid)
+    assert dirs_x + dirs_y == ["/data/x", "/data/y"]
+    assert store.commit(first, listing(cid, "/data/x", [])[0], []) == 1
+    assert store.commit(second, listing(cid, "/data/y", [])[0], []) == 0
     assert store.status(cid, "alice")["data"]["dirs_revisited"] == 1
+
+
+def test_a_wide_frontier_is_queued_in_entries_of_many_directories(r: redis.Redis) -> None:
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, _ = take_frontier(r, cid)
+    commit, batches = listing(cid, "/data", [])
+    commit.subdirs = [(f"/data/{i}", f"/data/{i}") for i in range(640)]
+    assert store.commit(entry, commit, batches) == 640
+    sizes = [
+        len(json.loads(e.fields["dirs"]))
+        for e in entries_of([[keys.dirs(cid), r.xrange(keys.dirs(cid))]])
+    ]
+    assert sum(sizes) == 640 and max(sizes) == 640 // 16 and len(sizes) == 16
 
 
 def test_a_cancelled_crawl_stays_cancelled_and_others_cannot_see_it(r: redis.Redis) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from xtract_service.crawl.repos import Listing
 from xtract_service.crawl.repos.local import LocalRepo
 
 
@@ -45,3 +47,71 @@ def test_fifos_and_sockets_are_not_data_files(tmp_path: Path) -> None:
 
     os.mkfifo(tmp_path / "pipe")
     assert LocalRepo([str(tmp_path)]).list_dir(str(tmp_path)).files == []
+
+
+def test_the_compiled_lister_is_built() -> None:
+    # setup.py builds it with the machine's C compiler; without one the scandir lister
+    # serves alone, which is correct but slower: this says the install got it
+    from xtract_service.crawl.repos.local import FAST_LISTER
+
+    assert FAST_LISTER
+
+
+def _sorted(listing: Listing) -> tuple[list[Any], ...]:
+    return (
+        sorted(listing.files),
+        sorted(listing.subdirs),
+        sorted(e["path"] + e["error"] for e in listing.errors),
+        [listing.links_skipped, listing.unreadable],
+    )
+
+
+def _both(roots: list[str], folder: str, **kw: Any) -> tuple[Listing, Listing]:
+    return (
+        LocalRepo(roots, fast=True, **kw).list_dir(folder),
+        LocalRepo(roots, fast=False, **kw).list_dir(folder),
+    )
+
+
+def test_both_listers_give_the_same_answer_on_odd_entries(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.csv").write_text("x,y")
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "caf\u00e9.txt").write_text("utf-8 name")
+    (tmp_path / "skip.tmp").write_text("x")
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "link").symlink_to(tmp_path / "a.csv")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    raw = os.path.join(os.fsencode(tmp_path), b"bad\xffname.dat")
+    with open(raw, "wb") as f:
+        f.write(b"12345")
+    fast, slow = _both([str(tmp_path)], str(tmp_path))
+    assert _sorted(fast) == _sorted(slow)
+    assert len(fast.files) == 5 and fast.links_skipped == 2
+    assert any("not valid UTF-8" in e["error"] for e in fast.errors)
+    fast, slow = _both([str(tmp_path)], str(tmp_path), skip=["*.tmp", "link", "sub"])
+    assert _sorted(fast) == _sorted(slow)
+    assert fast.links_skipped == 1 and fast.subdirs == []
+
+
+def test_both_listers_give_the_same_answer_on_folders_nobody_here_wrote() -> None:
+    import os
+
+    folders = [
+        d
+        for top in ("/usr/share/doc", "/usr/share/zoneinfo", "/usr/lib/python3", "/etc")
+        for d, _, _ in list(os.walk(top))[:40]
+    ]
+    assert len(folders) > 50
+    for folder in folders:
+        fast, slow = _both([os.path.dirname(folder) or "/"], folder)
+        assert _sorted(fast) == _sorted(slow), folder
+
+
+def test_a_folder_removed_before_its_listing_is_an_error_with_either_lister(
+    tmp_path: Path,
+) -> None:
+    for listing in _both([str(tmp_path)], str(tmp_path / "gone")):
+        assert listing.unreadable == 1 and "FileNotFoundError" in listing.errors[0]["error"]

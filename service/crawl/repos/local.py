@@ -1,7 +1,13 @@
-"""The local (POSIX) repo: ``os.scandir`` of a folder opened beneath the crawl's roots
+"""The local (POSIX) repo: a folder opened beneath the crawl's roots
 (:mod:`xtract_extractors.safepath`, so a folder swapped for a link mid-crawl is refused,
 not listed), symlinks not followed unless asked and never out of the roots, skip patterns
-matched against entry names."""
+matched against entry names.
+
+Two listers give the same answers: the compiled one (``_fastlist``: readdir and
+fstatat in C without the GIL, so a process lists several folders at once on several
+cores) and ``os.scandir``, used where the extension was not built and when symbolic
+links are followed. ``FAST_LISTER`` says which one a process has.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,13 @@ import stat as st
 
 from xtract_extractors.safepath import Roots, opened
 from xtract_service.crawl.repos import Listing
+
+try:
+    from xtract_service.crawl import _fastlist  # type: ignore[attr-defined]
+
+    FAST_LISTER = True
+except ImportError:  # built without a C compiler: the scandir lister does it all
+    FAST_LISTER = False
 
 
 def _skip_matcher(patterns: list[str]) -> re.Pattern[str] | None:
@@ -33,11 +46,17 @@ def _display(path: str) -> tuple[str, str | None]:
 
 class LocalRepo:
     def __init__(
-        self, roots: list[str], skip: list[str] | None = None, follow_symlinks: bool = False
+        self,
+        roots: list[str],
+        skip: list[str] | None = None,
+        follow_symlinks: bool = False,
+        *,
+        fast: bool = FAST_LISTER,
     ) -> None:
         self.roots = Roots(roots, follow_symlinks)
         self.skip = _skip_matcher(skip or [])
         self.follow = follow_symlinks
+        self.fast = fast and FAST_LISTER and not follow_symlinks
 
     def list_dir(self, path: str) -> Listing:
         out = Listing()
@@ -50,6 +69,9 @@ class LocalRepo:
         return out
 
     def _list(self, path: str, fd: int, out: Listing) -> None:
+        if self.fast:
+            self._list_fast(path, fd, out)
+            return
         try:
             it = os.scandir(fd)
         except OSError as exc:
@@ -85,18 +107,38 @@ class LocalRepo:
                     if name.isascii():
                         files.append([name, s.st_size, s.st_mtime])
                     else:
-                        self._add_unusual_name(path, name, s, out)
+                        self._add_unusual_name(path, name, s.st_size, s.st_mtime, out)
                 elif not follow and entry.is_symlink():
                     out.links_skipped += 1
                 # sockets, fifos, devices, and links we do not follow are not data files
 
+    def _list_fast(self, path: str, fd: int, out: Listing) -> None:
+        files, subdirs, odd, errors, links, error = _fastlist.list_dir(fd)
+        prefix = path.rstrip("/") + "/"
+        if self.skip is not None:
+            keep = self.skip.match
+            files = [f for f in files if not keep(f[0])]
+            subdirs, links = [d for d in subdirs if not keep(d)], [n for n in links if not keep(n)]
+            odd = [o for o in odd if not keep(os.fsdecode(o[0]))]
+            errors = [e for e in errors if not keep(os.fsdecode(e[0]))]
+        out.files += files
+        out.subdirs += [(prefix + d, prefix + d) for d in subdirs]
+        out.links_skipped += len(links)
+        for raw, size, mtime in odd:
+            self._add_unusual_name(path, os.fsdecode(raw), size, mtime, out)
+        for raw, errno in errors:
+            failed = prefix + os.fsdecode(raw)
+            out.errors.append({"path": _display(failed)[0], "error": _describe_errno(errno)})
+        if error:  # the directory went away mid-listing
+            out.errors.append({"path": _display(path)[0], "error": _describe_errno(error)})
+
     @staticmethod
-    def _add_unusual_name(directory: str, name: str, s: os.stat_result, out: Listing) -> None:
+    def _add_unusual_name(directory: str, name: str, size: int, mtime: float, out: Listing) -> None:
         shown, raw = _display(name)
         if raw is None:
-            out.files.append([name, s.st_size, s.st_mtime])
+            out.files.append([name, size, mtime])
         else:
-            out.files.append([shown, s.st_size, s.st_mtime, raw])
+            out.files.append([shown, size, mtime, raw])
             out.errors.append(
                 {
                     "path": f"{_display(directory)[0]}/{shown}",
@@ -125,3 +167,8 @@ class LocalRepo:
 
 def _describe(exc: OSError) -> str:
     return f"{type(exc).__name__}: {exc.strerror or exc}"
+
+
+def _describe_errno(errno: int) -> str:
+    """What :func:`_describe` says of the OSError ``errno`` would raise."""
+    return _describe(OSError(errno, os.strerror(errno)))
