@@ -3,7 +3,8 @@
 next to one ``pyarrow.Table.from_pylist`` + ``pq.write_table`` and one ``json.dumps``
 loop over the same items, several runs alternated, medians and the ratio printed.
 
-Run: ``python bench/bench_offload.py --items 50000 --runs 5``.
+A ratio above 1 means the writer was faster than by hand; the target is above 0.67
+(within 1.5x). Run: ``python bench/bench_offload.py --items 50000 --runs 5``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import argparse
 import io
 import json
 import os
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import alternate, report, save
 
 from xtract_service.offload.formats import open_writer
 from xtract_service.streams import Cursor
@@ -109,13 +107,6 @@ def xtract(fmt: str, data: list[dict[str, Any]], folder: str) -> None:
         os.close(fd)
 
 
-def timed(fn: Any, *args: Any) -> float:
-    with tempfile.TemporaryDirectory() as d:
-        t = time.perf_counter()
-        fn(*args, d)
-        return time.perf_counter() - t
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=50_000)
@@ -123,17 +114,28 @@ def main() -> None:
     args = ap.parse_args()
     data = items(args.items)
     print(f"{args.items:,} items, {args.runs} runs each, alternated")
+
+    def into_temp(fn: Any) -> Any:
+        def go() -> int:
+            with tempfile.TemporaryDirectory() as d:
+                fn(d)
+            return len(data)
+
+        return go
+
+    results: dict[str, Any] = {"items": args.items}
     for fmt, hand in (("parquet", by_hand_parquet), ("jsonl", by_hand_jsonl)):
-        ours, theirs = [], []
-        for _ in range(args.runs):
-            ours.append(timed(lambda d, f=fmt: xtract(f, data, d)))
-            theirs.append(timed(hand, data))
-        a, b = statistics.median(ours), statistics.median(theirs)
-        print(
-            f"{fmt:8} xtract {a:6.2f} s (min {min(ours):.2f}, max {max(ours):.2f})  "
-            f"by hand {b:6.2f} s (min {min(theirs):.2f}, max {max(theirs):.2f})  "
-            f"ratio {a / b:4.2f}x"
+        rows = alternate(
+            {
+                f"{fmt} by hand": into_temp(lambda d, h=hand: h(data, d)),
+                f"{fmt} xtract writer": into_temp(lambda d, f=fmt: xtract(f, data, d)),
+            },
+            args.runs,
         )
+        results[fmt] = report(
+            f"{fmt}: {args.items:,} items", list(rows.values()), f"{fmt} by hand", "items"
+        )
+    print("saved", save("offload", results))
 
 
 if __name__ == "__main__":

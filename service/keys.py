@@ -145,6 +145,13 @@ def progress_gate(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:progress-gate"
 
 
+@_key("owner:{owner}:globus_rate", "hash")
+def globus_rate(owner: str) -> str:
+    """an owner's shared token bucket for Globus requests: `tokens`, `at`, `rate`,
+    `paused_until` (every crawl worker takes from it; a 429 pauses them all)"""
+    return f"{PREFIX}:owner:{owner}:globus_rate"
+
+
 @_key("owner:{owner}:crawls", "sorted set")
 def owner_crawls(owner: str) -> str:
     """an owner's crawls by creation time"""

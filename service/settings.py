@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     webhook_allow: list[str] = Field(default_factory=list)
     error_samples: int = 1000
     globus_page_size: int = 1000
+    # Globus requests per second per owner, shared by every crawl worker (Globus
+    # documents about 20 per user); a 429 pauses them all and halves it for a while
+    globus_requests_per_second: float = Field(20.0, gt=0)
     globus_max_retries: int = 5
     globus_max_sleep: float = 10.0
 

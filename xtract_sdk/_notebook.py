@@ -56,19 +56,20 @@ def to_duckdb(client: XtractClient, crawl_id: str, connection: Any = None) -> An
     Parquet export (see :mod:`xtract_sdk.tables`)."""
     try:
         import duckdb
-        import pyarrow as pa
+        import pyarrow  # noqa: F401  (parquet_table needs it)
     except ImportError:
         raise XtractError(
             "to_duckdb needs duckdb and pyarrow: pip install 'xtract[tabular]'"
         ) from None
-    from xtract_sdk.tables import parquet_row, schema
+    from xtract_sdk.tables import parquet_table
 
-    rows = [
-        parquet_row(item)
-        for doc in client.metadata(crawl_id, follow=False)
-        for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)})
-    ]
-    files = pa.Table.from_pylist(rows, schema=schema())
+    files = parquet_table(
+        [
+            item
+            for doc in client.metadata(crawl_id, follow=False)
+            for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)})
+        ]
+    )
     con = connection if connection is not None else duckdb.connect()
     con.register("_xtract_files", files)
     con.execute("CREATE OR REPLACE TABLE files AS SELECT * FROM _xtract_files")

@@ -194,7 +194,99 @@ def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
             leftovers[extractor] = rest
     for extractor in FIELDS:
         row.setdefault(extractor, None)
-    row["errors"] = [
+    row["errors"] = _errors(item)
+    extra = {k: v for k, v in item.items() if k not in BASE and k not in _ITEM_PARTS}
+    if extra:  # fields a transform renamed or added
+        leftovers["_item"] = extra
+    row["metadata_json"] = json.dumps(leftovers, default=str) if leftovers else None
+    return row
+
+
+# what a column's values must all be for pyarrow to take the list as it is
+_PLAIN: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "int64": (int,),
+    "double": (int, float),
+    "bool": (bool,),
+}
+
+
+def _column(values: list[Any], kind: str) -> Any:
+    """One column as a pyarrow array: the values as they are when each is already of
+    the column's kind (or None), else each through :func:`_value`, the same rule
+    :func:`parquet_row` applies."""
+    import pyarrow as pa
+
+    plain = _PLAIN.get(kind)
+    if plain is not None and all(v is None or type(v) in plain for v in values):
+        return pa.array(values, _arrow(kind))
+    if kind == "timestamp":
+        micros = []
+        for v in values:
+            ok = type(v) in (int, float) and -1e11 < v < 1e11  # years 0 to 5138
+            micros.append(round(v * 1_000_000) if ok else None)
+        return pa.array(micros, pa.int64()).cast(_arrow(kind))
+    return pa.array([_value(v, kind) for v in values], _arrow(kind))
+
+
+def parquet_table(items: list[dict[str, Any]]) -> Any:
+    """Many items as a pyarrow Table of :func:`schema`, column by column: the same
+    table as ``pa.Table.from_pylist([parquet_row(i) for i in items], schema())``, built
+    several times faster (no dict per row; pyarrow converts each column in one call)."""
+    import pyarrow as pa
+
+    n = len(items)
+    base: dict[str, list[Any]] = {name: [] for name in BASE}
+    typed: dict[str, dict[str, list[Any]]] = {
+        ex: {k: [None] * n for k in fields} for ex, fields in FIELDS.items()
+    }
+    absent = {ex: [True] * n for ex in FIELDS}
+    errors: list[Any] = []
+    leftovers_json: list[str | None] = []
+    for row, item in enumerate(items):
+        for name, column in base.items():
+            column.append(item.get(name))
+        raw = item.get("metadata")
+        leftovers: dict[str, Any] = {}
+        for extractor, md in raw.items() if isinstance(raw, dict) else ():
+            fields = FIELDS.get(extractor)
+            if fields is None or not isinstance(md, dict):
+                leftovers[extractor] = md
+                continue
+            absent[extractor][row] = False
+            columns = typed[extractor]
+            for k in fields:
+                columns[k][row] = md.get(k)
+            if len(md) > len(fields) or any(k not in fields for k in md):
+                rest = {k: v for k, v in md.items() if k not in fields}
+                if rest:
+                    leftovers[extractor] = rest
+        errors.append(_errors(item))
+        extra = {k: v for k, v in item.items() if k not in BASE and k not in _ITEM_PARTS}
+        if extra:
+            leftovers["_item"] = extra
+        leftovers_json.append(json.dumps(leftovers, default=str) if leftovers else None)
+    arrays = [_column(base[name], kind) for name, kind in BASE.items()]
+    for extractor, fields in FIELDS.items():
+        children = [_column(typed[extractor][k], kind) for k, kind in fields.items()]
+        arrays.append(
+            pa.StructArray.from_arrays(
+                children,
+                fields=[pa.field(k, _arrow(kind)) for k, kind in fields.items()],
+                mask=pa.array(absent[extractor], pa.bool_()),
+            )
+        )
+    sch = schema()
+    arrays.append(pa.array(errors, sch.field("errors").type))
+    arrays.append(pa.array(leftovers_json, pa.string()))
+    return pa.Table.from_arrays(arrays, schema=sch)
+
+
+_ITEM_PARTS = ("metadata", "errors")
+
+
+def _errors(item: dict[str, Any]) -> list[dict[str, str | None]]:
+    return [
         {
             k: (str(e.get(k)) if e.get(k) is not None else None)
             for k in ("extractor", "error", "message")
@@ -202,11 +294,6 @@ def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
         for e in item.get("errors") or []
         if isinstance(e, dict)
     ]
-    extra = {k: v for k, v in item.items() if k not in BASE and k not in ("metadata", "errors")}
-    if extra:  # fields a transform renamed or added
-        leftovers["_item"] = extra
-    row["metadata_json"] = json.dumps(leftovers, default=str) if leftovers else None
-    return row
 
 
 def _case_unique(value: dict[Any, Any]) -> dict[Any, Any]:

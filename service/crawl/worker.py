@@ -22,6 +22,7 @@ from xtract_sdk.status import CrawlStatus, EventType
 from xtract_service import keys
 from xtract_service.crawl.families import Block, counts, make_blocks, normalize, pack
 from xtract_service.crawl.groupers import GROUPERS
+from xtract_service.crawl.ratelimit import RateLimiter
 from xtract_service.crawl.repos import Listing, Repo, make_repo
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
@@ -180,7 +181,12 @@ class CrawlWorker(Consumer):
     def _repo(self, crawl_id: str) -> tuple[Repo, CrawlSpec, int]:
         if crawl_id not in self._repos:
             spec, secrets, per = self.store.spec(crawl_id)
-            self._repos[crawl_id] = (make_repo(spec, secrets, self.settings), spec, per)
+            limiter = None
+            if spec.repo_type == "globus":
+                rate = self.settings.globus_requests_per_second
+                limiter = RateLimiter(self.r, self._owner(crawl_id), rate)
+            repo = make_repo(spec, secrets, self.settings, limiter)
+            self._repos[crawl_id] = (repo, spec, per)
         return self._repos[crawl_id]
 
     def _process(self, work: Work) -> None:

@@ -5,6 +5,9 @@ local folder (the endpoint's root), answering a ``file_list`` document, or Trans
 error document (``{code, message, request_id, resource}``). It checks the bearer token,
 can add latency, and can fail requests on purpose: ``fail_every`` answers every Nth
 request with a 503 (or 429 with ``Retry-After``), ``broken_paths`` always answers 403.
+``rate_limit`` enforces that many listing requests per second per bearer token over a
+sliding second, as Globus limits each user: a request beyond it is a 429 with
+``Retry-After: 1`` (``rate_limited_sent`` counts them).
 
 Transfers: ``GET /v0.10/submission_id``, ``POST /v0.10/transfer`` (a ``transfer``
 document; the copy really happens between the endpoints' local roots), and
@@ -66,6 +69,9 @@ class TransferEmulator(JsonServer):
         self.transfer_delay = 0.0
         self.fail_transfers: str | None = None
         self.requests = 0
+        self.rate_limit = 0.0
+        self.rate_limited_sent = 0
+        self._recent: dict[str, list[float]] = {}
         self.failures_sent = 0
         self.max_in_flight = 0
         self._in_flight = 0
@@ -97,6 +103,9 @@ class TransferEmulator(JsonServer):
         with self._lock:
             self.requests += 1
             n = self.requests
+        if self.rate_limit and not self._within_rate(auth or ""):
+            message = "Too many requests; slow down"
+            return 429, _error("RateLimited", message, resource), {"Retry-After": "1"}
         if self.fail_every and n % self.fail_every == 0:
             with self._lock:
                 self.failures_sent += 1
@@ -135,6 +144,19 @@ class TransferEmulator(JsonServer):
             "DATA": page,
         }
         return 200, doc, {}
+
+    def _within_rate(self, auth: str) -> bool:
+        """Whether one more request of this token fits ``rate_limit`` in the last second."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._recent.get(auth, []) if now - t < 1.0]
+            ok = len(recent) < self.rate_limit
+            if ok:
+                recent.append(now)
+            else:
+                self.rate_limited_sent += 1
+            self._recent[auth] = recent
+        return ok
 
     def endpoint(self, endpoint_id: str, auth: str | None) -> Reply:
         refused = self.refusal(endpoint_id, auth, f"/v0.10/endpoint/{endpoint_id}")

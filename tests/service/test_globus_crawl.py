@@ -43,6 +43,8 @@ def globus_service(
         # land on failures several times running; 10 tries make that vanishingly rare
         "XTRACT_GLOBUS_MAX_RETRIES": "10",
         "XTRACT_LISTINGS_IN_FLIGHT": "6",
+        # the owner's rate is test_globus_rate.py's subject: here it stays out of the way
+        "XTRACT_GLOBUS_REQUESTS_PER_SECOND": "1000",
     }
     svc = Service(tmp_path_factory.mktemp("globus-home"), env=env).start()
     yield svc

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from xtract_service.crawl.ratelimit import RateLimiter
     from xtract_service.crawl.spec import CrawlSpec
     from xtract_service.settings import Settings
 
@@ -42,8 +43,10 @@ class Repo(Protocol):
     def close(self) -> None: ...
 
 
-def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> Repo:
-    """The repo that lists ``spec``'s directories."""
+def make_repo(
+    spec: CrawlSpec, secrets: dict[str, str], settings: Settings, limiter: RateLimiter | None = None
+) -> Repo:
+    """The repo that lists ``spec``'s directories (a Globus one within ``limiter``)."""
     if spec.repo_type == "globus":
         from xtract_service.crawl.repos.globus import GlobusRepo
 
@@ -54,6 +57,7 @@ def make_repo(spec: CrawlSpec, secrets: dict[str, str], settings: Settings) -> R
             max_retries=settings.globus_max_retries,
             max_sleep=settings.globus_max_sleep,
             skip=spec.skip,
+            limiter=limiter,
         )
     from xtract_service.crawl.repos.local import LocalRepo
 

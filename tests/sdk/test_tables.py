@@ -1,0 +1,85 @@
+"""Analysis-ready rows: the column-by-column Parquet table is the row-by-row one."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from xtract_sdk.tables import parquet_row, parquet_table, schema
+
+
+def _items() -> list[dict[str, Any]]:
+    good: dict[str, Any] = {
+        "crawl_id": "c",
+        "family_id": "f.0",
+        "path": "/data/a.csv",
+        "size": 10,
+        "extension": "csv",
+        "mtime": 1_700_000_000.123456,
+        "mimetype": "text/csv",
+        "unknown": False,
+        "metadata": {
+            "filetype": {"mimetype": "text/csv", "size": 10, "unknown": False, "x": 1},
+            "tabular": {"rows": 3, "columns": 2, "header": True, "column_profiles": [{}]},
+            "keyword": {"keywords": [["data", 0.1], ["crawl", 0.2]], "language": "en"},
+            "plugin": {"anything": [1, {"b": 2}]},
+        },
+        "errors": [],
+    }
+    odd = [
+        {"size": "12", "mtime": None},  # a string where a number goes
+        {"size": True, "unknown": 1},  # a bool where an int goes, an int where a bool goes
+        {"mtime": 1e20},  # beyond any timestamp
+        {"mtime": -5.5, "renamed_by_a_transform": "x"},
+        {"metadata": {"keyword": {"keywords": "not a list", "language": 5}}},
+        {"metadata": {"images": "not a dict", "svg": {"width": 3, "height": 2.5}}},
+        {"metadata": None, "errors": [{"extractor": "x", "error": "y", "message": None}, 7]},
+        {"metadata": {"compressed": {"ratio": 2, "inner_size": 1.5}}},
+    ]
+    out = [good]
+    for i, change in enumerate(odd):
+        item = copy.deepcopy(good)
+        item.update(change)
+        item["family_id"] = f"f.{i + 1}"
+        out.append(item)
+    return out
+
+
+def test_the_column_by_column_table_equals_the_row_by_row_one() -> None:
+    items = _items()
+    by_rows = pa.Table.from_pylist([parquet_row(i) for i in items], schema=schema())
+    by_columns = parquet_table(items)
+    assert by_columns.schema == schema()
+    for name in by_rows.column_names:
+        assert by_columns[name].to_pylist() == by_rows[name].to_pylist(), name
+    assert by_columns.equals(by_rows)
+
+
+def test_real_metadata_documents_make_the_same_table_both_ways(tmp_path: Path) -> None:
+    # items from metadata documents an extraction of Debian's files wrote, nobody's
+    # hand-made shapes: whatever the extractors put there
+    from xtract_extractors import extractor_for, get
+
+    items = []
+    files = [p for p in sorted(Path("/usr/share/doc").rglob("*")) if p.is_file()][:150]
+    for i, p in enumerate(files):
+        name = extractor_for(str(p))
+        md = get(name).run([str(p)]) if name else {}
+        items.append(
+            {
+                "crawl_id": "c",
+                "family_id": f"f.{i}",
+                "path": str(p),
+                "size": p.stat().st_size,
+                "extension": p.suffix.lstrip("."),
+                "mtime": p.stat().st_mtime,
+                "metadata": {name: md} if name else {},
+                "errors": [],
+            }
+        )
+    assert len(items) > 100
+    by_rows = pa.Table.from_pylist([parquet_row(i) for i in items], schema=schema())
+    assert parquet_table(items).equals(by_rows)
