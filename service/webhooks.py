@@ -14,9 +14,10 @@ before every delivery. A failed delivery is reported as ``HTTP <status>``, ``no
 answer`` or ``redirect refused``, never with the network error's details, so webhooks
 cannot be used to map a network.
 
-Deliveries run on a small thread pool with at most two in flight per owner, each with
-its own time budget (``XTRACT_WEBHOOK_TIMEOUT`` per try, ``XTRACT_WEBHOOK_TRIES``
-tries): one owner's slow receiver delays nobody else's. A webhook that keeps failing
+Deliveries run on a small thread pool with at most two in flight per owner and one per
+crawl (a crawl's events arrive in the order they happened), each with its own time
+budget (``XTRACT_WEBHOOK_TIMEOUT`` per try, ``XTRACT_WEBHOOK_TRIES`` tries): one
+owner's slow receiver delays nobody else's. A webhook that keeps failing
 is recorded and given up on; it never fails the run it reports on.
 """
 
@@ -168,7 +169,7 @@ class Notifier(Consumer):
         self.session = requests.Session()
         self.pool = ThreadPoolExecutor(POOL, thread_name_prefix="xtract-webhook")
         self.backlog: dict[str, deque[Entry]] = {}  # owner -> entries waiting
-        self.in_flight: dict[str, set[Future[None]]] = {}  # owner -> deliveries
+        self.in_flight: dict[str, dict[Future[None], str]] = {}  # owner -> delivery -> crawl
         self.thread = threading.Thread(target=self.run, name="xtract-notifier", daemon=True)
 
     def start(self) -> Notifier:
@@ -191,10 +192,16 @@ class Notifier(Consumer):
                 self.backlog.setdefault(owner, deque()).append(entry)
         started = False
         for owner, queue in self.backlog.items():
-            running = {f for f in self.in_flight.get(owner, set()) if not f.done()}
-            while queue and len(running) < PER_OWNER:
-                running.add(self.pool.submit(self._deliver_entry, queue.popleft()))
-                started = True
+            running = {f: c for f, c in self.in_flight.get(owner, {}).items() if not f.done()}
+            later: deque[Entry] = deque()
+            for entry in queue:  # in order: a crawl's later events wait for its earlier
+                crawl_id = entry.fields["crawl_id"]
+                if len(running) < PER_OWNER and crawl_id not in running.values():
+                    running[self.pool.submit(self._deliver_entry, entry)] = crawl_id
+                    started = True
+                else:
+                    later.append(entry)
+            self.backlog[owner] = later
             self.in_flight[owner] = running
         return started or waiting == 0  # the read blocks while the outbox is empty
 

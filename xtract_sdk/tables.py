@@ -16,7 +16,6 @@ key that clashes becomes ``key~2``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -198,16 +197,17 @@ def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
     extra = {k: v for k, v in item.items() if k not in BASE and k not in _ITEM_PARTS}
     if extra:  # fields a transform renamed or added
         leftovers["_item"] = extra
-    row["metadata_json"] = json.dumps(leftovers, default=str) if leftovers else None
+    row["metadata_json"] = _json_text(leftovers) if leftovers else None
     return row
 
 
-# what a column's values must all be for pyarrow to take the list as it is
-_PLAIN: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "int64": (int,),
-    "double": (int, float),
-    "bool": (bool,),
+# the types a column's values may all be for pyarrow to take the list as it is
+_NONE = type(None)
+_PLAIN: dict[str, frozenset[type]] = {
+    "string": frozenset({str, _NONE}),
+    "int64": frozenset({int, _NONE}),
+    "double": frozenset({int, float, _NONE}),
+    "bool": frozenset({bool, _NONE}),
 }
 
 
@@ -218,7 +218,7 @@ def _column(values: list[Any], kind: str) -> Any:
     import pyarrow as pa
 
     plain = _PLAIN.get(kind)
-    if plain is not None and all(v is None or type(v) in plain for v in values):
+    if plain is not None and set(map(type, values)) <= plain:
         return pa.array(values, _arrow(kind))
     if kind == "timestamp":
         micros = []
@@ -229,56 +229,88 @@ def _column(values: list[Any], kind: str) -> Any:
     return pa.array([_value(v, kind) for v in values], _arrow(kind))
 
 
-def parquet_table(items: list[dict[str, Any]]) -> Any:
-    """Many items as a pyarrow Table of :func:`schema`, column by column: the same
-    table as ``pa.Table.from_pylist([parquet_row(i) for i in items], schema())``, built
-    several times faster (no dict per row; pyarrow converts each column in one call)."""
+# One item taken apart for :func:`parquet_table`: (its file fields in :data:`BASE`
+# order, ((extractor, its fields in :data:`FIELDS` order), ...), its errors as
+# (extractor, error, message) triples, the JSON of what no typed column holds). Plain
+# tuples of plain values on purpose: the garbage collector stops tracking those, so a
+# part of 100,000 rows waiting in a writer costs its collections nothing.
+RowParts = tuple[tuple[Any, ...], tuple[tuple[str, tuple[Any, ...]], ...], tuple[Any, ...], Any]
+_BASE_NAMES = tuple(BASE)
+_PATH = _BASE_NAMES.index("path")
+_ERROR_KEYS = ("extractor", "error", "message")
+_NOT_EXTRA = frozenset(BASE) | {"metadata", "errors"}
+
+
+def row_parts(item: dict[str, Any]) -> RowParts:
+    """``item`` taken apart into the pieces of its Parquet row (see :data:`RowParts`)."""
+    raw = item.get("metadata")
+    leftovers: dict[str, Any] = {}
+    typed = []
+    for extractor, md in raw.items() if isinstance(raw, dict) else ():
+        fields = FIELDS.get(extractor)
+        if fields is None or not isinstance(md, dict):
+            leftovers[extractor] = md
+            continue
+        typed.append((extractor, tuple(map(md.get, fields))))
+        rest = md.keys() - fields.keys()
+        if rest:
+            leftovers[extractor] = {k: v for k, v in md.items() if k in rest}
+    extra = item.keys() - _NOT_EXTRA
+    if extra:
+        leftovers["_item"] = {k: v for k, v in item.items() if k in extra}
+    errors = (
+        tuple(tuple(e[k] for k in _ERROR_KEYS) for e in _errors(item)) if item.get("errors") else ()
+    )
+    return (
+        tuple(map(item.get, _BASE_NAMES)),
+        tuple(typed),
+        errors,
+        _json_text(leftovers) if leftovers else None,
+    )
+
+
+def row_size(parts: RowParts) -> int:
+    """About the bytes a row holds: its path and leftovers, and the typed fields
+    (short by design) at a fixed allowance."""
+    path = parts[0][_PATH]
+    return 512 + len(parts[3] or "") + (len(path) if type(path) is str else 0)
+
+
+def parquet_table(items: list[dict[str, Any]] | list[RowParts]) -> Any:
+    """Many items (or their :func:`row_parts`) as a pyarrow Table of :func:`schema`,
+    column by column: the same table as ``pa.Table.from_pylist([parquet_row(i) for i in
+    items], schema())``, several times faster (no dict per row; pyarrow converts each
+    column in one call)."""
     import pyarrow as pa
 
-    n = len(items)
-    base: dict[str, list[Any]] = {name: [] for name in BASE}
-    typed: dict[str, dict[str, list[Any]]] = {
-        ex: {k: [None] * n for k in fields} for ex, fields in FIELDS.items()
-    }
-    absent = {ex: [True] * n for ex in FIELDS}
-    errors: list[Any] = []
-    leftovers_json: list[str | None] = []
-    for row, item in enumerate(items):
-        for name, column in base.items():
-            column.append(item.get(name))
-        raw = item.get("metadata")
-        leftovers: dict[str, Any] = {}
-        for extractor, md in raw.items() if isinstance(raw, dict) else ():
-            fields = FIELDS.get(extractor)
-            if fields is None or not isinstance(md, dict):
-                leftovers[extractor] = md
-                continue
-            absent[extractor][row] = False
-            columns = typed[extractor]
-            for k in fields:
-                columns[k][row] = md.get(k)
-            if len(md) > len(fields) or any(k not in fields for k in md):
-                rest = {k: v for k, v in md.items() if k not in fields}
-                if rest:
-                    leftovers[extractor] = rest
-        errors.append(_errors(item))
-        extra = {k: v for k, v in item.items() if k not in BASE and k not in _ITEM_PARTS}
-        if extra:
-            leftovers["_item"] = extra
-        leftovers_json.append(json.dumps(leftovers, default=str) if leftovers else None)
-    arrays = [_column(base[name], kind) for name, kind in BASE.items()]
+    parts = [p if isinstance(p, tuple) else row_parts(p) for p in items]
+    n = len(parts)
+    base_columns = list(zip(*(p[0] for p in parts), strict=True)) or [()] * len(BASE)
+    arrays = [
+        _column(list(col), kind) for col, kind in zip(base_columns, BASE.values(), strict=True)
+    ]
+    present: dict[str, list[tuple[int, tuple[Any, ...]]]] = {ex: [] for ex in FIELDS}
+    for row, p in enumerate(parts):
+        for extractor, values in p[1]:
+            present[extractor].append((row, values))
     for extractor, fields in FIELDS.items():
-        children = [_column(typed[extractor][k], kind) for k, kind in fields.items()]
+        columns: list[list[Any]] = [[None] * n for _ in fields]
+        absent = [True] * n
+        for row, values in present[extractor]:
+            absent[row] = False
+            for column, v in zip(columns, values, strict=True):
+                column[row] = v
+        children = [_column(c, kind) for c, kind in zip(columns, fields.values(), strict=True)]
         arrays.append(
             pa.StructArray.from_arrays(
                 children,
                 fields=[pa.field(k, _arrow(kind)) for k, kind in fields.items()],
-                mask=pa.array(absent[extractor], pa.bool_()),
+                mask=pa.array(absent, pa.bool_()),
             )
         )
     sch = schema()
-    arrays.append(pa.array(errors, sch.field("errors").type))
-    arrays.append(pa.array(leftovers_json, pa.string()))
+    arrays.append(pa.array([p[2] for p in parts], sch.field("errors").type))
+    arrays.append(pa.array([p[3] for p in parts], pa.string()))
     return pa.Table.from_arrays(arrays, schema=sch)
 
 
@@ -296,10 +328,42 @@ def _errors(item: dict[str, Any]) -> list[dict[str, str | None]]:
     ]
 
 
+try:  # the service installs orjson; the SDK alone needs only json
+    import orjson
+
+    def _json_text(value: Any) -> str:
+        """Compact JSON text (orjson where installed: the same text, faster)."""
+        try:
+            return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits, say
+            return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+
+except ImportError:  # pragma: no cover - the SDK on its own
+
+    def _json_text(value: Any) -> str:
+        """Compact JSON text."""
+        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+_UNIQUE: dict[tuple[Any, ...], bool] = {}  # key tuples seen -> unique regardless of case
+
+
+def _keys_unique(value: dict[Any, Any]) -> bool:
+    """Whether ``value``'s keys are unique regardless of case. Items of one extraction
+    share a handful of key sets, so the answer is remembered per key tuple."""
+    keys = tuple(value)
+    known = _UNIQUE.get(keys)
+    if known is None:
+        known = len({str(k).lower() for k in keys}) == len(keys)
+        if len(_UNIQUE) < 4096:
+            _UNIQUE[keys] = known
+    return known
+
+
 def _case_unique(value: dict[Any, Any]) -> dict[Any, Any]:
     """``value`` itself when its keys are unique regardless of case, else a copy whose
     later clashing keys are renamed ``key~2``, ``key~3``, ..."""
-    if len({str(k).lower() for k in value}) == len(value):
+    if _keys_unique(value):
         return value
     seen: dict[str, int] = {}
     out: dict[Any, Any] = {}
@@ -352,8 +416,14 @@ def jsonl_item(item: dict[str, Any]) -> dict[str, Any]:
             for name, md in _case_unique(metadata).items()
         }
     mtime = out.get("mtime")
-    if isinstance(mtime, int | float) and not isinstance(mtime, bool):
-        with contextlib.suppress(OverflowError, OSError, ValueError):
-            stamp = datetime.fromtimestamp(float(mtime), UTC).isoformat()
-            out["mtime"] = stamp
+    # a number within the years 1 to 9999 (beyond, or NaN: left a number)
+    if isinstance(mtime, _NUMBER) and type(mtime) is not bool and _in_years_1_to_9999(mtime):
+        out["mtime"] = datetime.fromtimestamp(mtime, UTC).isoformat()
     return out
+
+
+_NUMBER = (int, float)
+
+
+def _in_years_1_to_9999(stamp: float) -> bool:
+    return -62_135_596_800 < stamp < 253_402_300_800

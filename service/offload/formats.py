@@ -12,18 +12,20 @@ fsynced, and renamed: a part file that exists under its final name is complete.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import gzip
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NotRequired, TypedDict
 
 import orjson
 
 from xtract_extractors.registry import Param, check_params, declared_params, param
 from xtract_extractors.safepath import write_file
-from xtract_sdk.tables import jsonl_item, parquet_table
+from xtract_sdk.tables import RowParts, jsonl_item, parquet_table, row_parts, row_size
 from xtract_service.streams import Cursor
 
 
@@ -63,6 +65,21 @@ def writer(name: str, description: str = "") -> Callable[[type[PartWriter]], typ
         return cls
 
     return register
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a part is encoded: encoding makes a
+    few hundred thousand short-lived lists and tuples, none of them cyclic, and with the
+    collector on, each burst of them sets off full collections that walk every object
+    the process holds (measured: half the Parquet writer's time on 50,000 items)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def check_format(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -141,7 +158,8 @@ class PartWriter:
 
     def _finish(self) -> Part:
         name = f"part-{self.index:05d}{self.suffix}"
-        data = self.encode(self.items)
+        with collector_paused():
+            data = self.encode(self.items)
         part = write_part(self.folder, name, data, len(self.items), self.families, self.position)
         self.index += 1
         self.items, self.families, self.size = [], 0, 0
@@ -188,7 +206,7 @@ class JsonlWriter(PartWriter):
 )
 @param("max_items", int, default=100_000, low=1, high=10_000_000, desc="rows per part")
 @param(
-    "max_bytes", int, default=256 << 20, low=1 << 10, high=4 << 30, desc="bytes of JSON per part"
+    "max_bytes", int, default=256 << 20, low=1 << 10, high=4 << 30, desc="about the bytes per part"
 )
 @param(
     "compression",
@@ -201,9 +219,10 @@ class ParquetWriter(PartWriter):
     suffix = ".parquet"
 
     def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
-        return item, len(dumps(item))  # the item's JSON, about what its row holds
+        parts = row_parts(item)  # taken apart once; the part's columns are built from these
+        return parts, row_size(parts)
 
-    def encode(self, items: list[dict[str, Any]]) -> bytes:
+    def encode(self, items: list[RowParts]) -> bytes:
         import pyarrow.parquet as pq
 
         table = parquet_table(items)  # column by column, not row by row
