@@ -33,10 +33,24 @@ lint: $(STAMP)
 # everything CI checks: ruff, format, mypy --strict on all three packages, the tests
 check: lint test
 
-bench: $(STAMP)
-	$(BIN)/python bench/bench_crawl.py
-	$(BIN)/python bench/bench_offload.py
-	$(BIN)/python bench/bench_cold_start.py
+# every benchmark, side by side with what a user would run instead; results land in
+# bench/results/*.json, and bench/plots.py draws docs/img/ from them (docs/BENCHMARKS.md)
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	cd bench && ../$(BIN)/python bench_crawl.py --files 200000 --cold
+	cd bench && ../$(BIN)/python bench_crawl.py --files 1000000 --runs 1 --name crawl-1000000
+	cd bench && ../$(BIN)/python bench_globus_crawl.py --enforce
+	cd bench && ../$(BIN)/python bench_extract.py --runs 3
+	cd bench && ../$(BIN)/python bench_keywords.py
+	cd bench && ../$(BIN)/python bench_offload.py
+	cd bench && ../$(BIN)/python bench_reads.py
+	cd bench && ../$(BIN)/python bench_status_poll.py
+	cd bench && ../$(BIN)/python bench_cold_start.py
+	$(BIN)/python bench/plots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

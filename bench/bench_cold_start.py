@@ -74,6 +74,9 @@ def main() -> None:
         f"(min {min(done):.2f}, max {max(done):.2f}); target < 3 s\n"
         f"find on the same 10 files: {find * 1000:.1f} ms"
     )
+    from common import save
+
+    print("saved", save("cold-start", {"healthy_s": healthy, "first_crawl_s": done, "find_s": find}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,153 @@
+"""Status polls under load: ``GET /v1/crawls/{id}`` latency with ``--pollers`` clients
+(default 50) polling as fast as they are answered, first on an idle service, then
+while 200,000-file crawls run back to back for ``--seconds``. Reports requests
+answered, p50, p90, p99 and max, and the crawls' files/s meanwhile.
+
+The pollers run in ``--procs`` processes of their own (threads with one connection
+each), so the benchmark's own interpreter is not what is measured. The target is a
+p99 under 20 ms during the crawl.
+
+Run: ``python bench/bench_status_poll.py --files 200000 --pollers 50``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from common import save
+
+from tests.support import Service, make_tree
+from xtract_sdk import XtractEndpoint
+
+
+def poll(url: str, token: str, threads: int, seconds: float, out: Any) -> None:
+    """One process's pollers: ``threads`` loops for ``seconds``; latencies (ms) to out."""
+    lat: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def loop() -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {token}"
+        mine = []
+        while time.monotonic() < stop:
+            t = time.perf_counter()
+            r = s.get(url, timeout=10)
+            mine.append((time.perf_counter() - t) * 1000)
+            r.raise_for_status()
+        with lock:
+            lat.extend(mine)
+
+    ts = [threading.Thread(target=loop) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    out.put(lat)
+
+
+def measure(url: str, token: str, pollers: int, procs: int, seconds: float) -> list[float]:
+    q: Any = mp.get_context("spawn").Queue()
+    per = [pollers // procs + (1 if i < pollers % procs else 0) for i in range(procs)]
+    ps = [
+        mp.get_context("spawn").Process(target=poll, args=(url, token, n, seconds, q)) for n in per
+    ]
+    for p in ps:
+        p.start()
+    lat = [x for _ in ps for x in q.get()]
+    for p in ps:
+        p.join()
+    return lat
+
+
+def summary(name: str, lat: list[float], seconds: float) -> dict[str, Any]:
+    lat = sorted(lat)
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+    row = {
+        "what": name,
+        "requests": len(lat),
+        "per_s": len(lat) / seconds,
+        "p50_ms": statistics.median(lat),
+        "p90_ms": pick(0.90),
+        "p99_ms": pick(0.99),
+        "max_ms": lat[-1],
+    }
+    print(
+        f"{name:<34}{row['requests']:>9,}{row['per_s']:>9,.0f}{row['p50_ms']:>9.1f}"
+        f"{row['p90_ms']:>9.1f}{row['p99_ms']:>9.1f}{row['max_ms']:>9.1f}"
+    )
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=200_000)
+    ap.add_argument("--pollers", type=int, default=50)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="xtract-bench-p-"))
+    try:
+        root = work / "tree"
+        make_tree(root, args.files, fanout=8, depth=3)
+        svc = Service(work / "home", env={"XTRACT_ALLOWED_ROOTS": json.dumps([str(root)])})
+        svc.start()
+        try:
+            xtr = svc.client()
+            xep = XtractEndpoint("local", dirs=[str(root)])
+            ((cid, _),) = xtr.crawl_and_wait(xep, progress=False).items()
+            url = f"{svc.url}/v1/crawls/{cid}"
+            print(f"{'':<34}{'requests':>9}{'per s':>9}{'p50 ms':>9}{'p90':>9}{'p99':>9}{'max':>9}")
+            idle = summary(
+                f"{args.pollers} pollers, idle service",
+                measure(url, svc.token, args.pollers, args.procs, args.seconds),
+                args.seconds,
+            )
+            crawled = {"files": 0, "crawls": 0}
+            done = threading.Event()
+
+            def crawl_loop() -> None:  # crawls back to back while the pollers poll
+                while not done.is_set():
+                    ((_, st),) = xtr.crawl_and_wait(xep, progress=False).items()
+                    crawled["files"] += st["data"]["files_crawled"]
+                    crawled["crawls"] += 1
+
+            crawler = threading.Thread(target=crawl_loop)
+            crawler.start()
+            t = time.perf_counter()
+            busy_lat = measure(url, svc.token, args.pollers, args.procs, args.seconds)
+            done.set()
+            crawler.join()
+            took = time.perf_counter() - t
+            busy = summary(f"{args.pollers} pollers, crawls running", busy_lat, args.seconds)
+            rate = crawled["files"] / took
+            print(f"meanwhile: {crawled['crawls']} crawls, {rate:,.0f} files/s")
+            save(
+                "status-poll",
+                {
+                    "files": args.files,
+                    "pollers": args.pollers,
+                    "idle": idle,
+                    "busy": busy,
+                    "crawl_files_per_s": rate,
+                    "crawls": crawled["crawls"],
+                },
+            )
+        finally:
+            svc.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
