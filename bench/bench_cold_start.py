@@ -76,7 +76,9 @@ def main() -> None:
     )
     from common import save
 
-    print("saved", save("cold-start", {"healthy_s": healthy, "first_crawl_s": done, "find_s": find}))
+    print(
+        "saved", save("cold-start", {"healthy_s": healthy, "first_crawl_s": done, "find_s": find})
+    )
 
 
 if __name__ == "__main__":
