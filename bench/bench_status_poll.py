@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import random
 import shutil
 import statistics
 import tempfile
@@ -30,8 +31,9 @@ from tests.support import Service, make_tree
 from xtract_sdk import XtractEndpoint
 
 
-def poll(url: str, token: str, threads: int, seconds: float, out: Any) -> None:
-    """One process's pollers: ``threads`` loops for ``seconds``; latencies (ms) to out."""
+def poll(url: str, token: str, threads: int, seconds: float, interval: float, out: Any) -> None:
+    """One process's pollers: ``threads`` loops for ``seconds``, each asking every
+    ``interval`` s (0: as soon as answered); latencies (ms) to out."""
     lat: list[float] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -40,11 +42,14 @@ def poll(url: str, token: str, threads: int, seconds: float, out: Any) -> None:
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {token}"
         mine = []
-        while time.monotonic() < stop:
+        due = time.monotonic() + interval * random.random()  # pollers out of step
+        while due < stop:
+            time.sleep(max(0.0, due - time.monotonic()))
             t = time.perf_counter()
             r = s.get(url, timeout=10)
             mine.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
+            due = max(due + interval, time.monotonic()) if interval else time.monotonic()
         with lock:
             lat.extend(mine)
 
@@ -56,11 +61,14 @@ def poll(url: str, token: str, threads: int, seconds: float, out: Any) -> None:
     out.put(lat)
 
 
-def measure(url: str, token: str, pollers: int, procs: int, seconds: float) -> list[float]:
+def measure(
+    url: str, token: str, pollers: int, procs: int, seconds: float, interval: float
+) -> list[float]:
     q: Any = mp.get_context("spawn").Queue()
     per = [pollers // procs + (1 if i < pollers % procs else 0) for i in range(procs)]
     ps = [
-        mp.get_context("spawn").Process(target=poll, args=(url, token, n, seconds, q)) for n in per
+        mp.get_context("spawn").Process(target=poll, args=(url, token, n, seconds, interval, q))
+        for n in per
     ]
     for p in ps:
         p.start()
@@ -95,6 +103,9 @@ def main() -> None:
     ap.add_argument("--pollers", type=int, default=50)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument(
+        "--interval", type=float, default=0.25, help="each poller's pace (the SDK's fastest)"
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="xtract-bench-p-"))
     try:
@@ -107,12 +118,7 @@ def main() -> None:
             xep = XtractEndpoint("local", dirs=[str(root)])
             ((cid, _),) = xtr.crawl_and_wait(xep, progress=False).items()
             url = f"{svc.url}/v1/crawls/{cid}"
-            print(f"{'':<34}{'requests':>9}{'per s':>9}{'p50 ms':>9}{'p90':>9}{'p99':>9}{'max':>9}")
-            idle = summary(
-                f"{args.pollers} pollers, idle service",
-                measure(url, svc.token, args.pollers, args.procs, args.seconds),
-                args.seconds,
-            )
+            print(f"{'':<44}{'requests':>9}{'per s':>9}{'p50 ms':>9}{'p90':>9}{'p99':>9}{'max':>9}")
             crawled = {"files": 0, "crawls": 0}
             done = threading.Event()
 
@@ -122,25 +128,31 @@ def main() -> None:
                     crawled["files"] += st["data"]["files_crawled"]
                     crawled["crawls"] += 1
 
-            crawler = threading.Thread(target=crawl_loop)
-            crawler.start()
-            t = time.perf_counter()
-            busy_lat = measure(url, svc.token, args.pollers, args.procs, args.seconds)
-            done.set()
-            crawler.join()
-            took = time.perf_counter() - t
-            busy = summary(f"{args.pollers} pollers, crawls running", busy_lat, args.seconds)
-            rate = crawled["files"] / took
-            print(f"meanwhile: {crawled['crawls']} crawls, {rate:,.0f} files/s")
+            rows: dict[str, Any] = {}
+            for pace, label in ((args.interval, f"every {args.interval:g} s"), (0.0, "flat out")):
+                for busy in (False, True):
+                    crawler = threading.Thread(target=crawl_loop)
+                    if busy:
+                        done.clear()
+                        crawler.start()
+                    t = time.perf_counter()
+                    lat = measure(url, svc.token, args.pollers, args.procs, args.seconds, pace)
+                    took = time.perf_counter() - t
+                    if busy:
+                        done.set()
+                        crawler.join()
+                    name = f"{args.pollers} pollers {label}, {'crawling' if busy else 'idle'}"
+                    rows[name] = summary(name, lat, took)
+            rate = crawled["files"] / (2 * args.seconds)
+            print(f"while crawling: {crawled['crawls']} crawls, about {rate:,.0f} files/s")
             save(
                 "status-poll",
                 {
                     "files": args.files,
                     "pollers": args.pollers,
-                    "idle": idle,
-                    "busy": busy,
+                    "interval": args.interval,
+                    "rows": rows,
                     "crawl_files_per_s": rate,
-                    "crawls": crawled["crawls"],
                 },
             )
         finally:

@@ -148,7 +148,7 @@ def progress_gate(crawl_id: str) -> str:
 @_key("owner:{owner}:globus_rate", "hash")
 def globus_rate(owner: str) -> str:
     """an owner's shared token bucket for Globus requests: `tokens`, `at`, `rate`,
-    `paused_until` (every crawl worker takes from it; a 429 pauses them all)"""
+    `paused_until`, `ceiling` (every crawl worker takes from it; a 429 pauses them all)"""
     return f"{PREFIX}:owner:{owner}:globus_rate"
 
 

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # Crawl worker processes supervised by ``xtract serve`` (0: only external workers).
     crawl_workers: int = 2
     # Listings a worker keeps in flight at once (matters for Globus latency).
-    listings_in_flight: int = 8
+    listings_in_flight: int = 16
     # Local listings are CPU-bound in Python: one per process; add processes instead.
     local_listings_in_flight: int = 1
     # Work held by a consumer that went silent this long (no heartbeat) is taken over

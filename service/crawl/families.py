@@ -206,9 +206,27 @@ def families_of(payload: bytes | str) -> Iterator[Family]:
 
 
 def files_of(payload: bytes | str) -> list[FileRecord]:
-    """Every file record in one stream entry, in order, each with its ``family_id``."""
-    return [
-        {**rec, "family_id": fam["family_id"]}
-        for fam in families_of(payload)
-        for rec in fam["files"]
-    ]
+    """Every file record in one stream entry, in order, each with its ``family_id``:
+    the files of :func:`families_of`'s families, without building their groups (this is
+    what a flush reads, a page of thousands at a time)."""
+    out: list[FileRecord] = []
+    for block in orjson.loads(payload):
+        d, bid, base = block["dir"], block["id"], block["base"]
+        if block["families"] == PER_FILE:
+            for i, entry in enumerate(block["files"]):
+                rec = _record(d, entry)
+                rec["family_id"] = f"{bid}.{base + i}"
+                out.append(rec)
+            continue
+        records = [_record(d, e) for e in block["files"]]
+        seen: set[int] = set()
+        for i, fam in enumerate(block["families"]):
+            fid = f"{bid}.{i}"
+            for idx, _ in fam:
+                for j in idx:
+                    if j not in seen:
+                        seen.add(j)
+                        rec = records[j].copy()
+                        rec["family_id"] = fid
+                        out.append(rec)
+    return out

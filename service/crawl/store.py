@@ -179,9 +179,15 @@ class CrawlStore:
 
     def status(self, crawl_id: str, owner: str | None, error_samples: int = 20) -> dict[str, Any]:
         """The published status shape: ``{crawl_id, status, message, data: {...}}``."""
-        h = self.get(crawl_id, owner)
+        pipe = self.r.pipeline(transaction=False)  # one round trip for all three
+        pipe.hgetall(_key_of(crawl_id))
+        pipe.lrange(keys.errors(crawl_id), 0, error_samples - 1)
+        pipe.hgetall(keys.workers(crawl_id))
+        raw, raw_errors, raw_workers = pipe.execute()
+        h = {text(k): text(v) for k, v in raw.items()}
+        if not h or (owner is not None and h.get("owner") != owner):
+            raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
         spec = json.loads(h["spec"])
-        raw_errors = self.r.lrange(keys.errors(crawl_id), 0, error_samples - 1)
         samples = [json.loads(text(e)) for e in raw_errors]
         created = float(h["created_at"])
         finished = float(h["finished_at"]) if h.get("finished_at") else None
@@ -192,7 +198,7 @@ class CrawlStore:
             message = (
                 f"{counts['errors']} folders or files could not be read; see data.error_samples"
             )
-        workers = hash_of(self.r, keys.workers(crawl_id))
+        workers = {text(k): text(v) for k, v in raw_workers.items()}
         return {
             "crawl_id": crawl_id,
             "status": h["status"],

@@ -196,3 +196,22 @@ def test_a_crawl_with_an_unreadable_subfolder_still_completes(r: redis.Redis) ->
     entry, _ = take_frontier(r, cid)
     store.commit(entry, Commit(cid, "w1", done=1, per_entry=64, unreadable=1), [])
     assert store.status(cid, "alice")["status"] == CrawlStatus.COMPLETE
+
+
+def test_the_files_of_an_entry_are_the_files_of_its_families() -> None:
+    # flush reads files_of, extraction families_of: the two must agree on every file
+    from xtract_service.crawl.families import families_of, files_of, normalize
+
+    files = [["a.csv", 1, 1.0], ["b.txt", 2, 2.0], ["c.h5", 3, 3.0], ["d", 4, 4.0, "ZP8="]]
+    grouped = normalize([[[[2, 0], "tabular"], [[1], None]], [[[3, 2], "hdf5"]]], len(files))
+    blocks = make_blocks("/data/x", files, grouped, 1000) + make_blocks(
+        "/data/y/", files, "per_file", 2
+    )
+    for payload, _ in pack(blocks, 1000):
+        expected = [
+            {**rec, "family_id": fam["family_id"]}
+            for fam in families_of(payload)
+            for rec in fam["files"]
+        ]
+        assert files_of(payload) == expected
+        assert len(expected) == 8

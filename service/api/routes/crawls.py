@@ -17,6 +17,7 @@ from xtract_service.api.deps import (
     Reader,
     acting_tokens,
 )
+from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
@@ -72,19 +73,19 @@ def list_crawls(owner: Owner, crawls: Crawls) -> dict[str, Any]:
     return {"crawls": crawls.list(owner)}
 
 
-@router.get("/{crawl_id}")
-def get_crawl(crawl_id: str, owner: Reader, crawls: Crawls) -> dict[str, Any]:
+@router.get("/{crawl_id}", response_class=FastJSON)
+def get_crawl(crawl_id: str, owner: Reader, crawls: Crawls) -> FastJSON:
     """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``."""
-    return crawls.status(crawl_id, owner)
+    return FastJSON(crawls.status(crawl_id, owner))
 
 
-@router.post("/{crawl_id}/flush")
+@router.post("/{crawl_id}/flush", response_class=FastJSON)
 def flush_crawl(
     crawl_id: str, body: FlushRequest, owner: Owner, crawls: Crawls, settings: AppSettings
-) -> dict[str, Any]:
+) -> FastJSON:
     """Up to ``first_n_files`` files not flushed before: ``{crawl_id, file_ls, num_files,
     queue_empty}``. Extraction still sees every file."""
-    return flush_files(crawls, crawl_id, owner, body.first_n_files, settings.max_flush)
+    return FastJSON(flush_files(crawls, crawl_id, owner, body.first_n_files, settings.max_flush))
 
 
 @router.delete("/{crawl_id}", status_code=202)

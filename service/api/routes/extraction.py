@@ -19,6 +19,7 @@ from xtract_service.api.deps import (
     Runs,
     acting_tokens,
 )
+from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
 from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
@@ -65,7 +66,7 @@ def extraction_status(crawl_id: str, owner: Reader, runs: Runs) -> dict[str, Any
     return runs.status(crawl_id, owner)
 
 
-@router.get("/v1/crawls/{crawl_id}/metadata")
+@router.get("/v1/crawls/{crawl_id}/metadata", response_class=FastJSON)
 def metadata(
     crawl_id: str,
     owner: Reader,
@@ -73,10 +74,10 @@ def metadata(
     runs: Runs,
     after: str | None = Query(None, description="the 'next' of the previous page"),
     limit: int = Query(100, ge=1, le=1000),
-) -> dict[str, Any]:
+) -> FastJSON:
     """Extracted metadata documents, one per family, a page at a time (read-only)."""
     crawls.get(crawl_id, owner)
-    return runs.results.page(crawl_id, after, limit)
+    return FastJSON(runs.results.page(crawl_id, after, limit))
 
 
 @router.get("/v1/extractors")

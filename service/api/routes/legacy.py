@@ -43,6 +43,7 @@ from xtract_service.api.deps import (
     caller_from_token,
 )
 from xtract_service.api.errors import ApiError, describe_validation, refusal_status
+from xtract_service.api.responses import FastJSON
 from xtract_service.auth import AuthRefused, Caller, strip_bearer
 from xtract_service.auth.globus import COMPUTE, TRANSFER
 from xtract_service.bounds import Tokens
@@ -253,16 +254,14 @@ async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
     return {"crawl_id": cid, "crawl_status": status["status"], **status["data"]}
 
 
-@router.api_route("/fetch_crawl_mdata", methods=["GET", "POST"])
-async def fetch_crawl_mdata(
-    request: Request, crawls: Crawls, settings: AppSettings
-) -> dict[str, Any]:
+@router.api_route("/fetch_crawl_mdata", methods=["GET", "POST"], response_class=FastJSON)
+async def fetch_crawl_mdata(request: Request, crawls: Crawls, settings: AppSettings) -> FastJSON:
     """``{crawl_id, file_ls, num_files, queue_empty}``; each file is returned once."""
     body = await _body(request)
     cid = _crawl_id(body)
     owner = await run_in_threadpool(_reader, request, body, crawls, cid)
     n = body.get("n", body.get("first_n_files", 100))
-    return await run_in_threadpool(flush_files, crawls, cid, owner, n, settings.max_flush)
+    return FastJSON(await run_in_threadpool(flush_files, crawls, cid, owner, n, settings.max_flush))
 
 
 def _funcx_endpoint(body: dict[str, Any]) -> str | None:
