@@ -40,7 +40,7 @@ def crawl_over_time() -> None:
     ax.set_xlabel("seconds since the crawl request")
     ax.set_ylabel("thousand files crawled", color="tab:blue")
     mem = ax.twinx()
-    mem.plot(t, [s["rss_mb"] for s in data["warm"]["samples"][: len(t)]], color="tab:red")
+    mem.plot(t, [s["rss_mb"] for s in samples], color="tab:red")
     mem.set_ylabel("service RSS, MB (all processes)", color="tab:red")
     ax.set_title(f"Local crawl of {data['files']:,} files, {data['workers']} crawl workers")
     fig.tight_layout()

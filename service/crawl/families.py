@@ -212,10 +212,20 @@ def files_of(payload: bytes | str) -> list[FileRecord]:
     out: list[FileRecord] = []
     for block in orjson.loads(payload):
         d, bid, base = block["dir"], block["id"], block["base"]
-        if block["families"] == PER_FILE:
-            for i, entry in enumerate(block["files"]):
-                rec = _record(d, entry)
-                rec["family_id"] = f"{bid}.{base + i}"
+        if block["families"] == PER_FILE:  # most blocks: _record inlined, it is the cost
+            prefix = d if d.endswith("/") else d + "/"
+            for i, entry in enumerate(block["files"], base):
+                name = entry[0]
+                dot = name.rfind(".")
+                rec: FileRecord = {
+                    "path": prefix + name,
+                    "size": entry[1],
+                    "extension": name[dot + 1 :].lower() if dot > 0 else "",
+                    "mtime": entry[2],
+                }
+                if len(entry) > 3:
+                    rec = _record(d, entry)
+                rec["family_id"] = f"{bid}.{i}"
                 out.append(rec)
             continue
         records = [_record(d, e) for e in block["files"]]

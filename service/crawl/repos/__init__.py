@@ -58,6 +58,7 @@ def make_repo(
             max_sleep=settings.globus_max_sleep,
             skip=spec.skip,
             limiter=limiter,
+            connections=settings.listings_in_flight,
         )
     from xtract_service.crawl.repos.local import LocalRepo
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import globus_sdk
 from globus_sdk.transport import RetryConfig
+from requests.adapters import HTTPAdapter
 
 from xtract_service.crawl.ratelimit import RateLimiter
 from xtract_service.crawl.repos import Listing
@@ -52,6 +53,7 @@ class GlobusRepo:
         max_sleep: float = 10.0,
         skip: list[str] | None = None,
         limiter: RateLimiter | None = None,
+        connections: int = 16,
     ) -> None:
         from xtract_service.crawl.repos.local import _skip_matcher
 
@@ -67,6 +69,11 @@ class GlobusRepo:
         self.client = globus_sdk.TransferClient(
             authorizer=authorizer, app_name="xtract", retry_config=retry
         )
+        # one kept-alive connection per listing in flight (requests keeps 10 by default:
+        # beyond that, each listing opened a new connection and threw it away)
+        pool = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, connections))
+        for scheme in ("https://", "http://"):
+            self.client.transport.session.mount(scheme, pool)
         self.endpoint_id = endpoint_id
         self.page_size = page_size
         self.skip = _skip_matcher(skip or [])
