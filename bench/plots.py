@@ -82,6 +82,7 @@ def ratios() -> None:
     for name, pick, target in (
         ("crawl-200000", ("warm", "xtract"), 1.0),
         ("crawl-200000", ("cold", "xtract"), 1.5),
+        ("crawl-1000000", ("warm", "xtract"), 1.0),
         ("extract", ("table", "2 extraction"), 1.7),
         ("extract", ("table", "1 extraction"), 0.9),
         ("keywords", ("table", "keyword extractor (default"), 5.0),
@@ -98,11 +99,12 @@ def ratios() -> None:
         table = table.get("table") if isinstance(table, dict) else table
         for row in table or []:
             if prefix in row["what"] and not row["what"].startswith("  "):
-                rows.append((f"{name}: {row['what']}", row["ratio"], target))
+                where = f" {section}" if section in ("warm", "cold") else ""
+                rows.append((f"{name}{where}: {row['what']}", row["ratio"], target))
                 break
     if not rows:
         return
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 1.4))
     labels = [r[0] for r in rows]
     ax.barh(
         labels,
@@ -111,7 +113,7 @@ def ratios() -> None:
     )
     ax.scatter([r[2] for r in rows], labels, marker="|", s=300, color="black", label="target")
     ax.set_xscale("log")
-    ax.set_xlabel("speed against the alternative (above 1: Xtract faster); | = target")
+    ax.set_xlabel("speed against the alternative (above 1: Xtract faster); bar = target")
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(IMG / "ratios.png", dpi=110)
