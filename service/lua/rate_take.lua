@@ -2,8 +2,8 @@
 -- wait. The bucket refills at its current rate (at most ARGV[1] requests/s) up to
 -- ARGV[2]; after a slow-down (rate_slow) the rate climbs back by a fiftieth of the
 -- configured rate per request granted, up to the ceiling the last 429 left (which
--- itself creeps up by a five-thousandth per request, so a raised limit is found
--- again without probing the old one every few seconds).
+-- itself creeps up by 0.2% per request granted, so the old limit is probed again
+-- after a few hundred requests, and a raised one is found).
 -- Time is the Redis server's, so every worker on every host shares one clock.
 -- KEYS[1] owner:{owner}:globus_rate  hash: tokens, at, rate, paused_until, ceiling
 -- ARGV[1] the configured rate (requests per second)
@@ -24,7 +24,7 @@ tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
-  ceiling = math.min(top, ceiling + top / 5000)
+  ceiling = math.min(top, ceiling * 1.002)
   rate = math.min(ceiling, rate + top / 50)
 else
   wait = math.max(1, math.ceil((1 - tokens) / rate * 1000))

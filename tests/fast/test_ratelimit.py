@@ -44,13 +44,13 @@ def test_after_a_pause_the_rate_climbs_back_to_below_where_it_was_refused(
     bucket.slow_down(0.0)  # refused at 50: halved to 25, ceiling 45
     r.hset(keys.globus_rate("alice"), mapping={"paused_until": 0, "tokens": 100})
     rates, ceilings = [], []
-    for _ in range(60):
+    for _ in range(30):
         assert bucket.try_take() == 0.0
         rates.append(float(r.hget(keys.globus_rate("alice"), "rate") or 0))
         ceilings.append(float(r.hget(keys.globus_rate("alice"), "ceiling") or 0))
     assert rates[0] == 26.0  # 25 after the halving, plus a fiftieth of 50
     assert rates == sorted(rates) and 45 < rates[-1] == ceilings[-1] < 50
-    assert ceilings[0] == 45.01  # the ceiling creeps up, a five-thousandth of 50 a request
+    assert ceilings[0] == 45 * 1.002  # the ceiling creeps up, 0.2% a request
 
 
 def test_many_429s_in_a_row_never_stop_the_crawl(r: redis.Redis) -> None:

@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, flush_all, make_tree, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
+from xtract_service import keys
+from xtract_service.auth.base import LOCAL_OWNER
 
 ENDPOINT = str(uuid.uuid4())
 TOKEN = "transfer-token-for-tests"
@@ -52,10 +55,13 @@ def globus_service(
 
 
 @pytest.fixture
-def emu(emulator: TransferEmulator) -> Iterator[TransferEmulator]:
+def emu(emulator: TransferEmulator, globus_service: Service) -> Iterator[TransferEmulator]:
     yield emulator
     emulator.fail_every, emulator.fail_status, emulator.latency = 0, 503, 0.0
     emulator.broken_paths = set()
+    # the 429s a test injected slowed the owner's shared bucket down; the next test
+    # starts from a fresh one (test_globus_rate.py is about the slowing down)
+    redis.Redis.from_url(globus_service.redis_url).delete(keys.globus_rate(LOCAL_OWNER))
 
 
 def crawl(svc: Service, path: str, token: str = TOKEN) -> tuple[XtractClient, str, dict]:
