@@ -331,18 +331,29 @@ def _errors(item: dict[str, Any]) -> list[dict[str, str | None]]:
 try:  # the service installs orjson; the SDK alone needs only json
     import orjson
 
-    def _json_text(value: Any) -> str:
-        """Compact JSON text (orjson where installed: the same text, faster)."""
+    def json_bytes(value: Any) -> bytes:
+        """Compact JSON (orjson where installed: the same text, several times faster;
+        json for what orjson refuses, integers beyond 64 bits). Non-string keys become
+        strings, anything else not JSON its ``str``. The service's one JSON writer for
+        records: offload parts, row leftovers, large API answers."""
         try:
-            return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-        except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits, say
-            return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+            return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+        except (orjson.JSONEncodeError, TypeError):
+            return _json_bytes(value)
 
 except ImportError:  # pragma: no cover - the SDK on its own
 
-    def _json_text(value: Any) -> str:
-        """Compact JSON text."""
-        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+    def json_bytes(value: Any) -> bytes:
+        """Compact JSON."""
+        return _json_bytes(value)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json_text(value: Any) -> str:
+    return json_bytes(value).decode()
 
 
 _UNIQUE: dict[tuple[Any, ...], bool] = {}  # key tuples seen -> unique regardless of case

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi.responses import JSONResponse
+
+from xtract_sdk.tables import json_bytes
 
 
 class FastJSON(JSONResponse):
-    """A JSON response rendered by orjson (non-string keys become strings, anything
-    orjson does not know its ``str``, as the JSON encoder elsewhere does)."""
+    """A JSON response rendered by :func:`xtract_sdk.tables.json_bytes` (orjson)."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
-        except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits
-            return super().render(content)
+        return json_bytes(content)

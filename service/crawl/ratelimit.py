@@ -32,7 +32,6 @@ class RateLimiter:
         self.burst = max(1.0, burst)
         self._take = scripts.load(r, "rate_take")
         self._slow = scripts.load(r, "rate_slow")
-        self.waited = 0.0  # seconds this process waited on the bucket
 
     def try_take(self) -> float:
         """Take one request if the bucket has one: 0.0, else the seconds to wait."""
@@ -46,7 +45,6 @@ class RateLimiter:
             if wait <= 0:
                 return  # the bucket is stuck (a clock jump?): go ahead, a 429 will tell
             time.sleep(wait)
-            self.waited += wait
 
     def slow_down(self, retry_after: float) -> float:
         """A 429 came back: pause every worker of the owner, halve the rate; returns it."""

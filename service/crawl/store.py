@@ -60,6 +60,13 @@ def _key_of(crawl_id: str) -> str:
     return keys.crawl(crawl_id)
 
 
+def _owned(h: dict[str, str], crawl_id: str, owner: str | None) -> dict[str, str]:
+    """The crawl hash ``h`` if it exists and ``owner`` owns it (None: any owner)."""
+    if not h or (owner is not None and h.get("owner") != owner):
+        raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
+    return h
+
+
 @dataclass
 class Commit:
     """What one listed frontier entry adds to its crawl (``crawl_commit``'s ARGV[2])."""
@@ -164,10 +171,7 @@ class CrawlStore:
     def get(self, crawl_id: str, owner: str | None) -> dict[str, str]:
         """The crawl's hash; raises CrawlNotFound unless it exists and ``owner`` owns it
         (``owner=None`` is for workers, which serve every owner)."""
-        h = hash_of(self.r, _key_of(crawl_id))
-        if not h or (owner is not None and h.get("owner") != owner):
-            raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
-        return h
+        return _owned(hash_of(self.r, _key_of(crawl_id)), crawl_id, owner)
 
     def owner_of(self, crawl_id: str) -> str:
         """Whose crawl this is (one field read, for a caller who is not its owner);
@@ -184,9 +188,7 @@ class CrawlStore:
         pipe.lrange(keys.errors(crawl_id), 0, error_samples - 1)
         pipe.hgetall(keys.workers(crawl_id))
         raw, raw_errors, raw_workers = pipe.execute()
-        h = {text(k): text(v) for k, v in raw.items()}
-        if not h or (owner is not None and h.get("owner") != owner):
-            raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
+        h = _owned({text(k): text(v) for k, v in raw.items()}, crawl_id, owner)
         spec = json.loads(h["spec"])
         samples = [json.loads(text(e)) for e in raw_errors]
         created = float(h["created_at"])

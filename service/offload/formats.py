@@ -21,11 +21,16 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired, TypedDict
 
-import orjson
-
 from xtract_extractors.registry import Param, check_params, declared_params, param
 from xtract_extractors.safepath import write_file
-from xtract_sdk.tables import RowParts, jsonl_item, parquet_table, row_parts, row_size
+from xtract_sdk.tables import (
+    RowParts,
+    json_bytes,
+    jsonl_item,
+    parquet_table,
+    row_parts,
+    row_size,
+)
 from xtract_service.streams import Cursor
 
 
@@ -42,16 +47,7 @@ class Part(TypedDict):
 
 
 WRITERS: dict[str, type[PartWriter]] = {}
-_ORJSON = orjson.OPT_NON_STR_KEYS
-
-
-def dumps(value: Any) -> bytes:
-    """Compact JSON, by orjson (several times faster than json on items); json for what
-    orjson refuses (integers beyond 64 bits). Anything else becomes its ``str``."""
-    try:
-        return orjson.dumps(value, default=str, option=_ORJSON)
-    except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, default=str, separators=(",", ":")).encode()
+dumps = json_bytes  # items' JSON: orjson, compact (xtract_sdk.tables.json_bytes)
 
 
 def writer(name: str, description: str = "") -> Callable[[type[PartWriter]], type[PartWriter]]:

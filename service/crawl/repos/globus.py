@@ -79,7 +79,6 @@ class GlobusRepo:
         self.skip = _skip_matcher(skip or [])
         self.limiter = limiter
         self.max_retries = max_retries
-        self.rate_limited = 0  # 429s this repo was answered
 
     def list_dir(self, path: str) -> Listing:
         out = Listing()
@@ -114,7 +113,6 @@ class GlobusRepo:
             except globus_sdk.GlobusAPIError as exc:
                 if exc.http_status != 429 or attempt == self.max_retries:
                     raise
-                self.rate_limited += 1
                 wait = _retry_after(exc)
                 if self.limiter is not None:
                     self.limiter.slow_down(wait)
