@@ -91,6 +91,19 @@ def seen(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:seen"
 
 
+@_key("crawl:{id}:index", "hash")
+def index(crawl_id: str) -> str:
+    """listed folder -> its files `[name, size, mtime, inode, family id]` and sub-folders
+    (orjson), what a later crawl with `since=` compares with"""
+    return f"{PREFIX}:crawl:{crawl_id}:index"
+
+
+@_key("crawl:{id}:changes", "stream")
+def changes(crawl_id: str) -> str:
+    """a `since=` crawl's added, changed and removed paths, one entry per listing"""
+    return f"{PREFIX}:crawl:{crawl_id}:changes"
+
+
 @_key("crawl:{id}:families", "stream, group `xtract`")
 def families(crawl_id: str) -> str:
     """blocks of families, ~1000 files per entry; `retry` entries re-send failed ones"""
@@ -189,6 +202,19 @@ def results(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:results"
 
 
+@_key("crawl:{id}:docat", "hash")
+def document_at(crawl_id: str) -> str:
+    """family id -> the results entry holding its current document (carrying forward)"""
+    return f"{PREFIX}:crawl:{crawl_id}:docat"
+
+
+@_key("owner:{owner}:content", "hash")
+def content(owner: str) -> str:
+    """`<content id> <extractor>@<version>` -> an extractor's result for that content (JSON),
+    so identical content is read once per owner, across crawls and endpoints"""
+    return f"{PREFIX}:owner:{owner}:content"
+
+
 @_key("owner:{owner}:usage", "hash")
 def owner_usage(owner: str) -> str:
     """what an owner keeps: `metadata_bytes` of recorded documents"""
@@ -258,6 +284,8 @@ def of_crawl(crawl_id: str) -> list[str]:
             shares,
             dirs,
             seen,
+            index,
+            changes,
             families,
             errors,
             flush_cursor,
@@ -270,6 +298,7 @@ def of_crawl(crawl_id: str) -> list[str]:
             xtract_taken,
             family_state,
             results,
+            document_at,
             crawl_offloads,
             webhooks,
             webhook_secrets,

@@ -172,3 +172,12 @@ def by_path(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for path in doc["unknown"]:
             out[path]["unknown"] = True
     return out
+
+
+def issue(service: Service, owner: str, *roots: Path) -> str:
+    """A token for another owner, issued by the service's own CLI (reaching ``roots``)."""
+    args = [sys.executable, "-m", "xtract_service.cli", "token", "issue", owner]
+    for r in roots:
+        args += ["--root", str(r)]
+    out = subprocess.run(args, env=service.full_env(), capture_output=True, text=True, check=True)
+    return out.stdout.strip()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from xtract_sdk._http import HttpCore, path_id
 from xtract_sdk._notebook import iter_metadata, to_dataframe, to_duckdb
@@ -119,14 +119,27 @@ class XtractClient:
         return result
 
     # -- crawling --------------------------------------------------------------------
-    def crawl(self, endpoints: XtractEndpoint | Iterable[XtractEndpoint]) -> list[str]:
+    def crawl(
+        self, endpoints: XtractEndpoint | Iterable[XtractEndpoint], since: str | None = None
+    ) -> list[str]:
         """Start one crawl per endpoint (non-blocking); returns the new crawl ids, which
-        are also added to ``crawl_ids`` and ``cid_to_xep_map``."""
+        are also added to ``crawl_ids`` and ``cid_to_xep_map``.
+
+        ``since``: an earlier, complete crawl of the same folders. The new crawl then
+        counts files ``added``, ``changed``, ``removed`` and ``unchanged`` since
+        (``get_crawl_status(cid)["data"]["changes"]``, paths by :meth:`get_changes`),
+        and its extraction reads only the added and changed ones::
+
+            first = xtr.crawl(xep)[0]  # ... later, after the folder changed:
+            again = xtr.crawl(xep, since=first)[0]
+        """
         if isinstance(endpoints, XtractEndpoint):
             endpoints = [endpoints]
         new = []
         for xep in endpoints:
             body = {**xep.to_spec(), "tokens": self.tokens}
+            if since is not None:
+                body["since"] = since
             cid = self.http.request("POST", "/v1/crawls", body)["crawl_id"]
             self.crawl_ids.append(cid)
             self.cid_to_xep_map[cid] = xep
@@ -219,9 +232,10 @@ class XtractClient:
         *,
         timeout: float | None = None,
         progress: bool = True,
+        since: str | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Crawl and block until done; returns the final status per crawl id."""
-        ids = self.crawl(endpoints)
+        ids = self.crawl(endpoints, since=since)
         return self.wait_for_crawls(ids, timeout=timeout, progress=progress)
 
     def flush_crawl_metadata(
@@ -235,6 +249,19 @@ class XtractClient:
                 "POST", f"/v1/crawls/{cid}/flush", {"first_n_files": first_n_files}
             ),
         )
+
+    def get_changes(self, crawl_id: str, kind: str = "added", page: int = 1000) -> list[str]:
+        """Every path of one class (``added``, ``changed`` or ``removed``) a crawl started
+        with ``since`` found, in the order the crawl listed them."""
+        out: list[str] = []
+        after = ""
+        while True:
+            query = urlencode({"kind": kind, "after": after, "limit": page})
+            got = self.http.request("GET", f"/v1/crawls/{path_id(crawl_id)}/changes?{query}")
+            out += got["paths"]
+            if not got["next"]:
+                return out
+            after = got["next"]
 
     # -- extraction ------------------------------------------------------------------
     def register_containers(

@@ -37,6 +37,11 @@ def crawl(
     grouper: str = typer.Option("file_is_group", help="file_is_group, directory or extension."),
     skip: list[str] = typer.Option([], help="Glob of names to skip (repeatable)."),
     wait: bool = typer.Option(False, help="Wait for the crawl to finish, showing progress."),
+    since: str = typer.Option(
+        None,
+        help="An earlier crawl of the same folders: say what changed since, and "
+        "extract only added and changed files.",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Start a crawl; prints its id (or its final status with --wait)."""
@@ -46,7 +51,7 @@ def crawl(
             status = next(
                 iter(
                     xtr.crawl_and_wait(
-                        endpoint_of(path, grouper, skip), progress=not as_json
+                        endpoint_of(path, grouper, skip), progress=not as_json, since=since
                     ).values()
                 )
             )
@@ -54,7 +59,7 @@ def crawl(
             if status["status"] != CrawlStatus.COMPLETE:
                 raise typer.Exit(1)
         else:
-            cid = xtr.crawl(endpoint_of(path, grouper, skip))[0]
+            cid = xtr.crawl(endpoint_of(path, grouper, skip), since=since)[0]
             show({"crawl_id": cid}, as_json, cid)
 
 

@@ -30,6 +30,12 @@ def status_text(s: dict[str, Any]) -> str:
     )
     message = "" if s["message"] == "OK" else f" ({s['message']})"
     lines = [f"crawl {s['crawl_id']}: {s['status']}{message}", found]
+    if d.get("changes"):
+        ch = d["changes"]
+        lines.append(
+            f"  since {ch['since']}: {ch['added']:,} added, {ch['changed']:,} changed, "
+            f"{ch['removed']:,} removed, {ch['unchanged']:,} unchanged"
+        )
     lines += [f"  ! {e['path']}: {e['error']}" for e in d["error_samples"][:5]]
     return "\n".join(lines)
 

@@ -4,14 +4,15 @@
  * duplicate) with readdir and fstatat, the entries' types from d_type where the file
  * system gives them, without the GIL, then builds the Python answer:
  *
- *   (files, subdirs, odd, errors, links, error)
+ *   (files, subdirs, odd, errors, links, error, inodes)
  *
  *   files    [[name, size, mtime], ...]  regular files with ASCII names
  *   subdirs  [name, ...]                 directories (names decoded like os.fsdecode)
- *   odd      [[raw name bytes, size, mtime], ...]  regular files with non-ASCII names
+ *   odd      [[raw name bytes, size, mtime, inode], ...]  regular files, non-ASCII names
  *   errors   [(raw name bytes, errno), ...]        entries that could not be stat'ed
  *   links    [name, ...]                 symbolic links (never followed here)
  *   error    errno of a failure part way through the listing, else 0
+ *   inodes   [inode, ...]                one per entry of ``files``, in the same order
  *
  * mtime is computed as os.stat computes st_mtime (sec + nsec * 1e-9), so both listers
  * give the same float. Anything that is not a file, a directory or a link is left out,
@@ -37,6 +38,7 @@ typedef struct {
     int err;
     long long size;
     double mtime;
+    unsigned long long ino;
 } item;
 
 typedef struct {
@@ -116,6 +118,7 @@ static void read_all(int fd, listing *out) {
         if (kind == K_FILE) {
             it->size = (long long)s.st_size;
             it->mtime = (double)s.st_mtim.tv_sec + (double)s.st_mtim.tv_nsec * 1e-9;
+            it->ino = (unsigned long long)s.st_ino;
             if (!is_ascii(nm, len)) kind = K_ODD;
         }
         it->kind = kind;
@@ -133,8 +136,8 @@ static int append_steal(PyObject *list, PyObject *x) {
 
 static PyObject *build(const listing *l) {
     PyObject *files = PyList_New(0), *dirs = PyList_New(0), *odd = PyList_New(0),
-             *errs = PyList_New(0), *links = PyList_New(0);
-    if (!files || !dirs || !odd || !errs || !links) goto fail;
+             *errs = PyList_New(0), *links = PyList_New(0), *inos = PyList_New(0);
+    if (!files || !dirs || !odd || !errs || !links || !inos) goto fail;
     for (size_t i = 0; i < l->n; i++) {
         const item *it = &l->items[i];
         const char *nm = l->names + it->name;
@@ -143,9 +146,10 @@ static PyObject *build(const listing *l) {
         switch (it->kind) {
         case K_FILE:
             rc = append_steal(files, Py_BuildValue("[s#Ld]", nm, n, it->size, it->mtime));
+            if (!rc) rc = append_steal(inos, PyLong_FromUnsignedLongLong(it->ino));
             break;
         case K_ODD:
-            rc = append_steal(odd, Py_BuildValue("[y#Ld]", nm, n, it->size, it->mtime));
+            rc = append_steal(odd, Py_BuildValue("[y#LdK]", nm, n, it->size, it->mtime, it->ino));
             break;
         case K_DIR:
             rc = append_steal(dirs, PyUnicode_DecodeFSDefaultAndSize(nm, n));
@@ -158,8 +162,9 @@ static PyObject *build(const listing *l) {
         }
         if (rc) goto fail;
     }
-    return Py_BuildValue("(NNNNNi)", files, dirs, odd, errs, links, l->error);
+    return Py_BuildValue("(NNNNNiN)", files, dirs, odd, errs, links, l->error, inos);
 fail:
+    Py_XDECREF(inos);
     Py_XDECREF(links);
     Py_XDECREF(files);
     Py_XDECREF(dirs);
@@ -184,7 +189,7 @@ static PyObject *list_dir(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"list_dir", list_dir, METH_VARARGS,
-     "list_dir(fd) -> (files, subdirs, odd, errors, links, error): one directory, "
+     "list_dir(fd) -> (files, subdirs, odd, errors, links, error, inodes): one directory, "
      "read with readdir and fstatat (see the module's source for the shapes)."},
     {NULL, NULL, 0, NULL},
 };

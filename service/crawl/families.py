@@ -5,7 +5,8 @@ compact *block*::
 
     {"dir": "/data/run1", "id": "3f9c...", "base": 0,
      "files": [[name, size, mtime], ...],            # a 4th item: raw name, base64
-     "families": "per_file" | [[[file indices], extractor], ...] per family}
+     "families": "per_file" | [[[file indices], extractor], ...] per family,
+     "prior": [earlier family id or null, ...]}       # a ``since`` crawl's blocks only
 
 ``"per_file"`` (what ``file_is_group`` returns) means one family per file, read by the
 extractor its extension names. A stream entry holds a JSON list of blocks with about a
@@ -14,7 +15,9 @@ thousand files in all. :func:`expand` turns a block into the documented family s
     {"family_id", "files": [{path, size, extension, mtime}],
      "groups": [{"group_id", "files": [paths], "kind", "extractor"}]}
 
-Family ids are ``{block id}.{index}``, stable however often a block is read.
+Family ids are ``{block id}.{index}``, stable however often a block is read. In a
+``since`` crawl, a family whose files are all unchanged, and were one family before,
+carries that family's id as ``prior``: its extraction takes the earlier document.
 """
 
 from __future__ import annotations
@@ -58,11 +61,13 @@ class GroupRecord(TypedDict):
 
 
 class Family(TypedDict):
-    """Files that travel together to one worker, with their groups."""
+    """Files that travel together to one worker, with their groups (``prior``: the
+    family id an earlier crawl gave exactly these unchanged files)."""
 
     family_id: str
     files: list[FileRecord]
     groups: list[GroupRecord]
+    prior: NotRequired[str]
 
 
 def extension(name: str) -> str:
@@ -107,6 +112,29 @@ def make_blocks(
         for i in range(0, max(len(files), 1), per_entry)
         if files[i : i + per_entry]
     ]
+
+
+def family_ids(block: Block) -> list[str]:
+    """The family id of each file of a block, in the block's file order."""
+    bid, n = block["id"], len(block["files"])
+    if block["families"] == PER_FILE:
+        return [f"{bid}.{block['base'] + i}" for i in range(n)]
+    out = [""] * n
+    for i, fam in enumerate(block["families"]):
+        for idx, _ in fam:
+            for j in idx:
+                if not out[j]:
+                    out[j] = f"{bid}.{i}"
+    return out
+
+
+def _prior(block: Block, owned: list[int]) -> str | None:
+    """The earlier family id of files ``owned`` if all are unchanged and were one family."""
+    prior = block.get("prior")
+    if not prior:
+        return None
+    ids = {prior[j] for j in owned}
+    return ids.pop() if len(ids) == 1 and None not in ids else None
 
 
 def counts(block: Block) -> tuple[int, int, int]:
@@ -170,7 +198,7 @@ def expand(block: Block) -> Iterator[Family]:
         for i, rec in enumerate(records):
             fid = f"{bid}.{base + i}"
             ext = rec["extension"]
-            yield {
+            family: Family = {
                 "family_id": fid,
                 "files": [rec],
                 "groups": [
@@ -182,6 +210,10 @@ def expand(block: Block) -> Iterator[Family]:
                     }
                 ],
             }
+            prior = _prior(block, [i])
+            if prior:
+                family["prior"] = prior
+            yield family
         return
     seen: set[int] = set()
     for i, fam in enumerate(block["families"]):
@@ -192,11 +224,15 @@ def expand(block: Block) -> Iterator[Family]:
                 if j not in seen:
                     seen.add(j)
                     owned.append(j)
-        yield {
+        family = {
             "family_id": fid,
             "files": [records[j] for j in owned],
             "groups": [_group(f"{fid}.{k}", records, idx, ex) for k, (idx, ex) in enumerate(fam)],
         }
+        prior = _prior(block, owned)
+        if prior:
+            family["prior"] = prior
+        yield family
 
 
 def families_of(payload: bytes | str) -> Iterator[Family]:

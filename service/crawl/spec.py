@@ -30,6 +30,9 @@ class CrawlSpec(BaseModel):
 
     ``dirs`` are absolute paths on the endpoint. ``skip`` holds glob patterns matched
     against each entry's name (``.git``, ``*.tmp``); a skipped directory is not entered.
+    ``since`` names an earlier, complete crawl of the same roots: this crawl then says
+    which files were added, changed, removed or unchanged since, and its extraction
+    reads only the added and changed ones (:mod:`xtract_service.crawl.changes`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -42,6 +45,7 @@ class CrawlSpec(BaseModel):
     local_mdata_path: PathText | None = None
     skip: list[Pattern] = Field(default_factory=list, max_length=MAX_ITEMS)
     follow_symlinks: bool = False
+    since: Name | None = None
 
     @field_validator("repo_type", mode="before")
     @classmethod
@@ -56,6 +60,16 @@ class CrawlSpec(BaseModel):
         if value not in GROUPERS:
             raise ValueError(f"unknown grouper {value!r}; use one of {sorted(GROUPERS)}")
         return value
+
+    @field_validator("since")
+    @classmethod
+    def _crawl_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError:
+            raise ValueError(f"since={value!r} is not a crawl id (crawl ids are UUIDs)") from None
 
     @field_validator("globus_ep_id", "funcx_ep_id")
     @classmethod

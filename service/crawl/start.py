@@ -11,6 +11,7 @@ from pydantic import Field
 from xtract_sdk.status import EventType
 from xtract_service.access import Access
 from xtract_service.bounds import Tokens, Url
+from xtract_service.crawl.changes import check_since
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
@@ -58,6 +59,8 @@ def start_crawl(
         transfer = tokens.get("Transfer") or tokens.get("transfer")
         if transfer:
             secrets["transfer_token"] = transfer
+    if spec.since:
+        check_since(store.r, spec, access.owner)
     crawl_id = store.create(spec, access.owner, secrets)
     r: redis.Redis = store.r
     signing: dict[str, str] = {}

@@ -37,8 +37,13 @@ COUNTERS = (
     "links_skipped",
     "dirs_revisited",
     "dirs_unreadable",
+    "added",
+    "changed",
+    "removed",
+    "unchanged",
 )
 _TERMINAL = sorted(CrawlStatus.terminal())
+CHANGE_CLASSES = ("added", "changed", "removed", "unchanged")
 # New sub-directories go on the frontier in entries of at most ``dirs_per_entry``, and
 # small enough that the frontier holds about this many entries: a tree's narrow first
 # levels are shared among the workers instead of listed by one.
@@ -67,6 +72,13 @@ def _owned(h: dict[str, str], crawl_id: str, owner: str | None) -> dict[str, str
     return h
 
 
+def _changes(spec: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """A since crawl's ``changes``: ``{since, added, changed, removed, unchanged}``."""
+    if not spec.get("since"):
+        return {}
+    return {"changes": {"since": spec["since"], **{c: counts[c] for c in CHANGE_CLASSES}}}
+
+
 @dataclass
 class Commit:
     """What one listed frontier entry adds to its crawl (``crawl_commit``'s ARGV[2])."""
@@ -83,6 +95,10 @@ class Commit:
     links_skipped: int = 0
     unreadable: int = 0  # folders that could not be listed
     errors: list[dict[str, str]] = field(default_factory=list)
+    added: int = 0  # a since crawl's classes (changes.py)
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
 
 
 class CrawlStore:
@@ -135,9 +151,17 @@ class CrawlStore:
         return crawl_id
 
     # -- committing a listing -------------------------------------------------------
-    def commit(self, entry_id: str, commit: Commit, family_batches: list[tuple[bytes, int]]) -> int:
-        """Write one frontier entry's results atomically; returns directories still
-        pending, or -1 if the entry had already been committed by another worker."""
+    def commit(
+        self,
+        entry_id: str,
+        commit: Commit,
+        family_batches: list[tuple[bytes, int]],
+        index: list[tuple[str, bytes]] | None = None,
+        changed_paths: bytes = b"",
+    ) -> int:
+        """Write one frontier entry's results atomically (with its folders' index fields
+        and a since crawl's changed paths); returns directories still pending, or -1 if
+        the entry had already been committed by another worker."""
         listing = {
             **asdict(commit),
             "group": keys.DIR_GROUP,
@@ -151,7 +175,10 @@ class CrawlStore:
                 "failed": CrawlStatus.FAILED.value,
             },
         }
-        args: list[Any] = [entry_id, json.dumps(listing)]
+        index = index or []
+        args: list[Any] = [entry_id, json.dumps(listing), changed_paths, len(index)]
+        for folder, entry in index:
+            args += [folder, entry]
         for payload, n in family_batches:
             args += [payload, n]
         cid = commit.crawl_id
@@ -164,6 +191,8 @@ class CrawlStore:
             keys.ACTIVE,
             keys.workers(cid),
             keys.secrets(cid),
+            keys.index(cid),
+            keys.changes(cid),
         ]
         return int(self._commit(keys=k, args=args))
 
@@ -223,6 +252,7 @@ class CrawlStore:
                 "created_at": created,
                 "finished_at": finished,
                 "elapsed_seconds": round(end - created, 3),
+                **_changes(spec, counts),
             },
         }
 

@@ -20,7 +20,15 @@ import redis
 
 from xtract_sdk.status import CrawlStatus, EventType
 from xtract_service import keys
-from xtract_service.crawl.families import Block, counts, make_blocks, normalize, pack
+from xtract_service.crawl.changes import Since, index_entry, refused
+from xtract_service.crawl.families import (
+    Block,
+    counts,
+    family_ids,
+    make_blocks,
+    normalize,
+    pack,
+)
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.ratelimit import RateLimiter
 from xtract_service.crawl.repos import Listing, Repo, make_repo
@@ -218,18 +226,35 @@ class CrawlWorker(Consumer):
         per_entry = self.settings.records_per_entry
         total = Listing()
         blocks: list[Block] = []
+        index: list[tuple[str, bytes]] = []
+        since = Since(self.r, spec.since, work.dirs) if spec.since else None
         for d in work.dirs:
             listing = repo.list_dir(d)
+            mine: list[Block] = []
             if listing.files:
                 grouped = normalize(group(d, listing.files), len(listing.files))
-                blocks += make_blocks(d, listing.files, grouped, per_entry)
+                mine = make_blocks(d, listing.files, grouped, per_entry)
+            if not refused(listing):
+                fids = [fid for b in mine for fid in family_ids(b)]
+                index.append((d, index_entry(listing, fids)))
+            if since is not None:
+                since.add(d, listing, mine)
+            blocks += mine
             total.subdirs += listing.subdirs
             total.errors += listing.errors
             total.links_skipped += listing.links_skipped
             total.unreadable += listing.unreadable
-        self._commit(work, total, blocks, per)
+        self._commit(work, total, blocks, per, index, since)
 
-    def _commit(self, work: Work, listing: Listing, blocks: list[Block], per: int) -> None:
+    def _commit(
+        self,
+        work: Work,
+        listing: Listing,
+        blocks: list[Block],
+        per: int,
+        index: list[tuple[str, bytes]] | None = None,
+        since: Since | None = None,
+    ) -> None:
         commit = Commit(
             crawl_id=work.crawl_id,
             worker=self.name,
@@ -248,8 +273,13 @@ class CrawlWorker(Consumer):
                 commit.groups + g,
             )
             commit.bytes += sum(e[1] for e in b["files"])
+        paths = b""
+        if since is not None:
+            commit.added, commit.changed = len(since.added), len(since.changed)
+            commit.removed, commit.unchanged = len(since.removed), since.unchanged
+            paths = since.paths()
         family_batches = pack(blocks, self.settings.records_per_entry)
-        pending = self.store.commit(work.entry_id, commit, family_batches)
+        pending = self.store.commit(work.entry_id, commit, family_batches, index, paths)
         if pending >= 0:  # else another worker had already committed this entry
             self._publish(commit, pending)
 

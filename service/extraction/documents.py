@@ -25,6 +25,7 @@ class Document(TypedDict, total=False):
     errors: list[dict[str, Any]]
     extractors: dict[str, Any]
     unknown: list[str]
+    carried_from: str  # the crawl whose document this is, carried forward unread
 
 
 def write_documents(root: str, out_dir: str, docs: list[Document]) -> None:

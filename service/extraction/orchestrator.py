@@ -27,6 +27,7 @@ import redis
 from xtract_sdk.status import EventType, XtractStatus
 from xtract_service import keys
 from xtract_service.crawl.families import Family, families_of
+from xtract_service.errors import NotFound
 from xtract_service.events import publish
 from xtract_service.extraction.documents import (
     Document,
@@ -54,6 +55,7 @@ class Run:
     out_dir: str
     out_root: str  # the folder beneath which out_dir is opened
     entries: dict[str, int] = field(default_factory=dict)  # stream entry -> batches left
+    since: str | None = None  # the crawl whose documents unchanged families carry forward
 
     @property
     def stream(self) -> str:
@@ -66,6 +68,10 @@ class Batch:
     entry_id: str
     families: list[Family]
     future: Future[Any]
+
+
+def _paths(doc: Document) -> set[str]:
+    return {r["path"] for r in doc.get("files", [])}
 
 
 def families_in(entry: Entry) -> list[Family]:
@@ -140,12 +146,28 @@ class Orchestrator(Consumer):
             return None
         out_dir = options["local_mdata_path"]
         run = Run(crawl_id, options, executor, out_dir, options.get("output_root") or out_dir)
+        run.since = self._since(crawl_id, options)
         try:
             remove_leftovers(run.out_root, run.out_dir)
         except OSError as exc:  # unreachable folder: writing will say so, and fail the run
             log.warning("cannot tidy %s: %s", run.out_dir, exc)
         self.runs[crawl_id] = run
         return run
+
+    def _since(self, crawl_id: str, options: dict[str, Any]) -> str | None:
+        """The crawl's ``since`` crawl, if that crawl's extraction asked for the same
+        extractors and parameters (else its documents would answer another question,
+        and every family is extracted)."""
+        spec = self.r.hget(keys.crawl(crawl_id), "spec")
+        since = json.loads(spec).get("since") if spec else None
+        if not since:
+            return None
+        try:
+            before, _ = self.runs_store.options(since)
+        except NotFound:
+            return None
+        same = ("extractors", "add", "params")
+        return since if all(before.get(k) == options.get(k) for k in same) else None
 
     def _executor(
         self, crawl_id: str, options: dict[str, Any], secrets: dict[str, str]
@@ -203,6 +225,8 @@ class Orchestrator(Consumer):
                 store.count(
                     run.crawl_id, orch_enter=len(families), pulled=len(todo), scheduled=len(todo)
                 )
+            carried = self._carry(run, todo)
+            todo = [f for f in todo if f["family_id"] not in carried]
             batches = self._cut(run, todo)
             if not batches:
                 self.ack(run.stream, entry.id)
@@ -213,6 +237,34 @@ class Orchestrator(Consumer):
                 self._submit(run, entry.id, key, fams)
                 submitted += 1
         return max(submitted, len(entries))  # entries already recorded count as activity
+
+    def _carry(self, run: Run, families: list[Family]) -> set[str]:
+        """Record, unread, the families a ``since`` crawl found unchanged: the earlier
+        crawl's document, renamed to the new family and crawl. A family whose earlier
+        document is missing, or covered other files, is extracted. Returns the ids
+        recorded here."""
+        if run.since is None:
+            return set()
+        prior = {f["family_id"]: f["prior"] for f in families if "prior" in f}
+        if not prior:
+            return set()
+        found = self.runs_store.results.documents_of(run.since, sorted(set(prior.values())))
+        docs: list[Document] = []
+        for fam in families:
+            before = found.get(prior.get(fam["family_id"], ""))
+            if before is None or _paths(before) != {r["path"] for r in fam["files"]}:
+                continue
+            doc: Document = {
+                **before,
+                "family_id": fam["family_id"],
+                "files": fam["files"],
+                "groups": fam["groups"],
+                "carried_from": run.since,
+            }
+            docs.append(doc)
+        if docs:
+            self._deliver(run, docs, [True] * len(docs))
+        return {d["family_id"] for d in docs}
 
     def _cut(self, run: Run, families: list[Family]) -> list[tuple[str | None, list[Family]]]:
         """Batches of about ``batch_files`` files, each of one executor batch key."""
@@ -254,6 +306,27 @@ class Orchestrator(Consumer):
             self._finish(b)
         return bool(done)
 
+    def _deliver(self, run: Run, docs: list[Document], ok: list[bool]) -> bool:
+        """Write a run's documents to its folder, record each exactly once and tell
+        watchers; False (and the run failed) if the folder cannot be written."""
+        for doc in docs:
+            doc["crawl_id"] = run.crawl_id
+            doc["executor"] = run.options["executor"]
+        try:
+            write_documents(run.out_root, run.out_dir, docs)
+        except OSError as exc:  # the folder went away or was swapped for a link
+            log.error("documents of crawl %s cannot be written: %s", run.crawl_id, exc)
+            self.runs_store.fail(run.crawl_id, f"cannot write to {run.out_dir}: {exc}")
+            return False
+        owner = str(run.options.get("owner", ""))
+        recorded = self.runs_store.results.record(run.crawl_id, docs, ok, owner)
+        for doc, good in zip(docs, ok, strict=True):
+            if doc["family_id"] in recorded:
+                event = EventType.FAMILY_EXTRACTED if good else EventType.FAMILY_FAILED
+                publish(self.r, run.crawl_id, event, family_id=doc["family_id"], document=doc)
+        self.runs_store.advance(run.crawl_id, XtractStatus.EXTRACTING)
+        return True
+
     def _finish(self, batch: Batch) -> None:
         run = self.runs.get(batch.crawl_id)
         if run is None:
@@ -269,22 +342,9 @@ class Orchestrator(Consumer):
             ok = [False] * len(docs)
         stamp = time.time()
         for doc in docs:
-            doc["crawl_id"] = batch.crawl_id
-            doc["executor"] = run.options["executor"]
             doc["extracted_at"] = stamp
-        try:
-            write_documents(run.out_root, run.out_dir, docs)
-        except OSError as exc:  # the folder went away or was swapped for a link
-            log.error("documents of crawl %s cannot be written: %s", batch.crawl_id, exc)
-            self.runs_store.fail(batch.crawl_id, f"cannot write to {run.out_dir}: {exc}")
+        if not self._deliver(run, docs, ok):
             return
-        owner = str(run.options.get("owner", ""))
-        recorded = self.runs_store.results.record(batch.crawl_id, docs, ok, owner)
-        for doc, good in zip(docs, ok, strict=True):
-            if doc["family_id"] in recorded:
-                event = EventType.FAMILY_EXTRACTED if good else EventType.FAMILY_FAILED
-                publish(self.r, batch.crawl_id, event, family_id=doc["family_id"], document=doc)
-        self.runs_store.advance(batch.crawl_id, XtractStatus.EXTRACTING)
         left = run.entries.get(batch.entry_id, 1) - 1
         if left <= 0:
             run.entries.pop(batch.entry_id, None)

@@ -89,14 +89,35 @@ class ExtractionResults:
                 len(doc["unknown"]),
                 len(doc["files"]),
                 "1" if has_errors(state) else "0",
+                "1" if doc.get("carried_from") else "0",
             ]
         k = [
             keys.family_state(crawl_id),
             keys.xtract(crawl_id),
             keys.results(crawl_id),
             keys.owner_usage(owner),
+            keys.document_at(crawl_id),
         ]
         return {text(x) for x in self._record(keys=k, args=args)}
+
+    def documents_of(self, crawl_id: str, family_ids: list[str]) -> dict[str, Document]:
+        """The current document of each of these families that has one (two round
+        trips: where each document is, then those results entries)."""
+        if not family_ids:
+            return {}
+        at = self.r.hmget(keys.document_at(crawl_id), family_ids)
+        entries = sorted({text(a) for a in at if a is not None})
+        pipe = self.r.pipeline(transaction=False)
+        for eid in entries:
+            pipe.xrange(keys.results(crawl_id), min=eid, max=eid)
+        wanted = set(family_ids)
+        found: dict[str, Document] = {}
+        for reply in pipe.execute():
+            for _, fields in reply:
+                for doc in docs_of(fields):
+                    if doc["family_id"] in wanted:
+                        found[doc["family_id"]] = doc
+        return found
 
     def states(self, crawl_id: str) -> Iterator[tuple[str, FamilyRecord]]:
         """Every recorded family and its state."""

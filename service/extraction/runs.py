@@ -28,6 +28,7 @@ _COUNTERS = (
     "errors",
     "unknown",
     "files",
+    "carried",
 )
 _ORDER = [s.value for s in XtractStatus]
 
@@ -130,6 +131,8 @@ class ExtractionRuns:
                 "cumu_scheduled": c["scheduled"],
                 "cumu_to_schedule": max(c["pulled"] - c["scheduled"], 0),
                 "flagged_unknown": c["unknown"],
+                # families whose documents came from the crawl's ``since`` crawl unread
+                "carried": c["carried"],
                 "fx": {
                     "success": c["success"],
                     "failed": c["failed"],
@@ -242,6 +245,7 @@ class ExtractionRuns:
             had_errors = sum(1 for f in families if has_errors(wanted[f]))
             files = sum(len(f["files"]) for f in families.values())
             unknown = sum(len(latest[f].get("unknown", [])) for f in families)
+            carried = sum(1 for f in families if latest[f].get("carried_from"))
             pipe = self.r.pipeline(transaction=True)
             pipe.hdel(keys.family_state(crawl_id), *families)
             pipe.hincrby(keys.xtract(crawl_id), "failed", -was_failed)
@@ -249,6 +253,7 @@ class ExtractionRuns:
             pipe.hincrby(keys.xtract(crawl_id), "errors", -had_errors)
             pipe.hincrby(keys.xtract(crawl_id), "unknown", -unknown)
             pipe.hincrby(keys.xtract(crawl_id), "files", -files)
+            pipe.hincrby(keys.xtract(crawl_id), "carried", -carried)
             pipe.xadd(
                 keys.families(crawl_id), {"retry": json.dumps(list(families.values())), "n": 0}
             )
@@ -284,6 +289,7 @@ class ExtractionRuns:
                 keys.xtract_taken(crawl_id),
                 keys.family_state(crawl_id),
                 keys.results(crawl_id),
+                keys.document_at(crawl_id),
                 keys.xtract_secrets(crawl_id),
             )
             self.r.xgroup_destroy(keys.families(crawl_id), keys.XTRACT_GROUP)

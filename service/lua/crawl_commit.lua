@@ -11,13 +11,18 @@
 -- KEYS[6] crawls:active        set: crawls still listing
 -- KEYS[7] crawl:{id}:workers   hash: directories listed per worker
 -- KEYS[8] crawl:{id}:secrets   hash: credentials, deleted when the crawl ends
+-- KEYS[9] crawl:{id}:index     hash: listed folder -> its files and sub-folders
+-- KEYS[10] crawl:{id}:changes  stream: a since crawl's added, changed, removed paths
 -- ARGV[1] the frontier entry id
 -- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
 --         families, links_skipped, unreadable, subdirs: [[key, dir]], per_entry, errors,
 --         error_cap, spread (new entries hold at most per_entry directories, and
 --         fewer while the frontier has under spread entries' worth),
---         words: {new, running, done, failed}}
--- ARGV[3..] family blocks as (JSON payload, file count) pairs
+--         words: {new, running, done, failed}, added, changed, removed, unchanged}
+-- ARGV[3] the changed paths, JSON {added, changed, removed}, or '' (none)
+-- ARGV[4] how many index fields follow (k)
+-- ARGV[5..4+2k] index fields as (folder, JSON) pairs
+-- ARGV[5+2k..] family blocks as (JSON payload, file count) pairs
 
 local c = cjson.decode(ARGV[2])
 if redis.call('XACK', KEYS[2], c.group, ARGV[1]) == 0 then return -1 end
@@ -48,10 +53,16 @@ end
 if #chunk > 0 then redis.call('XADD', KEYS[2], '*', 'dirs', cjson.encode(chunk)) end
 redis.call('HINCRBY', KEYS[1], 'dirs_pending', added)
 redis.call('HINCRBY', KEYS[7], c.worker, c.done)
-for i = 3, #ARGV, 2 do
+local k = tonumber(ARGV[4])
+for i = 5, 4 + 2 * k, 2 do
+  redis.call('HSET', KEYS[9], ARGV[i], ARGV[i + 1])
+end
+for i = 5 + 2 * k, #ARGV, 2 do
   redis.call('XADD', KEYS[3], '*', 'families', ARGV[i], 'n', ARGV[i + 1])
 end
-for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped'}) do
+if ARGV[3] ~= '' then redis.call('XADD', KEYS[10], '*', 'paths', ARGV[3]) end
+for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped',
+                       'added', 'changed', 'removed', 'unchanged'}) do
   redis.call('HINCRBY', KEYS[1], name, c[name])
 end
 redis.call('HINCRBY', KEYS[1], 'dirs_revisited', revisited)

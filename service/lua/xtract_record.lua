@@ -6,14 +6,16 @@
 -- KEYS[2] crawl:{id}:xtract    hash: counters
 -- KEYS[3] crawl:{id}:results   stream: documents
 -- KEYS[4] owner:{owner}:usage  hash: bytes of metadata the owner keeps
+-- KEYS[5] crawl:{id}:docat     hash: family id -> results entry of its document
 -- ARGV[1] how many families follow (n)
--- ARGV[2..] per family, seven values: id, state JSON, document JSON, ok (1 or 0),
---         files flagged unknown, files, with an extractor error (1 or 0)
+-- ARGV[2..] per family, eight values: id, state JSON, document JSON, ok (1 or 0),
+--         files flagged unknown, files, with an extractor error (1 or 0),
+--         carried forward from an earlier crawl (1 or 0)
 
 local docs, recorded, bytes = {}, {}, 0
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
-  local b = 2 + i * 7
+  local b = 2 + i * 8
   if redis.call('HSETNX', KEYS[1], ARGV[b], ARGV[b + 1]) == 1 then
     docs[#docs + 1] = ARGV[b + 2]
     bytes = bytes + #ARGV[b + 2]
@@ -28,10 +30,15 @@ for i = 0, n - 1 do
     end
     redis.call('HINCRBY', KEYS[2], 'unknown', ARGV[b + 4])
     redis.call('HINCRBY', KEYS[2], 'files', ARGV[b + 5])
+    if ARGV[b + 7] == '1' then
+      redis.call('HINCRBY', KEYS[2], 'carried', 1)
+    end
   end
 end
 if #docs > 0 then
-  redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']', 'n', #docs)
+  local at = redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']',
+    'n', #docs)
+  for _, fid in ipairs(recorded) do redis.call('HSET', KEYS[5], fid, at) end
   redis.call('HINCRBY', KEYS[2], 'bytes', bytes)
   redis.call('HINCRBY', KEYS[4], 'metadata_bytes', bytes)
 end

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import Service, flush_all
+from tests.support import Service, flush_all, issue
 from xtract_sdk import XtractClient, XtractEndpoint
 
 
@@ -112,14 +112,6 @@ def test_a_link_to_a_file_outside_the_crawl_is_neither_listed_nor_read(
     (status,) = xtr.xtract_and_wait(progress=False, timeout=120)
     assert status["xtract_status"] == "COMPLETED"
     assert "$6$" not in repr(list(xtr.metadata(cid)))
-
-
-def issue(service: Service, owner: str, *roots: Path) -> str:
-    args = [sys.executable, "-m", "xtract_service.cli", "token", "issue", owner]
-    for r in roots:
-        args += ["--root", str(r)]
-    out = subprocess.run(args, env=service.full_env(), capture_output=True, text=True, check=True)
-    return out.stdout.strip()
 
 
 def test_a_second_owner_reaches_none_of_the_first_owners_crawls(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -19,8 +20,10 @@ from xtract_service.api.deps import (
 )
 from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
+from xtract_service.crawl.changes import changes_page
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.start import CrawlRequest, start_crawl
+from xtract_service.errors import BadRequest
 from xtract_service.retention import forget_crawl
 from xtract_service.sharing import MAX_SHARES, share, shares_of, unshare
 
@@ -86,6 +89,23 @@ def flush_crawl(
     """Up to ``first_n_files`` files not flushed before: ``{crawl_id, file_ls, num_files,
     queue_empty}``. Extraction still sees every file."""
     return FastJSON(flush_files(crawls, crawl_id, owner, body.first_n_files, settings.max_flush))
+
+
+@router.get("/{crawl_id}/changes")
+def crawl_changes(
+    crawl_id: str,
+    owner: Reader,
+    crawls: Crawls,
+    kind: Literal["added", "changed", "removed"] = Query("added"),
+    after: str = Query("", max_length=64, pattern=r"^([0-9]+-[0-9]+:[0-9]+)?$"),
+    limit: int = Query(1000, ge=1, le=10_000),
+) -> dict[str, Any]:
+    """A crawl started with ``since``: the paths it found added, changed or removed,
+    a page at a time (``next`` is the ``after`` of the next page, ``null`` at the end)."""
+    h = crawls.get(crawl_id, owner)
+    if not json.loads(h["spec"]).get("since"):
+        raise BadRequest(f"crawl {crawl_id} was not started with since=", "not_incremental")
+    return changes_page(crawls.r, crawl_id, kind, after, limit)
 
 
 @router.delete("/{crawl_id}", status_code=202)

@@ -18,10 +18,13 @@ class Listing:
     ``files`` holds one ``[name, size, mtime]`` per regular file (a 4th item, the raw
     name in base64, for a name that is not UTF-8). ``subdirs`` pairs a de-duplication
     key (the real path when symlinks are followed) with the path to list next.
-    ``errors`` holds ``{path, error}`` records for what could not be read.
+    ``errors`` holds ``{path, error}`` records for what could not be read. ``inodes``
+    holds one inode number per entry of ``files`` where the repo knows them (local
+    folders), and is empty where it does not (Globus).
     """
 
     files: list[list[Any]] = field(default_factory=list)
+    inodes: list[int] = field(default_factory=list)
     subdirs: list[tuple[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     links_skipped: int = 0
