@@ -11,8 +11,13 @@ files, extractor}]}``, and goes back as a metadata document::
      "extractors": {name: {"state": "success" | "failed", "files", "seconds", "errors"}},
      "unknown": [paths no extractor understands]}
 
-Files are read in two round trips to the isolated process: ``filetype`` on every file,
-then the extractors their detected types call for.
+Files are read in two round trips to the isolated process: ``filetype`` on every file
+(which also gives its ``content_id``, a BLAKE3 hash of its bytes), then the extractors
+their detected types call for. An extractor runs once per distinct content: files of
+the batch with the same ``content_id`` share its result, and a :class:`ContentCache`
+(the service gives one to in-process workers) answers for content read before, in any
+crawl of the same owner, on any endpoint. Such files count as ``reused`` in the
+extractor's summary. Calls with parameters are never shared.
 """
 
 from __future__ import annotations
@@ -20,12 +25,49 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Call, IsolatedRunner
 from .isolation import is_error_record as _is_error
 from .safepath import Roots
 from .select import plan
+
+
+class ContentCache(Protocol):
+    """Extractor results by content: keys are ``"<content id> <extractor>@<version>"``."""
+
+    def get(self, keys: list[str]) -> dict[str, Any]: ...
+
+    def put(self, results: dict[str, Any]) -> None: ...
+
+
+def _content_key(content_id: str | None, name: str) -> str | None:
+    if not content_id:
+        return None
+    from .registry import get
+
+    return f"{content_id} {name}@{get(name).version}"
+
+
+def _cached(cache: ContentCache | None, wanted: list[str]) -> dict[str, Any]:
+    """What the cache knows of these keys; nothing when it cannot answer (a cache
+    saves reads, it is never why a batch fails)."""
+    if cache is None or not wanted:
+        return {}
+    try:
+        return cache.get(wanted)
+    except Exception:
+        return {}
+
+
+def _keep(cache: ContentCache | None, fresh: dict[str, Any]) -> None:
+    if cache is None or not fresh:
+        return
+    try:
+        cache.put(fresh)
+    except Exception:
+        pass  # the next batch reads the content again: slower, never wrong
+
 
 _local = threading.local()
 _all_runners: list[IsolatedRunner] = []
@@ -84,6 +126,7 @@ def extract_batch(
     roots: Sequence[str] | None = None,
     follow_links: bool = False,
     opened_as: Mapping[str, str] | None = None,
+    cache: ContentCache | None = None,
 ) -> list[dict[str, Any]]:
     """Metadata documents for ``families`` (see the module doc), in the same order.
     Files are opened only inside ``roots`` (the crawl's folders), through links only
@@ -107,6 +150,7 @@ def extract_batch(
             files.setdefault(path, staged.get(path) or _readable(path, record))
 
     paths = list(files)
+    reuses: set[tuple[str, str]] = set()
     detected = runner.run_many(
         [("filetype", [files[p]], params.get("filetype")) for p in paths], allowed
     )
@@ -114,8 +158,10 @@ def extract_batch(
     errors: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
     timing: dict[str, list[tuple[str, float, bool]]] = {p: [] for p in paths}
     second: list[Call] = []
-    owners: list[tuple[str, str]] = []
+    owners: list[tuple[str, str, str | None]] = []
     unknown: set[str] = set()
+    reused: list[tuple[str, str, str]] = []  # (path, extractor, content key)
+    first_of: set[str] = set()  # content keys this batch reads
     for path, (result, seconds) in zip(paths, detected, strict=True):
         timing[path].append(("filetype", seconds, not _is_error(result)))
         if _is_error(result):
@@ -129,19 +175,51 @@ def extract_batch(
         names = plan(path, mimetype, suggested=suggested.get(path), only=only, add=add or ())
         if not names:
             unknown.add(path)
+        content_id = None if _is_error(result) else result.get("content_id")
         for name in names:
+            key = None if params.get(name) else _content_key(content_id, name)
+            if key is not None and key in first_of:
+                reused.append((path, name, key))
+                continue
+            if key is not None:
+                first_of.add(key)
             second.append((name, [files[path]], params.get(name)))
-            owners.append((path, name))
-    for (path, name), (result, seconds) in zip(
+            owners.append((path, name, key))
+    known = _cached(cache, sorted({o[2] for o in owners if o[2]}))
+    if known:
+        for path, name, key in [o for o in owners if o[2] in known]:
+            reused.append((path, name, key or ""))
+        keep = [i for i, o in enumerate(owners) if o[2] not in known]
+        second, owners = [second[i] for i in keep], [owners[i] for i in keep]
+    results: dict[str, Any] = dict(known)
+    for (path, name, key), (result, seconds) in zip(
         owners, runner.run_many(second, allowed), strict=True
     ):
         ok = not _is_error(result)
         timing[path].append((name, seconds, ok))
         if ok:
             metadata[path][name] = result
+            if key is not None:
+                results[key] = result
         else:
             errors[path].append({"path": path, **result})
-    return [_document(fam, metadata, errors, timing, unknown) for fam in families]
+    for path, name, key in reused:
+        if key in results:
+            metadata[path][name] = results[key]
+            timing[path].append((name, 0.0, True))
+            reuses.add((path, name))
+        else:  # the one read of this content failed: so does this file, the same way
+            errors[path].append(
+                {
+                    "path": path,
+                    "extractor": name,
+                    "error": "same_content",
+                    "message": "an identical file failed this extractor",
+                }
+            )
+            timing[path].append((name, 0.0, False))
+    _keep(cache, {k: v for k, v in results.items() if k not in known})
+    return [_document(fam, metadata, errors, timing, unknown, reuses) for fam in families]
 
 
 def _document(
@@ -150,6 +228,7 @@ def _document(
     errors: dict[str, list[dict[str, Any]]],
     timing: dict[str, list[tuple[str, float, bool]]],
     unknown: set[str],
+    reuses: set[tuple[str, str]],
 ) -> dict[str, Any]:
     paths = list(
         dict.fromkeys(
@@ -161,9 +240,10 @@ def _document(
     for p in paths:
         for name, seconds, ok in timing.get(p, []):
             s = summary.setdefault(
-                name, {"state": "success", "files": 0, "seconds": 0.0, "errors": 0}
+                name, {"state": "success", "files": 0, "seconds": 0.0, "errors": 0, "reused": 0}
             )
             s["files"] += 1
+            s["reused"] += (p, name) in reuses
             s["seconds"] = round(s["seconds"] + seconds, 6)
             if not ok:
                 s["errors"] += 1

@@ -29,6 +29,7 @@ from xtract_service import keys
 from xtract_service.crawl.families import Family, families_of
 from xtract_service.errors import NotFound
 from xtract_service.events import publish
+from xtract_service.extraction.content import RedisContentCache
 from xtract_service.extraction.documents import (
     Document,
     failed_document,
@@ -281,6 +282,14 @@ class Orchestrator(Consumer):
             sizes[key] = sizes.get(key, 0) + len(fam["files"])
         return [(key, b) for key, buckets in keyed.items() for b in buckets if b]
 
+    def _cache(self, run: Run) -> dict[str, Any]:
+        """The owner's content cache, for executors whose workers run in this process
+        (a Compute or Parsl worker cannot reach Redis; its batch still reads each
+        distinct content once, and what it read is not kept)."""
+        if not run.executor.in_process:
+            return {}
+        return {"cache": RedisContentCache(self.r, str(run.options.get("owner", "")))}
+
     def _submit(self, run: Run, entry_id: str, key: str | None, families: list[Family]) -> None:
         o = run.options
         future = run.executor.submit_batch(
@@ -294,6 +303,7 @@ class Orchestrator(Consumer):
             max_calls=self.settings.extract_max_calls,
             roots=o.get("roots"),
             follow_links=bool(o.get("follow_links")),
+            **self._cache(run),
         )
         self.batches.append(Batch(run.crawl_id, entry_id, families, future))
         self.runs_store.advance(run.crawl_id, XtractStatus.SCHEDULED)

@@ -131,8 +131,6 @@ class ExtractionRuns:
                 "cumu_scheduled": c["scheduled"],
                 "cumu_to_schedule": max(c["pulled"] - c["scheduled"], 0),
                 "flagged_unknown": c["unknown"],
-                # families whose documents came from the crawl's ``since`` crawl unread
-                "carried": c["carried"],
                 "fx": {
                     "success": c["success"],
                     "failed": c["failed"],
@@ -142,6 +140,8 @@ class ExtractionRuns:
                 },
             },
             "files_extracted": c["files"],
+            # families whose documents came from the crawl's ``since`` crawl, unread
+            "families_carried": c["carried"],
             "executor": options.get("executor"),
             "local_mdata_path": options.get("local_mdata_path"),
             "started_at": float(h["started_at"]) if h.get("started_at") else None,

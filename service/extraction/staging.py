@@ -225,6 +225,7 @@ class StagedExecutor(BatchExecutor):
 
     def __init__(self, inner: BatchExecutor, stager: Stager, owns_inner: bool) -> None:
         self.inner, self.stager, self.owns_inner = inner, stager, owns_inner
+        self.in_process = inner.in_process
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="xtract-stage")
 
     def batch_key(self, family: Family) -> str | None:

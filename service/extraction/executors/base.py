@@ -30,6 +30,7 @@ class BatchExecutor(Executor):
 
     name: ClassVar[str]
     shared: ClassVar[bool] = True
+    in_process: bool = False  # batches run on threads of this process (the local pool)
 
     @classmethod
     def check(

@@ -13,6 +13,7 @@ from xtract_service.extraction.executors.base import BatchExecutor, ExecutorSetu
 
 class LocalExecutor(ThreadPoolExecutor, BatchExecutor):
     name = "local"
+    in_process = True
 
     def __init__(self, workers: int = 2, warm: tuple[float, int | None, int] | None = None) -> None:
         super().__init__(max_workers=max(1, workers), thread_name_prefix="xtract-extract")

@@ -1,0 +1,71 @@
+"""Content ids: ``filetype`` names each file's bytes with BLAKE3, and a batch runs each
+extractor once per distinct content, asking a content cache first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from blake3 import blake3
+
+from xtract_extractors.batch import extract_batch
+
+
+class DictCache:
+    """A content cache in a dict: the same protocol the service's Redis cache keeps."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.asked: list[str] = []
+
+    def get(self, keys: list[str]) -> dict[str, Any]:
+        self.asked += keys
+        return {k: self.data[k] for k in keys if k in self.data}
+
+    def put(self, results: dict[str, Any]) -> None:
+        self.data.update(results)
+
+
+def family(i: int, path: Path) -> dict[str, Any]:
+    return {"family_id": f"f.{i}", "files": [{"path": str(path)}], "groups": []}
+
+
+def summary(docs: list[dict[str, Any]], name: str) -> tuple[int, int]:
+    s = [d["extractors"][name] for d in docs if name in d["extractors"]]
+    return sum(x["files"] for x in s), sum(x["reused"] for x in s)
+
+
+def test_identical_files_get_one_content_id_and_one_extractor_run(tmp_path: Path) -> None:
+    text = "alpha beta gamma delta\n" * 50
+    paths = [tmp_path / "a.txt", tmp_path / "copy.txt", tmp_path / "other.txt"]
+    paths[0].write_text(text)
+    paths[1].write_text(text)
+    paths[2].write_text(text + "different\n")
+    docs = extract_batch([family(i, p) for i, p in enumerate(paths)], roots=[str(tmp_path)])
+    ids = [d["metadata"][str(p)]["filetype"]["content_id"] for d, p in zip(docs, paths)]
+    assert ids[0] == ids[1] == "blake3:" + blake3(text.encode()).hexdigest()
+    assert ids[2] != ids[0]
+    assert summary(docs, "keyword") == (3, 1)
+    a, b = (docs[i]["metadata"][str(paths[i])]["keyword"] for i in (0, 1))
+    assert a == b
+
+
+def test_a_content_cache_answers_for_content_read_in_an_earlier_batch(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, second = tmp_path / "one" / "r.csv", tmp_path / "two" / "same.csv"
+    for p in (first, second):
+        p.write_text("x,y\n1,2\n3,4\n")
+    cache = DictCache()
+    docs1 = extract_batch([family(0, first)], roots=[str(tmp_path)], cache=cache)
+    assert summary(docs1, "tabular") == (1, 0)
+    assert any(k.endswith(" tabular@" + k.split("@")[-1]) for k in cache.data)
+    docs2 = extract_batch([family(0, second)], roots=[str(tmp_path)], cache=cache)
+    assert summary(docs2, "tabular") == (1, 1)
+    md1 = docs1[0]["metadata"][str(first)]["tabular"]
+    assert docs2[0]["metadata"][str(second)]["tabular"] == md1
+    # parameters make a call its own: never answered from the cache
+    docs3 = extract_batch(
+        [family(0, second)], roots=[str(tmp_path)], cache=cache, params={"tabular": {"max_rows": 1}}
+    )
+    assert summary(docs3, "tabular") == (1, 0)
