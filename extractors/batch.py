@@ -22,6 +22,7 @@ extractor's summary. Calls with parameters are never shared.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -63,10 +64,8 @@ def _cached(cache: ContentCache | None, wanted: list[str]) -> dict[str, Any]:
 def _keep(cache: ContentCache | None, fresh: dict[str, Any]) -> None:
     if cache is None or not fresh:
         return
-    try:
+    with contextlib.suppress(Exception):  # the next batch reads it again: slower, not wrong
         cache.put(fresh)
-    except Exception:
-        pass  # the next batch reads the content again: slower, never wrong
 
 
 _local = threading.local()

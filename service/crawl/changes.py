@@ -201,7 +201,7 @@ def changes_page(
         if not batch:
             return {"crawl_id": crawl_id, "kind": kind, "paths": paths, "next": None}
         for eid, fields in batch:
-            mine = orjson.loads(fields["paths"]).get(kind, [])[offset:]
+            mine = orjson.loads((fields or {})["paths"]).get(kind, [])[offset:]
             room = limit - len(paths)
             paths += mine[:room]
             if len(paths) >= limit:

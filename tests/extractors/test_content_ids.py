@@ -42,7 +42,9 @@ def test_identical_files_get_one_content_id_and_one_extractor_run(tmp_path: Path
     paths[1].write_text(text)
     paths[2].write_text(text + "different\n")
     docs = extract_batch([family(i, p) for i, p in enumerate(paths)], roots=[str(tmp_path)])
-    ids = [d["metadata"][str(p)]["filetype"]["content_id"] for d, p in zip(docs, paths)]
+    ids = [
+        d["metadata"][str(p)]["filetype"]["content_id"] for d, p in zip(docs, paths, strict=True)
+    ]
     assert ids[0] == ids[1] == "blake3:" + blake3(text.encode()).hexdigest()
     assert ids[2] != ids[0]
     assert summary(docs, "keyword") == (3, 1)
