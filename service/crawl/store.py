@@ -258,10 +258,10 @@ class CrawlStore:
 
     def progress(self, crawl_id: str) -> tuple[dict[str, int], str]:
         """The crawl's counters and status word, in one round trip."""
-        fields = ("files", "bytes", "dirs_done", "dirs_pending", "status")
+        fields = ("status", "files", "bytes", "dirs_done", "dirs_pending", *CHANGE_CLASSES)
         values = self.r.hmget(keys.crawl(crawl_id), list(fields))
-        counters = {f: number(v) for f, v in zip(fields[:4], values[:4], strict=True)}
-        return counters, text(values[4])
+        counters = {f: number(v) for f, v in zip(fields[1:], values[1:], strict=True)}
+        return counters, text(values[0])
 
     def status_word(self, crawl_id: str) -> str:
         """The crawl's status word (``""`` if there is no such crawl)."""

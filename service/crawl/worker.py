@@ -33,7 +33,7 @@ from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.ratelimit import RateLimiter
 from xtract_service.crawl.repos import Listing, Repo, make_repo
 from xtract_service.crawl.spec import CrawlSpec
-from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
+from xtract_service.crawl.store import CHANGE_CLASSES, Commit, CrawlNotFound, CrawlStore
 from xtract_service.events import publish
 from xtract_service.redis_client import Entry, entries_of, members, text
 from xtract_service.settings import Settings
@@ -77,6 +77,10 @@ class CrawlWorker(Consumer):
         self._turn = 0
         last = r.xrevrange(keys.CRAWL_WAKE, count=1)
         self._woken = text(last[0][0]) if last else "0-0"
+        # the groupers load the extractor registry on first use (~30 ms): done now, so a
+        # new worker's first listing is not the one that lags behind the crawl's level
+        for grouper in GROUPERS.values():
+            grouper("/", [["warm.txt", 0, 0.0]])
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -281,9 +285,9 @@ class CrawlWorker(Consumer):
         family_batches = pack(blocks, self.settings.records_per_entry)
         pending = self.store.commit(work.entry_id, commit, family_batches, index, paths)
         if pending >= 0:  # else another worker had already committed this entry
-            self._publish(commit, pending)
+            self._publish(commit, pending, since is not None)
 
-    def _publish(self, commit: Commit, pending: int) -> None:
+    def _publish(self, commit: Commit, pending: int, since: bool = False) -> None:
         cid = commit.crawl_id
         if commit.families:
             publish(
@@ -298,6 +302,8 @@ class CrawlWorker(Consumer):
         if not gate_open and pending != 0:
             return
         c, status = self.store.progress(cid)
+        # a since crawl's events carry its classes so far: {added, changed, removed, unchanged}
+        changes = {"changes": {k: c[k] for k in CHANGE_CLASSES}} if since else {}
         if gate_open:
             publish(
                 self.r,
@@ -307,8 +313,9 @@ class CrawlWorker(Consumer):
                 bytes_crawled=c["bytes"],
                 dirs_crawled=c["dirs_done"],
                 dirs_pending=c["dirs_pending"],
+                **changes,
             )
         if pending == 0 and status == CrawlStatus.COMPLETE:
-            publish(self.r, cid, EventType.CRAWL_COMPLETED, files_crawled=c["files"])
+            publish(self.r, cid, EventType.CRAWL_COMPLETED, files_crawled=c["files"], **changes)
         elif pending == 0 and status == CrawlStatus.FAILED:
             publish(self.r, cid, EventType.CRAWL_FAILED, reason="no folder could be read")

