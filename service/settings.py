@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     extract_max_calls: int = 1000  # extraction processes are recycled after this many
     parsl_config: Path | None = None  # a Python file defining `config` (Slurm, PBS, ...)
     compute_poll_seconds: float = 1.0
+    # A Globus crawl listed on a Compute endpoint: entries per answer (a bigger folder
+    # takes several), and how long one answer may take before the crawl falls back to
+    # Transfer listings
+    compute_page_entries: int = Field(50_000, ge=1, le=1_000_000)
+    compute_list_timeout: float = Field(300.0, gt=0)
     # Offload: worker processes, and the Globus collection this host serves (so its
     # staged exports can be transferred): its id, and the local folder its "/" maps to.
     offloaders: int = 1

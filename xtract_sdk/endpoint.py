@@ -23,6 +23,9 @@ class XtractEndpoint:
     local_mdata_path: str | None = None
     skip: list[str] = field(default_factory=list)
     follow_symlinks: bool = False
+    # a Globus endpoint with a funcx_ep_id is listed on that Compute endpoint: where the
+    # collection's "/" is on its host (None: "/")
+    collection_root: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.dirs, str):
@@ -37,7 +40,7 @@ class XtractEndpoint:
             "skip": list(self.skip),
             "follow_symlinks": self.follow_symlinks,
         }
-        for name in ("globus_ep_id", "funcx_ep_id", "local_mdata_path"):
+        for name in ("globus_ep_id", "funcx_ep_id", "local_mdata_path", "collection_root"):
             value = getattr(self, name)
             if value is not None:
                 spec[name] = value

@@ -78,6 +78,7 @@ class EventType(enum.StrEnum):
     CRAWL_COMPLETED = "crawl.completed"
     CRAWL_FAILED = "crawl.failed"
     CRAWL_CANCELLED = "crawl.cancelled"
+    CRAWL_FALLBACK = "crawl.fallback"  # a Compute-listed crawl went on with Transfer
     XTRACT_STARTED = "xtract.started"
     FAMILY_EXTRACTED = "family.extracted"
     FAMILY_FAILED = "family.failed"

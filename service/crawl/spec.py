@@ -46,6 +46,9 @@ class CrawlSpec(BaseModel):
     skip: list[Pattern] = Field(default_factory=list, max_length=MAX_ITEMS)
     follow_symlinks: bool = False
     since: Name | None = None
+    # where the collection's "/" is on the Compute endpoint's host (a globus crawl with a
+    # funcx_ep_id is listed there, next to the data)
+    collection_root: PathText = "/"
 
     @field_validator("repo_type", mode="before")
     @classmethod

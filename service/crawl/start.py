@@ -15,6 +15,7 @@ from xtract_service.crawl.changes import check_since
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
+from xtract_service.extraction.executors.globus_compute import TOKEN_NAMES as COMPUTE_TOKEN_NAMES
 from xtract_service.quotas import check_crawl_quota
 from xtract_service.settings import Settings
 from xtract_service.webhooks import add_webhooks, check_urls
@@ -59,6 +60,9 @@ def start_crawl(
         transfer = tokens.get("Transfer") or tokens.get("transfer")
         if transfer:
             secrets["transfer_token"] = transfer
+        compute = next((tokens[k] for k in COMPUTE_TOKEN_NAMES if k in tokens), None)
+        if spec.funcx_ep_id and compute:  # the crawl is listed on the Compute endpoint
+            secrets["compute_token"] = compute
     if spec.since:
         check_since(store.r, spec, access.owner)
     crawl_id = store.create(spec, access.owner, secrets)

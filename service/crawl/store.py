@@ -79,6 +79,18 @@ def _changes(spec: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
     return {"changes": {"since": spec["since"], **{c: counts[c] for c in CHANGE_CLASSES}}}
 
 
+def _lister(spec: dict[str, Any], h: dict[str, str]) -> dict[str, Any]:
+    """How a Globus crawl is listed: ``compute`` (next to the data) or ``transfer``, and
+    why a Compute-listed crawl fell back."""
+    if spec["repo_type"] != "globus":
+        return {}
+    if not spec.get("funcx_ep_id"):
+        return {"lister": "transfer"}
+    if h.get("fallback"):
+        return {"lister": "transfer", "fallback_reason": h["fallback"]}
+    return {"lister": "compute"}
+
+
 @dataclass
 class Commit:
     """What one listed frontier entry adds to its crawl (``crawl_commit``'s ARGV[2])."""
@@ -88,6 +100,7 @@ class Commit:
     done: int  # directories listed
     per_entry: int  # sub-directories per new frontier entry
     subdirs: list[tuple[str, str]] = field(default_factory=list)  # (seen key, directory)
+    extra: list[str] = field(default_factory=list)  # folders listed beyond the entry's
     files: int = 0
     bytes: int = 0
     groups: int = 0
@@ -124,7 +137,9 @@ class CrawlStore:
         """Record a crawl and put its root directories on the frontier."""
         crawl_id = str(uuid.uuid4())
         now = time.time()
-        per = 1 if spec.repo_type == "globus" else self.dirs_per_entry
+        # a Transfer listing is one folder per request; a Compute walker lists many
+        transfer = spec.repo_type == "globus" and not spec.funcx_ep_id
+        per = 1 if transfer else self.dirs_per_entry
         record: Mapping = {
             "crawl_id": crawl_id,
             "owner": owner,
@@ -253,6 +268,7 @@ class CrawlStore:
                 "finished_at": finished,
                 "elapsed_seconds": round(end - created, 3),
                 **_changes(spec, counts),
+                **_lister(spec, h),
             },
         }
 
@@ -262,6 +278,15 @@ class CrawlStore:
         values = self.r.hmget(keys.crawl(crawl_id), list(fields))
         counters = {f: number(v) for f, v in zip(fields[1:], values[1:], strict=True)}
         return counters, text(values[0])
+
+    def fall_back(self, crawl_id: str, reason: str) -> bool:
+        """Record that the crawl's Compute listing fell back to Transfer; True for the
+        first worker to say so."""
+        return bool(self.r.hsetnx(keys.crawl(crawl_id), "fallback", reason))
+
+    def fallen_back(self, crawl_id: str) -> str | None:
+        """Why the crawl's Compute listing fell back to Transfer (None: it did not)."""
+        return maybe_text(self.r.hget(keys.crawl(crawl_id), "fallback"))
 
     def status_word(self, crawl_id: str) -> str:
         """The crawl's status word (``""`` if there is no such crawl)."""

@@ -31,7 +31,7 @@ from xtract_service.crawl.families import (
 )
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.ratelimit import RateLimiter
-from xtract_service.crawl.repos import Listing, Repo, make_repo
+from xtract_service.crawl.repos import Fallback, Listing, Repo, list_tree, make_repo
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CHANGE_CLASSES, Commit, CrawlNotFound, CrawlStore
 from xtract_service.events import publish
@@ -197,9 +197,27 @@ class CrawlWorker(Consumer):
             if spec.repo_type == "globus":
                 rate = self.settings.globus_requests_per_second
                 limiter = RateLimiter(self.r, self._owner(crawl_id), rate)
-            repo = make_repo(spec, secrets, self.settings, limiter)
+            repo = make_repo(spec, secrets, self.settings, limiter, self._fallback(crawl_id))
             self._repos[crawl_id] = (repo, spec, per)
         return self._repos[crawl_id]
+
+    def _fallback(self, crawl_id: str) -> Fallback:
+        """A Compute-listed crawl that falls back to Transfer says so once (an event),
+        and its other workers follow."""
+
+        def tell(reason: str) -> None:
+            if self.store.fall_back(crawl_id, reason):
+                log.warning("crawl %s falls back to Transfer listings: %s", crawl_id, reason)
+                publish(
+                    self.r,
+                    crawl_id,
+                    EventType.CRAWL_FALLBACK,
+                    lister="transfer",
+                    instead_of="compute",
+                    reason=reason,
+                )
+
+        return Fallback(tell, lambda: self.store.fallen_back(crawl_id))
 
     def _process(self, work: Work) -> None:
         try:
@@ -232,8 +250,9 @@ class CrawlWorker(Consumer):
         blocks: list[Block] = []
         index: list[tuple[str, bytes]] = []
         since = Since(self.r, spec.since, work.dirs) if spec.since else None
-        for d in work.dirs:
-            listing = repo.list_dir(d)
+        pairs = list_tree(repo, work.dirs)
+        listed = {d for d, _ in pairs}
+        for d, listing in pairs:
             mine: list[Block] = []
             if listing.files:
                 grouped = normalize(group(d, listing.files), len(listing.files))
@@ -244,10 +263,11 @@ class CrawlWorker(Consumer):
             if since is not None:
                 since.add(d, listing, mine)
             blocks += mine
-            total.subdirs += listing.subdirs
+            total.subdirs += [s for s in listing.subdirs if s[1] not in listed]
             total.errors += listing.errors
             total.links_skipped += listing.links_skipped
             total.unreadable += listing.unreadable
+        total.extra = [d for d in listed if d not in work.dirs]  # listed on the way down
         self._commit(work, total, blocks, per, index, since)
 
     def _commit(
@@ -265,6 +285,7 @@ class CrawlWorker(Consumer):
             done=len(work.dirs),
             per_entry=per,
             subdirs=listing.subdirs,
+            extra=listing.extra,
             links_skipped=listing.links_skipped,
             unreadable=listing.unreadable,
             errors=listing.errors,

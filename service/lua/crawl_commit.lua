@@ -18,7 +18,8 @@
 --         families, links_skipped, unreadable, subdirs: [[key, dir]], per_entry, errors,
 --         error_cap, spread (new entries hold at most per_entry directories, and
 --         fewer while the frontier has under spread entries' worth),
---         words: {new, running, done, failed}, added, changed, removed, unchanged}
+--         words: {new, running, done, failed}, added, changed, removed, unchanged,
+--         extra (folders a walker listed beyond the entry's, never queued)}
 -- ARGV[3] the changed paths, JSON {added, changed, removed}, or '' (none)
 -- ARGV[4] how many index fields follow (k)
 -- ARGV[5..4+2k] index fields as (folder, JSON) pairs
@@ -35,6 +36,7 @@ end
 if status ~= c.words.running then
   return redis.call('HINCRBY', KEYS[1], 'dirs_pending', -c.done)
 end
+for _, d in ipairs(c.extra) do redis.call('SADD', KEYS[5], d) end
 local chunk, added, revisited = {}, 0, 0
 local queued = tonumber(redis.call('HGET', KEYS[1], 'dirs_pending') or '0') + #c.subdirs
 local per = math.max(1, math.min(c.per_entry, math.floor(queued / c.spread)))
@@ -67,7 +69,7 @@ for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped',
 end
 redis.call('HINCRBY', KEYS[1], 'dirs_revisited', revisited)
 redis.call('HINCRBY', KEYS[1], 'dirs_unreadable', c.unreadable)
-redis.call('HINCRBY', KEYS[1], 'dirs_done', c.done)
+redis.call('HINCRBY', KEYS[1], 'dirs_done', c.done + #c.extra)
 if #c.errors > 0 then
   redis.call('HINCRBY', KEYS[1], 'errors', #c.errors)
   for _, e in ipairs(c.errors) do redis.call('LPUSH', KEYS[4], cjson.encode(e)) end

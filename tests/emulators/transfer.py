@@ -7,7 +7,8 @@ can add latency, and can fail requests on purpose: ``fail_every`` answers every 
 request with a 503 (or 429 with ``Retry-After``), ``broken_paths`` always answers 403.
 ``rate_limit`` enforces that many listing requests per second per bearer token over a
 sliding second, as Globus limits each user: a request beyond it is a 429 with
-``Retry-After: 1`` (``rate_limited_sent`` counts them).
+``Retry-After: 1`` (``rate_limited_sent`` counts them). Like Globus, it refuses to list
+a folder of more than ``dir_limit`` (100,000) entries, whatever the page asked for.
 
 Transfers: ``GET /v0.10/submission_id``, ``POST /v0.10/transfer`` (a ``transfer``
 document; the copy really happens between the endpoints' local roots), and
@@ -69,6 +70,7 @@ class TransferEmulator(JsonServer):
         self.transfer_delay = 0.0
         self.fail_transfers: str | None = None
         self.requests = 0
+        self.dir_limit = 100_000
         self.rate_limit = 0.0
         self.rate_limited_sent = 0
         self._recent: dict[str, list[float]] = {}
@@ -128,6 +130,13 @@ class TransferEmulator(JsonServer):
         limit = int(query.get("limit", ["100000"])[0])
         offset = int(query.get("offset", ["0"])[0])
         names = sorted(os.listdir(local))
+        if len(names) > self.dir_limit:
+            message = (
+                f"Remote Endpoint Failure: Directory limit of {self.dir_limit} reached. "
+                "Sorry, Globus does not currently support interactive directory listings "
+                "this large."
+            )
+            return 502, _error("ExternalError.DirListingFailed.SizeLimit", message, resource), {}
         page = [_entry(local / name) for name in names[offset : offset + limit]]
         doc = {
             "DATA_TYPE": "file_list",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +30,7 @@ class Listing:
     errors: list[dict[str, str]] = field(default_factory=list)
     links_skipped: int = 0
     unreadable: int = 0  # folders that could not be listed at all
+    extra: list[str] = field(default_factory=list)  # folders a walker listed on the way
 
     def refuse(self, path: str, error: str) -> Listing:
         """Record that the folder ``path`` could not be listed; returns this listing."""
@@ -46,10 +48,55 @@ class Repo(Protocol):
     def close(self) -> None: ...
 
 
+def list_tree(repo: Repo, paths: list[str]) -> list[tuple[str, Listing]]:
+    """Listings of these folders, and of any sub-folders the repo listed on the way (a
+    Compute walker goes on down the tree in the same task): ``(folder, listing)`` pairs,
+    the asked-for folders among them. Repos without a walker list the folders one by one."""
+    walker = getattr(repo, "list_tree", None)
+    if walker is not None:
+        pairs: list[tuple[str, Listing]] = walker(paths)
+        return pairs
+    return [(p, repo.list_dir(p)) for p in paths]
+
+
+@dataclass
+class Fallback:
+    """How a Compute repo tells that it fell back to Transfer (``tell(reason)``) and
+    learns that another worker did (``fallen()``: the reason, or None)."""
+
+    tell: Callable[[str], None]
+    fallen: Callable[[], str | None]
+
+
 def make_repo(
-    spec: CrawlSpec, secrets: dict[str, str], settings: Settings, limiter: RateLimiter | None = None
+    spec: CrawlSpec,
+    secrets: dict[str, str],
+    settings: Settings,
+    limiter: RateLimiter | None = None,
+    fallback: Fallback | None = None,
 ) -> Repo:
-    """The repo that lists ``spec``'s directories (a Globus one within ``limiter``)."""
+    """The repo that lists ``spec``'s directories: a Globus one within ``limiter``,
+    through a Compute endpoint when the spec names one (Transfer when that fails)."""
+    if spec.repo_type == "globus" and spec.funcx_ep_id:
+        from xtract_service.crawl.repos.compute import ComputeRepo
+        from xtract_service.extraction.executors.globus_compute import GlobusComputeExecutor
+
+        transfer = spec.model_copy(update={"funcx_ep_id": None})
+        executor = GlobusComputeExecutor(
+            spec.funcx_ep_id, secrets.get("compute_token"), settings.compute_poll_seconds
+        )
+        return ComputeRepo(
+            executor,
+            lambda: make_repo(transfer, secrets, settings, limiter),
+            crawl_roots=spec.dirs,
+            collection_root=spec.collection_root,
+            skip=spec.skip,
+            follow_symlinks=spec.follow_symlinks,
+            page_entries=settings.compute_page_entries,
+            timeout=settings.compute_list_timeout,
+            on_fallback=fallback.tell if fallback else None,
+            fallen=fallback.fallen if fallback else None,
+        )
     if spec.repo_type == "globus":
         from xtract_service.crawl.repos.globus import GlobusRepo
 

@@ -1,0 +1,223 @@
+"""The Compute repo: a Globus endpoint's folders listed *next to the data*, by a function
+running on a Globus Compute endpoint that sees the collection's files.
+
+The published Xtract listed a Globus collection with one Transfer ``ls`` per folder page,
+at about 20 requests a second per user, and Transfer refuses folders over 100,000
+entries. Here the crawl worker sends each frontier entry's folders (up to
+``dirs_per_entry`` of them) to :func:`walk_folders` on the Compute endpoint: the same
+local walker the service uses on its own disk (:class:`LocalRepo`: safe paths, skip
+patterns, links not followed unless asked), which lists them and goes on down their
+sub-folders, breadth-first, until its answer holds ``page_entries`` entries; the
+sub-folders it did not reach go on the crawl's frontier as usual. A folder larger than
+a page is continued in the next task from where the last one stopped, so no folder is
+too big, and none is skipped.
+
+The collection's ``/`` is the folder ``collection_root`` on the Compute endpoint's host
+(``/`` by default: a collection mapped at the file system's root).
+
+When the Compute endpoint refuses the function, is offline, or does not answer within
+``timeout`` seconds, the crawl falls back to Transfer listings (:class:`GlobusRepo`) for
+the rest of the crawl, and ``on_fallback`` is told why (the worker turns that into one
+``crawl.fallback`` event).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from xtract_service.crawl.repos import Listing, Repo
+
+PAGE_ENTRIES = 50_000  # entries per task's answer: a few MB, well inside Compute's limits
+MAX_FOLDERS = 10_000  # folders per task's answer
+
+
+def _local(root: str, path: str) -> str:
+    """The endpoint host's path of a collection path (``..`` cannot climb out of root)."""
+    clean = posixpath.normpath("/" + path.lstrip("/"))
+    return posixpath.join(root, clean.lstrip("/")) if clean != "/" else root
+
+
+def _collection(root: str, local: str) -> str:
+    """The collection path of a path on the endpoint's host."""
+    rest = local[len(root) :] if root != "/" else local
+    return "/" + rest.lstrip("/")
+
+
+def walk_folders(
+    root: str,
+    crawl_roots: list[str],
+    folders: list[list[Any]],
+    page_entries: int = PAGE_ENTRIES,
+    skip: list[str] | None = None,
+    follow_symlinks: bool = False,
+    max_folders: int = MAX_FOLDERS,
+) -> dict[str, Any]:
+    """Runs on the Compute endpoint: list ``folders`` (``[collection path, offset]``)
+    with the local walker, inside ``crawl_roots``, then their sub-folders breadth-first,
+    until about ``page_entries`` entries or ``max_folders`` folders are gathered.
+
+    Returns ``{"listed": [{path, files, inodes, subdirs: [[key, path]], errors,
+    links_skipped, unreadable}], "left": [[path, offset]]}``: the folders listed (a
+    folder cut at the page's end is in both, with the offset to go on from), and those
+    not reached (the asked-for ones first). Sub-folders and errors come with a folder's
+    first page; a listed folder's sub-folders that are not themselves listed are left
+    for the crawl's frontier.
+    """
+    from collections import deque
+
+    from xtract_service.crawl.repos.local import LocalRepo
+
+    repo = LocalRepo([_local(root, r) for r in crawl_roots], skip, follow_symlinks)
+    room = max(1, page_entries)
+    queue: deque[list[Any]] = deque([list(f) for f in folders])
+    asked = {f[0] for f in folders}
+    listed: list[dict[str, Any]] = []
+    while queue and room > 0 and len(listed) < max_folders:
+        path, offset = queue[0]
+        listing = repo.list_dir(_local(root, path))
+        whole = len(listing.files) - offset + len(listing.subdirs)
+        if whole > room and listed and path not in asked:
+            break  # a sub-folder that does not fit: the frontier takes it
+        queue.popleft()
+        files = listing.files[offset : offset + room]
+        end = offset + len(files)
+        first = offset == 0
+        subdirs = [[_collection(root, k), _collection(root, d)] for k, d in listing.subdirs]
+        listed.append(
+            {
+                "path": path,
+                "files": files,
+                "inodes": listing.inodes[offset : offset + room],
+                "subdirs": subdirs if first else [],
+                "errors": [{**e, "path": _collection(root, e["path"])} for e in listing.errors]
+                if first
+                else [],
+                "links_skipped": listing.links_skipped if first else 0,
+                "unreadable": listing.unreadable if first else 0,
+            }
+        )
+        room -= len(files) + len(subdirs)
+        if end < len(listing.files):
+            queue.appendleft([path, end])  # cut at the page's end: go on from here
+            break
+        if first:
+            queue.extend([d, 0] for _, d in subdirs)
+    return {"listed": listed, "left": list(queue)}
+
+
+class ComputeRepo:
+    """Lists a Globus crawl's folders with :func:`walk_folders` on a Compute endpoint."""
+
+    def __init__(
+        self,
+        executor: Any,
+        fallback: Callable[[], Repo],
+        *,
+        crawl_roots: list[str],
+        collection_root: str = "/",
+        skip: list[str] | None = None,
+        follow_symlinks: bool = False,
+        page_entries: int = PAGE_ENTRIES,
+        timeout: float = 300.0,
+        on_fallback: Callable[[str], None] | None = None,
+        fallen: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.executor = executor  # a GlobusComputeExecutor: submit(fn, *args) -> Future
+        self._fallback_factory = fallback
+        self._fallback: Repo | None = None
+        self.crawl_roots = crawl_roots
+        self.root = collection_root
+        self.skip = skip or []
+        self.follow = follow_symlinks
+        self.page_entries = page_entries
+        self.timeout = timeout
+        self.on_fallback = on_fallback
+        self.fallen = fallen  # another worker already fell back: the reason, else None
+        self.tasks = 0
+
+    def list_dir(self, path: str) -> Listing:
+        return dict(self.list_tree([path]))[path]
+
+    def list_tree(self, paths: list[str]) -> list[tuple[str, Listing]]:
+        """Listings of ``paths`` and of the sub-folders the walker went on to list in
+        the same tasks (each of those is in the answer; the others are left in their
+        parent's ``subdirs`` for the frontier)."""
+        if self._fallback is None and self.fallen is not None:
+            reason = self.fallen()
+            if reason:
+                self._fall_back(reason, tell=False)
+        if self._fallback is not None:
+            return [(p, self._fallback.list_dir(p)) for p in paths]
+        done: dict[str, Listing] = {}
+        todo: list[list[Any]] = [[p, 0] for p in paths]
+        asked = set(paths)
+        while todo:
+            try:
+                answer = self._walk(todo)
+            except Exception as exc:  # refused, offline, timed out, or failed there
+                self._fall_back(_reason(exc), tell=True)
+                assert self._fallback is not None
+                for p, offset in todo:
+                    if p in asked and offset == 0:
+                        done[p] = self._fallback.list_dir(p)
+                    elif offset:  # a folder cut midway is kept as far as it went
+                        done[p].errors.append(
+                            {"path": p, "error": "the Compute endpoint stopped midway"}
+                        )
+                break
+            for a in answer["listed"]:
+                _merge(done.setdefault(a["path"], Listing()), a)
+            # what the walker did not reach: the asked-for folders and folders cut
+            # midway go again; sub-folders it did not reach stay in their parent's
+            # subdirs, for the frontier
+            todo = [[p, o] for p, o in answer["left"] if p in asked or o]
+        return list(done.items())
+
+    def _walk(self, todo: list[list[Any]]) -> dict[str, Any]:
+        self.tasks += 1
+        future = self.executor.submit(
+            walk_folders,
+            self.root,
+            self.crawl_roots,
+            todo,
+            self.page_entries,
+            self.skip,
+            self.follow,
+        )
+        try:
+            answer: dict[str, Any] = future.result(timeout=self.timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise TimeoutError(
+                f"no answer from the Compute endpoint in {self.timeout:g} s"
+            ) from None
+        if not answer["listed"] and todo:
+            raise RuntimeError("the Compute endpoint's walker listed nothing")
+        return answer
+
+    def _fall_back(self, reason: str, *, tell: bool) -> None:
+        if self._fallback is None:
+            self._fallback = self._fallback_factory()
+            if tell and self.on_fallback is not None:
+                self.on_fallback(reason)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._fallback is not None:
+            self._fallback.close()
+
+
+def _merge(into: Listing, answer: dict[str, Any]) -> None:
+    into.files += answer["files"]
+    into.inodes += answer["inodes"]
+    into.subdirs += [(k, d) for k, d in answer["subdirs"]]
+    into.errors += answer["errors"]
+    into.links_skipped += answer["links_skipped"]
+    into.unreadable += answer["unreadable"]
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
