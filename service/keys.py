@@ -98,6 +98,13 @@ def index(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:index"
 
 
+@_key("crawl:{id}:levels", "hash")
+def levels(crawl_id: str) -> str:
+    """per depth below the roots, `<depth>:listed`, `:subdirs`, `:files`, `:bytes` and
+    `:squares` (files per folder, squared): the frontier's shape, for the forecast"""
+    return f"{PREFIX}:crawl:{crawl_id}:levels"
+
+
 @_key("crawl:{id}:changes", "stream")
 def changes(crawl_id: str) -> str:
     """a `since=` crawl's added, changed and removed paths, one entry per listing"""
@@ -158,6 +165,12 @@ def progress_gate(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:progress-gate"
 
 
+@_key("crawl:{id}:xtract:progress-gate", "string with a TTL")
+def xtract_progress_gate(crawl_id: str) -> str:
+    """rate-limits `xtract.progress` events to one a second"""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract:progress-gate"
+
+
 @_key("owner:{owner}:globus_rate", "hash")
 def globus_rate(owner: str) -> str:
     """an owner's shared token bucket for Globus requests: `tokens`, `at`, `rate`,
@@ -182,6 +195,13 @@ def xtract(crawl_id: str) -> str:
 def xtract_secrets(crawl_id: str) -> str:
     """tokens an extraction needs (Globus Compute); never returned by the API"""
     return f"{PREFIX}:crawl:{crawl_id}:xtract:secrets"
+
+
+@_key("crawl:{id}:xtract:rates", "hash")
+def xtract_rates(crawl_id: str) -> str:
+    """per extractor, `<name>:files` and `<name>:seconds` recorded: measured rates, for
+    the extraction's forecast"""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract:rates"
 
 
 @_key("crawl:{id}:xtract:taken", "set")
@@ -285,6 +305,7 @@ def of_crawl(crawl_id: str) -> list[str]:
             dirs,
             seen,
             index,
+            levels,
             changes,
             families,
             errors,
@@ -293,8 +314,10 @@ def of_crawl(crawl_id: str) -> list[str]:
             secrets,
             events,
             progress_gate,
+            xtract_progress_gate,
             xtract,
             xtract_secrets,
+            xtract_rates,
             xtract_taken,
             family_state,
             results,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 
@@ -28,6 +29,36 @@ def _done(statuses: list[dict[str, Any]] | None, key: str) -> int:
     return sum(int(s.get(key, 0) or 0) for s in statuses or [])
 
 
+def _span(seconds: Mapping[str, float]) -> str:
+    def one(x: float) -> str:
+        return f"{x:.0f}s" if x < 120 else f"{x / 60:.0f}min" if x < 7200 else f"{x / 3600:.1f}h"
+
+    low, est, high = seconds["low"], seconds["estimate"], seconds["high"]
+    return one(est) if low == high else f"{one(est)} ({one(low)}-{one(high)})"
+
+
+def forecast_text(statuses: list[dict[str, Any]], section: str | None) -> str:
+    """``", ~12,000 files (8,000-40,000), 3s left (2s-10s)"``: the service's forecasts,
+    summed over the runs that have one (``section``: where a status keeps it, ``None``
+    for an extraction's top level); ``""`` when none has one yet or all are over."""
+    found: list[dict[str, Any]] = []
+    for s in statuses:
+        f = (s.get(section) or {}).get("forecast") if section else s.get("forecast")
+        if f and f["seconds_left"]["high"] > 0:
+            found.append(f)
+    if not found:
+        return ""
+    total = {k: sum(f["seconds_left"][k] for f in found) for k in ("low", "estimate", "high")}
+    out = ", "
+    if all("files" in f for f in found):
+        files = {k: sum(f["files"][k] for f in found) for k in ("low", "estimate", "high")}
+        out += f"~{files['estimate']:,} files"
+        if files["low"] != files["high"]:
+            out += f" ({files['low']:,}-{files['high']:,})"
+        out += ", "
+    return out + f"{_span(total)} left"
+
+
 def crawl_line(
     statuses: list[dict[str, Any]], elapsed: float, start: list[dict[str, Any]] | None = None
 ) -> str:
@@ -46,6 +77,7 @@ def crawl_line(
     return (
         f"{'/'.join(states)}: {files:,} files, {human_bytes(nbytes)}, {dirs:,} dirs "
         f"({pending:,} pending), {errors:,} errors, {rate:,.0f} files/s, {elapsed:.1f}s"
+        + forecast_text(statuses, "data")
     )
 
 
@@ -68,7 +100,7 @@ def xtract_line(
     return (
         f"{'/'.join(states)}: {ok:,} families extracted ({errors:,} with errors), "
         f"{failed:,} failed, {pending:,} pending, {files:,} files ({unknown:,} unknown), "
-        f"{rate:,.0f} files/s, {elapsed:.1f}s"
+        f"{rate:,.0f} files/s, {elapsed:.1f}s" + forecast_text(statuses, None)
     )
 
 

@@ -80,6 +80,7 @@ class EventType(enum.StrEnum):
     CRAWL_CANCELLED = "crawl.cancelled"
     CRAWL_FALLBACK = "crawl.fallback"  # a Compute-listed crawl went on with Transfer
     XTRACT_STARTED = "xtract.started"
+    XTRACT_PROGRESS = "xtract.progress"  # counters and forecast, at most once a second
     FAMILY_EXTRACTED = "family.extracted"
     FAMILY_FAILED = "family.failed"
     XTRACT_COMPLETED = "xtract.completed"

@@ -22,6 +22,7 @@ from xtract_service import keys, scripts
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.errors import NotFound
 from xtract_service.events import publish
+from xtract_service.forecast import crawl_forecast
 from xtract_service.redis_client import Mapping, hash_of, maybe_text, number, text
 from xtract_service.streams import create_group
 from xtract_service.vault import Vault, opened_secrets, sealed
@@ -101,6 +102,8 @@ class Commit:
     per_entry: int  # sub-directories per new frontier entry
     subdirs: list[tuple[str, str]] = field(default_factory=list)  # (seen key, directory)
     extra: list[str] = field(default_factory=list)  # folders listed beyond the entry's
+    # per depth: [depth, folders listed, sub-folders, files, bytes, files squared]
+    levels: list[list[int]] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
     groups: int = 0
@@ -208,6 +211,7 @@ class CrawlStore:
             keys.secrets(cid),
             keys.index(cid),
             keys.changes(cid),
+            keys.levels(cid),
         ]
         return int(self._commit(keys=k, args=args))
 
@@ -231,7 +235,8 @@ class CrawlStore:
         pipe.hgetall(_key_of(crawl_id))
         pipe.lrange(keys.errors(crawl_id), 0, error_samples - 1)
         pipe.hgetall(keys.workers(crawl_id))
-        raw, raw_errors, raw_workers = pipe.execute()
+        pipe.hgetall(keys.levels(crawl_id))
+        raw, raw_errors, raw_workers, raw_levels = pipe.execute()
         h = _owned({text(k): text(v) for k, v in raw.items()}, crawl_id, owner)
         spec = json.loads(h["spec"])
         samples = [json.loads(text(e)) for e in raw_errors]
@@ -245,6 +250,14 @@ class CrawlStore:
                 f"{counts['errors']} folders or files could not be read; see data.error_samples"
             )
         workers = {text(k): text(v) for k, v in raw_workers.items()}
+        started = float(h.get("started_at") or created)
+        forecast = crawl_forecast(
+            {text(k): text(v) for k, v in raw_levels.items()},
+            len(spec["dirs"]),
+            counts,
+            end - started,
+            h["status"] in _TERMINAL,
+        )
         return {
             "crawl_id": crawl_id,
             "status": h["status"],
@@ -269,8 +282,26 @@ class CrawlStore:
                 "elapsed_seconds": round(end - created, 3),
                 **_changes(spec, counts),
                 **_lister(spec, h),
+                "forecast": forecast,
             },
         }
+
+    def forecast(self, crawl_id: str) -> dict[str, Any] | None:
+        """The running crawl's forecast (see :mod:`xtract_service.forecast`)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hmget(
+            keys.crawl(crawl_id),
+            ["spec", "created_at", "started_at", "files", "bytes", "dirs_done"],
+        )
+        pipe.hgetall(keys.levels(crawl_id))
+        (spec, created, started, files, nbytes, done), levels = pipe.execute()
+        if spec is None:
+            return None
+        since = float(started or created)
+        counts = {"files": number(files), "bytes": number(nbytes), "dirs_done": number(done)}
+        roots = len(json.loads(spec)["dirs"])
+        fields = {text(k): text(v) for k, v in levels.items()}
+        return crawl_forecast(fields, roots, counts, time.time() - since, False)
 
     def progress(self, crawl_id: str) -> tuple[dict[str, int], str]:
         """The crawl's counters and status word, in one round trip."""

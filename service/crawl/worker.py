@@ -32,6 +32,7 @@ from xtract_service.crawl.families import (
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.ratelimit import RateLimiter
 from xtract_service.crawl.repos import Fallback, Listing, Repo, list_tree, make_repo
+from xtract_service.crawl.shape import Shape
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CHANGE_CLASSES, Commit, CrawlNotFound, CrawlStore
 from xtract_service.events import publish
@@ -252,7 +253,9 @@ class CrawlWorker(Consumer):
         since = Since(self.r, spec.since, work.dirs) if spec.since else None
         pairs = list_tree(repo, work.dirs)
         listed = {d for d, _ in pairs}
+        shape = Shape(spec.dirs)
         for d, listing in pairs:
+            shape.add(d, listing)
             mine: list[Block] = []
             if listing.files:
                 grouped = normalize(group(d, listing.files), len(listing.files))
@@ -268,6 +271,7 @@ class CrawlWorker(Consumer):
             total.links_skipped += listing.links_skipped
             total.unreadable += listing.unreadable
         total.extra = [d for d in listed if d not in work.dirs]  # listed on the way down
+        total.levels = shape.levels()
         self._commit(work, total, blocks, per, index, since)
 
     def _commit(
@@ -286,6 +290,7 @@ class CrawlWorker(Consumer):
             per_entry=per,
             subdirs=listing.subdirs,
             extra=listing.extra,
+            levels=listing.levels,
             links_skipped=listing.links_skipped,
             unreadable=listing.unreadable,
             errors=listing.errors,
@@ -334,6 +339,7 @@ class CrawlWorker(Consumer):
                 bytes_crawled=c["bytes"],
                 dirs_crawled=c["dirs_done"],
                 dirs_pending=c["dirs_pending"],
+                forecast=self.store.forecast(cid),
                 **changes,
             )
         if pending == 0 and status == CrawlStatus.COMPLETE:

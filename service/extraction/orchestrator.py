@@ -335,6 +335,16 @@ class Orchestrator(Consumer):
                 event = EventType.FAMILY_EXTRACTED if good else EventType.FAMILY_FAILED
                 publish(self.r, run.crawl_id, event, family_id=doc["family_id"], document=doc)
         self.runs_store.advance(run.crawl_id, XtractStatus.EXTRACTING)
+        if self.r.set(keys.xtract_progress_gate(run.crawl_id), 1, nx=True, px=1000):
+            s = self.runs_store.status(run.crawl_id, None)
+            publish(
+                self.r,
+                run.crawl_id,
+                EventType.XTRACT_PROGRESS,
+                counters=s["xtract_counters"],
+                files_extracted=s["files_extracted"],
+                forecast=s["forecast"],
+            )
         return True
 
     def _finish(self, batch: Batch) -> None:

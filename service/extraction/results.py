@@ -52,6 +52,19 @@ def docs_of(fields: Fields) -> list[Document]:
     return docs
 
 
+def _timings(doc: Document) -> list[list[Any]]:
+    """``[[extractor, files read, seconds]]`` of a document (files reused from identical
+    content, and carried documents, took no time and are not counted)."""
+    if doc.get("carried_from"):
+        return []
+    out = []
+    for name, s in doc["extractors"].items():
+        read = int(s.get("files", 0)) - int(s.get("reused", 0))
+        if read > 0:
+            out.append([name, read, float(s.get("seconds", 0.0))])
+    return out
+
+
 class ExtractionResults:
     def __init__(self, r: redis.Redis) -> None:
         self.r = r
@@ -90,6 +103,7 @@ class ExtractionResults:
                 len(doc["files"]),
                 "1" if has_errors(state) else "0",
                 "1" if doc.get("carried_from") else "0",
+                json.dumps(_timings(doc)),
             ]
         k = [
             keys.family_state(crawl_id),
@@ -97,8 +111,17 @@ class ExtractionResults:
             keys.results(crawl_id),
             keys.owner_usage(owner),
             keys.document_at(crawl_id),
+            keys.xtract_rates(crawl_id),
         ]
         return {text(x) for x in self._record(keys=k, args=args)}
+
+    def rates(self, crawl_id: str) -> dict[str, dict[str, float]]:
+        """Files and seconds recorded per extractor: ``{name: {files, seconds}}``."""
+        out: dict[str, dict[str, float]] = {}
+        for key, value in self.r.hgetall(keys.xtract_rates(crawl_id)).items():
+            name, _, what = text(key).rpartition(":")
+            out.setdefault(name, {"files": 0.0, "seconds": 0.0})[what] = float(value)
+        return out
 
     def documents_of(self, crawl_id: str, family_ids: list[str]) -> dict[str, Document]:
         """The current document of each of these families that has one (two round

@@ -15,6 +15,7 @@ from xtract_service.crawl.store import CrawlNotFound, CrawlStore
 from xtract_service.errors import Conflict
 from xtract_service.events import publish
 from xtract_service.extraction.results import ExtractionResults, has_errors
+from xtract_service.forecast import extraction_forecast
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
 from xtract_service.vault import Vault, opened_secrets, sealed
@@ -121,6 +122,16 @@ class ExtractionRuns:
         c = {k: number(h.get(k)) for k in _COUNTERS}
         done = c["success"] + c["failed"]
         options = json.loads(h.get("options", "{}"))
+        pending = max(number(crawl.get("families")) - done, 0)
+        started = float(h["started_at"]) if h.get("started_at") else None
+        ended = float(h["finished_at"]) if h.get("finished_at") else time.time()
+        forecast = extraction_forecast(
+            pending,
+            done - c["carried"],
+            ended - started if started else 0.0,
+            self.results.rates(crawl_id),
+            h["status"] in XtractStatus.terminal(),
+        )
         return {
             "crawl_id": crawl_id,
             "xtract_status": h["status"],
@@ -136,7 +147,7 @@ class ExtractionRuns:
                     "failed": c["failed"],
                     # of the successes, families where at least one extractor failed
                     "errors": c["errors"],
-                    "pending": max(number(crawl.get("families")) - done, 0),
+                    "pending": pending,
                 },
             },
             "files_extracted": c["files"],
@@ -144,7 +155,8 @@ class ExtractionRuns:
             "families_carried": c["carried"],
             "executor": options.get("executor"),
             "local_mdata_path": options.get("local_mdata_path"),
-            "started_at": float(h["started_at"]) if h.get("started_at") else None,
+            "forecast": forecast,
+            "started_at": started,
             "finished_at": float(h["finished_at"]) if h.get("finished_at") else None,
         }
 

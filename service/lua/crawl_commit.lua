@@ -13,13 +13,15 @@
 -- KEYS[8] crawl:{id}:secrets   hash: credentials, deleted when the crawl ends
 -- KEYS[9] crawl:{id}:index     hash: listed folder -> its files and sub-folders
 -- KEYS[10] crawl:{id}:changes  stream: a since crawl's added, changed, removed paths
+-- KEYS[11] crawl:{id}:levels   hash: per depth, folders listed and what they held
 -- ARGV[1] the frontier entry id
 -- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
 --         families, links_skipped, unreadable, subdirs: [[key, dir]], per_entry, errors,
 --         error_cap, spread (new entries hold at most per_entry directories, and
 --         fewer while the frontier has under spread entries' worth),
 --         words: {new, running, done, failed}, added, changed, removed, unchanged,
---         extra (folders a walker listed beyond the entry's, never queued)}
+--         extra (folders a walker listed beyond the entry's, never queued),
+--         levels: [[depth, listed, subdirs, files, bytes, squares]]}
 -- ARGV[3] the changed paths, JSON {added, changed, removed}, or '' (none)
 -- ARGV[4] how many index fields follow (k)
 -- ARGV[5..4+2k] index fields as (folder, JSON) pairs
@@ -63,6 +65,11 @@ for i = 5 + 2 * k, #ARGV, 2 do
   redis.call('XADD', KEYS[3], '*', 'families', ARGV[i], 'n', ARGV[i + 1])
 end
 if ARGV[3] ~= '' then redis.call('XADD', KEYS[10], '*', 'paths', ARGV[3]) end
+for _, lv in ipairs(c.levels) do
+  for j, name in ipairs({'listed', 'subdirs', 'files', 'bytes', 'squares'}) do
+    redis.call('HINCRBY', KEYS[11], lv[1] .. ':' .. name, lv[j + 1])
+  end
+end
 for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped',
                        'added', 'changed', 'removed', 'unchanged'}) do
   redis.call('HINCRBY', KEYS[1], name, c[name])

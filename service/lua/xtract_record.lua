@@ -7,15 +7,17 @@
 -- KEYS[3] crawl:{id}:results   stream: documents
 -- KEYS[4] owner:{owner}:usage  hash: bytes of metadata the owner keeps
 -- KEYS[5] crawl:{id}:docat     hash: family id -> results entry of its document
+-- KEYS[6] crawl:{id}:xtract:rates  hash: files and seconds recorded per extractor
 -- ARGV[1] how many families follow (n)
--- ARGV[2..] per family, eight values: id, state JSON, document JSON, ok (1 or 0),
+-- ARGV[2..] per family, nine values: id, state JSON, document JSON, ok (1 or 0),
 --         files flagged unknown, files, with an extractor error (1 or 0),
---         carried forward from an earlier crawl (1 or 0)
+--         carried forward from an earlier crawl (1 or 0), extractor timings JSON
+--         ([[name, files, seconds]], empty for a carried family)
 
 local docs, recorded, bytes = {}, {}, 0
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
-  local b = 2 + i * 8
+  local b = 2 + i * 9
   if redis.call('HSETNX', KEYS[1], ARGV[b], ARGV[b + 1]) == 1 then
     docs[#docs + 1] = ARGV[b + 2]
     bytes = bytes + #ARGV[b + 2]
@@ -32,6 +34,10 @@ for i = 0, n - 1 do
     redis.call('HINCRBY', KEYS[2], 'files', ARGV[b + 5])
     if ARGV[b + 7] == '1' then
       redis.call('HINCRBY', KEYS[2], 'carried', 1)
+    end
+    for _, t in ipairs(cjson.decode(ARGV[b + 8])) do
+      redis.call('HINCRBY', KEYS[6], t[1] .. ':files', t[2])
+      redis.call('HINCRBYFLOAT', KEYS[6], t[1] .. ':seconds', t[3])
     end
   end
 end

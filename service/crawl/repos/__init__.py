@@ -31,6 +31,7 @@ class Listing:
     links_skipped: int = 0
     unreadable: int = 0  # folders that could not be listed at all
     extra: list[str] = field(default_factory=list)  # folders a walker listed on the way
+    levels: list[list[int]] = field(default_factory=list)  # per depth (crawl/shape.py)
 
     def refuse(self, path: str, error: str) -> Listing:
         """Record that the folder ``path`` could not be listed; returns this listing."""
