@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint check bench clean
+.PHONY: run test test-fast lint check bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	XTRACT_ALLOWED_ROOTS='["$(abspath $(DIR))"]' $(BIN)/xtract run "$(abspath $(DIR))"
 
-test: $(STAMP)
+# the dashboard's browser tests drive Debian's Chromium; installed here when missing
+# (apt-get, as root or through sudo)
+chromium:
+	@command -v chromium >/dev/null || test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the dashboard tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
 
 # the stores, Lua scripts and key table against one embedded Redis, no service: seconds

@@ -24,6 +24,7 @@ from xtract_service.api.routes import (
     legacy,
     me,
     offload,
+    ui,
 )
 from xtract_service.auth import Authenticator, LocalTokens
 from xtract_service.crawl.store import CrawlStore
@@ -121,4 +122,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offload.router)
     app.include_router(events.router)
     app.include_router(legacy.router)
+    app.include_router(ui.router)
     return app

@@ -204,6 +204,13 @@ def xtract_rates(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:xtract:rates"
 
 
+@_key("crawl:{id}:xtract:errors", "hash")
+def xtract_error_kinds(crawl_id: str) -> str:
+    """error kind (`timeout`, `TypeError`, `staging`, ...) -> files with such an error
+    record in the current documents"""
+    return f"{PREFIX}:crawl:{crawl_id}:xtract:errors"
+
+
 @_key("crawl:{id}:xtract:taken", "set")
 def xtract_taken(crawl_id: str) -> str:
     """families stream entries already counted, so a redelivered entry counts once"""
@@ -318,6 +325,7 @@ def of_crawl(crawl_id: str) -> list[str]:
             xtract,
             xtract_secrets,
             xtract_rates,
+            xtract_error_kinds,
             xtract_taken,
             family_state,
             results,

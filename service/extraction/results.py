@@ -52,6 +52,16 @@ def docs_of(fields: Fields) -> list[Document]:
     return docs
 
 
+def error_kinds(doc: Document) -> list[list[Any]]:
+    """``[[kind, records]]`` of a document's error records (the kind is the record's
+    ``error``: ``timeout``, ``TypeError``, ``staging``, ...)."""
+    kinds: dict[str, int] = {}
+    for e in doc.get("errors", []):
+        kind = str(e.get("error") or "error")[:100]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return [[k, n] for k, n in sorted(kinds.items())]
+
+
 def _timings(doc: Document) -> list[list[Any]]:
     """``[[extractor, files read, seconds]]`` of a document (files reused from identical
     content, and carried documents, took no time and are not counted)."""
@@ -103,7 +113,7 @@ class ExtractionResults:
                 len(doc["files"]),
                 "1" if has_errors(state) else "0",
                 "1" if doc.get("carried_from") else "0",
-                json.dumps(_timings(doc)),
+                json.dumps({"t": _timings(doc), "e": error_kinds(doc)}),
             ]
         k = [
             keys.family_state(crawl_id),
@@ -112,8 +122,14 @@ class ExtractionResults:
             keys.owner_usage(owner),
             keys.document_at(crawl_id),
             keys.xtract_rates(crawl_id),
+            keys.xtract_error_kinds(crawl_id),
         ]
         return {text(x) for x in self._record(keys=k, args=args)}
+
+    def errors_by_kind(self, crawl_id: str) -> dict[str, int]:
+        """Error records of the current documents, per kind."""
+        found = self.r.hgetall(keys.xtract_error_kinds(crawl_id))
+        return {text(k): int(v) for k, v in found.items() if int(v) > 0}
 
     def rates(self, crawl_id: str) -> dict[str, dict[str, float]]:
         """Files and seconds recorded per extractor: ``{name: {files, seconds}}``."""

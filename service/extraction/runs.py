@@ -14,7 +14,7 @@ from xtract_service import keys, scripts
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
 from xtract_service.errors import Conflict
 from xtract_service.events import publish
-from xtract_service.extraction.results import ExtractionResults, has_errors
+from xtract_service.extraction.results import ExtractionResults, error_kinds, has_errors
 from xtract_service.forecast import extraction_forecast
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
@@ -156,6 +156,7 @@ class ExtractionRuns:
             "executor": options.get("executor"),
             "local_mdata_path": options.get("local_mdata_path"),
             "forecast": forecast,
+            "errors_by_kind": self.results.errors_by_kind(crawl_id),
             "started_at": started,
             "finished_at": float(h["finished_at"]) if h.get("finished_at") else None,
         }
@@ -258,6 +259,10 @@ class ExtractionRuns:
             files = sum(len(f["files"]) for f in families.values())
             unknown = sum(len(latest[f].get("unknown", [])) for f in families)
             carried = sum(1 for f in families if latest[f].get("carried_from"))
+            kinds: dict[str, int] = {}
+            for f in families:
+                for kind, n in error_kinds(latest[f]):
+                    kinds[kind] = kinds.get(kind, 0) + n
             pipe = self.r.pipeline(transaction=True)
             pipe.hdel(keys.family_state(crawl_id), *families)
             pipe.hincrby(keys.xtract(crawl_id), "failed", -was_failed)
@@ -266,6 +271,8 @@ class ExtractionRuns:
             pipe.hincrby(keys.xtract(crawl_id), "unknown", -unknown)
             pipe.hincrby(keys.xtract(crawl_id), "files", -files)
             pipe.hincrby(keys.xtract(crawl_id), "carried", -carried)
+            for kind, n in kinds.items():
+                pipe.hincrby(keys.xtract_error_kinds(crawl_id), kind, -n)
             pipe.xadd(
                 keys.families(crawl_id), {"retry": json.dumps(list(families.values())), "n": 0}
             )
@@ -302,6 +309,8 @@ class ExtractionRuns:
                 keys.family_state(crawl_id),
                 keys.results(crawl_id),
                 keys.document_at(crawl_id),
+                keys.xtract_rates(crawl_id),
+                keys.xtract_error_kinds(crawl_id),
                 keys.xtract_secrets(crawl_id),
             )
             self.r.xgroup_destroy(keys.families(crawl_id), keys.XTRACT_GROUP)

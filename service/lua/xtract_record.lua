@@ -8,11 +8,13 @@
 -- KEYS[4] owner:{owner}:usage  hash: bytes of metadata the owner keeps
 -- KEYS[5] crawl:{id}:docat     hash: family id -> results entry of its document
 -- KEYS[6] crawl:{id}:xtract:rates  hash: files and seconds recorded per extractor
+-- KEYS[7] crawl:{id}:xtract:errors hash: error records per kind
 -- ARGV[1] how many families follow (n)
 -- ARGV[2..] per family, nine values: id, state JSON, document JSON, ok (1 or 0),
 --         files flagged unknown, files, with an extractor error (1 or 0),
---         carried forward from an earlier crawl (1 or 0), extractor timings JSON
---         ([[name, files, seconds]], empty for a carried family)
+--         carried forward from an earlier crawl (1 or 0), and JSON {t: extractor
+--         timings [[name, files, seconds]] (none for a carried family), e: [[error
+--         kind, records]]}
 
 local docs, recorded, bytes = {}, {}, 0
 local n = tonumber(ARGV[1])
@@ -35,10 +37,12 @@ for i = 0, n - 1 do
     if ARGV[b + 7] == '1' then
       redis.call('HINCRBY', KEYS[2], 'carried', 1)
     end
-    for _, t in ipairs(cjson.decode(ARGV[b + 8])) do
+    local m = cjson.decode(ARGV[b + 8])
+    for _, t in ipairs(m.t) do
       redis.call('HINCRBY', KEYS[6], t[1] .. ':files', t[2])
       redis.call('HINCRBYFLOAT', KEYS[6], t[1] .. ':seconds', t[3])
     end
+    for _, e in ipairs(m.e) do redis.call('HINCRBY', KEYS[7], e[1], e[2]) end
   end
 end
 if #docs > 0 then

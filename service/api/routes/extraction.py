@@ -21,6 +21,9 @@ from xtract_service.api.deps import (
 )
 from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
+from xtract_service.errors import BadRequest
+from xtract_service.extraction.browse import Query as MetadataQuery
+from xtract_service.extraction.browse import search
 from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 
@@ -78,6 +81,35 @@ def metadata(
     """Extracted metadata documents, one per family, a page at a time (read-only)."""
     crawls.get(crawl_id, owner)
     return FastJSON(runs.results.page(crawl_id, after, limit))
+
+
+@router.get("/v1/crawls/{crawl_id}/metadata/search", response_class=FastJSON)
+def search_metadata(
+    crawl_id: str,
+    owner: Reader,
+    crawls: Crawls,
+    runs: Runs,
+    path: str = Query("", max_length=1000, description="part of the file's path"),
+    type: str = Query("", max_length=200, description="part of its detected mimetype"),
+    extractor: str = Query("", max_length=100, description="an extractor that read it"),
+    field: str = Query("", max_length=200, description="a field it has: name or name=value"),
+    error: str = Query("", max_length=100, description="a kind of error record it has"),
+    after: str | None = Query(None, max_length=100, description="the 'next' of the last page"),
+    limit: int = Query(50, ge=1, le=500),
+) -> FastJSON:
+    """Files whose metadata matches every filter given (case-insensitive parts), with
+    their metadata: ``{files, scanned, next}``. One request reads a bounded number of
+    documents; pass ``next`` as ``after`` to go on."""
+    crawls.get(crawl_id, owner)
+    try:
+        found = search(
+            runs.results, crawl_id, MetadataQuery(path, type, extractor, field, error), after, limit
+        )
+    except ValueError:
+        raise BadRequest(
+            f"bad cursor {after!r}; pass the 'next' of the previous page", "bad_cursor"
+        ) from None
+    return FastJSON({"crawl_id": crawl_id, **found})
 
 
 @router.get("/v1/extractors")

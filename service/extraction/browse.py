@@ -1,0 +1,115 @@
+"""Finding files in a crawl's metadata: by path, by type, by the extractor that read
+them, and by any field an extractor wrote (``language=en``, ``columns``), a page at a
+time. What the dashboard's metadata browser and ``GET /v1/crawls/{id}/metadata/search``
+ask.
+
+Files with an error record of some kind are found by ``error``. Every filter is a
+case-insensitive substring match (a field without ``=value`` only has
+to be there). A request reads at most ``MAX_SCANNED`` documents: its answer's ``next``
+continues the scan where it stopped, so a search of a huge crawl is many cheap requests,
+never one unbounded one.
+
+>>> matches_field({"tabular": {"columns": [{"name": "Temp"}]}}, "name=temp")
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from xtract_service.extraction.results import ExtractionResults
+from xtract_service.streams import Cursor
+
+MAX_SCANNED = 20_000  # documents one request reads
+CHUNK = 500  # documents checked for being current in one round trip
+MAX_FIELD_DEPTH = 8  # how deep a field search looks into an extractor's answer
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to look for; empty filters match everything."""
+
+    path: str = ""
+    type: str = ""
+    extractor: str = ""
+    field: str = ""
+    error: str = ""  # a kind of error record the file has (``timeout``, ``TypeError``)
+
+
+def matches_field(metadata: Any, field: str) -> bool:
+    """Whether some key named ``name`` (at any depth, in lists too) is in ``metadata``,
+    holding a value whose text contains ``value``, for ``field`` = ``name[=value]``."""
+    name, has_value, value = field.partition("=")
+    name, value = name.strip().lower(), value.strip().lower()
+
+    def walk(x: Any, depth: int) -> bool:
+        if depth > MAX_FIELD_DEPTH:
+            return False
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if str(k).lower() == name and (not has_value or value in _text(v)):
+                    return True
+                if walk(v, depth + 1):
+                    return True
+        elif isinstance(x, list):
+            return any(walk(v, depth + 1) for v in x[:1000])
+        return False
+
+    return walk(metadata, 0)
+
+
+def _text(v: Any) -> str:
+    return (v if isinstance(v, str) else str(v)).lower()
+
+
+def file_hit(doc: Any, path: str, q: Query) -> dict[str, Any] | None:
+    """The file's entry in the answer if it matches the query, else None."""
+    if q.path and q.path.lower() not in path.lower():
+        return None
+    md: dict[str, Any] = doc.get("metadata", {}).get(path, {})
+    mimetype = str(md.get("filetype", {}).get("mimetype") or "")
+    if q.type and q.type.lower() not in mimetype.lower():
+        return None
+    readers = sorted(k for k in md if k != "filetype")
+    if q.extractor and not any(q.extractor.lower() in r.lower() for r in readers):
+        return None
+    if q.field and not matches_field(md, q.field):
+        return None
+    errors = [e for e in doc.get("errors", []) if e.get("path") == path]
+    if q.error and not any(q.error.lower() in str(e.get("error", "")).lower() for e in errors):
+        return None
+    return {
+        "path": path,
+        "family_id": doc["family_id"],
+        "mimetype": mimetype or None,
+        "extractors": readers,
+        "errors": errors,
+        "metadata": md,
+    }
+
+
+def search(
+    results: ExtractionResults, crawl_id: str, q: Query, after: str | None, limit: int
+) -> dict[str, Any]:
+    """Up to ``limit`` matching files after the cursor ``after``: ``{files, scanned,
+    next}`` (``next`` is ``None`` once every document was read). Documents a retry
+    superseded are skipped."""
+    files: list[dict[str, Any]] = []
+    scanned = 0
+    chunk: list[tuple[Cursor, Any]] = []
+    docs = iter(results.read(crawl_id, Cursor.parse(after)))
+    while True:
+        chunk = [x for _, x in zip(range(CHUNK), docs, strict=False)]
+        if not chunk:
+            return {"files": files, "scanned": scanned, "next": None}
+        current = {id(d) for d in results.current(crawl_id, [d for _, d in chunk])}
+        for position, doc in chunk:
+            scanned += 1
+            if id(doc) in current:
+                for rec in doc.get("files", []):
+                    hit = file_hit(doc, rec["path"], q)
+                    if hit is not None:
+                        files.append(hit)
+            if len(files) >= limit or scanned >= MAX_SCANNED:
+                return {"files": files, "scanned": scanned, "next": str(position)}

@@ -1,0 +1,128 @@
+"""The dashboard in a real headless Chromium: it takes the service's token, starts a
+crawl of a folder, shows it progress to completion from the live event stream, runs an
+extraction, finds a file's metadata by path, type, extractor and field, and shows
+errors by kind and the export history. Screenshots of each stage are kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.corpus import write_good
+from tests.support import Service, make_tree
+from tests.ui.conftest import ARTIFACTS
+
+TIMEOUT = 60_000  # ms
+FOUND = re.compile(r"^[\d,]+ files?$")  # the search note once a search has answered
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def test_the_dashboard_watches_a_crawl_and_finds_a_files_metadata(
+    service: Service, page: Any, tree_dir: Path
+) -> None:
+    make_tree(tree_dir / "tree", 400, fanout=3, depth=3)
+    write_good(tree_dir / "kinds")
+    (tree_dir / "kinds" / "broken.json").write_text('{"not": "closed"')
+    for p in [tree_dir, *tree_dir.rglob("*")]:
+        if p.is_dir():
+            os.chmod(p, 0o755)
+
+    page.goto(f"{service.url}/ui#token={service.token}")
+    page.wait_for_selector("#crawl-form")
+    assert "token" not in page.url  # the fragment is dropped from the address bar
+    page.fill("#crawl-dir", str(tree_dir))
+    page.click("#crawl-form button")
+    page.wait_for_selector("#run-status.complete", timeout=TIMEOUT)
+    counters = page.inner_text("#crawl-counters")
+    files = sum(1 for p in tree_dir.rglob("*") if p.is_file())
+    assert f"{files:,}" in counters
+    log = page.inner_text("#events")
+    assert "crawl.started" in log and "crawl.completed" in log
+    shot(page, "1-crawled")
+
+    page.click("#xtract-start")
+    page.wait_for_selector("#xtract-status.COMPLETED", timeout=TIMEOUT)
+    page.wait_for_selector("#per-extractor tbody tr:nth-child(3)", timeout=TIMEOUT)
+    per = page.inner_text("#per-extractor")
+    assert "filetype" in per and "tabular" in per
+    assert "xtract.completed" in page.inner_text("#events")
+    kinds = page.inner_text("#error-kinds")
+    assert "JSONDecodeError" in kinds or "json" in kinds.lower()
+    shot(page, "2-extracted")
+
+    # find one CSV by its path, then by type, extractor and a field of its metadata
+    page.fill("#q-path", "kinds/table.csv")
+    page.click("#search-form button")
+    page.locator("#search-note", has_text=FOUND).wait_for(timeout=TIMEOUT)
+    rows = page.locator("#results tbody tr")
+    assert rows.count() >= 1
+    assert rows.count() == 1 and "kinds/table.csv" in rows.first.inner_text()
+    rows.first.click()
+    doc = json.loads(page.inner_text("#document"))
+    assert doc["path"] == str(tree_dir / "kinds" / "table.csv")
+    assert "tabular" in doc["metadata"] and doc["metadata"]["filetype"]["mimetype"] == "text/csv"
+    shot(page, "3-metadata")
+
+    page.fill("#q-path", "")
+    page.fill("#q-type", "text/csv")
+    page.fill("#q-extractor", "tabular")
+    page.fill("#q-field", "name=temperature")
+    page.click("#search-form button")
+    page.locator("#search-note", has_text=FOUND).wait_for(timeout=TIMEOUT)
+    found = page.locator("#results tbody tr")
+    texts = [found.nth(i).inner_text() for i in range(found.count())]
+    assert any("kinds/table.csv" in t for t in texts), texts
+    assert all(".csv" in t and "tabular" in t for t in texts), texts
+
+    # the export history shows an offload made through the API
+    dest = tree_dir.parent / f"{tree_dir.name}-export"
+    dest.mkdir(exist_ok=True)
+    os.chmod(dest, 0o755)
+    cid = page.inner_text("#run-id")
+    r = requests.post(
+        f"{service.url}/v1/crawls/{cid}/offload",
+        headers={"Authorization": f"Bearer {service.token}"},
+        json={"dest_path": str(dest), "format": "jsonl"},
+        timeout=10,
+    )
+    assert r.status_code == 202, r.text
+    page.locator("#exports tbody", has_text="COMPLETED").wait_for(timeout=TIMEOUT)
+    assert "jsonl" in page.inner_text("#exports")
+    shot(page, "4-exported")
+
+
+def test_the_dashboard_asks_for_a_token_and_refuses_a_wrong_one(
+    service: Service, page: Any
+) -> None:
+    page.goto(f"{service.url}/ui/")
+    page.wait_for_selector("#token-form:not([hidden])")
+    page.fill("#token", "not-the-token")
+    page.click("#token-form button")
+    page.locator("#token-error", has_text="token").wait_for(timeout=TIMEOUT)
+    assert page.is_visible("#token-form")
+    page.fill("#token", service.token)
+    page.click("#token-form button")
+    page.wait_for_selector("#token-form", state="hidden", timeout=TIMEOUT)
+    assert page.inner_text("#who")
+    shot(page, "0-token")
+
+
+def test_the_dashboard_files_are_the_packages_own_and_locked_down(service: Service) -> None:
+    page = requests.get(f"{service.url}/ui/", timeout=10)
+    assert page.status_code == 200 and "<title>Xtract</title>" in page.text
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    for name in ("app.js", "app.css"):
+        r = requests.get(f"{service.url}/ui/assets/{name}", timeout=10)
+        assert r.status_code == 200 and len(r.content) > 1000
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing from elsewhere
+    bad = requests.get(f"{service.url}/ui/assets/..%2f..%2fsettings.py", timeout=10)
+    assert bad.status_code == 404
