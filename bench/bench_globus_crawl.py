@@ -9,6 +9,10 @@ after ``--latency`` (default 50 ms), taking turns over several runs.
 - Xtract with the limit raised (``--raised``, default 1000 requests/s), the emulator
   enforcing none: how far listings in flight on every worker go.
 
+- Xtract listing next to the data (a Globus Compute endpoint, the Compute emulator
+  holding each task ``--task-latency``, default 1 s): the walker lists many folders per
+  task, and makes no Transfer call.
+
 With ``--enforce`` the emulator also refuses (429) beyond 20 requests/s per token and
 Xtract is set to ask for 40: the table then shows how many requests were refused and
 that the crawl slowed down and lost nothing.
@@ -30,6 +34,7 @@ from typing import Any
 import globus_sdk
 from common import alternate, report, save
 
+from tests.emulators.compute import ComputeEmulator
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, make_tree
 from xtract_sdk import XtractEndpoint
@@ -60,18 +65,33 @@ def serial(emu: TransferEmulator, endpoint: str, top: str) -> int:
 
 
 class XtractGlobus:
-    def __init__(self, emu: TransferEmulator, home: Path, endpoint: str, rate: float) -> None:
+    def __init__(
+        self,
+        emu: TransferEmulator,
+        home: Path,
+        endpoint: str,
+        rate: float,
+        compute: ComputeEmulator | None = None,
+    ) -> None:
         env = {
             "GLOBUS_SDK_SERVICE_URL_TRANSFER": emu.url,
             "XTRACT_GLOBUS_REQUESTS_PER_SECOND": str(rate),
             "XTRACT_ALLOWED_ROOTS": json.dumps([str(home)]),
         }
+        if compute is not None:
+            env["GLOBUS_SDK_SERVICE_URL_COMPUTE"] = compute.url
+            env["XTRACT_COMPUTE_POLL_SECONDS"] = "0.1"
         self.svc = Service(home, env=env).start()
-        self.client = self.svc.client(tokens={"Transfer": TOKEN})
+        self.client = self.svc.client(tokens={"Transfer": TOKEN, "Compute": TOKEN})
         self.endpoint = endpoint
+        self.compute = compute
+        self.root = emu.roots[endpoint]
 
     def __call__(self) -> int:
         xep = XtractEndpoint("globus", globus_ep_id=self.endpoint, dirs=["/tree"])
+        if self.compute is not None:
+            xep.funcx_ep_id = self.compute.endpoint_id
+            xep.collection_root = str(self.root)
         ((_, status),) = self.client.crawl_and_wait(xep, progress=False).items()
         assert status["status"] == "complete", status
         return int(status["data"]["files_crawled"])
@@ -87,6 +107,7 @@ def main() -> None:
     ap.add_argument("--raised", type=float, default=1000.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--enforce", action="store_true")
+    ap.add_argument("--task-latency", type=float, default=1.0, help="a Compute task's wait")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="xtract-bench-g-"))
     endpoint = str(uuid.uuid4())
@@ -96,21 +117,35 @@ def main() -> None:
         n_dirs = sum(1 for p in (work / "ep" / "tree").rglob("*") if p.is_dir()) + 1
         print(f"{n_dirs} folders, {args.dirs * 10:,} files, {args.latency * 1000:.0f} ms a listing")
         results: dict[str, Any] = {"dirs": n_dirs, "latency": args.latency}
-        with TransferEmulator(work / "ep", endpoint, TOKEN, latency=args.latency) as emu:
+        with (
+            TransferEmulator(work / "ep", endpoint, TOKEN, latency=args.latency) as emu,
+            ComputeEmulator(str(uuid.uuid4()), TOKEN) as compute,
+        ):
+            compute.latency = args.task_latency
             at_limit = XtractGlobus(emu, work / "home-20", endpoint, 20)
             raised = XtractGlobus(emu, work / "home-raised", endpoint, args.raised)
+            nearby = XtractGlobus(emu, work / "home-compute", endpoint, 20, compute)
             try:
+                before = emu.requests
                 rows = alternate(
                     {
                         "serial operation_ls loop": lambda: serial(emu, endpoint, "/tree"),
                         "xtract, 20 requests/s (Globus's limit)": at_limit,
                         f"xtract, limit raised to {args.raised:.0f}/s": raised,
+                        f"xtract on a Compute endpoint, {args.task_latency:g} s a task": nearby,
                     },
                     args.runs,
                 )
+                tasks = len(compute.submissions)
+                print(
+                    f"Compute tasks: {tasks / args.runs:.0f} a crawl; Transfer calls in all "
+                    f"runs: {emu.requests - before}"
+                )
+                results["compute_tasks_per_crawl"] = tasks / args.runs
             finally:
                 at_limit.stop()
                 raised.stop()
+                nearby.stop()
             results["table"] = report(
                 "Globus crawl", list(rows.values()), "serial operation_ls loop"
             )

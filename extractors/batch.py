@@ -35,7 +35,8 @@ from .select import plan
 
 
 class ContentCache(Protocol):
-    """Extractor results by content: keys are ``"<content id> <extractor>@<version>"``."""
+    """Extractor results by content: keys are ``"<content id> <extractor>@<version>"``,
+    values ``{"path": the path it was read as, "result": what the extractor said}``."""
 
     def get(self, keys: list[str]) -> dict[str, Any]: ...
 
@@ -56,9 +57,24 @@ def _cached(cache: ContentCache | None, wanted: list[str]) -> dict[str, Any]:
     if cache is None or not wanted:
         return {}
     try:
-        return cache.get(wanted)
+        found = cache.get(wanted)
     except Exception:
         return {}
+    return {k: v for k, v in found.items() if isinstance(v, dict) and {"path", "result"} <= set(v)}
+
+
+def _rebased(result: Any, old: str, new: str) -> Any:
+    """An extractor's answer for one path, made the answer for another with the same
+    bytes: the old path, wherever a message names it, becomes the new one."""
+    if old == new:
+        return result
+    if isinstance(result, str):
+        return result.replace(old, new)
+    if isinstance(result, dict):
+        return {k: _rebased(v, old, new) for k, v in result.items()}
+    if isinstance(result, list):
+        return [_rebased(v, old, new) for v in result]
+    return result
 
 
 def _keep(cache: ContentCache | None, fresh: dict[str, Any]) -> None:
@@ -190,7 +206,7 @@ def extract_batch(
             reused.append((path, name, key or ""))
         keep = [i for i, o in enumerate(owners) if o[2] not in known]
         second, owners = [second[i] for i in keep], [owners[i] for i in keep]
-    results: dict[str, Any] = dict(known)
+    results: dict[str, Any] = dict(known)  # content key -> {path, result}
     for (path, name, key), (result, seconds) in zip(
         owners, runner.run_many(second, allowed), strict=True
     ):
@@ -199,12 +215,13 @@ def extract_batch(
         if ok:
             metadata[path][name] = result
             if key is not None:
-                results[key] = result
+                results[key] = {"path": files[path], "result": result}
         else:
             errors[path].append({"path": path, **result})
     for path, name, key in reused:
         if key in results:
-            metadata[path][name] = results[key]
+            first = results[key]
+            metadata[path][name] = _rebased(first["result"], first["path"], files[path])
             timing[path].append((name, 0.0, True))
             reuses.add((path, name))
         else:  # the one read of this content failed: so does this file, the same way

@@ -237,7 +237,8 @@ def document_at(crawl_id: str) -> str:
 
 @_key("owner:{owner}:content", "hash")
 def content(owner: str) -> str:
-    """`<content id> <extractor>@<version>` -> an extractor's result for that content (JSON),
+    """`<content id> <extractor>@<version>` -> `{path, result}`: an extractor's answer for
+    that content and the path it read it as (JSON),
     so identical content is read once per owner, across crawls and endpoints"""
     return f"{PREFIX}:owner:{owner}:content"
 

@@ -379,6 +379,46 @@ class XtractClient:
         )
         return page
 
+    def search_metadata(
+        self,
+        crawl_id: str,
+        *,
+        path: str = "",
+        type: str = "",
+        extractor: str = "",
+        field: str = "",
+        error: str = "",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Files whose metadata matches every filter given, each ``{path, family_id,
+        mimetype, extractors, errors, metadata}`` (at most ``limit``; all by default)::
+
+            xtr.search_metadata(cid, type="text/csv", field="name=temperature")
+        """
+        query: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("path", path),
+                ("type", type),
+                ("extractor", extractor),
+                ("field", field),
+                ("error", error),
+            )
+            if v
+        }
+        out: list[dict[str, Any]] = []
+        after = None
+        while limit is None or len(out) < limit:
+            page = {**query, "limit": 500, **({"after": after} if after else {})}
+            got = self.http.request(
+                "GET", f"/v1/crawls/{path_id(crawl_id)}/metadata/search?{urlencode(page)}"
+            )
+            out += got["files"]
+            after = got["next"]
+            if not after:
+                break
+        return out if limit is None else out[:limit]
+
     def list_extractors(self) -> list[dict[str, Any]]:
         """The extractors the service runs, with their parameters."""
         found: list[dict[str, Any]] = self.http.request("GET", "/v1/extractors")["extractors"]

@@ -13,7 +13,9 @@ Implements the calls Xtract makes, with the service's documented shapes:
 
 Submitted tasks really run: function and arguments are unpacked with globus-compute-sdk's
 serializer and called on a thread pool, as an endpoint worker would. The endpoint can be
-taken offline, or made to refuse submissions, and it keeps every submission it took.
+taken offline, or made to refuse submissions, and it keeps every submission it took;
+``latency`` holds each task back that long before it runs (a real endpoint's queue and
+round trip).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ComputeEmulator(JsonServer):
         self.token_ok = token_ok  # besides ``token``: tokens of the Auth emulator
         self.online = True
         self.refuse: str | None = None  # a reason to answer submissions with 403
+        self.latency = 0.0
         self.serde = ComputeSerializer()
         self.functions: dict[str, Any] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
@@ -96,6 +99,8 @@ class ComputeEmulator(JsonServer):
         }
 
     def _execute(self, tid: str, function: Any, payload: str) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         args_s, kwargs_s = self.serde.unpack_buffers(payload)
         try:
             result = function(*self.serde.deserialize(args_s), **self.serde.deserialize(kwargs_s))

@@ -71,3 +71,21 @@ def test_a_content_cache_answers_for_content_read_in_an_earlier_batch(tmp_path: 
         [family(0, second)], roots=[str(tmp_path)], cache=cache, params={"tabular": {"max_rows": 1}}
     )
     assert summary(docs3, "tabular") == (1, 0)
+
+
+def test_an_answer_that_names_its_file_names_the_file_it_is_reused_for(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.csv"
+    mine.write_text("a,b\n1,2\n")
+    cache = DictCache()
+    extract_batch([family(0, mine)], roots=[str(tmp_path)], cache=cache)
+    (key,) = [k for k in cache.data if " tabular@" in k]
+    elsewhere = "/data/elsewhere/theirs.csv"
+    said = {**cache.data[key]["result"], "warnings": [f"could not sniff {elsewhere}"]}
+    cache.data[key] = {"path": elsewhere, "result": said}
+    docs = extract_batch([family(0, mine)], roots=[str(tmp_path)], cache=cache)
+    got = docs[0]["metadata"][str(mine)]["tabular"]
+    assert got["warnings"] == [f"could not sniff {mine}"]
+    assert summary(docs, "tabular") == (1, 1)
+    cache.data[key] = {"not": "an entry"}  # a malformed entry is a miss, never an answer
+    docs = extract_batch([family(0, mine)], roots=[str(tmp_path)], cache=cache)
+    assert summary(docs, "tabular") == (1, 0)
