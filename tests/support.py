@@ -181,3 +181,21 @@ def issue(service: Service, owner: str, *roots: Path) -> str:
         args += ["--root", str(r)]
     out = subprocess.run(args, env=service.full_env(), capture_output=True, text=True, check=True)
     return out.stdout.strip()
+
+
+def read_events(service: Service, crawl_id: str, until: str) -> list[dict[str, Any]]:
+    """The crawl's events from its SSE stream (``{type, at, crawl_id, data}``), from the
+    first, up to and with the first of type ``until``."""
+    out: list[dict[str, Any]] = []
+    with requests.get(
+        f"{service.url}/v1/crawls/{crawl_id}/events",
+        headers={"Authorization": f"Bearer {service.token}"},
+        stream=True,
+        timeout=30,
+    ) as resp:
+        for line in resp.iter_lines():
+            if line.startswith(b"data:"):
+                out.append(json.loads(line[5:]))
+                if out[-1]["type"] == until:
+                    return out
+    raise AssertionError(f"the event stream ended before {until}")

@@ -6,7 +6,14 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xtract_extractors.safepath import within
 from xtract_service.bounds import MAX_ITEMS, Name, PathText, Pattern
@@ -64,24 +71,18 @@ class CrawlSpec(BaseModel):
             raise ValueError(f"unknown grouper {value!r}; use one of {sorted(GROUPERS)}")
         return value
 
-    @field_validator("since")
+    @field_validator("globus_ep_id", "funcx_ep_id", "since")
     @classmethod
-    def _crawl_id(cls, value: str | None) -> str | None:
+    def _uuid(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         try:
             return str(uuid.UUID(str(value)))
         except ValueError:
-            raise ValueError(f"since={value!r} is not a crawl id (crawl ids are UUIDs)") from None
-
-    @field_validator("globus_ep_id", "funcx_ep_id")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(uuid.UUID(str(value)))
-        except ValueError:
+            if info.field_name == "since":
+                raise ValueError(
+                    f"since={value!r} is not a crawl id (crawl ids are UUIDs)"
+                ) from None
             raise ValueError(f"{value!r} is not an endpoint UUID") from None
 
     @field_validator("dirs")

@@ -7,7 +7,6 @@ crawl says so."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.emulators.compute import ComputeEmulator
 from tests.emulators.transfer import TransferEmulator
-from tests.support import Service, flush_all, make_tree, roots_env
+from tests.support import Service, flush_all, make_tree, read_events, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
 
 ENDPOINT = str(uuid.uuid4())
@@ -77,23 +75,6 @@ def crawl(svc: Service, path: str, funcx: str | None, root: Path) -> tuple[str, 
     )
     ((cid, status),) = client(svc).crawl_and_wait(xep, progress=False, timeout=300).items()
     return cid, status
-
-
-def events_of(svc: Service, cid: str) -> list[dict[str, Any]]:
-    """Every event the crawl's stream holds, read over SSE until crawl.completed."""
-    out = []
-    with requests.get(
-        f"{svc.url}/v1/crawls/{cid}/events",
-        headers={"Authorization": f"Bearer {svc.token}"},
-        stream=True,
-        timeout=30,
-    ) as resp:
-        for line in resp.iter_lines():
-            if line.startswith(b"data:"):
-                out.append(json.loads(line[5:]))
-                if out[-1]["type"] == "crawl.completed":
-                    return out
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +137,9 @@ def test_a_compute_endpoint_that_refuses_the_walker_leaves_the_crawl_to_transfer
     assert status["data"]["files_crawled"] == len(tree)
     assert status["data"]["lister"] == "transfer"
     assert "not allowed here" in status["data"]["fallback_reason"]
-    fallbacks = [e for e in events_of(svc, cid) if e["type"] == "crawl.fallback"]
+    fallbacks = [
+        e for e in read_events(svc, cid, "crawl.completed") if e["type"] == "crawl.fallback"
+    ]
     assert len(fallbacks) == 1
     assert "not allowed here" in fallbacks[0]["data"]["reason"]
     assert fallbacks[0]["data"]["lister"] == "transfer"

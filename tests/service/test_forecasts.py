@@ -3,31 +3,11 @@ progress events, and in the progress line."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-import requests
-
-from tests.support import Service, make_tree
+from tests.support import Service, make_tree, read_events
 from xtract_sdk import XtractEndpoint
 from xtract_sdk.progress import crawl_line, xtract_line
-
-
-def events(svc: Service, cid: str, last: str) -> list[dict[str, Any]]:
-    out = []
-    with requests.get(
-        f"{svc.url}/v1/crawls/{cid}/events",
-        headers={"Authorization": f"Bearer {svc.token}"},
-        stream=True,
-        timeout=30,
-    ) as resp:
-        for line in resp.iter_lines():
-            if line.startswith(b"data:"):
-                out.append(json.loads(line[5:]))
-                if out[-1]["type"] == last:
-                    return out
-    return out
 
 
 def test_crawl_and_extraction_carry_forecasts_in_status_and_events(
@@ -42,7 +22,9 @@ def test_crawl_and_extraction_carry_forecasts_in_status_and_events(
     fc = status["data"]["forecast"]
     assert fc["files"] == {"low": n, "estimate": n, "high": n}
     assert fc["seconds_left"]["high"] == 0
-    progress = [e for e in events(service, cid, "crawl.completed") if e["type"] == "crawl.progress"]
+    progress = [
+        e for e in read_events(service, cid, "crawl.completed") if e["type"] == "crawl.progress"
+    ]
     first = progress[0]["data"]["forecast"]
     assert first["files"]["low"] <= first["files"]["estimate"] <= first["files"]["high"]
     assert first["files"]["low"] >= progress[0]["data"]["files_crawled"]
@@ -53,7 +35,9 @@ def test_crawl_and_extraction_carry_forecasts_in_status_and_events(
     per = x["forecast"]["per_extractor"]
     assert per["filetype"]["files"] == n and per["filetype"]["files_per_second"] > 0
     assert x["forecast"]["seconds_left"]["estimate"] == 0
-    xp = [e for e in events(service, cid, "xtract.completed") if e["type"] == "xtract.progress"]
+    xp = [
+        e for e in read_events(service, cid, "xtract.completed") if e["type"] == "xtract.progress"
+    ]
     assert xp and "forecast" in xp[0]["data"] and "counters" in xp[0]["data"]
 
 

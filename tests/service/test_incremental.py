@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from tests.support import Service, all_documents, issue
+from tests.support import Service, all_documents, issue, read_events
 from xtract_sdk import BadRequestError, NotFoundError, XtractEndpoint
 
 
@@ -64,21 +63,6 @@ def change(root: Path) -> dict[str, set[str]]:
     }
 
 
-def completed_event(service: Service, crawl_id: str) -> dict[str, Any]:
-    """The data of the crawl's ``crawl.completed`` event, read from its event stream."""
-    with requests.get(
-        f"{service.url}/v1/crawls/{crawl_id}/events?types=crawl.completed",
-        headers={"Authorization": f"Bearer {service.token}"},
-        stream=True,
-        timeout=10,
-    ) as resp:
-        for line in resp.iter_lines():
-            if line.startswith(b"data:"):
-                data: dict[str, Any] = json.loads(line[5:])["data"]
-                return data
-    raise AssertionError("no crawl.completed event")
-
-
 @pytest.fixture
 def tree(tree_dir: Path) -> Path:
     build(tree_dir)
@@ -106,7 +90,7 @@ def test_a_recrawl_since_reports_the_four_classes_exactly_and_extracts_only_what
     for kind, paths in expected.items():
         assert set(xtr.get_changes(second, kind)) == paths, kind
     assert set(xtr.get_changes(second, "added", page=1)) == expected["added"]  # paged
-    completed = completed_event(service, second)
+    completed = read_events(service, second, "crawl.completed")[-1]["data"]
     assert completed["changes"] == {k: ch[k] for k in ("added", "changed", "removed", "unchanged")}
 
     (x2,) = xtr.xtract_and_wait(second, progress=False, timeout=120)
