@@ -19,6 +19,24 @@ EVENTS_KEPT = 100_000  # per crawl; older events fall off the stream
 OUTBOX_KEPT = 100_000
 
 
+def publish_many(
+    r: redis.Redis, crawl_id: str, event: EventType, each: list[dict[str, Any]]
+) -> None:
+    """Many events of one kind that is not a lifecycle event (``family.extracted``, ...)
+    in one round trip, in order."""
+    assert not event.lifecycle, "lifecycle events go one by one, through publish()"
+    pipe = r.pipeline(transaction=False)
+    now = time.time()
+    for data in each:
+        fields: dict[Any, Any] = {
+            "type": event.value,
+            "at": now,
+            "data": json.dumps(data, default=str),
+        }
+        pipe.xadd(keys.events(crawl_id), fields, maxlen=EVENTS_KEPT, approximate=True)
+    pipe.execute()
+
+
 def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> None:
     """Add ``event`` to the crawl's event stream, and queue a lifecycle event for the
     crawl's webhooks."""

@@ -5,10 +5,9 @@ so a recorded document is always on disk)."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, TypedDict
 
-from xtract_extractors.safepath import Roots, opened, remove_partials, write_file
+from xtract_extractors.safepath import Roots, opened, remove_partials, write_files
 from xtract_service.crawl.families import Family, FileRecord, GroupRecord
 
 
@@ -30,12 +29,14 @@ class Document(TypedDict, total=False):
 
 def write_documents(root: str, out_dir: str, docs: list[Document]) -> None:
     """One ``{family_id}.json`` per family (0600) in ``out_dir`` (made 0700 if need be),
-    opened beneath ``root``; the folder is fsynced once for all."""
+    opened beneath ``root``; all made durable together (:func:`write_files`)."""
     with opened(Roots([root]).open_dir(out_dir, create=True)) as folder:
-        for doc in docs:
-            data = json.dumps(doc, separators=(",", ":"), default=str).encode()
-            write_file(folder, f"{doc['family_id']}.json", data, sync_folder=False)
-        os.fsync(folder)
+        write_files(folder, [(f"{d['family_id']}.json", _json(d)) for d in docs])
+
+
+def _json(doc: Document) -> bytes:
+    # the json module, as the documents recorded in Redis: numpy's floats stay numbers
+    return json.dumps(doc, separators=(",", ":"), default=str).encode()
 
 
 def remove_leftovers(root: str, out_dir: str) -> None:

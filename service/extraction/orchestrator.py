@@ -28,7 +28,7 @@ from xtract_sdk.status import EventType, XtractStatus
 from xtract_service import keys
 from xtract_service.crawl.families import Family, families_of
 from xtract_service.errors import NotFound
-from xtract_service.events import publish
+from xtract_service.events import publish, publish_many
 from xtract_service.extraction.content import RedisContentCache
 from xtract_service.extraction.documents import (
     Document,
@@ -330,10 +330,14 @@ class Orchestrator(Consumer):
             return False
         owner = str(run.options.get("owner", ""))
         recorded = self.runs_store.results.record(run.crawl_id, docs, ok, owner)
-        for doc, good in zip(docs, ok, strict=True):
-            if doc["family_id"] in recorded:
-                event = EventType.FAMILY_EXTRACTED if good else EventType.FAMILY_FAILED
-                publish(self.r, run.crawl_id, event, family_id=doc["family_id"], document=doc)
+        for event, good in ((EventType.FAMILY_EXTRACTED, True), (EventType.FAMILY_FAILED, False)):
+            each = [
+                {"family_id": d["family_id"], "document": d}
+                for d, g in zip(docs, ok, strict=True)
+                if g is good and d["family_id"] in recorded
+            ]
+            if each:
+                publish_many(self.r, run.crawl_id, event, each)
         self.runs_store.advance(run.crawl_id, XtractStatus.EXTRACTING)
         if self.r.set(keys.xtract_progress_gate(run.crawl_id), 1, nx=True, px=1000):
             s = self.runs_store.status(run.crawl_id, None)

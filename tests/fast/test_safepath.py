@@ -19,6 +19,7 @@ from xtract_extractors.safepath import (
     read_in,
     remove_partials,
     write_file,
+    write_files,
 )
 
 
@@ -95,6 +96,22 @@ def test_created_folders_are_private_and_files_complete(tree: Path) -> None:
         assert [n for n in os.listdir(folder)] == ["doc.json"]  # no temporary left
     assert stat.S_IMODE(os.stat(tree / "out").st_mode) == 0o700
     assert stat.S_IMODE(os.stat(tree / "out" / "deep" / "doc.json").st_mode) == 0o600
+
+
+def test_many_files_written_together_land_whole_private_and_alone(tree: Path) -> None:
+    items = [(f"d{i}.json", b'{"n": %d}' % i) for i in range(50)]
+    with opened(Roots([str(tree)]).open_dir(str(tree / "docs"), create=True)) as folder:
+        write_files(folder, items)
+        write_files(folder, [("d0.json", b"{}")])  # replaced whole
+        assert sorted(os.listdir(folder)) == sorted(n for n, _ in items)
+        assert read_in(folder, "d0.json") == b"{}"
+        assert read_in(folder, "d7.json") == b'{"n": 7}'
+        with pytest.raises(UnsafePath):
+            write_files(folder, [("fine.json", b"{}"), ("../escape.json", b"{}")])
+        assert "fine.json" not in os.listdir(folder)  # a refused batch leaves nothing
+        assert not [n for n in os.listdir(folder) if "partial" in n]
+    assert stat.S_IMODE(os.stat(tree / "docs" / "d3.json").st_mode) == 0o600
+    assert not (tree / "escape.json").exists()
 
 
 def test_an_output_folder_swapped_for_a_link_is_not_written_through(tree: Path) -> None:
