@@ -58,6 +58,7 @@ bench: $(BENCH_STAMP)
 	cd bench && ../$(BIN)/python bench_reads.py
 	cd bench && ../$(BIN)/python bench_status_poll.py
 	cd bench && ../$(BIN)/python bench_cold_start.py
+	cd bench && ../$(BIN)/python bench_incremental.py --runs 3
 	$(BIN)/python bench/plots.py
 
 clean:
