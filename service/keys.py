@@ -94,7 +94,7 @@ def seen(crawl_id: str) -> str:
 @_key("crawl:{id}:index", "hash")
 def index(crawl_id: str) -> str:
     """listed folder -> its files `[name, size, mtime, inode, family id]` and sub-folders
-    (orjson), what a later crawl with `since=` compares with"""
+    (JSON, zlib, base64), what a later crawl with `since=` compares with"""
     return f"{PREFIX}:crawl:{crawl_id}:index"
 
 

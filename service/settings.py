@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     extract_max_calls: int = 1000  # extraction processes are recycled after this many
     parsl_config: Path | None = None  # a Python file defining `config` (Slurm, PBS, ...)
     compute_poll_seconds: float = 1.0
+    # Every crawl keeps a per-folder index so a later crawl can say what changed
+    # (`since=`); it costs about 15% of a local crawl's speed and 26 bytes a file in
+    # Redis (docs/BENCHMARKS.md). Off: crawls are faster and cannot be a `since`.
+    crawl_index: bool = True
     # A Globus crawl listed on a Compute endpoint: entries per answer (a bigger folder
     # takes several), and how long one answer may take before the crawl falls back to
     # Transfer listings

@@ -260,7 +260,7 @@ class CrawlWorker(Consumer):
             if listing.files:
                 grouped = normalize(group(d, listing.files), len(listing.files))
                 mine = make_blocks(d, listing.files, grouped, per_entry)
-            if not refused(listing):
+            if self.settings.crawl_index and not refused(listing):
                 fids = [fid for b in mine for fid in family_ids(b)]
                 index.append((d, index_entry(listing, fids)))
             if since is not None:
