@@ -21,6 +21,30 @@ MAX_RESULT_BYTES = 64 * 1024
 MAX_ENTRIES = 1_000_000
 
 
+def answers_in(docs: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The cache entries a batch's documents hold: each file's extractor answers (those
+    run without parameters) by its content id, as ``extract_batch`` keeps them. For
+    batches that ran where the cache is out of reach (a Compute endpoint, Parsl), so
+    what they read is not read again anywhere else."""
+    from xtract_extractors.registry import UnknownExtractor, get
+
+    out: dict[str, Any] = {}
+    for doc in docs:
+        for path, answers in (doc.get("metadata") or {}).items():
+            content_id = (answers.get("filetype") or {}).get("content_id")
+            if not content_id:
+                continue
+            for name, result in answers.items():
+                if name == "filetype" or params.get(name):
+                    continue
+                try:
+                    version = get(name).version
+                except UnknownExtractor:  # a plug-in this host does not have
+                    continue
+                out[f"{content_id} {name}@{version}"] = {"path": path, "result": result}
+    return out
+
+
 class RedisContentCache:
     """An owner's content cache in Redis, handed to in-process extraction workers."""
 

@@ -139,3 +139,38 @@ def test_a_compute_endpoint_that_cannot_take_work_fails_its_families_with_the_re
     else:
         assert "403 FUNCTION_NOT_PERMITTED" in reason and "allow list" in reason
     assert "families failed" in status["message"]
+
+
+def test_what_a_compute_endpoint_read_is_not_read_again_here(
+    compute_service: Service, emu: ComputeEmulator, data_root: Path
+) -> None:
+    """Content identity crosses executors: a table extracted on the Compute endpoint
+    (whose workers cannot reach the service's Redis) is in the owner's content cache,
+    so the same bytes under another name, extracted locally, are not read again."""
+    there, here = (
+        data_root / f"far-{uuid.uuid4().hex[:8]}",
+        data_root / f"near-{uuid.uuid4().hex[:8]}",
+    )
+    for d in (there, here):
+        d.mkdir()
+        os.chmod(d, 0o755)
+    rows = "\n".join(f"{i},{uuid.uuid4().hex}" for i in range(30))  # nobody else's bytes
+    (there / "measured.csv").write_text("n,tag\n" + rows + "\n")
+    (here / "copied.csv").write_text("n,tag\n" + rows + "\n")
+    xtr = compute_service.client(tokens={"Compute": TOKEN})
+    xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(there)], funcx_ep_id=ENDPOINT), progress=False
+    )
+    (status,) = xtr.xtract_and_wait(
+        xtr.crawl_ids[-1:], progress=False, timeout=120, executor="globus-compute"
+    )
+    assert status["xtract_status"] == "COMPLETED" and emu.submissions
+    far = all_documents(xtr, xtr.crawl_ids[-1])[0]
+    xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(here)]), progress=False)
+    (status,) = xtr.xtract_and_wait(xtr.crawl_ids[-1:], progress=False, timeout=120)
+    near = all_documents(xtr, xtr.crawl_ids[-1])[0]
+    assert near["extractors"]["tabular"]["reused"] == 1
+    assert far["extractors"]["tabular"]["reused"] == 0
+    theirs = far["metadata"][str(there / "measured.csv")]["tabular"]
+    mine = near["metadata"][str(here / "copied.csv")]["tabular"]
+    assert mine == theirs and mine["rows"] == 30
