@@ -114,17 +114,31 @@ def make_blocks(
     ]
 
 
-def family_ids(block: Block) -> list[str]:
-    """The family id of each file of a block, in the block's file order."""
+def family_refs(block: Block) -> list[Any]:
+    """The family id of each file of a block, compactly: ``[block id, base, files]`` for
+    one family per file (ids ``{block id}.{base + i}``), else ``[block id, [family
+    index of each file]]``. :func:`ids_of_refs` spells them out."""
     bid, n = block["id"], len(block["files"])
     if block["families"] == PER_FILE:
-        return [f"{bid}.{block['base'] + i}" for i in range(n)]
-    out = [""] * n
+        return [bid, block["base"], n]
+    out = [-1] * n
     for i, fam in enumerate(block["families"]):
         for idx, _ in fam:
             for j in idx:
-                if not out[j]:
-                    out[j] = f"{bid}.{i}"
+                if out[j] < 0:
+                    out[j] = i
+    return [bid, out]
+
+
+def ids_of_refs(refs: list[list[Any]]) -> list[str]:
+    """The family ids of :func:`family_refs`' answers, one per file, in order."""
+    out: list[str] = []
+    for ref in refs:
+        if len(ref) == 3:
+            bid, base, n = ref
+            out += [f"{bid}.{base + i}" for i in range(n)]
+        else:
+            out += [f"{ref[0]}.{i}" for i in ref[1]]
     return out
 
 

@@ -10,6 +10,8 @@ forecast (:mod:`xtract_service.forecast`).
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from xtract_service.crawl.repos import Listing
 
 
@@ -26,6 +28,9 @@ def depth_below(roots: list[str], path: str) -> int:
     return rest.count("/") + 1 if rest else 0
 
 
+_size = itemgetter(1)
+
+
 class Shape:
     """One commit's additions to the crawl's levels."""
 
@@ -40,7 +45,7 @@ class Shape:
         row[1] += 1
         row[2] += len(listing.subdirs)
         row[3] += n
-        row[4] += sum(int(f[1] or 0) for f in listing.files)
+        row[4] += sum(map(_size, listing.files))
         row[5] += n * n
 
     def levels(self) -> list[list[int]]:

@@ -24,7 +24,7 @@ from xtract_service.crawl.changes import Since, index_entry, refused
 from xtract_service.crawl.families import (
     Block,
     counts,
-    family_ids,
+    family_refs,
     make_blocks,
     normalize,
     pack,
@@ -261,8 +261,7 @@ class CrawlWorker(Consumer):
                 grouped = normalize(group(d, listing.files), len(listing.files))
                 mine = make_blocks(d, listing.files, grouped, per_entry)
             if self.settings.crawl_index and not refused(listing):
-                fids = [fid for b in mine for fid in family_ids(b)]
-                index.append((d, index_entry(listing, fids)))
+                index.append((d, index_entry(listing, [family_refs(b) for b in mine])))
             if since is not None:
                 since.add(d, listing, mine)
             blocks += mine
