@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: "", crawl: null, stream: null, poll: null, search: null };
+const state = { token: "", crawl: null, stream: null, poll: null, search: null, over: false };
 
 // -- the token: from #token=... (then dropped from the address bar), else this tab's store
 function loadToken() {
@@ -105,6 +105,7 @@ function select(crawlId) {
   if (state.stream) state.stream.abort();
   clearInterval(state.poll);
   state.crawl = crawlId;
+  state.over = false;
   $("#run").hidden = false;
   $("#run-id").textContent = crawlId;
   $("#events").replaceChildren();
@@ -136,6 +137,9 @@ async function refresh() {
 
 function showCrawl(c) {
   const d = c.data;
+  // the event stream replays from the first event: once the crawl is over, its old
+  // progress events must not paint over the final counts
+  state.over = ["complete", "failed", "cancelled"].includes(c.status);
   badge($("#run-status"), c.status);
   const pairs = [
     ["files", fmt(d.files_crawled)], ["bytes", bytes(d.bytes_crawled)],
@@ -246,7 +250,7 @@ function onEvent(ev) {
   const log = $("#events");
   log.prepend(el("li", words.join("  ")));
   while (log.children.length > 200) log.lastChild.remove();
-  if (ev.type === "crawl.progress") {
+  if (ev.type === "crawl.progress" && !state.over) {
     fill($("#crawl-counters"), [
       ["files", fmt(d.files_crawled)], ["bytes", bytes(d.bytes_crawled)],
       ["folders", `${fmt(d.dirs_crawled)} listed, ${fmt(d.dirs_pending)} pending`],

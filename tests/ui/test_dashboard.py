@@ -48,6 +48,16 @@ def test_the_dashboard_watches_a_crawl_and_finds_a_files_metadata(
     assert "crawl.started" in log and "crawl.completed" in log
     shot(page, "1-crawled")
 
+    # a finished crawl opened afresh: its event stream replays from the first event, and
+    # the early progress events must not paint over the final counts (seen once under
+    # load: the status said complete and the counts said 0)
+    cid = page.inner_text("#run-id")
+    page.reload()
+    page.click(f"#runs tbody tr[data-crawl='{cid}']")
+    page.locator("#events", has_text="crawl.completed").wait_for(timeout=TIMEOUT)
+    page.wait_for_selector("#run-status.complete", timeout=TIMEOUT)
+    assert f"{files:,}" in page.inner_text("#crawl-counters")
+
     page.click("#xtract-start")
     page.wait_for_selector("#xtract-status.COMPLETED", timeout=TIMEOUT)
     page.wait_for_selector("#per-extractor tbody tr:nth-child(3)", timeout=TIMEOUT)
