@@ -43,7 +43,9 @@ class ContentCache(Protocol):
     def put(self, results: dict[str, Any]) -> None: ...
 
 
-def _content_key(content_id: str | None, name: str) -> str | None:
+def content_key(content_id: str | None, name: str) -> str | None:
+    """The :class:`ContentCache` key of extractor ``name``'s answer for this content
+    (``None`` without a content id)."""
     if not content_id:
         return None
     from .registry import get
@@ -192,7 +194,7 @@ def extract_batch(
             unknown.add(path)
         content_id = None if _is_error(result) else result.get("content_id")
         for name in names:
-            key = None if params.get(name) else _content_key(content_id, name)
+            key = None if params.get(name) else content_key(content_id, name)
             if key is not None and key in first_of:
                 reused.append((path, name, key))
                 continue

@@ -93,7 +93,7 @@ def seen(crawl_id: str) -> str:
 
 @_key("crawl:{id}:index", "hash")
 def index(crawl_id: str) -> str:
-    """listed folder -> its files `[name, size, mtime, inode, family id]` and sub-folders
+    """listed folder -> its files (name, size, mtime, inode, family id) and sub-folders
     (JSON, zlib, base64), what a later crawl with `since=` compares with"""
     return f"{PREFIX}:crawl:{crawl_id}:index"
 

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     parsl_config: Path | None = None  # a Python file defining `config` (Slurm, PBS, ...)
     compute_poll_seconds: float = 1.0
     # Every crawl keeps a per-folder index so a later crawl can say what changed
-    # (`since=`); it costs about 15% of a local crawl's speed and 26 bytes a file in
+    # (`since=`); it costs about 15% of a local crawl's speed and 23 bytes a file in
     # Redis (docs/BENCHMARKS.md). Off: crawls are faster and cannot be a `since`.
     crawl_index: bool = True
     # A Globus crawl listed on a Compute endpoint: entries per answer (a bigger folder

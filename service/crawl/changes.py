@@ -1,7 +1,7 @@
 """Incremental re-crawls: what changed since an earlier crawl of the same roots.
 
 Every crawl keeps an *index* (``crawl:{id}:index``): one field per listed folder, holding
-that folder's files as ``[name, size, mtime, inode, family id]`` and its sub-folders.
+that folder's files (name, size, mtime, inode, family id) and its sub-folders.
 A crawl started with ``since=BASE`` lists its folders as usual and compares each listing
 with BASE's entry for the same folder:
 
@@ -182,11 +182,10 @@ def check_since(r: redis.Redis, spec: CrawlSpec, owner: str) -> None:
     base = CrawlStore(r).get(spec.since or "", owner)
     before = CrawlSpec.model_validate_json(base["spec"])
     if (before.repo_type, before.globus_ep_id) != (spec.repo_type, spec.globus_ep_id):
+        where = " ".join(filter(None, [before.repo_type, before.globus_ep_id]))
         raise SpecError(
-            f"crawl {spec.since} crawled another endpoint ({before.repo_type} "
-            f"{before.globus_ep_id or ''}); since= needs a crawl of the same roots".replace(
-                " )", ")"
-            ),
+            f"crawl {spec.since} crawled another endpoint ({where}); since= needs a crawl "
+            "of the same roots",
             "since_mismatch",
         )
     if sorted(before.dirs) != sorted(spec.dirs):

@@ -27,6 +27,7 @@ from xtract_service.redis_client import Mapping, hash_of, maybe_text, number, te
 from xtract_service.streams import create_group
 from xtract_service.vault import Vault, opened_secrets, sealed
 
+CHANGE_CLASSES = ("added", "changed", "removed", "unchanged")  # a since crawl's files
 COUNTERS = (
     "files",
     "bytes",
@@ -38,13 +39,9 @@ COUNTERS = (
     "links_skipped",
     "dirs_revisited",
     "dirs_unreadable",
-    "added",
-    "changed",
-    "removed",
-    "unchanged",
+    *CHANGE_CLASSES,
 )
 _TERMINAL = sorted(CrawlStatus.terminal())
-CHANGE_CLASSES = ("added", "changed", "removed", "unchanged")
 # New sub-directories go on the frontier in entries of at most ``dirs_per_entry``, and
 # small enough that the frontier holds about this many entries: a tree's narrow first
 # levels are shared among the workers instead of listed by one.
@@ -286,19 +283,16 @@ class CrawlStore:
             },
         }
 
-    def forecast(self, crawl_id: str) -> dict[str, Any] | None:
-        """The running crawl's forecast (see :mod:`xtract_service.forecast`)."""
+    def forecast(self, crawl_id: str, counts: dict[str, int]) -> dict[str, Any] | None:
+        """The running crawl's forecast (see :mod:`xtract_service.forecast`), from the
+        ``counts`` of :meth:`progress`."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.hmget(
-            keys.crawl(crawl_id),
-            ["spec", "created_at", "started_at", "files", "bytes", "dirs_done"],
-        )
+        pipe.hmget(keys.crawl(crawl_id), ["spec", "created_at", "started_at"])
         pipe.hgetall(keys.levels(crawl_id))
-        (spec, created, started, files, nbytes, done), levels = pipe.execute()
+        (spec, created, started), levels = pipe.execute()
         if spec is None:
             return None
         since = float(started or created)
-        counts = {"files": number(files), "bytes": number(nbytes), "dirs_done": number(done)}
         roots = len(json.loads(spec)["dirs"])
         fields = {text(k): text(v) for k, v in levels.items()}
         return crawl_forecast(fields, roots, counts, time.time() - since, False)

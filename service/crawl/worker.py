@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import redis
@@ -51,6 +52,18 @@ class Work(NamedTuple):
 
 def _work(entry: Entry) -> Work:
     return Work(keys.crawl_id_of(entry.stream), entry.id, json.loads(entry.fields["dirs"]))
+
+
+@dataclass
+class Walked:
+    """What one frontier entry's listings add besides their files: the folders' index
+    fields, the ``since`` comparison, folders a walker listed beyond the entry's, and
+    the frontier's shape per depth (:mod:`xtract_service.crawl.shape`)."""
+
+    index: list[tuple[str, bytes]] = field(default_factory=list)
+    since: Since | None = None
+    extra: list[str] = field(default_factory=list)
+    levels: list[list[int]] = field(default_factory=list)
 
 
 class CrawlWorker(Consumer):
@@ -250,9 +263,10 @@ class CrawlWorker(Consumer):
         total = Listing()
         blocks: list[Block] = []
         index: list[tuple[str, bytes]] = []
-        since = Since(self.r, spec.since, work.dirs) if spec.since else None
         pairs = list_tree(repo, work.dirs)
         listed = {d for d, _ in pairs}
+        # BASE's entries for every folder listed, those a walker listed on the way too
+        since = Since(self.r, spec.since, [d for d, _ in pairs]) if spec.since else None
         shape = Shape(spec.dirs)
         for d, listing in pairs:
             shape.add(d, listing)
@@ -269,9 +283,13 @@ class CrawlWorker(Consumer):
             total.errors += listing.errors
             total.links_skipped += listing.links_skipped
             total.unreadable += listing.unreadable
-        total.extra = [d for d in listed if d not in work.dirs]  # listed on the way down
-        total.levels = shape.levels()
-        self._commit(work, total, blocks, per, index, since)
+        walked = Walked(
+            index=index,
+            since=since,
+            extra=[d for d in listed if d not in work.dirs],  # listed on the way down
+            levels=shape.levels(),
+        )
+        self._commit(work, total, blocks, per, walked)
 
     def _commit(
         self,
@@ -279,20 +297,21 @@ class CrawlWorker(Consumer):
         listing: Listing,
         blocks: list[Block],
         per: int,
-        index: list[tuple[str, bytes]] | None = None,
-        since: Since | None = None,
+        walked: Walked | None = None,
     ) -> None:
+        walked = walked or Walked()
         commit = Commit(
             crawl_id=work.crawl_id,
             worker=self.name,
             done=len(work.dirs),
             per_entry=per,
             subdirs=listing.subdirs,
-            extra=listing.extra,
-            levels=listing.levels,
+            extra=walked.extra,
+            levels=walked.levels,
             links_skipped=listing.links_skipped,
             unreadable=listing.unreadable,
             errors=listing.errors,
+            bytes=sum(row[4] for row in walked.levels),  # the shape summed every file's size
         )
         for b in blocks:
             n, f, g = counts(b)
@@ -301,14 +320,14 @@ class CrawlWorker(Consumer):
                 commit.families + f,
                 commit.groups + g,
             )
-            commit.bytes += sum(e[1] for e in b["files"])
+        since = walked.since
         paths = b""
         if since is not None:
             commit.added, commit.changed = len(since.added), len(since.changed)
             commit.removed, commit.unchanged = len(since.removed), since.unchanged
             paths = since.paths()
         family_batches = pack(blocks, self.settings.records_per_entry)
-        pending = self.store.commit(work.entry_id, commit, family_batches, index, paths)
+        pending = self.store.commit(work.entry_id, commit, family_batches, walked.index, paths)
         if pending >= 0:  # else another worker had already committed this entry
             self._publish(commit, pending, since is not None)
 
@@ -338,7 +357,7 @@ class CrawlWorker(Consumer):
                 bytes_crawled=c["bytes"],
                 dirs_crawled=c["dirs_done"],
                 dirs_pending=c["dirs_pending"],
-                forecast=self.store.forecast(cid),
+                forecast=self.store.forecast(cid, c),
                 **changes,
             )
         if pending == 0 and status == CrawlStatus.COMPLETE:

@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from xtract_service.extraction.results import ExtractionResults
@@ -97,10 +98,9 @@ def search(
     superseded are skipped."""
     files: list[dict[str, Any]] = []
     scanned = 0
-    chunk: list[tuple[Cursor, Any]] = []
-    docs = iter(results.read(crawl_id, Cursor.parse(after)))
+    docs = results.read(crawl_id, Cursor.parse(after))
     while True:
-        chunk = [x for _, x in zip(range(CHUNK), docs, strict=False)]
+        chunk = list(islice(docs, CHUNK))
         if not chunk:
             return {"files": files, "scanned": scanned, "next": None}
         current = {id(d) for d in results.current(crawl_id, [d for _, d in chunk])}

@@ -26,7 +26,8 @@ def answers_in(docs: list[Any], params: dict[str, Any]) -> dict[str, Any]:
     run without parameters) by its content id, as ``extract_batch`` keeps them. For
     batches that ran where the cache is out of reach (a Compute endpoint, Parsl), so
     what they read is not read again anywhere else."""
-    from xtract_extractors.registry import UnknownExtractor, get
+    from xtract_extractors.batch import content_key
+    from xtract_extractors.registry import UnknownExtractor
 
     out: dict[str, Any] = {}
     for doc in docs:
@@ -38,10 +39,10 @@ def answers_in(docs: list[Any], params: dict[str, Any]) -> dict[str, Any]:
                 if name == "filetype" or params.get(name):
                     continue
                 try:
-                    version = get(name).version
+                    key = content_key(content_id, name)
                 except UnknownExtractor:  # a plug-in this host does not have
                     continue
-                out[f"{content_id} {name}@{version}"] = {"path": path, "result": result}
+                out[str(key)] = {"path": path, "result": result}
     return out
 
 

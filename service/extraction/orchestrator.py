@@ -71,7 +71,7 @@ class Batch:
     future: Future[Any]
 
 
-def _paths(doc: Document) -> set[str]:
+def _paths(doc: Document | Family) -> set[str]:
     return {r["path"] for r in doc.get("files", [])}
 
 
@@ -253,7 +253,7 @@ class Orchestrator(Consumer):
         docs: list[Document] = []
         for fam in families:
             before = found.get(prior.get(fam["family_id"], ""))
-            if before is None or _paths(before) != {r["path"] for r in fam["files"]}:
+            if before is None or _paths(before) != _paths(fam):
                 continue
             doc: Document = {
                 **before,

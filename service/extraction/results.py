@@ -62,6 +62,20 @@ def error_kinds(doc: Document) -> list[list[Any]]:
     return [[k, n] for k, n in sorted(kinds.items())]
 
 
+def kinds_of(stored: dict[Any, Any]) -> dict[str, int]:
+    """Error records per kind, from the ``crawl:{id}:xtract:errors`` hash."""
+    return {text(k): int(v) for k, v in stored.items() if int(v) > 0}
+
+
+def rates_of(stored: dict[Any, Any]) -> dict[str, dict[str, float]]:
+    """``{extractor: {files, seconds}}`` from the ``crawl:{id}:xtract:rates`` hash."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in stored.items():
+        name, _, what = text(key).rpartition(":")
+        out.setdefault(name, {"files": 0.0, "seconds": 0.0})[what] = float(value)
+    return out
+
+
 def _timings(doc: Document) -> list[list[Any]]:
     """``[[extractor, files read, seconds]]`` of a document (files reused from identical
     content, and carried documents, took no time and are not counted)."""
@@ -125,19 +139,6 @@ class ExtractionResults:
             keys.xtract_error_kinds(crawl_id),
         ]
         return {text(x) for x in self._record(keys=k, args=args)}
-
-    def errors_by_kind(self, crawl_id: str) -> dict[str, int]:
-        """Error records of the current documents, per kind."""
-        found = self.r.hgetall(keys.xtract_error_kinds(crawl_id))
-        return {text(k): int(v) for k, v in found.items() if int(v) > 0}
-
-    def rates(self, crawl_id: str) -> dict[str, dict[str, float]]:
-        """Files and seconds recorded per extractor: ``{name: {files, seconds}}``."""
-        out: dict[str, dict[str, float]] = {}
-        for key, value in self.r.hgetall(keys.xtract_rates(crawl_id)).items():
-            name, _, what = text(key).rpartition(":")
-            out.setdefault(name, {"files": 0.0, "seconds": 0.0})[what] = float(value)
-        return out
 
     def documents_of(self, crawl_id: str, family_ids: list[str]) -> dict[str, Document]:
         """The current document of each of these families that has one (two round

@@ -14,7 +14,13 @@ from xtract_service import keys, scripts
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
 from xtract_service.errors import Conflict
 from xtract_service.events import publish
-from xtract_service.extraction.results import ExtractionResults, error_kinds, has_errors
+from xtract_service.extraction.results import (
+    ExtractionResults,
+    error_kinds,
+    has_errors,
+    kinds_of,
+    rates_of,
+)
 from xtract_service.forecast import extraction_forecast
 from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
@@ -116,7 +122,12 @@ class ExtractionRuns:
         no recorded result yet, so it is exact after any kill or retry (and 0 once the
         run is COMPLETED)."""
         crawl = self.crawls.get(crawl_id, owner)
-        h = hash_of(self.r, keys.xtract(crawl_id))
+        pipe = self.r.pipeline(transaction=False)  # the run, its rates, its errors: one trip
+        pipe.hgetall(keys.xtract(crawl_id))
+        pipe.hgetall(keys.xtract_rates(crawl_id))
+        pipe.hgetall(keys.xtract_error_kinds(crawl_id))
+        raw, raw_rates, raw_kinds = pipe.execute()
+        h = {text(k): text(v) for k, v in raw.items()}
         if not h:
             raise CrawlNotFound(f"crawl {crawl_id} has no extraction; start one with xtract()")
         c = {k: number(h.get(k)) for k in _COUNTERS}
@@ -129,7 +140,7 @@ class ExtractionRuns:
             pending,
             done - c["carried"],
             ended - started if started else 0.0,
-            self.results.rates(crawl_id),
+            rates_of(raw_rates),
             h["status"] in XtractStatus.terminal(),
         )
         return {
@@ -156,7 +167,7 @@ class ExtractionRuns:
             "executor": options.get("executor"),
             "local_mdata_path": options.get("local_mdata_path"),
             "forecast": forecast,
-            "errors_by_kind": self.results.errors_by_kind(crawl_id),
+            "errors_by_kind": kinds_of(raw_kinds),
             "started_at": started,
             "finished_at": float(h["finished_at"]) if h.get("finished_at") else None,
         }

@@ -61,7 +61,7 @@ def test_a_content_cache_answers_for_content_read_in_an_earlier_batch(tmp_path: 
     cache = DictCache()
     docs1 = extract_batch([family(0, first)], roots=[str(tmp_path)], cache=cache)
     assert summary(docs1, "tabular") == (1, 0)
-    assert any(k.endswith(" tabular@" + k.split("@")[-1]) for k in cache.data)
+    assert any(" tabular@" in k for k in cache.data)
     docs2 = extract_batch([family(0, second)], roots=[str(tmp_path)], cache=cache)
     assert summary(docs2, "tabular") == (1, 1)
     md1 = docs1[0]["metadata"][str(first)]["tabular"]

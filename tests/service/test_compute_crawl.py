@@ -64,7 +64,9 @@ def client(svc: Service) -> XtractClient:
     return svc.client(tokens={"Transfer": TRANSFER_TOKEN, "Compute": COMPUTE_TOKEN})
 
 
-def crawl(svc: Service, path: str, funcx: str | None, root: Path) -> tuple[str, dict[str, Any]]:
+def crawl(
+    svc: Service, path: str, funcx: str | None, root: Path, since: str | None = None
+) -> tuple[str, dict[str, Any]]:
     xep = XtractEndpoint(
         "globus",
         globus_ep_id=ENDPOINT,
@@ -73,7 +75,8 @@ def crawl(svc: Service, path: str, funcx: str | None, root: Path) -> tuple[str, 
         skip=["*.skip"],
         collection_root=str(root),
     )
-    ((cid, status),) = client(svc).crawl_and_wait(xep, progress=False, timeout=300).items()
+    xtr = client(svc)
+    ((cid, status),) = xtr.crawl_and_wait(xep, progress=False, timeout=300, since=since).items()
     return cid, status
 
 
@@ -121,6 +124,26 @@ def test_a_compute_listed_crawl_lists_a_200000_entry_folder_with_no_transfer_cal
     assert transfer_calls == 0 and plain_calls >= 342
     print(f"compute tasks {tasks}, transfer calls of the plain crawl {plain_calls}")
     assert tasks * 4 <= plain_calls, (tasks, plain_calls)
+
+
+def test_a_compute_listed_recrawl_compares_the_folders_the_walker_listed_on_the_way(
+    world: tuple[Service, TransferEmulator, ComputeEmulator], globus_root: Path
+) -> None:
+    """One Compute task lists the whole tree, deep folders included: each of them is
+    compared with the earlier crawl too, not taken for new."""
+    svc, _, _ = world
+    tree = make_tree(globus_root / "again", 200, fanout=3, depth=3)
+    first, _ = crawl(svc, "/again", FUNCX, globus_root)
+    deep = max(tree, key=lambda p: p.count("/"))
+    Path(deep).write_bytes(b"edited, longer than before: " * 10)
+    os.unlink(min(tree))
+    second, s2 = crawl(svc, "/again", FUNCX, globus_root, since=first)
+    assert s2["data"]["lister"] == "compute"
+    ch = s2["data"]["changes"]
+    assert (ch["added"], ch["changed"], ch["removed"]) == (0, 1, 1)
+    assert ch["unchanged"] == len(tree) - 2 == s2["data"]["files_crawled"] - 1
+    root = str(globus_root)
+    assert [root + p for p in client(svc).get_changes(second, "changed")] == [deep]
 
 
 def test_a_compute_endpoint_that_refuses_the_walker_leaves_the_crawl_to_transfer(

@@ -30,8 +30,6 @@ class Listing:
     errors: list[dict[str, str]] = field(default_factory=list)
     links_skipped: int = 0
     unreadable: int = 0  # folders that could not be listed at all
-    extra: list[str] = field(default_factory=list)  # folders a walker listed on the way
-    levels: list[list[int]] = field(default_factory=list)  # per depth (crawl/shape.py)
 
     def refuse(self, path: str, error: str) -> Listing:
         """Record that the folder ``path`` could not be listed; returns this listing."""
@@ -95,8 +93,7 @@ def make_repo(
             follow_symlinks=spec.follow_symlinks,
             page_entries=settings.compute_page_entries,
             timeout=settings.compute_list_timeout,
-            on_fallback=fallback.tell if fallback else None,
-            fallen=fallback.fallen if fallback else None,
+            told=fallback,
         )
     if spec.repo_type == "globus":
         from xtract_service.crawl.repos.globus import GlobusRepo

@@ -17,7 +17,7 @@ The collection's ``/`` is the folder ``collection_root`` on the Compute endpoint
 
 When the Compute endpoint refuses the function, is offline, or does not answer within
 ``timeout`` seconds, the crawl falls back to Transfer listings (:class:`GlobusRepo`) for
-the rest of the crawl, and ``on_fallback`` is told why (the worker turns that into one
+the rest of the crawl, and ``told`` is told why (the worker turns that into one
 ``crawl.fallback`` event).
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from xtract_service.crawl.repos import Listing, Repo
+from xtract_service.crawl.repos import Fallback, Listing, Repo
 
 PAGE_ENTRIES = 50_000  # entries per task's answer: a few MB, well inside Compute's limits
 MAX_FOLDERS = 10_000  # folders per task's answer
@@ -122,8 +122,7 @@ class ComputeRepo:
         follow_symlinks: bool = False,
         page_entries: int = PAGE_ENTRIES,
         timeout: float = 300.0,
-        on_fallback: Callable[[str], None] | None = None,
-        fallen: Callable[[], str | None] | None = None,
+        told: Fallback | None = None,
     ) -> None:
         self.executor = executor  # a GlobusComputeExecutor: submit(fn, *args) -> Future
         self._fallback_factory = fallback
@@ -134,9 +133,7 @@ class ComputeRepo:
         self.follow = follow_symlinks
         self.page_entries = page_entries
         self.timeout = timeout
-        self.on_fallback = on_fallback
-        self.fallen = fallen  # another worker already fell back: the reason, else None
-        self.tasks = 0
+        self.told = told  # says this repo fell back; hears that another worker did
 
     def list_dir(self, path: str) -> Listing:
         return dict(self.list_tree([path]))[path]
@@ -145,8 +142,8 @@ class ComputeRepo:
         """Listings of ``paths`` and of the sub-folders the walker went on to list in
         the same tasks (each of those is in the answer; the others are left in their
         parent's ``subdirs`` for the frontier)."""
-        if self._fallback is None and self.fallen is not None:
-            reason = self.fallen()
+        if self._fallback is None and self.told is not None:
+            reason = self.told.fallen()
             if reason:
                 self._fall_back(reason, tell=False)
         if self._fallback is not None:
@@ -177,7 +174,6 @@ class ComputeRepo:
         return list(done.items())
 
     def _walk(self, todo: list[list[Any]]) -> dict[str, Any]:
-        self.tasks += 1
         future = self.executor.submit(
             walk_folders,
             self.root,
@@ -201,8 +197,8 @@ class ComputeRepo:
     def _fall_back(self, reason: str, *, tell: bool) -> None:
         if self._fallback is None:
             self._fallback = self._fallback_factory()
-            if tell and self.on_fallback is not None:
-                self.on_fallback(reason)
+            if tell and self.told is not None:
+                self.told.tell(reason)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
