@@ -9,7 +9,7 @@ setup(
     ext_modules=[
         Extension(
             "xtract_service.crawl._fastlist",
-            ["service/crawl/_fastlist.c"],
+            ["service/xtract_service/crawl/_fastlist.c"],
             extra_compile_args=["-O2"],
             optional=True,
         )

@@ -2,7 +2,7 @@
 
 No other module spells a key: they call these functions. :data:`TABLE` lists each key
 with its type and what it holds; ``docs/design.md`` shows the same table, and
-``tests/service/test_keys.py`` keeps the two (and the Lua scripts' headers) in step.
+``tests/fast/test_keys.py`` keeps the two (and the Lua scripts' headers) in step.
 
 >>> crawl("0c6a...")
 'xtract:crawl:0c6a...'
