@@ -7,7 +7,7 @@ from __future__ import annotations
 import redis
 
 from xtract_service import keys
-from xtract_service.crawl.ratelimit import FLOOR, RateLimiter
+from xtract_service.globus.ratelimit import FLOOR, RateLimiter
 
 
 def test_a_burst_is_granted_then_the_next_request_waits_about_one_interval(

@@ -173,7 +173,7 @@ def test_a_compute_endpoint_that_refuses_the_walker_leaves_the_crawl_to_transfer
 def test_the_walker_on_the_endpoint_pages_a_big_folder_goes_down_and_stays_inside(
     tmp_path: Path,
 ) -> None:
-    from xtract_service.crawl.repos.compute import walk_folders
+    from xtract_service.crawl.repos.walker import walk_folders
 
     (tmp_path / "data" / "d" / "e").mkdir(parents=True)
     for i in range(25):

@@ -31,22 +31,12 @@ from collections import OrderedDict
 from typing import Any
 
 import globus_sdk
-from globus_sdk.scopes import ComputeScopes, GroupsScopes, SearchScopes, TransferScopes
-from globus_sdk.transport import RequestsTransport, RetryConfig
 
 from xtract_service.auth.base import AuthRefused, AuthUnavailable, Caller
 from xtract_service.auth.local import LocalTokens
+from xtract_service.globus import clients, tokens
 from xtract_service.settings import Settings
 
-# our names for the tokens a run needs, by the resource server that issues them
-SERVICE_TOKENS = {
-    TransferScopes.resource_server: ("Transfer", TransferScopes.all),
-    SearchScopes.resource_server: ("Search", SearchScopes.all),
-    ComputeScopes.resource_server: ("Compute", ComputeScopes.all),
-    GroupsScopes.resource_server: ("Groups", GroupsScopes.view_my_groups_and_memberships),
-}
-TRANSFER = TransferScopes.resource_server
-COMPUTE = ComputeScopes.resource_server
 CACHE_ENTRIES = 10_000
 
 
@@ -88,13 +78,8 @@ class GlobusAuth:
         self.client_id = str(settings.globus_client_id)
         self.scope = settings.xtract_scope
         self.cache_seconds = settings.globus_introspect_cache_seconds
-        self.timeout = settings.globus_auth_timeout
-        self.client = globus_sdk.ConfidentialAppAuthClient(
-            client_id=self.client_id,
-            client_secret=settings.client_secret() or "",
-            app_name="xtract-service",
-            **self._quick(),
-        )
+        self.settings = settings
+        self.client = clients.auth_app(settings)
         self._callers = _Cache()
         self._dependent = _Cache()
         # the host's own token file (and issued tokens) still work, for its CLI
@@ -124,13 +109,6 @@ class GlobusAuth:
                 "log in with `xtract login` (or XtractClient()) to get one",
             )
         return Caller(caller.owner, caller.name, token, match)
-
-    def _quick(self) -> dict[str, Any]:
-        """Callers wait on calls to Globus: one quick retry, and a bounded wait."""
-        return {
-            "transport": RequestsTransport(http_timeout=self.timeout),
-            "retry_config": RetryConfig(max_retries=1, max_sleep=0.5),
-        }
 
     def _introspect(self, token: str, key: str) -> tuple[Caller, frozenset[str]]:
         try:
@@ -185,14 +163,14 @@ class GlobusAuth:
         if not caller.token:
             return {}
         if caller.audience is not None:
-            name = SERVICE_TOKENS.get(caller.audience, (None, None))[0]
+            name = tokens.SCOPES.get(caller.audience, (None, None))[0]
             return {name: caller.token} if name else {}
-        tokens = self._dependent_tokens(caller.token)
+        granted = self._dependent_tokens(caller.token)
         for name, scope in (extra or {}).items():
             got = self._extra_token(caller.token, scope)
             if got:
-                tokens[name] = got
-        return tokens
+                granted[name] = got
+        return granted
 
     def _extra_token(self, token: str, scope: str) -> str | None:
         """One more dependent token (a collection's HTTPS scope, say), or None when
@@ -217,7 +195,7 @@ class GlobusAuth:
         cached: dict[str, str] | None = self._dependent.get(key)
         if cached is not None:
             return dict(cached)
-        scopes = [str(scope) for _, scope in SERVICE_TOKENS.values()]
+        scopes = [str(scope) for _, scope in tokens.SCOPES.values()]
         try:
             resp = self.client.oauth2_get_dependent_tokens(token, scope=scopes)
         except globus_sdk.GlobusAPIError as exc:
@@ -233,15 +211,15 @@ class GlobusAuth:
             ) from None
         except globus_sdk.NetworkError:
             raise AuthUnavailable("Globus Auth cannot be reached; try again shortly") from None
-        tokens: dict[str, str] = {}
+        granted: dict[str, str] = {}
         until = time.time() + self.cache_seconds
         for server, data in resp.by_resource_server.items():
-            name = SERVICE_TOKENS.get(server, (None, None))[0]
+            name = tokens.SCOPES.get(server, (None, None))[0]
             if name:
-                tokens[name] = data["access_token"]
+                granted[name] = data["access_token"]
                 until = min(until, float(data.get("expires_at_seconds") or until))
-        self._dependent.put(key, until, tokens)
-        return dict(tokens)
+        self._dependent.put(key, until, granted)
+        return dict(granted)
 
     def groups_of(self, caller: Caller) -> set[str]:
         """The groups Globus Groups says ``caller`` is an active member of, with a
@@ -253,14 +231,10 @@ class GlobusAuth:
         cached: set[str] | None = self._dependent.get(key)
         if cached is not None:
             return set(cached)
-        token = self.service_tokens(caller).get("Groups")
+        token = self.service_tokens(caller).get(tokens.GROUPS)
         if not token:
             return set()
-        client = globus_sdk.GroupsClient(
-            authorizer=globus_sdk.AccessTokenAuthorizer(token),
-            app_name="xtract-service",
-            **self._quick(),
-        )
+        client = clients.groups(token, self.settings)
         try:
             found = {str(g["id"]) for g in client.get_my_groups(statuses="active")}
         except globus_sdk.GlobusAPIError as exc:

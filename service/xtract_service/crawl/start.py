@@ -15,7 +15,7 @@ from xtract_service.crawl.changes import check_since
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.events import publish
-from xtract_service.extraction.executors.globus_compute import TOKEN_NAMES as COMPUTE_TOKEN_NAMES
+from xtract_service.globus import tokens as names
 from xtract_service.quotas import check_crawl_quota
 from xtract_service.settings import Settings
 from xtract_service.webhooks import add_webhooks, check_urls
@@ -57,12 +57,12 @@ def start_crawl(
     if spec.repo_type == "local":
         spec.check_local(access)
     else:
-        transfer = tokens.get("Transfer") or tokens.get("transfer")
+        transfer = names.pick(tokens, names.TRANSFER)
         if transfer:
-            secrets["transfer_token"] = transfer
-        compute = next((tokens[k] for k in COMPUTE_TOKEN_NAMES if k in tokens), None)
+            secrets[names.KEPT[names.TRANSFER]] = transfer
+        compute = names.pick(tokens, names.COMPUTE)
         if spec.funcx_ep_id and compute:  # the crawl is listed on the Compute endpoint
-            secrets["compute_token"] = compute
+            secrets[names.KEPT[names.COMPUTE]] = compute
     if spec.since:
         check_since(store.r, spec, access.owner)
     crawl_id = store.create(spec, access.owner, secrets)

@@ -31,12 +31,12 @@ from xtract_service.crawl.families import (
     pack,
 )
 from xtract_service.crawl.groupers import GROUPERS
-from xtract_service.crawl.ratelimit import RateLimiter
 from xtract_service.crawl.repos import Fallback, Listing, Repo, list_tree, make_repo
 from xtract_service.crawl.shape import Shape
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CHANGE_CLASSES, Commit, CrawlNotFound, CrawlStore
 from xtract_service.events import publish
+from xtract_service.globus.ratelimit import owner_bucket
 from xtract_service.redis_client import Entry, entries_of, members, text
 from xtract_service.settings import Settings
 from xtract_service.streams import Consumer, fair_order
@@ -209,8 +209,7 @@ class CrawlWorker(Consumer):
             spec, secrets, per = self.store.spec(crawl_id)
             limiter = None
             if spec.repo_type == "globus":
-                rate = self.settings.globus_requests_per_second
-                limiter = RateLimiter(self.r, self._owner(crawl_id), rate)
+                limiter = owner_bucket(self.r, self._owner(crawl_id), self.settings)
             repo = make_repo(spec, secrets, self.settings, limiter, self._fallback(crawl_id))
             self._repos[crawl_id] = (repo, spec, per)
         return self._repos[crawl_id]

@@ -39,6 +39,8 @@ from xtract_service.extraction.documents import (
 from xtract_service.extraction.executors import BatchExecutor, ExecutorSetup, executor_class
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.extraction.staging import staged_executor
+from xtract_service.globus import tokens
+from xtract_service.globus.ratelimit import owner_bucket
 from xtract_service.redis_client import Entry
 from xtract_service.settings import Settings
 from xtract_service.streams import Consumer, fair_order
@@ -176,8 +178,10 @@ class Orchestrator(Consumer):
         cls = executor_class(options["executor"])
         if options.get("staging"):
             inner = self._plain_executor(crawl_id, options, secrets)
+            bucket = owner_bucket(self.r, str(options.get("owner", "")), self.settings)
+            plan = options["staging"]
             return staged_executor(
-                inner, not cls.shared, crawl_id, options["staging"], secrets, self.settings
+                inner, not cls.shared, crawl_id, plan, secrets, self.settings, bucket
             )
         return self._plain_executor(crawl_id, options, secrets)
 
@@ -190,13 +194,14 @@ class Orchestrator(Consumer):
         s = self.settings
         endpoint = options.get("funcx_ep_id")
         setup = ExecutorSetup(
+            settings=s,
             workers=s.extract_workers,
             run_dir=s.home / "parsl",
             parsl_config=s.parsl_config,
             warm=(s.extract_time_limit, s.extract_memory_limit, s.extract_max_calls),
-            poll_seconds=s.compute_poll_seconds,
+            limiter=owner_bucket(self.r, str(options.get("owner", "")), s),
             endpoint_id=endpoint,
-            token=secrets.get("compute_token"),
+            token=tokens.kept(secrets, tokens.COMPUTE),
             containers=self.runs_store.containers(crawl_id, endpoint),
         )
         # a shared executor (one pool, one Parsl DFK per process) starts when the first

@@ -16,6 +16,7 @@ from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors import executor_class
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.extraction.staging import plan_staging
+from xtract_service.globus.ratelimit import owner_bucket
 from xtract_service.quotas import check_metadata_quota
 from xtract_service.settings import Settings
 
@@ -91,7 +92,8 @@ def start_extraction(
     staging = None
     if spec.get("repo_type") == "globus" and not endpoint:
         # no Compute endpoint can read the files where they are: stage them here
-        staging, staging_secrets = plan_staging(spec, req.tokens, settings)
+        bucket = owner_bucket(runs.r, owner, settings)
+        staging, staging_secrets = plan_staging(spec, req.tokens, settings, bucket)
         secrets = {**secrets, **staging_secrets}
     out_dir, out_root = _output_folder(req, spec, crawl_id, access, settings)
     options = {

@@ -25,7 +25,7 @@ from xtract_sdk.status import EventType, OffloadStatus, XtractStatus
 from xtract_service.access import own_folder
 from xtract_service.events import publish
 from xtract_service.extraction.runs import ExtractionRuns
-from xtract_service.offload import OffloadFailed
+from xtract_service.offload import OffloadFailed, moves
 from xtract_service.offload.formats import Part, open_writer, write_manifest
 from xtract_service.offload.pipeline import items_of
 from xtract_service.offload.start import OffloadRequest
@@ -151,8 +151,6 @@ class Engine:
 
     # -- moving ---------------------------------------------------------------------------
     def move(self) -> str | None:
-        from xtract_service.offload import moves
-
         if self.spec.move == "search":
             return moves.search_ingest(self)
         if self.spec.move == "globus":

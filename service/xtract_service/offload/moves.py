@@ -1,16 +1,18 @@
 """Moves: where written metadata goes. A local copy into a folder, a Globus transfer to
-any endpoint, or an ingest into a Globus Search index. Each returns where the data now
-is (a path, or the index id), or raises OffloadFailed with the reason."""
+any endpoint, or an ingest into a Globus Search index. Each takes the job being run (a
+:class:`Job`: the offload engine) and returns where the data now is (a path, or the
+index id), or raises OffloadFailed with the reason. Globus clients come from the
+Globus room, within the owner's rate bucket."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import globus_sdk
-from globus_sdk.transport import RetryConfig
+import redis
 
 from xtract_extractors.safepath import (
     Roots,
@@ -20,18 +22,39 @@ from xtract_extractors.safepath import (
     read_in,
     remove_partials,
 )
+from xtract_service.globus import clients, tokens
+from xtract_service.globus.ratelimit import RateLimiter, owner_bucket
 from xtract_service.offload import OffloadFailed
-
-if TYPE_CHECKING:
-    from xtract_service.offload.engine import Engine
-
-
-def _auth(engine: Engine, *names: str) -> globus_sdk.AccessTokenAuthorizer | None:
-    token = next((engine.secrets[n] for n in names if n in engine.secrets), None)
-    return globus_sdk.AccessTokenAuthorizer(token) if token else None
+from xtract_service.offload.formats import Part
+from xtract_service.offload.start import OffloadRequest
+from xtract_service.offload.store import OffloadStore
+from xtract_service.settings import Settings
 
 
-def local_copy(engine: Engine) -> str:
+class Job(Protocol):
+    """What a move needs of the offload job it moves."""
+
+    r: redis.Redis
+    oid: str
+    settings: Settings
+    spec: OffloadRequest
+    store: OffloadStore
+    secrets: dict[str, str]
+    staging: str
+
+    def open_staging(self) -> int: ...
+    def update(self, **fields: Any) -> None: ...
+    def destination(self) -> str: ...
+    def committed(self) -> list[Part]: ...
+
+
+def _bucket(engine: Job) -> RateLimiter:
+    return owner_bucket(
+        engine.r, str(engine.store.get(engine.oid).get("owner", "")), engine.settings
+    )
+
+
+def local_copy(engine: Job) -> str:
     """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh.mm.ss/CRAWL_ID``
     (folders 0700, files 0600), opened beneath the root the request was checked in."""
     h = engine.store.get(engine.oid)
@@ -53,18 +76,14 @@ def local_copy(engine: Engine) -> str:
     return dest
 
 
-def globus_transfer(engine: Engine) -> str:
+def globus_transfer(engine: Job) -> str:
     """A Globus transfer from this service's collection to ``dest_ep_id``; waits up to
     ``timeout`` seconds and reports the task's final status."""
     s = engine.settings
     h = engine.store.get(engine.oid)
     dest = h.get("destination") or engine.destination()
     engine.update(destination=dest)
-    tc = globus_sdk.TransferClient(
-        authorizer=_auth(engine, "Transfer", "transfer"),
-        app_name="xtract",
-        retry_config=RetryConfig(max_retries=s.globus_max_retries, max_sleep=s.globus_max_sleep),
-    )
+    tc = clients.transfer(tokens.pick(engine.secrets, tokens.TRANSFER), s, _bucket(engine))
     task_id = h.get("transfer_task_id")
     if not task_id:  # a resumed job waits on the transfer it already asked for
         root = os.path.realpath(s.globus_collection_root or s.home)
@@ -79,9 +98,7 @@ def globus_transfer(engine: Engine) -> str:
         try:
             task_id = tc.submit_transfer(data)["task_id"]
         except globus_sdk.GlobusAPIError as exc:
-            raise OffloadFailed(
-                f"Globus refused the transfer: {exc.http_status} {exc.code}: {exc.message}"
-            ) from None
+            raise OffloadFailed(f"Globus refused the transfer: {clients.refusal(exc)}") from None
         engine.update(transfer_task_id=task_id, transfer_status="ACTIVE")
     deadline = time.monotonic() + engine.spec.timeout
     while True:
@@ -109,18 +126,13 @@ def _ingest(sc: globus_sdk.SearchClient, index: str, doc: Any) -> dict[str, Any]
     try:
         return {"task_id": sc.ingest(index, doc)["task_id"], "state": "PENDING"}
     except globus_sdk.GlobusAPIError as exc:
-        message = f"{exc.http_status} {exc.code}: {exc.message}"
-        return {"task_id": None, "state": "REFUSED", "message": message}
+        return {"task_id": None, "state": "REFUSED", "message": clients.refusal(exc)}
 
 
-def search_ingest(engine: Engine) -> str:
+def search_ingest(engine: Job) -> str:
     """Ingest every GMetaList part into ``index_id`` and wait for each ingest task."""
     s = engine.settings
-    sc = globus_sdk.SearchClient(
-        authorizer=_auth(engine, "Search", "search"),
-        app_name="xtract",
-        retry_config=RetryConfig(max_retries=s.globus_max_retries, max_sleep=s.globus_max_sleep),
-    )
+    sc = clients.search(tokens.pick(engine.secrets, tokens.SEARCH), s, _bucket(engine))
     index = str(engine.spec.index_id)
     raw = engine.store.get(engine.oid).get("search_tasks")
     tasks: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}

@@ -15,13 +15,15 @@ from xtract_service.bounds import Name, Params, PathText, Tokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest, Conflict
 from xtract_service.extraction.runs import ExtractionRuns
+from xtract_service.globus import tokens as names
 from xtract_service.offload.formats import check_format
 from xtract_service.offload.pipeline import Filter, Transform
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
 
 MAX_FILTERS = 50
-SECRET_NAMES = ("Transfer", "Search")  # the tokens an offload keeps (encrypted later)
+# the tokens an offload keeps (sealed), by any of their names
+SECRET_NAMES = (*names.ALIASES[names.TRANSFER], *names.ALIASES[names.SEARCH])
 
 
 class OffloadRequest(BaseModel):

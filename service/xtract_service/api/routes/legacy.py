@@ -45,7 +45,6 @@ from xtract_service.api.deps import (
 from xtract_service.api.errors import ApiError, describe_validation, refusal_status
 from xtract_service.api.responses import FastJSON
 from xtract_service.auth import AuthRefused, Caller, strip_bearer
-from xtract_service.auth.globus import COMPUTE, TRANSFER
 from xtract_service.bounds import Tokens
 from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.spec import CrawlSpec
@@ -54,6 +53,7 @@ from xtract_service.errors import ServiceError
 from xtract_service.extraction.containers import ContainerRequest, register_containers
 from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, start_extraction
+from xtract_service.globus import tokens as names
 
 MAX_ENDPOINTS = 20
 
@@ -131,11 +131,11 @@ def _credentials(request: Request, body: dict[str, Any]) -> list[str]:
         _str(body.get("Authorization")),
         _str(tokens.get("Authorization")),
         _str(headers.get("Authorization")),
-        _str(tokens.get("Transfer")),
-        _str(tokens.get("FuncX")),
-        _str(headers.get("Transfer")),
-        _str(headers.get("FuncX")),
-        _str(body.get("Transfer")),
+        _str(tokens.get(names.TRANSFER)),
+        _str(tokens.get(names.FUNCX)),
+        _str(headers.get(names.TRANSFER)),
+        _str(headers.get(names.FUNCX)),
+        _str(body.get(names.TRANSFER)),
     ]
     out: list[str] = []
     for raw in found:
@@ -149,7 +149,11 @@ def _caller(request: Request, body: dict[str, Any], found: list[str] | None = No
     """The first credential that authenticates (of ``found``, else of the body's), or
     the refusal of the first one."""
     settings = request.app.state.settings
-    accept = frozenset({TRANSFER, COMPUTE}) if settings.legacy_service_tokens else frozenset()
+    accept = (
+        frozenset({names.TRANSFER_SERVER, names.COMPUTE_SERVER})
+        if settings.legacy_service_tokens
+        else frozenset()
+    )
     candidates = _credentials(request, body) if found is None else found
     if not candidates:
         return caller_from_token(request, None)
@@ -188,7 +192,7 @@ def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
         return out, _tokens(body.get("tokens"))
     dirs = body.get("dir_path")
     return [_spec(body, [dirs] if isinstance(dirs, str) else dirs)], _tokens(
-        {"Transfer": body.get("Transfer")}
+        {names.TRANSFER: body.get(names.TRANSFER)}
     )
 
 
@@ -238,8 +242,8 @@ async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict
     for spec in specs:
         started = await run_in_threadpool(start_crawl, spec, tokens, access, crawls, settings)
         ids.append(started.crawl_id)
-        if spec.repo_type == "globus" and tokens.get("Transfer"):
-            handed = {"Transfer": tokens["Transfer"]}
+        if spec.repo_type == "globus" and tokens.get(names.TRANSFER):
+            handed = {names.TRANSFER: tokens[names.TRANSFER]}
             await run_in_threadpool(crawls.keep_for_extraction, started.crawl_id, handed, keep)
     return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 

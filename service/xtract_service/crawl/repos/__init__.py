@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from xtract_service.crawl.ratelimit import RateLimiter
     from xtract_service.crawl.spec import CrawlSpec
+    from xtract_service.globus.ratelimit import RateLimiter
     from xtract_service.settings import Settings
 
 
@@ -75,17 +75,19 @@ def make_repo(
     fallback: Fallback | None = None,
 ) -> Repo:
     """The repo that lists ``spec``'s directories: a Globus one within ``limiter``,
-    through a Compute endpoint when the spec names one (Transfer when that fails)."""
+    through a Compute endpoint when the spec names one (Transfer when that fails).
+    (Globus imports wait until here: this package goes to Compute endpoints with the
+    walker.)"""
+    from xtract_service.globus import tokens
+
     if spec.repo_type == "globus" and spec.funcx_ep_id:
         from xtract_service.crawl.repos.compute import ComputeRepo
-        from xtract_service.extraction.executors.globus_compute import GlobusComputeExecutor
+        from xtract_service.globus.compute import ComputeTasks
 
         transfer = spec.model_copy(update={"funcx_ep_id": None})
-        executor = GlobusComputeExecutor(
-            spec.funcx_ep_id, secrets.get("compute_token"), settings.compute_poll_seconds
-        )
+        token = tokens.kept(secrets, tokens.COMPUTE)
         return ComputeRepo(
-            executor,
+            ComputeTasks(spec.funcx_ep_id, token, settings, limiter),
             lambda: make_repo(transfer, secrets, settings, limiter),
             crawl_roots=spec.dirs,
             collection_root=spec.collection_root,
@@ -98,16 +100,8 @@ def make_repo(
     if spec.repo_type == "globus":
         from xtract_service.crawl.repos.globus import GlobusRepo
 
-        return GlobusRepo(
-            spec.globus_ep_id or "",
-            secrets.get("transfer_token"),
-            page_size=settings.globus_page_size,
-            max_retries=settings.globus_max_retries,
-            max_sleep=settings.globus_max_sleep,
-            skip=spec.skip,
-            limiter=limiter,
-            connections=settings.listings_in_flight,
-        )
+        token = tokens.kept(secrets, tokens.TRANSFER)
+        return GlobusRepo(spec.globus_ep_id or "", token, settings, skip=spec.skip, limiter=limiter)
     from xtract_service.crawl.repos.local import LocalRepo
 
     return LocalRepo(spec.dirs, skip=spec.skip, follow_symlinks=spec.follow_symlinks)

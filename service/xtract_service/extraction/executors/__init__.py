@@ -14,11 +14,7 @@ Each module imports its heavy library only when an executor is made.
 from __future__ import annotations
 
 from xtract_service.errors import Unprocessable
-from xtract_service.extraction.executors.base import (
-    BatchExecutor,
-    ExecutorSetup,
-    ExecutorUnavailable,
-)
+from xtract_service.extraction.executors.base import BatchExecutor, ExecutorSetup
 from xtract_service.extraction.executors.globus_compute import GlobusComputeExecutor
 from xtract_service.extraction.executors.local import LocalExecutor
 from xtract_service.extraction.executors.parsl import ParslExecutor
@@ -42,6 +38,5 @@ __all__ = [
     "EXECUTORS",
     "BatchExecutor",
     "ExecutorSetup",
-    "ExecutorUnavailable",
     "executor_class",
 ]

@@ -15,10 +15,8 @@ from typing import Any, ClassVar
 
 from xtract_extractors.batch import extract_batch
 from xtract_service.crawl.families import Family
-
-
-class ExecutorUnavailable(RuntimeError):
-    """An executor cannot take work (an endpoint offline, a submission refused)."""
+from xtract_service.globus.ratelimit import RateLimiter
+from xtract_service.settings import Settings
 
 
 class BatchExecutor(Executor):
@@ -55,14 +53,15 @@ class BatchExecutor(Executor):
 
 @dataclass(frozen=True)
 class ExecutorSetup:
-    """What an executor is made from: the service's extraction settings and, for a
-    run, its endpoint, token and registered container images."""
+    """What an executor is made from: the service's settings and, for a run, its
+    endpoint, token, the owner's Globus rate bucket and registered container images."""
 
+    settings: Settings
     workers: int
     run_dir: Path
     parsl_config: Path | None = None
     warm: tuple[float, int | None, int] | None = None  # time, memory limits, max calls
-    poll_seconds: float = 1.0
+    limiter: RateLimiter | None = None
     endpoint_id: str | None = None
     token: str | None = None
     containers: dict[str, str] = field(default_factory=dict)
