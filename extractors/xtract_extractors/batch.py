@@ -26,6 +26,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Call, IsolatedRunner
@@ -151,83 +152,152 @@ def extract_batch(
     error record. ``opened_as`` maps a file's path to the path its bytes are read
     from (a staged copy of a file on a Globus endpoint); documents name the file by its
     own path either way."""
-    staged = opened_as or {}
     params = params or {}
     allowed = Roots(roots, follow_links) if roots is not None else None
     runner = runner or _shared_runner(time_limit, memory_limit, max_calls)
-    files: dict[str, str] = {}  # path -> path to open
+    batch = _open(families, opened_as or {})
+    planned = _identify(batch, runner, allowed, params, only, add or ())
+    work = _deduplicate(batch, planned, params, cache)
+    fresh = _run(batch, work, runner, allowed)
+    _record(batch, work, fresh)
+    _keep(cache, fresh)
+    return [_document(fam, batch) for fam in families]
+
+
+# -- the phases of a batch ----------------------------------------------------------------
+@dataclass
+class _Batch:
+    """What a batch knows of each of its files, phase after phase."""
+
+    opens: dict[str, str]  # path -> the path its bytes are read from
+    suggested: dict[str, str | None]  # path -> the extractor its group names
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    timing: dict[str, list[tuple[str, float, bool]]] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+    reuses: set[tuple[str, str]] = field(default_factory=set)  # (path, extractor)
+
+    def __post_init__(self) -> None:
+        for path in self.opens:
+            self.metadata[path], self.errors[path], self.timing[path] = {}, [], []
+
+    def answered(self, path: str, name: str, result: Any, seconds: float) -> bool:
+        """Record what extractor ``name`` said of ``path``; whether it succeeded."""
+        ok = not _is_error(result)
+        self.timing[path].append((name, seconds, ok))
+        if ok:
+            self.metadata[path][name] = result
+        else:
+            self.errors[path].append({"path": path, **result})
+        return ok
+
+
+@dataclass
+class _Work:
+    """The extractor calls a batch makes, and the answers it takes from elsewhere."""
+
+    calls: list[Call] = field(default_factory=list)
+    owners: list[tuple[str, str, str | None]] = field(default_factory=list)  # path, name, key
+    shared: list[tuple[str, str, str]] = field(default_factory=list)  # path, name, key
+    known: dict[str, Any] = field(default_factory=dict)  # key -> {path, result}, cached
+
+
+def _open(families: Sequence[Mapping[str, Any]], staged: Mapping[str, str]) -> _Batch:
+    """Every file of the batch (group members and family files), once, with the path
+    to read it from and the extractor its group suggests."""
+    opens: dict[str, str] = {}
     suggested: dict[str, str | None] = {}
     for fam in families:
         records = {r["path"]: r for r in fam["files"]}
         for group in fam.get("groups") or [{"files": list(records), "extractor": None}]:
             for path in group["files"]:
-                files[path] = staged.get(path) or _readable(path, records.get(path, {}))
+                opens[path] = staged.get(path) or _readable(path, records.get(path, {}))
                 suggested.setdefault(path, group.get("extractor"))
         for path, record in records.items():
-            files.setdefault(path, staged.get(path) or _readable(path, record))
+            opens.setdefault(path, staged.get(path) or _readable(path, record))
+    return _Batch(opens, suggested)
 
-    paths = list(files)
-    reuses: set[tuple[str, str]] = set()
-    detected = runner.run_many(
-        [("filetype", [files[p]], params.get("filetype")) for p in paths], allowed
-    )
-    metadata: dict[str, dict[str, Any]] = {p: {} for p in paths}
-    errors: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}
-    timing: dict[str, list[tuple[str, float, bool]]] = {p: [] for p in paths}
-    second: list[Call] = []
-    owners: list[tuple[str, str, str | None]] = []
-    unknown: set[str] = set()
-    reused: list[tuple[str, str, str]] = []  # (path, extractor, content key)
-    first_of: set[str] = set()  # content keys this batch reads
-    for path, (result, seconds) in zip(paths, detected, strict=True):
-        timing[path].append(("filetype", seconds, not _is_error(result)))
-        if _is_error(result):
-            errors[path].append({"path": path, **result})
-            mimetype = None
-        else:
-            metadata[path]["filetype"] = result
-            mimetype = result.get("mimetype")
+
+def _identify(
+    batch: _Batch,
+    runner: IsolatedRunner,
+    allowed: Roots | None,
+    params: dict[str, dict[str, Any]],
+    only: list[str] | None,
+    add: Sequence[str],
+) -> list[tuple[str, list[str], str | None]]:
+    """``filetype`` on every file (one round trip), then the extractors each file's
+    type calls for: ``(path, extractor names, content id)``. A file refused as unsafe
+    is never opened by another extractor."""
+    paths = list(batch.opens)
+    calls = [("filetype", [batch.opens[p]], params.get("filetype")) for p in paths]
+    planned = []
+    for path, (result, seconds) in zip(paths, runner.run_many(calls, allowed), strict=True):
+        ok = batch.answered(path, "filetype", result, seconds)
         if result.get("error") == "unsafe_path":
-            continue  # not opened at all: no other extractor may try
-        names = plan(path, mimetype, suggested=suggested.get(path), only=only, add=add or ())
+            continue
+        mimetype = result.get("mimetype") if ok else None
+        names = plan(path, mimetype, suggested=batch.suggested.get(path), only=only, add=add)
         if not names:
-            unknown.add(path)
-        content_id = None if _is_error(result) else result.get("content_id")
+            batch.unknown.add(path)
+        planned.append((path, names, result.get("content_id") if ok else None))
+    return planned
+
+
+def _deduplicate(
+    batch: _Batch,
+    planned: list[tuple[str, list[str], str | None]],
+    params: dict[str, dict[str, Any]],
+    cache: ContentCache | None,
+) -> _Work:
+    """One call per distinct content and extractor: other files with the same bytes
+    share its answer, and content the cache knows is not read at all. Calls with
+    parameters are never shared."""
+    work = _Work()
+    first_of: set[str] = set()  # content keys this batch reads
+    for path, names, content_id in planned:
         for name in names:
             key = None if params.get(name) else content_key(content_id, name)
             if key is not None and key in first_of:
-                reused.append((path, name, key))
+                work.shared.append((path, name, key))
                 continue
             if key is not None:
                 first_of.add(key)
-            second.append((name, [files[path]], params.get(name)))
-            owners.append((path, name, key))
-    known = _cached(cache, sorted({o[2] for o in owners if o[2]}))
-    if known:
-        for path, name, key in [o for o in owners if o[2] in known]:
-            reused.append((path, name, key or ""))
-        keep = [i for i, o in enumerate(owners) if o[2] not in known]
-        second, owners = [second[i] for i in keep], [owners[i] for i in keep]
-    results: dict[str, Any] = dict(known)  # content key -> {path, result}
-    for (path, name, key), (result, seconds) in zip(
-        owners, runner.run_many(second, allowed), strict=True
-    ):
-        ok = not _is_error(result)
-        timing[path].append((name, seconds, ok))
-        if ok:
-            metadata[path][name] = result
-            if key is not None:
-                results[key] = {"path": files[path], "result": result}
+            work.calls.append((name, [batch.opens[path]], params.get(name)))
+            work.owners.append((path, name, key))
+    work.known = _cached(cache, sorted({o[2] for o in work.owners if o[2]}))
+    if work.known:
+        keep = [i for i, o in enumerate(work.owners) if o[2] not in work.known]
+        work.shared += [(p, n, k or "") for p, n, k in work.owners if k in work.known]
+        work.calls = [work.calls[i] for i in keep]
+        work.owners = [work.owners[i] for i in keep]
+    return work
+
+
+def _run(
+    batch: _Batch, work: _Work, runner: IsolatedRunner, allowed: Roots | None
+) -> dict[str, Any]:
+    """The extractor calls (one round trip); the answers read now, by content key."""
+    fresh: dict[str, Any] = {}
+    answers = runner.run_many(work.calls, allowed)
+    for (path, name, key), (result, seconds) in zip(work.owners, answers, strict=True):
+        if batch.answered(path, name, result, seconds) and key is not None:
+            fresh[key] = {"path": batch.opens[path], "result": result}
+    return fresh
+
+
+def _record(batch: _Batch, work: _Work, fresh: dict[str, Any]) -> None:
+    """Files that share an answer get it (their own path in place of the first's); when
+    the one read of their content failed, they fail the same way."""
+    answers = {**work.known, **fresh}
+    for path, name, key in work.shared:
+        if key in answers:
+            first = answers[key]
+            batch.metadata[path][name] = _rebased(first["result"], first["path"], batch.opens[path])
+            batch.timing[path].append((name, 0.0, True))
+            batch.reuses.add((path, name))
         else:
-            errors[path].append({"path": path, **result})
-    for path, name, key in reused:
-        if key in results:
-            first = results[key]
-            metadata[path][name] = _rebased(first["result"], first["path"], files[path])
-            timing[path].append((name, 0.0, True))
-            reuses.add((path, name))
-        else:  # the one read of this content failed: so does this file, the same way
-            errors[path].append(
+            batch.errors[path].append(
                 {
                     "path": path,
                     "extractor": name,
@@ -235,19 +305,11 @@ def extract_batch(
                     "message": "an identical file failed this extractor",
                 }
             )
-            timing[path].append((name, 0.0, False))
-    _keep(cache, {k: v for k, v in results.items() if k not in known})
-    return [_document(fam, metadata, errors, timing, unknown, reuses) for fam in families]
+            batch.timing[path].append((name, 0.0, False))
 
 
-def _document(
-    fam: Mapping[str, Any],
-    metadata: dict[str, dict[str, Any]],
-    errors: dict[str, list[dict[str, Any]]],
-    timing: dict[str, list[tuple[str, float, bool]]],
-    unknown: set[str],
-    reuses: set[tuple[str, str]],
-) -> dict[str, Any]:
+def _document(fam: Mapping[str, Any], batch: _Batch) -> dict[str, Any]:
+    """One family's document from what the batch found."""
     paths = list(
         dict.fromkeys(
             [r["path"] for r in fam["files"]]
@@ -256,12 +318,12 @@ def _document(
     )
     summary: dict[str, dict[str, Any]] = {}
     for p in paths:
-        for name, seconds, ok in timing.get(p, []):
+        for name, seconds, ok in batch.timing.get(p, []):
             s = summary.setdefault(
                 name, {"state": "success", "files": 0, "seconds": 0.0, "errors": 0, "reused": 0}
             )
             s["files"] += 1
-            s["reused"] += (p, name) in reuses
+            s["reused"] += (p, name) in batch.reuses
             s["seconds"] = round(s["seconds"] + seconds, 6)
             if not ok:
                 s["errors"] += 1
@@ -270,8 +332,8 @@ def _document(
         "family_id": fam["family_id"],
         "files": fam["files"],
         "groups": fam.get("groups", []),
-        "metadata": {p: metadata.get(p, {}) for p in paths},
-        "errors": [e for p in paths for e in errors.get(p, [])],
+        "metadata": {p: batch.metadata.get(p, {}) for p in paths},
+        "errors": [e for p in paths for e in batch.errors.get(p, [])],
         "extractors": summary,
-        "unknown": [p for p in paths if p in unknown],
+        "unknown": [p for p in paths if p in batch.unknown],
     }
