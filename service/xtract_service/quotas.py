@@ -9,7 +9,7 @@ from __future__ import annotations
 import redis
 
 from xtract_sdk.status import CrawlStatus
-from xtract_service import keys
+from xtract_service import crawl_record, keys
 from xtract_service.errors import TooMany
 from xtract_service.redis_client import number, text
 from xtract_service.settings import Settings
@@ -24,13 +24,10 @@ def check_crawl_quota(r: redis.Redis, owner: str, settings: Settings) -> None:
         raise TooMany(
             f"you keep {len(ids)} crawls, the most this service keeps per owner; {FORGET}"
         )
-    pipe = r.pipeline(transaction=False)
-    for cid in ids:
-        pipe.hget(keys.crawl(cid), "status")
     running = sum(
         1
-        for status in pipe.execute()
-        if status is not None and text(status) not in CrawlStatus.terminal()
+        for status in crawl_record.statuses(r, ids)
+        if status is not None and status not in CrawlStatus.terminal()
     )
     if running >= settings.max_running_crawls:
         raise TooMany(

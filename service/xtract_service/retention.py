@@ -16,7 +16,7 @@ import time
 import redis
 
 from xtract_sdk.status import CrawlStatus, OffloadStatus, XtractStatus
-from xtract_service import keys
+from xtract_service import crawl_record, keys
 from xtract_service.access import service_home
 from xtract_service.errors import Conflict
 from xtract_service.redis_client import hash_of, number, text
@@ -28,7 +28,7 @@ SWEEP_SECONDS = 600.0
 
 def busy(r: redis.Redis, crawl_id: str) -> str | None:
     """What of the crawl still runs (``None``: nothing)."""
-    if text(r.hget(keys.crawl(crawl_id), "status")) not in CrawlStatus.terminal():
+    if crawl_record.status(r, crawl_id) not in CrawlStatus.terminal():
         return "the crawl"
     run = text(r.hget(keys.xtract(crawl_id), "status"))
     if run and run not in XtractStatus.terminal():
@@ -44,17 +44,17 @@ def forget_crawl(r: redis.Redis, crawl_id: str, settings: Settings) -> None:
     running = busy(r, crawl_id)
     if running:
         raise Conflict(f"{running} of {crawl_id} still runs; cancel it first", "still_running")
-    crawl = hash_of(r, keys.crawl(crawl_id))
+    owner = crawl_record.owner(r, crawl_id)
     run = hash_of(r, keys.xtract(crawl_id))
     oids = [text(o) for o in r.zrange(keys.crawl_offloads(crawl_id), 0, -1)]
     pipe = r.pipeline(transaction=True)
     pipe.delete(*keys.of_crawl(crawl_id), *(k for oid in oids for k in keys.of_offload(oid)))
     pipe.srem(keys.ACTIVE, crawl_id)
     pipe.srem(keys.XTRACT_ACTIVE, crawl_id)
-    if crawl.get("owner"):
-        pipe.zrem(keys.owner_crawls(crawl["owner"]), crawl_id)
+    if owner:
+        pipe.zrem(keys.owner_crawls(owner), crawl_id)
         if number(run.get("bytes")):
-            pipe.hincrby(keys.owner_usage(crawl["owner"]), "metadata_bytes", -number(run["bytes"]))
+            pipe.hincrby(keys.owner_usage(owner), "metadata_bytes", -number(run["bytes"]))
     pipe.execute()
     home = service_home(settings)
     for folder in [os.path.join(home, "metadata", crawl_id)] + [
@@ -72,9 +72,9 @@ def sweep(r: redis.Redis, settings: Settings, now: float | None = None) -> int:
     for owner_key in r.scan_iter(match=keys.OWNER_CRAWLS_PATTERN, count=100):
         for raw in r.zrangebyscore(owner_key, "-inf", cutoff):
             cid = text(raw)
-            ended = r.hget(keys.crawl(cid), "finished_at")
+            ended = crawl_record.finished_at(r, cid)
             last = max(
-                float(text(ended) or 0),
+                ended or 0,
                 float(text(r.hget(keys.xtract(cid), "finished_at")) or 0),
             )
             if ended is None or last > cutoff or busy(r, cid):

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import redis
 import requests
 
-from xtract_service import keys
+from xtract_service import crawl_record, keys
 from xtract_service.errors import BadRequest
 from xtract_service.redis_client import Entry, Mapping, hash_of, members, text
 from xtract_service.streams import Consumer
@@ -187,7 +187,7 @@ class Notifier(Consumer):
             entries = self.read([keys.WEBHOOK_OUTBOX], count=16, block_ms=200)
             entries += self.claim(keys.WEBHOOK_OUTBOX, count=16, held=held)
             for entry in entries:
-                owner = text(self.r.hget(keys.crawl(entry.fields["crawl_id"]), "owner"))
+                owner = crawl_record.owner(self.r, entry.fields["crawl_id"]) or ""
                 self.hold(keys.WEBHOOK_OUTBOX, entry.id)
                 self.backlog.setdefault(owner, deque()).append(entry)
         started = False

@@ -82,3 +82,18 @@ def test_no_module_outside_keys_py_spells_a_redis_key() -> None:
         if re.search(r"""["']xtract:[^\s"']|\bPREFIX\b""", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_crawl_record_has_one_owner() -> None:
+    """Only ``crawl_record.py`` reads and writes a crawl hash's fields; the crawl store
+    names the key only to hand it to its Lua scripts and to read a status in the same
+    round trip as its errors."""
+    package = ROOT / "service" / "xtract_service"
+    users = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "keys.crawl(" in path.read_text() and path.name != "keys.py"
+    )
+    assert users == ["crawl/store.py", "crawl_record.py"]
+    store = (package / "crawl" / "store.py").read_text()
+    assert not re.search(r"\.h(get|mget|set|setnx|incrby)\(keys\.crawl\(", store)

@@ -180,7 +180,7 @@ def check_since(r: redis.Redis, spec: CrawlSpec, owner: str) -> None:
     from xtract_service.crawl.store import CrawlStore
 
     base = CrawlStore(r).get(spec.since or "", owner)
-    before = CrawlSpec.model_validate_json(base["spec"])
+    before = CrawlSpec.model_validate(base.spec)
     if (before.repo_type, before.globus_ep_id) != (spec.repo_type, spec.globus_ep_id):
         where = " ".join(filter(None, [before.repo_type, before.globus_ep_id]))
         raise SpecError(
@@ -194,9 +194,9 @@ def check_since(r: redis.Redis, spec: CrawlSpec, owner: str) -> None:
             "crawl of the same roots",
             "since_mismatch",
         )
-    if base["status"] != CrawlStatus.COMPLETE:
+    if base.status != CrawlStatus.COMPLETE:
         raise Conflict(
-            f"crawl {spec.since} is {base['status']}; since= needs a complete crawl",
+            f"crawl {spec.since} is {base.status}; since= needs a complete crawl",
             "since_not_complete",
         )
     if not r.exists(keys.index(spec.since or "")):

@@ -14,11 +14,11 @@ from typing import Any
 import redis
 
 from xtract_sdk.status import CrawlStatus
-from xtract_service import keys
+from xtract_service import crawl_record, keys
 from xtract_service.crawl.families import FileRecord, files_of
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
-from xtract_service.redis_client import Fields, maybe_text, text, xrange
+from xtract_service.redis_client import Fields, maybe_text, xrange
 from xtract_service.streams import Cursor, walk
 
 _SCAN = 64  # stream entries read per round trip
@@ -65,7 +65,7 @@ def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
                 pipe.watch(cursor_key)  # type: ignore[no-untyped-call]
                 cursor = Cursor.parse(maybe_text(pipe.get(cursor_key)))
                 # read before the stream: a crawl seen finished has all its families written
-                status = text(pipe.hget(keys.crawl(crawl_id), "status"))
+                status = crawl_record.status(pipe, crawl_id)
                 found = walk(pipe, stream, cursor, _files, scan=_SCAN)
                 taken = list(islice(found, first_n_files))
                 file_ls = [record for _, record in taken]

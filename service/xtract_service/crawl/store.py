@@ -18,29 +18,16 @@ from typing import Any
 import redis
 
 from xtract_sdk.status import CrawlStatus, EventType
-from xtract_service import keys, scripts
+from xtract_service import crawl_record, keys, scripts
 from xtract_service.crawl.spec import CrawlSpec
+from xtract_service.crawl_record import CHANGE_CLASSES, CrawlRecord
 from xtract_service.errors import NotFound
 from xtract_service.events import publish
 from xtract_service.forecast import crawl_forecast
-from xtract_service.redis_client import Mapping, hash_of, maybe_text, number, text
+from xtract_service.redis_client import Mapping, hash_of, number, text
 from xtract_service.streams import create_group
 from xtract_service.vault import Vault, opened_secrets, sealed
 
-CHANGE_CLASSES = ("added", "changed", "removed", "unchanged")  # a since crawl's files
-COUNTERS = (
-    "files",
-    "bytes",
-    "groups",
-    "families",
-    "dirs_done",
-    "dirs_pending",
-    "errors",
-    "links_skipped",
-    "dirs_revisited",
-    "dirs_unreadable",
-    *CHANGE_CLASSES,
-)
 _TERMINAL = sorted(CrawlStatus.terminal())
 # New sub-directories go on the frontier in entries of at most ``dirs_per_entry``, and
 # small enough that the frontier holds about this many entries: a tree's narrow first
@@ -63,11 +50,11 @@ def _key_of(crawl_id: str) -> str:
     return keys.crawl(crawl_id)
 
 
-def _owned(h: dict[str, str], crawl_id: str, owner: str | None) -> dict[str, str]:
-    """The crawl hash ``h`` if it exists and ``owner`` owns it (None: any owner)."""
+def _owned(h: dict[str, str], crawl_id: str, owner: str | None) -> CrawlRecord:
+    """The crawl whose hash is ``h`` if it exists and ``owner`` owns it (None: any owner)."""
     if not h or (owner is not None and h.get("owner") != owner):
         raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
-    return h
+    return CrawlRecord.parse(crawl_id, h)
 
 
 def _changes(spec: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
@@ -77,15 +64,15 @@ def _changes(spec: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
     return {"changes": {"since": spec["since"], **{c: counts[c] for c in CHANGE_CLASSES}}}
 
 
-def _lister(spec: dict[str, Any], h: dict[str, str]) -> dict[str, Any]:
+def _lister(rec: CrawlRecord) -> dict[str, Any]:
     """How a Globus crawl is listed: ``compute`` (next to the data) or ``transfer``, and
     why a Compute-listed crawl fell back."""
-    if spec["repo_type"] != "globus":
+    if rec.spec["repo_type"] != "globus":
         return {}
-    if not spec.get("funcx_ep_id"):
+    if not rec.spec.get("funcx_ep_id"):
         return {"lister": "transfer"}
-    if h.get("fallback"):
-        return {"lister": "transfer", "fallback_reason": h["fallback"]}
+    if rec.fallback:
+        return {"lister": "transfer", "fallback_reason": rec.fallback}
     return {"lister": "compute"}
 
 
@@ -140,19 +127,8 @@ class CrawlStore:
         # a Transfer listing is one folder per request; a Compute walker lists many
         transfer = spec.repo_type == "globus" and not spec.funcx_ep_id
         per = 1 if transfer else self.dirs_per_entry
-        record: Mapping = {
-            "crawl_id": crawl_id,
-            "owner": owner,
-            "status": CrawlStatus.INITIALIZING.value,
-            "message": "OK",
-            "spec": spec.model_dump_json(),
-            "dirs_per_entry": per,
-            "created_at": now,
-            **dict.fromkeys(COUNTERS, 0),
-            "dirs_pending": len(spec.dirs),
-        }
         pipe = self.r.pipeline(transaction=True)
-        pipe.hset(keys.crawl(crawl_id), mapping=record)
+        crawl_record.create(pipe, crawl_id, owner, spec.model_dump_json(), per, now)
         if secrets:
             pipe.hset(keys.secrets(crawl_id), mapping=Mapping(sealed(self.vault, secrets)))
         create_group(pipe, keys.dirs(crawl_id), keys.DIR_GROUP)
@@ -213,15 +189,16 @@ class CrawlStore:
         return int(self._commit(keys=k, args=args))
 
     # -- reading --------------------------------------------------------------------
-    def get(self, crawl_id: str, owner: str | None) -> dict[str, str]:
-        """The crawl's hash; raises CrawlNotFound unless it exists and ``owner`` owns it
+    def get(self, crawl_id: str, owner: str | None) -> CrawlRecord:
+        """The crawl's record; raises CrawlNotFound unless it exists and ``owner`` owns it
         (``owner=None`` is for workers, which serve every owner)."""
         return _owned(hash_of(self.r, _key_of(crawl_id)), crawl_id, owner)
 
     def owner_of(self, crawl_id: str) -> str:
         """Whose crawl this is (one field read, for a caller who is not its owner);
         CrawlNotFound if there is no such crawl."""
-        owner = maybe_text(self.r.hget(_key_of(crawl_id), "owner"))
+        _key_of(crawl_id)
+        owner = crawl_record.owner(self.r, crawl_id)
         if owner is None:
             raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
         return owner
@@ -234,30 +211,28 @@ class CrawlStore:
         pipe.hgetall(keys.workers(crawl_id))
         pipe.hgetall(keys.levels(crawl_id))
         raw, raw_errors, raw_workers, raw_levels = pipe.execute()
-        h = _owned({text(k): text(v) for k, v in raw.items()}, crawl_id, owner)
-        spec = json.loads(h["spec"])
+        rec = _owned({text(k): text(v) for k, v in raw.items()}, crawl_id, owner)
+        spec, counts = rec.spec, rec.counts
         samples = [json.loads(text(e)) for e in raw_errors]
-        created = float(h["created_at"])
-        finished = float(h["finished_at"]) if h.get("finished_at") else None
+        created, finished = rec.created_at, rec.finished_at
         end = finished or time.time()
-        counts = {c: number(h.get(c)) for c in COUNTERS}
-        message = h.get("message", "OK")
+        message = rec.message
         if message == "OK" and counts["errors"]:
             message = (
                 f"{counts['errors']} folders or files could not be read; see data.error_samples"
             )
         workers = {text(k): text(v) for k, v in raw_workers.items()}
-        started = float(h.get("started_at") or created)
+        started = rec.started_at or created
         forecast = crawl_forecast(
             {text(k): text(v) for k, v in raw_levels.items()},
             len(spec["dirs"]),
             counts,
             end - started,
-            h["status"] in _TERMINAL,
+            rec.status in _TERMINAL,
         )
         return {
             "crawl_id": crawl_id,
-            "status": h["status"],
+            "status": rec.status,
             "message": message,
             "data": {
                 "files_crawled": counts["files"],
@@ -278,7 +253,7 @@ class CrawlStore:
                 "finished_at": finished,
                 "elapsed_seconds": round(end - created, 3),
                 **_changes(spec, counts),
-                **_lister(spec, h),
+                **_lister(rec),
                 "forecast": forecast,
             },
         }
@@ -286,13 +261,13 @@ class CrawlStore:
     def forecast(self, crawl_id: str, counts: dict[str, int]) -> dict[str, Any] | None:
         """The running crawl's forecast (see :mod:`xtract_service.forecast`), from the
         ``counts`` of :meth:`progress`."""
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hmget(keys.crawl(crawl_id), ["spec", "created_at", "started_at"])
-        pipe.hgetall(keys.levels(crawl_id))
-        (spec, created, started), levels = pipe.execute()
+        spec, created, started = crawl_record.fields(
+            self.r, crawl_id, ["spec", "created_at", "started_at"]
+        )
         if spec is None:
             return None
-        since = float(started or created)
+        levels = self.r.hgetall(keys.levels(crawl_id))
+        since = float(started or created or 0)
         roots = len(json.loads(spec)["dirs"])
         fields = {text(k): text(v) for k, v in levels.items()}
         return crawl_forecast(fields, roots, counts, time.time() - since, False)
@@ -300,53 +275,49 @@ class CrawlStore:
     def progress(self, crawl_id: str) -> tuple[dict[str, int], str]:
         """The crawl's counters and status word, in one round trip."""
         fields = ("status", "files", "bytes", "dirs_done", "dirs_pending", *CHANGE_CLASSES)
-        values = self.r.hmget(keys.crawl(crawl_id), list(fields))
+        values = crawl_record.fields(self.r, crawl_id, list(fields))
         counters = {f: number(v) for f, v in zip(fields[1:], values[1:], strict=True)}
         return counters, text(values[0])
 
     def fall_back(self, crawl_id: str, reason: str) -> bool:
         """Record that the crawl's Compute listing fell back to Transfer; True for the
         first worker to say so."""
-        return bool(self.r.hsetnx(keys.crawl(crawl_id), "fallback", reason))
+        return crawl_record.set_fallback(self.r, crawl_id, reason)
 
     def fallen_back(self, crawl_id: str) -> str | None:
         """Why the crawl's Compute listing fell back to Transfer (None: it did not)."""
-        return maybe_text(self.r.hget(keys.crawl(crawl_id), "fallback"))
+        return crawl_record.fallback(self.r, crawl_id)
 
     def status_word(self, crawl_id: str) -> str:
         """The crawl's status word (``""`` if there is no such crawl)."""
-        return text(self.r.hget(keys.crawl(crawl_id), "status"))
+        return crawl_record.status(self.r, crawl_id)
 
     def list(self, owner: str, limit: int = 100) -> list[dict[str, Any]]:
         """The owner's crawls, newest first."""
         ids = [text(i) for i in self.r.zrevrange(keys.owner_crawls(owner), 0, limit - 1)]
-        pipe = self.r.pipeline(transaction=False)
-        for cid in ids:
-            pipe.hmget(keys.crawl(cid), "status", "spec", "created_at", "files")
         out = []
-        for cid, (status, spec, created, files) in zip(ids, pipe.execute(), strict=True):
-            if status is None:
+        for rec in crawl_record.load_many(self.r, ids):
+            if rec is None:
                 continue
-            s = json.loads(spec)
             out.append(
                 {
-                    "crawl_id": cid,
-                    "status": text(status),
-                    "repo_type": s["repo_type"],
-                    "dirs": s["dirs"],
-                    "files_crawled": number(files),
-                    "created_at": float(created),
+                    "crawl_id": rec.crawl_id,
+                    "status": rec.status,
+                    "repo_type": rec.spec["repo_type"],
+                    "dirs": rec.spec["dirs"],
+                    "files_crawled": rec.counts["files"],
+                    "created_at": rec.created_at,
                 }
             )
         return out
 
     def spec(self, crawl_id: str) -> tuple[CrawlSpec, dict[str, str], int]:
         """What a worker needs to list this crawl: spec, secrets, dirs per entry."""
-        spec_json, per = self.r.hmget(keys.crawl(crawl_id), ["spec", "dirs_per_entry"])
+        spec_json, per = crawl_record.fields(self.r, crawl_id, ["spec", "dirs_per_entry"])
         if spec_json is None:
             raise CrawlNotFound(crawl_id)
         secrets = opened_secrets(self.vault, hash_of(self.r, keys.secrets(crawl_id)))
-        return CrawlSpec.model_validate_json(text(spec_json)), secrets, number(per, 1)
+        return CrawlSpec.model_validate_json(spec_json), secrets, number(per, 1)
 
     # -- a published client's token, handed from its crawl to its extraction ---------------
     def keep_for_extraction(self, crawl_id: str, tokens: dict[str, str], seconds: int) -> None:

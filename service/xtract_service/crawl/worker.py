@@ -20,7 +20,7 @@ from typing import NamedTuple
 import redis
 
 from xtract_sdk.status import CrawlStatus, EventType
-from xtract_service import keys
+from xtract_service import crawl_record, keys
 from xtract_service.crawl.changes import Since, index_entry, refused
 from xtract_service.crawl.families import (
     Block,
@@ -34,7 +34,8 @@ from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.crawl.repos import Fallback, Listing, Repo, list_tree, make_repo
 from xtract_service.crawl.shape import Shape
 from xtract_service.crawl.spec import CrawlSpec
-from xtract_service.crawl.store import CHANGE_CLASSES, Commit, CrawlNotFound, CrawlStore
+from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
+from xtract_service.crawl_record import CHANGE_CLASSES
 from xtract_service.events import publish
 from xtract_service.globus.ratelimit import owner_bucket
 from xtract_service.redis_client import Entry, entries_of, members, text
@@ -162,7 +163,7 @@ class CrawlWorker(Consumer):
 
     def _owner(self, crawl_id: str) -> str:
         if crawl_id not in self._owners:
-            self._owners[crawl_id] = text(self.r.hget(keys.crawl(crawl_id), "owner"))
+            self._owners[crawl_id] = crawl_record.owner(self.r, crawl_id) or ""
         return self._owners[crawl_id]
 
     def _read(self, crawl_ids: list[str], count: int, block_ms: int | None) -> list[Work]:

@@ -25,7 +25,7 @@ from typing import Any
 import redis
 
 from xtract_sdk.status import EventType, XtractStatus
-from xtract_service import keys
+from xtract_service import crawl_record, keys
 from xtract_service.crawl.families import Family, families_of
 from xtract_service.errors import NotFound
 from xtract_service.events import publish, publish_many
@@ -161,8 +161,8 @@ class Orchestrator(Consumer):
         """The crawl's ``since`` crawl, if that crawl's extraction asked for the same
         extractors and parameters (else its documents would answer another question,
         and every family is extracted)."""
-        spec = self.r.hget(keys.crawl(crawl_id), "spec")
-        since = json.loads(spec).get("since") if spec else None
+        spec = crawl_record.spec(self.r, crawl_id)
+        since = spec.get("since") if spec else None
         if not since:
             return None
         try:

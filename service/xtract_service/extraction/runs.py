@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from xtract_sdk.status import CrawlStatus, EventType, FamilyState, XtractStatus
-from xtract_service import keys, scripts
+from xtract_service import crawl_record, keys, scripts
 from xtract_service.crawl.store import CrawlNotFound, CrawlStore
 from xtract_service.errors import Conflict
 from xtract_service.events import publish
@@ -133,7 +133,7 @@ class ExtractionRuns:
         c = {k: number(h.get(k)) for k in _COUNTERS}
         done = c["success"] + c["failed"]
         options = json.loads(h.get("options", "{}"))
-        pending = max(number(crawl.get("families")) - done, 0)
+        pending = max(crawl.counts["families"] - done, 0)
         started = float(h["started_at"]) if h.get("started_at") else None
         ended = float(h["finished_at"]) if h.get("finished_at") else time.time()
         forecast = extraction_forecast(
@@ -214,12 +214,9 @@ class ExtractionRuns:
         last = self.r.xinfo_stream(stream)["last-generated-id"] if self.r.exists(stream) else "0-0"
         if text(group["last-delivered-id"]) != text(last):
             return False
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hmget(keys.xtract(crawl_id), ["success", "failed"])
-        pipe.hget(keys.crawl(crawl_id), "families")
-        (ok, bad), found = pipe.execute()
+        ok, bad = self.r.hmget(keys.xtract(crawl_id), ["success", "failed"])
         success, failed = number(ok), number(bad)
-        if success + failed < number(found):
+        if success + failed < crawl_record.families_found(self.r, crawl_id):
             return False  # a family found is not recorded yet: pending is never left over
         word = XtractStatus.FAILED if failed and not success else XtractStatus.COMPLETED
         if self.advance(crawl_id, word):

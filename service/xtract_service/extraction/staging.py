@@ -11,7 +11,6 @@ collection (:mod:`xtract_service.globus.staging`). Files over
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -32,7 +31,7 @@ def staging_scopes(
 ) -> dict[str, str]:
     """The extra tokens (by name, their scopes) a run needs to stage the crawl's files:
     an HTTPS token for a Globus crawl extracted without a Compute endpoint."""
-    spec = json.loads(crawls.get(crawl_id, owner)["spec"])
+    spec = crawls.get(crawl_id, owner).spec
     if spec.get("repo_type") != "globus" or funcx_ep_id or spec.get("funcx_ep_id"):
         return {}
     return {tokens.HTTPS: tokens.https_scope(str(spec["globus_ep_id"]))}

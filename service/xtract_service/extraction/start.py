@@ -3,7 +3,6 @@ the executor before anything is recorded (shared by ``/v1`` and the legacy route
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,7 +83,7 @@ def start_extraction(
 ) -> dict[str, Any]:
     """Validate everything, then start; returns the run's status."""
     owner = access.owner
-    spec = json.loads(crawls.get(crawl_id, owner)["spec"])
+    spec = crawls.get(crawl_id, owner).spec
     check_metadata_quota(runs.r, owner, settings)
     cls = executor_class(req.executor)
     _check_extractors(req)

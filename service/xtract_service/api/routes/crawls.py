@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -102,8 +101,7 @@ def crawl_changes(
 ) -> dict[str, Any]:
     """A crawl started with ``since``: the paths it found added, changed or removed,
     a page at a time (``next`` is the ``after`` of the next page, ``null`` at the end)."""
-    h = crawls.get(crawl_id, owner)
-    if not json.loads(h["spec"]).get("since"):
+    if not crawls.get(crawl_id, owner).spec.get("since"):
         raise BadRequest(f"crawl {crawl_id} was not started with since=", "not_incremental")
     return changes_page(crawls.r, crawl_id, kind, after, limit)
 
