@@ -94,7 +94,7 @@ class Service:
         """The worker processes of ``role`` this service supervises."""
         assert self.proc is not None
         found = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid), "-f", f"xtract_service.cli worker --role {role}"],
+            ["pgrep", "-P", str(self.proc.pid), "-f", f"xtract_service.processes {role} "],
             capture_output=True,
             text=True,
             check=False,

@@ -31,7 +31,7 @@ from xtract_service.crawl.store import CrawlStore
 from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.store import OffloadStore
-from xtract_service.processes import Supervisor
+from xtract_service.processes import Supervisor, service_roles
 from xtract_service.redis_client import connect, connect_async
 from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings, get_settings
@@ -82,12 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runs = ExtractionRuns(r, vault)
             app.state.offloads = OffloadStore(r, vault)
             app.state.events = EventHub(connect_async(url))
-            roles = (
-                ["crawl"] * settings.crawl_workers
-                + ["orchestrator"] * settings.orchestrators
-                + ["offload"] * settings.offloaders
-            )
-            supervisor = Supervisor(roles, url)
+            supervisor = Supervisor(service_roles(settings), url)
             supervisor.start()
             log.info("xtract service ready; redis at %s", url)
             yield

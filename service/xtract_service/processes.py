@@ -3,44 +3,69 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from typing import Any
+
+import redis
 
 from xtract_service.redis_client import connect
 from xtract_service.settings import Settings
+from xtract_service.streams import Loop
 
 log = logging.getLogger(__name__)
 
 
-ROLES = ("crawl", "orchestrator", "offload")
+# each worker role, and what it runs (one loop per process)
+ROLES = ("crawl", "orchestrator", "offload", "webhooks", "retention")
 
 
-def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "crawl") -> None:
-    """Run one crawl worker or orchestrator until SIGTERM/SIGINT (or until the parent
-    service dies)."""
-    if not settings.redis_url:
-        raise SystemExit("a worker needs XTRACT_REDIS_URL (the service's Redis)")
-    r = connect(settings.redis_url, name=f"xtract-{role}-{os.getpid()}")
-    worker: Any
-    # import only what the role needs: a crawl worker starts in a fraction of the time
+def make_worker(role: str, r: redis.Redis, settings: Settings) -> Loop:
+    """The loop of ``role``; imports only what the role needs (a crawl worker starts in
+    a fraction of the time)."""
+    name = f"{role}-{socket.gethostname()}-{os.getpid()}"
     if role == "orchestrator":
         from xtract_service.extraction.orchestrator import Orchestrator
 
-        worker = Orchestrator(r, settings)
-    elif role == "offload":
+        return Orchestrator(r, settings)
+    if role == "offload":
         from xtract_service.offload.worker import OffloadWorker
 
-        worker = OffloadWorker(r, settings)
-    else:
-        from xtract_service.crawl.worker import CrawlWorker
+        return OffloadWorker(r, settings)
+    if role == "webhooks":
+        from xtract_service.webhooks import Notifier
 
-        worker = CrawlWorker(r, settings)
+        return Notifier(
+            r,
+            name,
+            settings.vault(),
+            allow=settings.webhook_allow,
+            claim_idle=settings.claim_idle_seconds,
+            timeout=settings.webhook_timeout,
+            tries=settings.webhook_tries,
+        )
+    if role == "retention":
+        from xtract_service.retention import Sweeper
+
+        return Sweeper(r, name, settings)
+    from xtract_service.crawl.worker import CrawlWorker
+
+    return CrawlWorker(r, settings)
+
+
+def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "crawl") -> None:
+    """Run one worker of ``role`` until SIGTERM/SIGINT (or until the parent service
+    dies)."""
+    if not settings.redis_url:
+        raise SystemExit("a worker needs XTRACT_REDIS_URL (the service's Redis)")
+    r = connect(settings.redis_url, name=f"xtract-{role}-{os.getpid()}")
+    worker = make_worker(role, r, settings)
 
     def _stop(signum: int, frame: object) -> None:
         worker.stop.set()
@@ -49,6 +74,30 @@ def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "c
     signal.signal(signal.SIGINT, _stop)
     log.info("%s worker %s started", role, worker.name)
     worker.run(parent_pid=parent_pid)
+
+
+def service_roles(settings: Settings) -> list[str]:
+    """The roles ``xtract serve`` supervises, one entry per process."""
+    return (
+        ["crawl"] * settings.crawl_workers
+        + ["orchestrator"] * settings.orchestrators
+        + ["offload"] * settings.offloaders
+        + ["webhooks"]
+        + (["retention"] if settings.retention_days > 0 else [])
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m xtract_service.processes ROLE --parent-pid PID``: how the supervisor
+    starts a role (no CLI in between)."""
+    parser = argparse.ArgumentParser(prog="python -m xtract_service.processes")
+    parser.add_argument("role", choices=ROLES)
+    parser.add_argument("--parent-pid", type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    run_worker(Settings(), parent_pid=args.parent_pid, role=args.role)
 
 
 class Supervisor:
@@ -63,16 +112,7 @@ class Supervisor:
         self._thread = threading.Thread(target=self._watch, name="xtract-supervisor", daemon=True)
 
     def _spawn(self, role: str) -> subprocess.Popen[bytes]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "xtract_service.cli",
-            "worker",
-            "--role",
-            role,
-            "--parent-pid",
-            str(os.getpid()),
-        ]
+        cmd = [sys.executable, "-m", __name__, role, "--parent-pid", str(os.getpid())]
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
 
     def start(self) -> None:
@@ -98,3 +138,7 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,7 @@ from xtract_service.access import service_home
 from xtract_service.errors import Conflict
 from xtract_service.redis_client import hash_of, number, text
 from xtract_service.settings import Settings
+from xtract_service.streams import Loop
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 600.0
@@ -87,3 +88,27 @@ def sweep(r: redis.Redis, settings: Settings, now: float | None = None) -> int:
     if forgotten:
         log.info("forgot %d crawls older than %g days", forgotten, settings.retention_days)
     return forgotten
+
+
+class Sweeper(Loop):
+    """The ``retention`` worker role: sweeps every ``SWEEP_SECONDS`` (one is enough per
+    service; two only sweep twice)."""
+
+    retry_on = (redis.RedisError,)
+
+    def __init__(self, r: redis.Redis, name: str, settings: Settings) -> None:
+        super().__init__(r, name)
+        self.settings = settings
+        self._swept = -SWEEP_SECONDS
+
+    def step(self) -> bool:
+        if time.monotonic() - self._swept < SWEEP_SECONDS:
+            return False
+        self._swept = time.monotonic()
+        forgotten = sweep(self.r, self.settings)
+        if forgotten:
+            log.info("retention: forgot %d crawls", forgotten)
+        return True
+
+    def pause(self) -> None:
+        self.stop.wait(1.0)

@@ -108,25 +108,19 @@ def fair_order(items: list[str], owner_of: Callable[[str], str], turn: int) -> l
     return out
 
 
-class Consumer:
-    """One member of a consumer group; subclasses implement :meth:`step`.
+class Loop:
+    """A worker role's loop; subclasses implement :meth:`step`.
 
-    ``group`` names the consumer group; ``retry_on`` the errors after which the loop
-    waits a second and carries on (Redis restarting, say).
+    ``retry_on`` names the errors after which the loop waits a second and carries on
+    (Redis restarting, say).
     """
 
-    group: ClassVar[str]
     retry_on: ClassVar[tuple[type[Exception], ...]] = (redis.ConnectionError,)
 
-    def __init__(self, r: redis.Redis, name: str, claim_idle: float) -> None:
+    def __init__(self, r: redis.Redis, name: str) -> None:
         self.r = r
         self.name = name
-        self.claim_idle = claim_idle
         self.stop = threading.Event()
-        self._last_claim: dict[str, float] = {}
-        self._held: dict[str, set[str]] = {}  # stream -> entries this consumer works on
-        self._held_lock = threading.Lock()
-        self._beat: threading.Thread | None = None
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -145,8 +139,6 @@ class Consumer:
 
     def run(self, parent_pid: int | None = None) -> None:
         """Step until :attr:`stop` is set or the parent process ``parent_pid`` is gone."""
-        self._beat = threading.Thread(target=self._heartbeats, name="xtract-heartbeat", daemon=True)
-        self._beat.start()
         try:
             self.open()
             while not self.stop.is_set():
@@ -163,6 +155,26 @@ class Consumer:
                     self.pause()
         finally:
             self.close()
+
+
+class Consumer(Loop):
+    """One member of a consumer group; ``group`` names the group. Entries it holds are
+    kept fresh by a heartbeat thread while it runs."""
+
+    group: ClassVar[str]
+
+    def __init__(self, r: redis.Redis, name: str, claim_idle: float) -> None:
+        super().__init__(r, name)
+        self.claim_idle = claim_idle
+        self._last_claim: dict[str, float] = {}
+        self._held: dict[str, set[str]] = {}  # stream -> entries this consumer works on
+        self._held_lock = threading.Lock()
+        self._beat: threading.Thread | None = None
+
+    def run(self, parent_pid: int | None = None) -> None:
+        self._beat = threading.Thread(target=self._heartbeats, name="xtract-heartbeat", daemon=True)
+        self._beat.start()
+        super().run(parent_pid)
 
     # -- liveness -------------------------------------------------------------------------
     def hold(self, stream: str, entry_id: str) -> None:

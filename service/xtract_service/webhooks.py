@@ -30,7 +30,6 @@ import json
 import logging
 import secrets
 import socket
-import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -145,7 +144,7 @@ def signature(secret: str, stamp: str, body: str) -> str:
 
 
 class Notifier(Consumer):
-    """Delivers the outbox (at least once) on a background thread."""
+    """Delivers the outbox (at least once): the ``webhooks`` worker role."""
 
     group = keys.WEBHOOK_GROUP
     retry_on = (redis.RedisError,)
@@ -170,12 +169,9 @@ class Notifier(Consumer):
         self.pool = ThreadPoolExecutor(POOL, thread_name_prefix="xtract-webhook")
         self.backlog: dict[str, deque[Entry]] = {}  # owner -> entries waiting
         self.in_flight: dict[str, dict[Future[None], str]] = {}  # owner -> delivery -> crawl
-        self.thread = threading.Thread(target=self.run, name="xtract-notifier", daemon=True)
 
-    def start(self) -> Notifier:
+    def open(self) -> None:
         self.ensure_group(keys.WEBHOOK_OUTBOX)
-        self.thread.start()
-        return self
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -115,3 +115,20 @@ def test_service_replaces_a_worker_that_dies(service: Service, tree_dir: Path) -
     xtr = service.client()
     (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
     assert xtr.get_crawl_status(cid)["data"]["files_crawled"] == len(tree)
+
+
+def test_webhook_delivery_and_retention_are_roles_of_their_own_and_come_back(
+    service: Service,
+) -> None:
+    """The supervisor starts each role directly (no CLI in between) and replaces a
+    webhooks or retention process that dies, as it does a crawl worker."""
+    for role in ("webhooks", "retention"):
+        (pid,) = service.worker_pids(role)
+        os.kill(int(pid), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while (now := service.worker_pids(role)) in ([], [pid]):
+            assert time.monotonic() < deadline, f"{role} not replaced: {now}"
+            time.sleep(0.2)
+        assert len(now) == 1
+    # the offload role no longer delivers webhooks or sweeps beside its jobs
+    assert len(service.worker_pids("offload")) == 1

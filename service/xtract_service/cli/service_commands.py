@@ -100,11 +100,13 @@ def is_loopback(host: str) -> bool:
 
 @app.command()
 def worker(
-    role: str = typer.Option("crawl", help="crawl, orchestrator (extraction) or offload."),
+    role: str = typer.Option(
+        "crawl", help="crawl, orchestrator (extraction), offload, webhooks or retention."
+    ),
     parent_pid: int = typer.Option(None, hidden=True),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run one crawl worker or orchestrator against XTRACT_REDIS_URL (more hosts, cores)."""
+    """Run one worker of a role against XTRACT_REDIS_URL (more hosts, cores)."""
     from xtract_service.processes import ROLES, run_worker
 
     if role not in ROLES:

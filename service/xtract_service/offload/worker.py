@@ -1,6 +1,5 @@
-"""The offload worker: runs offload jobs from the jobs stream, a few at a time, and
-delivers webhook notifications. Started by ``xtract serve`` (``XTRACT_OFFLOADERS``) or
-as ``xtract worker --role offload``.
+"""The offload worker: runs offload jobs from the jobs stream, a few at a time. Started
+by ``xtract serve`` (``XTRACT_OFFLOADERS``) or as ``xtract worker --role offload``.
 
 A running job keeps its stream entry fresh (a heartbeat) so nobody claims it; the entry
 of a job whose worker died goes idle and another worker claims it and resumes the job
@@ -12,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import redis
@@ -21,10 +19,8 @@ from xtract_service import keys
 from xtract_service.offload.engine import Engine
 from xtract_service.offload.store import OffloadStore
 from xtract_service.redis_client import Entry
-from xtract_service.retention import SWEEP_SECONDS, sweep
 from xtract_service.settings import Settings
 from xtract_service.streams import Consumer
-from xtract_service.webhooks import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +35,11 @@ class OffloadWorker(Consumer):
         self.store = OffloadStore(r, settings.vault())
         self.pool = ThreadPoolExecutor(slots, thread_name_prefix="xtract-offload")
         self.running: dict[str, Future[None]] = {}
-        self._swept = 0.0
-        self.notifier = Notifier(
-            r,
-            f"{name}-notifier",
-            settings.vault(),
-            allow=settings.webhook_allow,
-            claim_idle=settings.claim_idle_seconds,
-            timeout=settings.webhook_timeout,
-            tries=settings.webhook_tries,
-        )
 
     def open(self) -> None:
         self.ensure_group(keys.OFFLOAD_JOBS)
-        self.notifier.start()
 
     def step(self) -> bool:
-        if time.monotonic() - self._swept > SWEEP_SECONDS:  # this role keeps the house
-            self._swept = time.monotonic()
-            sweep(self.r, self.settings)
         self.running = {e: f for e, f in self.running.items() if not f.done()}
         free = self.slots - len(self.running)
         if free <= 0:
@@ -73,7 +55,6 @@ class OffloadWorker(Consumer):
         self.stop.wait(0.2)
 
     def close(self) -> None:
-        self.notifier.stop.set()
         self.pool.shutdown(wait=True)
 
     def _run(self, job: Entry) -> None:
