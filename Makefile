@@ -35,12 +35,22 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(BIN)/pytest -q tests/fast
 
-lint: $(STAMP)
+# ESLint (and only it) from the npm registry, at the versions package-lock.json pins
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# ruff, mypy --strict on the three packages, mypy on tests/ and bench/, ESLint on the
+# dashboard's script
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy tests bench
+	npx --no-install eslint .
 
-# everything CI checks: ruff, format, mypy --strict on all three packages, the tests
+# everything CI checks: the linters above and the tests
 check: lint test
 
 # every benchmark, side by side with what a user would run instead; results land in

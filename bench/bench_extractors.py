@@ -59,12 +59,12 @@ def main() -> None:
                 ex.run([paths[0]])  # import its library once, in both places
                 runner.run(name, [paths[0]])
                 t = time.perf_counter()
-                for p in paths:
-                    ex.run([p])
+                for path in paths:
+                    ex.run([path])
                 plain = len(paths) / (time.perf_counter() - t)
                 t = time.perf_counter()
-                for p in paths:
-                    runner.run(name, [p])
+                for path in paths:
+                    runner.run(name, [path])
                 isolated = len(paths) / (time.perf_counter() - t)
                 print(f"{name:<10}{plain:>16,.0f}{isolated:>14,.0f}{isolated / plain:>8.2f}")
     finally:

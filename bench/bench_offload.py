@@ -86,7 +86,7 @@ def by_hand_parquet(data: list[dict[str, Any]], folder: str) -> None:
         for i in data
     ]
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows), buf, compression="zstd")
+    pq.write_table(pa.Table.from_pylist(rows), buf, compression="zstd")  # type: ignore[no-untyped-call]
     Path(folder, "hand.parquet").write_bytes(buf.getvalue())
 
 

@@ -80,7 +80,10 @@ def measure(
 
 def summary(name: str, lat: list[float], seconds: float) -> dict[str, Any]:
     lat = sorted(lat)
-    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+
+    def pick(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))]
+
     row = {
         "what": name,
         "requests": len(lat),

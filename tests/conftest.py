@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.corpus import write_good, write_hostile
 from tests.support import Service, roots_env
 
 
@@ -24,9 +25,22 @@ def data_root() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def service(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One real service (uvicorn, embedded Redis, two crawl workers) for the session."""
-    svc = Service(tmp_path_factory.mktemp("home"), env=roots_env(data_root)).start()
-    yield svc
-    svc.stop()
+    with Service(tmp_path_factory.mktemp("home"), env=roots_env(data_root)) as svc:
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def corpus(data_root: Path, request: pytest.FixtureRequest) -> Path:
+    """The good and hostile files of ``tests/corpus.py`` (``good/``, ``hostile/``), in a
+    world-readable folder of the test module's own."""
+    root = data_root / f"corpus-{request.module.__name__.rsplit('.', 1)[-1]}"
+    shutil.rmtree(root, ignore_errors=True)
+    write_good(root / "good")
+    write_hostile(root / "hostile")
+    for p in [root, *root.rglob("*")]:
+        if p.is_dir():
+            os.chmod(p, 0o755)
+    return root
 
 
 @pytest.fixture

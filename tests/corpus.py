@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,7 +143,7 @@ def write_hdf5(path: Path) -> None:
         f.create_dataset("times", data=np.arange(10, dtype="int64"))
 
 
-def write_netcdf(path: Path, fmt: str = "NETCDF4") -> None:
+def write_netcdf(path: Path, fmt: Any = "NETCDF4") -> None:
     import netCDF4
 
     with netCDF4.Dataset(path, "w", format=fmt) as ds:
@@ -150,7 +151,7 @@ def write_netcdf(path: Path, fmt: str = "NETCDF4") -> None:
         ds.createDimension("time", None)
         ds.createDimension("lat", 4)
         ds.createDimension("lon", 5)
-        kw = {"zlib": True} if fmt == "NETCDF4" else {}
+        kw: dict[str, Any] = {"zlib": True} if fmt == "NETCDF4" else {}
         t = ds.createVariable("temperature", "f4", ("time", "lat", "lon"), **kw)
         t.units = "K"
         t[0:2, :, :] = np.ones((2, 4, 5), dtype="f4")

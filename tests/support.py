@@ -63,6 +63,20 @@ class Service:
     def command() -> list[str]:
         return [sys.executable, "-m", "xtract_service.cli", "serve"]
 
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def worker(self, role: str = "crawl", *prefix: str, **env: str) -> subprocess.Popen[bytes]:
+        """One more worker of ``role`` against this service's Redis, started as a user
+        would on another host (``xtract worker --role``); ``prefix`` runs it under
+        another command (setpriv, say)."""
+        full = {**self.full_env(), "XTRACT_REDIS_URL": self.redis_url, **env}
+        cmd = [*prefix, sys.executable, "-m", "xtract_service.cli", "worker", "--role", role]
+        return subprocess.Popen(cmd, env=full, stdin=subprocess.DEVNULL)
+
     def start(self, timeout: float = 60) -> Service:
         self.proc = subprocess.Popen(self.command(), env=self.full_env(), stdin=subprocess.DEVNULL)
         return self.wait_healthy(timeout)

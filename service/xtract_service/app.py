@@ -118,4 +118,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(legacy.router)
     app.include_router(ui.router)
+    app.include_router(ui.words)
     return app

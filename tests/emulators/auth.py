@@ -215,9 +215,9 @@ class AuthEmulator(JsonServer):
             ):
                 return cid, True
             return None, False
-        cid = body.get("client_id")
-        if cid in self.clients and self.clients[cid] is None:
-            return cid, False
+        named = body.get("client_id")
+        if named in self.clients and self.clients[named] is None:
+            return named, False
         return None, False
 
     # -- routes ------------------------------------------------------------------------

@@ -132,10 +132,9 @@ def test_svg_is_read_as_xml_and_as_an_image_not_by_pillow() -> None:
         md = doc["metadata"]["svg"]
         root = ET.parse(path).getroot()
         assert md["elements"] == sum(1 for _ in root.iter())
-        if root.get("viewBox"):
-            assert md["view_box"] == [
-                float(v) for v in root.get("viewBox").replace(",", " ").split()
-            ]
+        view_box = root.get("viewBox")
+        if view_box:
+            assert md["view_box"] == [float(v) for v in view_box.replace(",", " ").split()]
 
 
 def test_xhtml_with_named_entities_and_a_png_named_csv(tmp_path: Path) -> None:

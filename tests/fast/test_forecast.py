@@ -87,7 +87,10 @@ def test_nothing_listed_yet_has_no_forecast() -> None:
 
 
 def test_an_extraction_forecast_comes_from_its_measured_rates() -> None:
-    rates = {"tabular": {"files": 10.0, "seconds": 1.0}, "keyword": {"files": 10, "seconds": 4}}
+    rates: dict[str, dict[str, float]] = {
+        "tabular": {"files": 10.0, "seconds": 1.0},
+        "keyword": {"files": 10, "seconds": 4},
+    }
     fc = extraction_forecast(100, 20, 10.0, rates, False)
     assert fc is not None
     assert fc["families_per_second"] == 2.0

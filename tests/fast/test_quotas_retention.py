@@ -65,13 +65,13 @@ def test_forgetting_a_crawl_leaves_nothing_and_gives_its_bytes_back(
     docs = [document(f"f{i}") for i in range(3)]
     runs.results.record(cid, docs, [True] * 3, "alice")
     assert runs.advance(cid, XtractStatus.COMPLETED)
-    used = int(r.hget(keys.owner_usage("alice"), "metadata_bytes"))
+    used = int(r.hget(keys.owner_usage("alice"), "metadata_bytes") or 0)
     assert used > 0
     with pytest.raises(TooMany, match="bytes of metadata"):
         check_metadata_quota(r, "alice", settings)
     forget_crawl(r, cid, settings)
     assert [k for k in r.scan_iter(match=f"*{cid}*")] == []
-    assert int(r.hget(keys.owner_usage("alice"), "metadata_bytes")) == 0
+    assert int(r.hget(keys.owner_usage("alice"), "metadata_bytes") or 0) == 0
     assert r.zcard(keys.owner_crawls("alice")) == 0
 
 

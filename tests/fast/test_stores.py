@@ -125,7 +125,7 @@ def test_status_words_only_advance(r: redis.Redis) -> None:
 def document(fid: str) -> Document:
     return {
         "family_id": fid,
-        "files": [{"path": f"/data/{fid}"}],
+        "files": [{"path": f"/data/{fid}", "size": 1, "extension": "", "mtime": 1.0}],
         "groups": [],
         "metadata": {},
         "errors": [],

@@ -40,9 +40,8 @@ def faulty(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "XTRACT_EXTRACT_BATCH_FILES": "10",
         "XTRACT_RECORDS_PER_ENTRY": "40",
     }
-    svc = Service(tmp_path_factory.mktemp("faults-home"), env=env).start()
-    yield svc
-    svc.stop()
+    with Service(tmp_path_factory.mktemp("faults-home"), env=env) as svc:
+        yield svc
 
 
 def log_trial(role: str, trial: int, **found: Any) -> None:
@@ -65,7 +64,7 @@ def kill_one(svc: Service, role: str) -> int:
 def faulty_pending(r: redis.Redis, crawl_id: str) -> set[str]:
     """Frontier entries delivered to a worker and not yet committed."""
     pending = r.xpending_range(f"xtract:crawl:{crawl_id}:dirs", "crawlers", "-", "+", 1000)
-    return {p["message_id"] for p in pending}
+    return {str(p["message_id"]) for p in pending}
 
 
 def until(check: Callable[[], bool], what: str, timeout: float = 120) -> float:

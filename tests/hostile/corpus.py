@@ -97,9 +97,9 @@ def write_hostile_corpus(root: Path) -> dict[str, int]:
     (odd / "loop").symlink_to(odd)
     (odd / "passwd.txt").symlink_to("/etc/passwd")
     found: dict[str, int] = {}
-    for dirpath, _, files in os.walk(os.fsencode(str(root))):
-        for name in files:
-            full = os.path.join(dirpath, name)
+    for dirpath, _, entries in os.walk(os.fsencode(str(root))):
+        for raw in entries:
+            full = os.path.join(dirpath, raw)
             if os.path.isfile(full) and not os.path.islink(full):
                 found[os.fsdecode(full)] = os.path.getsize(full)
     return found

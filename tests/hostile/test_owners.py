@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -25,7 +26,7 @@ def small_tree(root: Path) -> None:
         (root / f"f{i}.txt").write_text(f"some words in file {i}\n")
 
 
-def post(svc: Service, path: str, body: object, token: str | None = None) -> requests.Response:
+def post(svc: Service, path: str, body: Any, token: str | None = None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token or svc.token}"}
     return requests.post(svc.url + path, json=body, headers=headers, timeout=30)
 

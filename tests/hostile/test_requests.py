@@ -13,7 +13,9 @@ from tests.support import Service
 from xtract_sdk import XtractEndpoint
 
 
-def send(svc: Service, method: str, path: str, body: Any = None, raw: str | None = None):
+def send(
+    svc: Service, method: str, path: str, body: Any = None, raw: str | None = None
+) -> requests.Response:
     headers = {"Authorization": f"Bearer {svc.token}", "Content-Type": "application/json"}
     data = raw if raw is not None else None
     return requests.request(
@@ -95,7 +97,7 @@ def test_legacy_config_containers_with_wrong_types_is_a_422(service: Service, bo
 
 
 def test_legacy_crawl_with_a_token_object_is_not_a_500(service: Service, data_root: Path) -> None:
-    body = {"dir_path": str(data_root), "Transfer": {"not": "a string"}}
+    body: Any = {"dir_path": str(data_root), "Transfer": {"not": "a string"}}
     resp = send(service, "POST", "/crawl", body)
     assert resp.status_code == 200, resp.text
     body = {"endpoints": [{"dir_paths": [str(data_root)]}], "tokens": {"Transfer": {"x": 1}}}

@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -38,7 +39,8 @@ def everything_in(r: redis.Redis) -> bytes:
         elif kind == b"zset":
             out += r.zrange(key, 0, -1)
         elif kind == b"stream":
-            for _, fields in r.xrange(key):
+            entries: Any = r.xrange(key)
+            for _, fields in entries:
                 for k, v in fields.items():
                     out += [k, v]
     return b"\n".join(out)

@@ -50,12 +50,13 @@ def test_events_resume_after_last_event_id(service: Service, tree_dir: Path) -> 
     url = f"{service.url}/v1/crawls/{cid}/events"
     auth = {"Authorization": f"Bearer {service.token}"}
 
-    def read(headers: dict, n: int) -> list[tuple[str, str]]:
-        out = []
+    def read(headers: dict, n: int) -> list[tuple[str | None, str]]:
+        out: list[tuple[str | None, str]] = []
         with requests.get(url, headers={**auth, **headers}, stream=True, timeout=10) as r:
             assert r.headers["content-type"].startswith("text/event-stream")
             ident = None
-            for line in r.iter_lines(decode_unicode=True):
+            for raw in r.iter_lines(decode_unicode=True):
+                line = str(raw)
                 if line.startswith("id: "):
                     ident = line[4:]
                 elif line.startswith("event: "):

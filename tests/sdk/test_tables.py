@@ -29,7 +29,7 @@ def _items() -> list[dict[str, Any]]:
         },
         "errors": [],
     }
-    odd = [
+    odd: list[dict[str, Any]] = [
         {"size": "12", "mtime": None},  # a string where a number goes
         {"size": True, "unknown": 1},  # a bool where an int goes, an int where a bool goes
         {"mtime": 1e20},  # beyond any timestamp

@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -111,7 +112,8 @@ def test_flushing_leaves_every_family_for_extraction(service: Service, tree_dir:
     stream = f"xtract:crawl:{cid}:families"
     r.xgroup_create(stream, "xtract", id="0")
     seen = []
-    for _, entries in r.xreadgroup("xtract", "test", {stream: ">"}, count=100_000):
+    read: Any = r.xreadgroup("xtract", "test", {stream: ">"}, count=100_000)
+    for _, entries in read:
         for _, fields in entries:
             seen += [f["path"] for fam in families_of(fields[b"families"]) for f in fam["files"]]
     assert sorted(seen) == sorted(tree)

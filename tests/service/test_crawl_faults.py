@@ -4,8 +4,6 @@ loops, links out of the crawl, names that are not UTF-8, files that vanish."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,16 +24,12 @@ NO_DAC = [
 def plain_worker_service(data_root: Path, tmp_path: Path) -> Iterator[Service]:
     """A service whose one worker has no power to read past file permissions."""
     env = {**roots_env(data_root), "XTRACT_CRAWL_WORKERS": "0"}
-    svc = Service(tmp_path / "home", env=env).start()
-    prefix = NO_DAC if os.geteuid() == 0 else []
-    worker = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "xtract_service.cli", "worker"],
-        env={**svc.full_env(), "XTRACT_REDIS_URL": svc.redis_url},
-    )
-    yield svc
-    worker.terminate()
-    worker.wait(20)
-    svc.stop()
+    with Service(tmp_path / "home", env=env) as svc:
+        prefix = NO_DAC if os.geteuid() == 0 else []
+        worker = svc.worker("crawl", *prefix)
+        yield svc
+        worker.terminate()
+        worker.wait(20)
 
 
 def test_unreadable_folder_is_reported_and_the_crawl_goes_on(

@@ -5,7 +5,6 @@ the real globus-sdk and globus-compute-sdk clients against the loopback emulator
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,24 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.corpus import write_good, write_hostile
 from tests.emulators.compute import ComputeEmulator
 from tests.support import Service, all_documents, by_path, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
 
 ENDPOINT = str(uuid.uuid4())
 TOKEN = "compute-token-for-tests"
-
-
-@pytest.fixture(scope="module")
-def corpus(data_root: Path) -> Path:
-    root = data_root / "executor-corpus"
-    shutil.rmtree(root, ignore_errors=True)
-    write_good(root / "good")
-    write_hostile(root / "hostile")
-    for p in [root, *root.iterdir()]:
-        os.chmod(p, 0o755)
-    return root
 
 
 def extract(xtr: XtractClient, corpus: Path, **options: Any) -> tuple[dict, dict]:
@@ -76,9 +63,8 @@ def compute_service(
         "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
         "XTRACT_COMPUTE_POLL_SECONDS": "0.2",
     }
-    svc = Service(tmp_path_factory.mktemp("compute-home"), env=env).start()
-    yield svc
-    svc.stop()
+    with Service(tmp_path_factory.mktemp("compute-home"), env=env) as svc:
+        yield svc
 
 
 @pytest.fixture

@@ -7,33 +7,20 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from tests.corpus import write_good, write_hostile
 from tests.support import Service, all_documents, by_path, make_tree, roots_env
 from xtract_sdk import BadRequestError, NotFoundError, XtractEndpoint
 
 
-@pytest.fixture(scope="module")
-def corpus(data_root: Path) -> Path:
-    root = data_root / "corpus"
-    shutil.rmtree(root, ignore_errors=True)
-    write_good(root / "good")
-    write_hostile(root / "hostile")
-    for p in [root, *root.iterdir()]:
-        os.chmod(p, 0o755)
-    return root
-
-
-def crawl(service: Service, path: Path, grouper: str = "file_is_group", **kw: str) -> tuple:
+def crawl(service: Service, path: Path, grouper: str = "file_is_group", **kw: Any) -> tuple:
     xtr = service.client()
     ((cid, status),) = xtr.crawl_and_wait(
         XtractEndpoint("local", dirs=[str(path)], grouper=grouper, **kw), progress=False
@@ -225,16 +212,8 @@ def test_legacy_extract_routes(service: Service, corpus: Path) -> None:
 @pytest.fixture
 def orchestrator_free(data_root: Path, tmp_path: Path) -> Iterator[Service]:
     env = {**roots_env(data_root), "XTRACT_ORCHESTRATORS": "0", "XTRACT_EXTRACT_BATCH_FILES": "4"}
-    svc = Service(tmp_path / "home", env=env).start()
-    yield svc
-    svc.stop()
-
-
-def start_orchestrator(svc: Service) -> subprocess.Popen[bytes]:
-    env = {**svc.full_env(), "XTRACT_REDIS_URL": svc.redis_url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "xtract_service.cli", "worker", "--role", "orchestrator"], env=env
-    )
+    with Service(tmp_path / "home", env=env) as svc:
+        yield svc
 
 
 def test_an_orchestrator_killed_mid_run_loses_nothing_and_repeats_nothing(
@@ -246,7 +225,7 @@ def test_an_orchestrator_killed_mid_run_loses_nothing_and_repeats_nothing(
     xtr, cid, crawled = crawl(svc, tree_dir)
     files = crawled["data"]["files_crawled"]
     xtr.xtract(cid)
-    a = start_orchestrator(svc)
+    a = svc.worker("orchestrator")
     try:
         deadline = time.monotonic() + 120
         while xtr.get_xtract_status(cid)["xtract_counters"]["fx"]["success"] < 20:
@@ -259,7 +238,7 @@ def test_an_orchestrator_killed_mid_run_loses_nothing_and_repeats_nothing(
             a.kill()
     mid = xtr.get_xtract_status(cid)
     assert mid["xtract_status"] != "COMPLETED"
-    b = start_orchestrator(svc)
+    b = svc.worker("orchestrator")
     try:
         deadline = time.monotonic() + 240
         while (s := xtr.get_xtract_status(cid))["xtract_status"] not in ("COMPLETED", "FAILED"):

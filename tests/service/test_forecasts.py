@@ -4,6 +4,7 @@ progress events, and in the progress line."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.support import Service, make_tree, read_events
 from xtract_sdk import XtractEndpoint
@@ -42,7 +43,7 @@ def test_crawl_and_extraction_carry_forecasts_in_status_and_events(
 
 
 def test_the_progress_lines_show_what_is_left_with_its_range() -> None:
-    running = {
+    running: dict[str, Any] = {
         "status": "crawling",
         "data": {
             "files_crawled": 100,

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -39,7 +40,9 @@ def world(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield w
 
 
-def call(world: GlobusWorld, method: str, path: str, token: str | None, body: object = None):
+def call(
+    world: GlobusWorld, method: str, path: str, token: str | None, body: Any = None
+) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(
         method, world.service.url + path, json=body, headers=headers, timeout=10

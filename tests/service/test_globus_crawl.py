@@ -49,9 +49,8 @@ def globus_service(
         # the owner's rate is test_globus_rate.py's subject: here it stays out of the way
         "XTRACT_GLOBUS_REQUESTS_PER_SECOND": "1000",
     }
-    svc = Service(tmp_path_factory.mktemp("globus-home"), env=env).start()
-    yield svc
-    svc.stop()
+    with Service(tmp_path_factory.mktemp("globus-home"), env=env) as svc:
+        yield svc
 
 
 @pytest.fixture

@@ -40,9 +40,8 @@ def service(
         "XTRACT_GLOBUS_MAX_RETRIES": "20",
         "XTRACT_LISTINGS_IN_FLIGHT": "8",
     }
-    svc = Service(tmp_path_factory.mktemp("rate-home"), env=env).start()
-    yield svc
-    svc.stop()
+    with Service(tmp_path_factory.mktemp("rate-home"), env=env) as svc:
+        yield svc
 
 
 def crawl(svc: Service, emu: TransferEmulator, name: str) -> tuple[dict, dict[str, int]]:

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from xtract_service.crawl.families import expand, make_blocks, normalize
+from xtract_service.crawl.families import Family, expand, make_blocks, normalize
 from xtract_service.crawl.groupers import GROUPERS, grouper
 from xtract_service.crawl.spec import CrawlSpec
 
 
-def families(name: str, *files: str, per_entry: int = 1000) -> list[dict[str, Any]]:
+def families(name: str, *files: str, per_entry: int = 1000) -> list[Family]:
     entries = [[f, 10 + i, 1.5] for i, f in enumerate(files)]
     grouped = normalize(GROUPERS[name]("/d", entries), len(entries))
     return [fam for b in make_blocks("/d", entries, grouped, per_entry) for fam in expand(b)]
@@ -53,7 +53,7 @@ def test_extension_makes_one_family_per_kind() -> None:
         "tabular",
     ]
     hier = next(f for f in fams if f["groups"][0]["kind"] == "hierarchical")
-    assert sorted(g["extractor"] for g in hier["groups"]) == ["hdf5", "netcdf"]
+    assert sorted(str(g["extractor"]) for g in hier["groups"]) == ["hdf5", "netcdf"]
 
 
 def test_a_new_grouper_is_one_decorated_function_and_loses_no_file() -> None:

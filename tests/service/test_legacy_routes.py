@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -57,7 +58,7 @@ def test_single_endpoint_body_with_token_in_body(service: Service, tree_dir: Pat
 def test_endpoint_list_body_with_tokens_object(service: Service, tree_dir: Path) -> None:
     make_tree(tree_dir / "a", 30)
     make_tree(tree_dir / "b", 40)
-    body = {
+    body: dict[str, Any] = {
         "endpoints": [
             {
                 "repo_type": "local",

@@ -3,28 +3,21 @@ SDK's ``search_metadata``): by path, type, extractor, field and error kind, page
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from tests.corpus import write_good, write_hostile
 from tests.support import Service
 from xtract_sdk import BadRequestError, XtractEndpoint
 
 
 @pytest.fixture(scope="module")
-def extracted(service: Service, data_root: Path) -> str:
-    root = data_root / "search-corpus"
-    write_good(root / "good")
-    write_hostile(root / "hostile")
-    for p in [root, *root.rglob("*")]:
-        if p.is_dir():
-            os.chmod(p, 0o755)
+def extracted(service: Service, corpus: Path) -> str:
     xtr = service.client()
     ((cid, _),) = xtr.crawl_and_wait(
-        XtractEndpoint("local", dirs=[str(root)]), progress=False
+        XtractEndpoint("local", dirs=[str(corpus)]), progress=False
     ).items()
     (x,) = xtr.xtract_and_wait(cid, progress=False, timeout=180)
     assert x["xtract_status"] == "COMPLETED"
@@ -59,7 +52,7 @@ def test_pages_of_one_cover_the_same_files_once(service: Service, extracted: str
     seen: list[str] = []
     after = None
     while True:
-        params = {"type": "text", "limit": 1, **({"after": after} if after else {})}
+        params: dict[str, Any] = {"type": "text", "limit": 1, **({"after": after} if after else {})}
         got = requests.get(url, params=params, headers=headers, timeout=10).json()
         seen += [f["path"] for f in got["files"]]
         after = got["next"]

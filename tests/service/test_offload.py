@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from tests.corpus import write_good, write_hostile
+from tests.corpus import write_good
 from tests.emulators.search import SearchEmulator
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, roots_env
@@ -59,18 +59,12 @@ def env(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
 
 
 @pytest.fixture(scope="module")
-def extracted(env: dict[str, Any], data_root: Path) -> tuple[XtractClient, str, set[str]]:
-    root = data_root / "offload-corpus"
-    shutil.rmtree(root, ignore_errors=True)
-    write_good(root / "good")
-    write_hostile(root / "hostile")
-    for p in [root, *root.iterdir()]:
-        os.chmod(p, 0o755)
+def extracted(env: dict[str, Any], corpus: Path) -> tuple[XtractClient, str, set[str]]:
     xtr = env["service"].client(tokens={"Transfer": TOKEN, "Search": TOKEN})
-    xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(root)]), progress=False)
+    xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(corpus)]), progress=False)
     (status,) = xtr.xtract_and_wait(progress=False, timeout=300)
     assert status["xtract_status"] == "COMPLETED"
-    return xtr, xtr.crawl_ids[0], {str(p) for p in root.rglob("*") if p.is_file()}
+    return xtr, xtr.crawl_ids[0], {str(p) for p in corpus.rglob("*") if p.is_file()}
 
 
 @pytest.fixture
@@ -450,7 +444,7 @@ def test_duckdb_and_pandas_read_the_exports_with_no_options(
         assert str(df["mtime"].dtype).startswith("datetime64") and len(df) == len(files)
     else:
         source = f"read_json_auto('{folder}/*.jsonl')"
-    con = duckdb.connect()
+    con: Any = duckdb.connect()
     n, distinct = con.execute(f"SELECT count(*), count(DISTINCT path) FROM {source}").fetchone()
     assert n == distinct == len(files)
     kind = con.execute(f"SELECT typeof(mtime) FROM {source} LIMIT 1").fetchone()[0]

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +18,8 @@ from xtract_sdk import XtractEndpoint
 
 @pytest.fixture
 def no_offloader(data_root: Path, tmp_path: Path) -> Iterator[Service]:
-    svc = Service(tmp_path / "home", env={**roots_env(data_root), "XTRACT_OFFLOADERS": "0"}).start()
-    yield svc
-    svc.stop()
-
-
-def start_offloader(svc: Service) -> subprocess.Popen[bytes]:
-    env = {**svc.full_env(), "XTRACT_REDIS_URL": svc.redis_url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "xtract_service.cli", "worker", "--role", "offload"], env=env
-    )
+    with Service(tmp_path / "home", env={**roots_env(data_root), "XTRACT_OFFLOADERS": "0"}) as svc:
+        yield svc
 
 
 def test_an_offload_killed_mid_way_finishes_with_each_family_once(
@@ -50,7 +40,7 @@ def test_an_offload_killed_mid_way_finishes_with_each_family_once(
         format_params={"max_items": 5},
         wait=False,
     )
-    a = start_offloader(svc)
+    a = svc.worker("offload")
     try:
         deadline = time.monotonic() + 120
         while (s := xtr.get_offload_status(cid)[0])["parts"] < 40:
@@ -63,7 +53,7 @@ def test_an_offload_killed_mid_way_finishes_with_each_family_once(
             a.kill()
     killed_at = xtr.get_offload_status(cid)[0]
     assert killed_at["status"] == "WRITING", killed_at
-    b = start_offloader(svc)
+    b = svc.worker("offload")
     try:
         deadline = time.monotonic() + 240
         while (s := xtr.get_offload_status(cid)[0])["status"] not in ("COMPLETED", "FAILED"):

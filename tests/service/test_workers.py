@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +20,8 @@ from xtract_sdk import XtractEndpoint
 def bare_service(data_root: Path, tmp_path: Path) -> Iterator[Service]:
     """A service with no workers of its own: the tests bring them."""
     env = {**roots_env(data_root), "XTRACT_CRAWL_WORKERS": "0", "XTRACT_DIRS_PER_ENTRY": "2"}
-    svc = Service(tmp_path / "home", env=env).start()
-    yield svc
-    svc.stop()
-
-
-def start_worker(svc: Service, **env: str) -> subprocess.Popen[bytes]:
-    full = {**svc.full_env(), "XTRACT_REDIS_URL": svc.redis_url, **env}
-    return subprocess.Popen([sys.executable, "-m", "xtract_service.cli", "worker"], env=full)
+    with Service(tmp_path / "home", env=env) as svc:
+        yield svc
 
 
 def wait_for_workers(svc: Service, n: int, timeout: float = 60) -> None:
@@ -50,7 +43,7 @@ def test_two_worker_processes_share_a_crawl_and_find_each_file_once(
     bare_service: Service, tree_dir: Path
 ) -> None:
     tree = make_tree(tree_dir, 4000, fanout=6, depth=3)
-    workers = [start_worker(bare_service, XTRACT_LISTINGS_IN_FLIGHT="2") for _ in range(2)]
+    workers = [bare_service.worker(XTRACT_LISTINGS_IN_FLIGHT="2") for _ in range(2)]
     wait_for_workers(bare_service, 2)  # both are up before the crawl starts
     try:
         xtr = bare_service.client()
@@ -78,7 +71,7 @@ def test_directories_held_by_a_dead_worker_are_redelivered_and_counted_once(
     taken = r.xreadgroup("crawlers", "ghost", {f"xtract:crawl:{cid}:dirs": ">"}, count=1)
     assert taken, "the root directory should have been on the frontier"
 
-    a = start_worker(bare_service, XTRACT_LISTINGS_IN_FLIGHT="4")
+    a = bare_service.worker(XTRACT_LISTINGS_IN_FLIGHT="4")
     try:
         deadline = time.monotonic() + 60
         while xtr.get_crawl_status(cid)["data"]["dirs_crawled"] < 20:
@@ -88,7 +81,7 @@ def test_directories_held_by_a_dead_worker_are_redelivered_and_counted_once(
         a.wait()
     finally:
         stop(a)
-    b = start_worker(bare_service)
+    b = bare_service.worker()
     try:
         status = xtr.wait_for_crawls(cid, progress=False, timeout=120)[cid]
     finally:

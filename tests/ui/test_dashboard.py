@@ -138,3 +138,53 @@ def test_the_dashboard_files_are_the_packages_own_and_locked_down(service: Servi
     assert "http" not in page.text.replace("http-equiv", "")  # nothing from elsewhere
     bad = requests.get(f"{service.url}/ui/assets/..%2f..%2fsettings.py", timeout=10)
     assert bad.status_code == 404
+
+
+def test_the_dashboard_takes_its_words_from_the_service_and_shows_what_failed(
+    service: Service, page: Any, tree_dir: Path
+) -> None:
+    from xtract_sdk.status import CrawlStatus
+    from xtract_service.crawl.groupers import GROUPERS
+
+    make_tree(tree_dir / "few", 20)
+    page.goto(f"{service.url}/ui#token={service.token}")
+    page.wait_for_selector("#crawl-grouper option")
+    options = page.eval_on_selector_all("#crawl-grouper option", "os => os.map(o => o.value)")
+    assert options == list(GROUPERS)  # plug-in groupers included, the default first
+    page.fill("#crawl-dir", str(tree_dir / "few"))
+    page.click("#crawl-form button")
+    page.wait_for_selector(f"#run-status.ok.{CrawlStatus.COMPLETE.value}", timeout=TIMEOUT)
+    assert page.is_hidden("#notice")
+    # the crawl is forgotten behind the page's back: its next reads fail, visibly
+    cid = page.inner_text("#run-id")
+    gone = requests.delete(
+        f"{service.url}/v1/crawls/{cid}",
+        params={"forget": "true"},
+        headers={"Authorization": f"Bearer {service.token}"},
+        timeout=10,
+    )
+    assert gone.ok, gone.text
+    page.wait_for_selector("#notice:not([hidden])", timeout=TIMEOUT)
+    assert cid in page.inner_text("#notice")
+    shot(page, "5-failure-shown")
+
+
+def test_the_vocabulary_is_the_services_own_words(service: Service) -> None:
+    from xtract_extractors import all_extractors
+    from xtract_sdk.status import CrawlStatus, EventType, XtractStatus
+    from xtract_service.crawl.groupers import GROUPERS
+    from xtract_service.extraction.executors import EXECUTORS
+    from xtract_service.offload.formats import WRITERS
+
+    url = f"{service.url}/v1/vocabulary"
+    assert requests.get(url, timeout=10).status_code == 401
+    words = requests.get(url, headers={"Authorization": f"Bearer {service.token}"}, timeout=10)
+    got = words.json()
+    assert got["crawl_status"]["all"] == [s.value for s in CrawlStatus]
+    assert set(got["crawl_status"]["terminal"]) == {s.value for s in CrawlStatus.terminal()}
+    assert set(got["xtract_status"]["terminal"]) == {s.value for s in XtractStatus.terminal()}
+    assert set(got["events"]["all"]) == {e.value for e in EventType} - {EventType.ANY.value}
+    assert set(got["events"]["final"]) == {e.value for e in EventType.final()}
+    assert got["groupers"] == list(GROUPERS)
+    assert set(got["executors"]) == set(EXECUTORS) and set(got["formats"]) == set(WRITERS)
+    assert set(got["extractors"]) == {e.name for e in all_extractors()}

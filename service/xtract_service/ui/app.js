@@ -1,10 +1,14 @@
 // The Xtract dashboard: plain JavaScript against the service's own REST API and event
 // stream, with the same bearer token the SDK and CLI use. Nothing is fetched from
 // elsewhere, and nothing the service returns is ever parsed as HTML (textContent only).
-"use strict";
+// Its words (status words, event types, groupers) come from the service's
+// /v1/vocabulary, so plug-ins show up and nothing here re-spells the service's words.
+// A module: strict, and nothing it names leaks into the page's globals.
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: "", crawl: null, stream: null, poll: null, search: null, over: false };
+const state = {
+  token: "", crawl: null, stream: null, poll: null, search: null, over: false, words: null,
+};
 
 // -- the token: from #token=... (then dropped from the address bar), else this tab's store
 function loadToken() {
@@ -37,6 +41,30 @@ async function api(method, path, body) {
 function askForToken(why) {
   $("#token-form").hidden = false;
   $("#token-error").textContent = why || "";
+}
+
+// every failed request is shown, in the notice bar, until the next one succeeds
+function problem(e) {
+  $("#notice").textContent = e && e.message ? e.message : String(e);
+  $("#notice").hidden = false;
+}
+function settled() { $("#notice").hidden = true; }
+// run an async action from an event or a timer: its failure is shown, never dropped
+function act(fn) { return (...args) => fn(...args).then(settled, problem); }
+
+// -- the service's words -------------------------------------------------------------
+const ended = (word) => state.words.crawl_status.terminal.includes(word);
+function kindOf(word) {
+  const w = state.words;
+  for (const s of [w.crawl_status, w.xtract_status, w.offload_status]) {
+    if (word === s.ok) return "ok";
+    if (s.terminal.includes(word)) return "bad";
+  }
+  return "";
+}
+function refreshesOn(type) {
+  const ev = state.words.events;
+  return ev.lifecycle.includes(type) || ev.final.includes(type) || type === ev.progress.xtract;
 }
 
 // -- small rendering helpers --------------------------------------------------------
@@ -72,7 +100,11 @@ function fill(dl, pairs) {
   dl.replaceChildren();
   for (const [k, v] of pairs) { dl.append(el("dt", k), el("dd", v)); }
 }
-function badge(node, word) { node.textContent = word || ""; node.className = `badge ${word || ""}`; }
+// the word itself is a class too, for whoever drives the page
+function badge(node, word) {
+  node.textContent = word || "";
+  node.className = ["badge", kindOf(word), word].filter(Boolean).join(" ");
+}
 function when(t) { return t ? new Date(t * 1000).toLocaleString() : "–"; }
 
 // -- runs ---------------------------------------------------------------------------
@@ -114,10 +146,10 @@ function select(crawlId) {
   for (const tr of document.querySelectorAll("#runs tbody tr")) {
     tr.classList.toggle("selected", tr.dataset.crawl === crawlId);
   }
-  refresh();
+  act(refresh)();
   follow(crawlId);
   // events carry the counters; the full status (errors, exports) is read now and then
-  state.poll = setInterval(refresh, 3000);
+  state.poll = setInterval(act(refresh), 3000);
 }
 
 async function refresh() {
@@ -139,7 +171,7 @@ function showCrawl(c) {
   const d = c.data;
   // the event stream replays from the first event: once the crawl is over, its old
   // progress events must not paint over the final counts
-  state.over = ["complete", "failed", "cancelled"].includes(c.status);
+  state.over = ended(c.status);
   badge($("#run-status"), c.status);
   const pairs = [
     ["files", fmt(d.files_crawled)], ["bytes", bytes(d.bytes_crawled)],
@@ -158,7 +190,7 @@ function showCrawl(c) {
 }
 
 function crawlForecast(f, files, status) {
-  const done = ["complete", "failed", "cancelled"].includes(status);
+  const done = ended(status);
   const share = done ? 1 : f && f.files.estimate ? files / f.files.estimate : 0;
   $("#crawl-bar").style.width = `${Math.min(100, 100 * share)}%`;
   $("#crawl-forecast").textContent = !f || done ? "" :
@@ -202,7 +234,7 @@ function showErrors(crawl, run) {
 async function startExtraction() {
   try { await api("POST", `/v1/crawls/${state.crawl}/xtract`, {}); }
   catch (e) { $("#xtract-forecast").textContent = e.message; }
-  refresh();
+  await refresh();
 }
 
 // -- live events: the SSE stream read with fetch, so the token goes in a header ----------
@@ -215,7 +247,10 @@ async function follow(crawlId) {
       const resp = await fetch(`/v1/crawls/${crawlId}/events${after ? `?after=${after}` : ""}`, {
         headers: { Authorization: `Bearer ${state.token}` }, signal: ctl.signal,
       });
-      if (!resp.ok) return;
+      if (!resp.ok) {
+        problem(new ApiError(resp.status, `the event stream answered ${resp.status}`));
+        return;
+      }
       const reader = resp.body.getReader();
       const text = new TextDecoder();
       let buf = "";
@@ -235,6 +270,7 @@ async function follow(crawlId) {
       }
     } catch (e) {
       if (ctl.signal.aborted) return;
+      problem(new Error(`the event stream broke off (${e.message}); reconnecting`));
     }
     await new Promise((ok) => setTimeout(ok, 1000)); // the stream ended: go on after `after`
   }
@@ -243,24 +279,24 @@ async function follow(crawlId) {
 function onEvent(ev) {
   if (ev.crawl_id !== state.crawl) return;
   const d = ev.data || {};
-  const words = [new Date(ev.at * 1000).toLocaleTimeString(), ev.type];
-  if (d.files_crawled !== undefined) words.push(`${fmt(d.files_crawled)} files`);
-  if (d.family_id) words.push(d.family_id);
-  if (d.reason) words.push(d.reason);
+  const line = [new Date(ev.at * 1000).toLocaleTimeString(), ev.type];
+  if (d.files_crawled !== undefined) line.push(`${fmt(d.files_crawled)} files`);
+  if (d.family_id) line.push(d.family_id);
+  if (d.reason) line.push(d.reason);
   const log = $("#events");
-  log.prepend(el("li", words.join("  ")));
+  log.prepend(el("li", line.join("  ")));
   while (log.children.length > 200) log.lastChild.remove();
-  if (ev.type === "crawl.progress" && !state.over) {
+  const words = state.words;
+  if (ev.type === words.events.progress.crawl && !state.over) {
     fill($("#crawl-counters"), [
       ["files", fmt(d.files_crawled)], ["bytes", bytes(d.bytes_crawled)],
       ["folders", `${fmt(d.dirs_crawled)} listed, ${fmt(d.dirs_pending)} pending`],
     ]);
-    crawlForecast(d.forecast, d.files_crawled, "crawling");
-    badge($("#run-status"), "crawling");
+    crawlForecast(d.forecast, d.files_crawled, words.crawl_status.running);
+    badge($("#run-status"), words.crawl_status.running);
   }
-  if (/\.(completed|failed|cancelled|started)$/.test(ev.type) || ev.type === "xtract.progress") {
-    refresh();
-    loadRuns();
+  if (refreshesOn(ev.type)) {
+    refresh().then(loadRuns).then(settled, problem);
   }
 }
 
@@ -305,6 +341,8 @@ async function start() {
   if (!state.token) { askForToken("paste the token (`xtract token show`)"); return; }
   try {
     const me = await api("GET", "/v1/me");
+    state.words = await api("GET", "/v1/vocabulary");
+    $("#crawl-grouper").replaceChildren(...state.words.groupers.map((g) => el("option", g)));
     $("#who").textContent = me.name || me.owner;
     $("#token-form").hidden = true;
     await loadRuns();
@@ -312,17 +350,17 @@ async function start() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("#crawl-form").addEventListener("submit", startCrawl);
-  $("#search-form").addEventListener("submit", (ev) => runSearch(ev, false));
-  $("#search-more").addEventListener("click", () => runSearch(null, true));
-  $("#xtract-start").addEventListener("click", startExtraction);
+  $("#crawl-form").addEventListener("submit", act(startCrawl));
+  $("#search-form").addEventListener("submit", act((ev) => runSearch(ev, false)));
+  $("#search-more").addEventListener("click", act(() => runSearch(null, true)));
+  $("#xtract-start").addEventListener("click", act(startExtraction));
   $("#token-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     state.token = $("#token").value.trim();
     sessionStorage.setItem("xtract-token", state.token);
-    start();
+    act(start)();
   });
   loadToken();
-  start();
-  setInterval(() => { if ($("#token-form").hidden) loadRuns().catch(() => {}); }, 5000);
+  act(start)();
+  setInterval(() => { if ($("#token-form").hidden) act(loadRuns)(); }, 5000);
 });

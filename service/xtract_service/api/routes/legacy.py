@@ -248,7 +248,9 @@ async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict
     return {"crawl_id": ids[0], "crawl_ids": ids, "status": 200}
 
 
-@router.api_route("/get_crawl_status", methods=["GET", "POST"])
+# the published SDKs use both methods: one route (and one operation id) each
+@router.get("/get_crawl_status", operation_id="get_crawl_status_get")
+@router.post("/get_crawl_status", operation_id="get_crawl_status_post")
 async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
     """``{crawl_id, crawl_status, files_crawled, bytes_crawled, ...}``."""
     body = await _body(request)
@@ -258,7 +260,9 @@ async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
     return {"crawl_id": cid, "crawl_status": status["status"], **status["data"]}
 
 
-@router.api_route("/fetch_crawl_mdata", methods=["GET", "POST"], response_class=FastJSON)
+# the published SDKs use both methods: one route (and one operation id) each
+@router.get("/fetch_crawl_mdata", operation_id="fetch_crawl_mdata_get", response_class=FastJSON)
+@router.post("/fetch_crawl_mdata", operation_id="fetch_crawl_mdata_post", response_class=FastJSON)
 async def fetch_crawl_mdata(request: Request, crawls: Crawls, settings: AppSettings) -> FastJSON:
     """``{crawl_id, file_ls, num_files, queue_empty}``; each file is returned once."""
     body = await _body(request)
@@ -316,7 +320,9 @@ async def extract(
     return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
 
 
-@router.api_route("/get_extract_status", methods=["GET", "POST"])
+# the published SDKs use both methods: one route (and one operation id) each
+@router.get("/get_extract_status", operation_id="get_extract_status_get")
+@router.post("/get_extract_status", operation_id="get_extract_status_post")
 async def get_extract_status(request: Request, crawls: Crawls, runs: Runs) -> dict[str, Any]:
     """``{crawl_id, status, counters}`` (the published shape), and the rest of ours."""
     body = await _body(request)
