@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -169,8 +170,16 @@ def test_the_compute_walker_imports_no_service_dependency(tmp_path: Path) -> Non
         f"answer = walk_folders({str(tmp_path)!r}, ['/'], [['/', 0]])\n"
         "print(json.dumps([answer['listed'][1]['files'][0][0], sorted(sys.modules)]))\n"
     )
+    # the checkout's packages, found by path as pytest finds them (installed or not)
+    where = [str(ROOT / "service"), str(ROOT / "extractors"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(where)}
     out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
     ).stdout
     name, loaded = json.loads(out)
     assert name == "f"

@@ -93,11 +93,8 @@ class ComputeTasks(Executor):
             reply = self.v3.submit(self.endpoint_id, body)
             (task_id,) = reply["tasks"][function_id]
         except globus_sdk.GlobusAPIError as exc:
-            future.set_exception(
-                ComputeUnavailable(
-                    f"Globus Compute refused the batch: {exc.http_status} {exc.code}: {exc.message}"
-                )
-            )
+            refused = f"Globus Compute refused the batch: {clients.refusal(exc)}"
+            future.set_exception(ComputeUnavailable(refused))
             return future
         except (ComputeUnavailable, globus_sdk.NetworkError) as exc:
             future.set_exception(ComputeUnavailable(str(exc)))
