@@ -195,11 +195,3 @@ def test_the_compute_walker_imports_no_service_dependency(tmp_path: Path) -> Non
     tops = {m.split(".")[0] for m in loaded if not m.startswith("_")}  # not site hooks
     third_party = tops - set(sys.stdlib_module_names)
     assert third_party <= {"xtract_service", "xtract_extractors"}, third_party
-
-
-def test_every_package_folder_is_a_package_so_discovery_ships_it() -> None:
-    """setuptools finds packages by their ``__init__.py``: a folder of modules without
-    one would silently leave the wheel."""
-    for top in (ROOT / "xtract_sdk", *PACKAGES.values(), ROOT / "extractors" / "xtract_extractors"):
-        for folder in {p.parent for p in top.rglob("*.py")}:
-            assert (folder / "__init__.py").is_file(), folder
