@@ -148,7 +148,7 @@ def test_the_dashboard_takes_its_words_from_the_service_and_shows_what_failed(
 
     make_tree(tree_dir / "few", 20)
     page.goto(f"{service.url}/ui#token={service.token}")
-    page.wait_for_selector("#crawl-grouper option")
+    page.wait_for_selector("#crawl-grouper option", state="attached")
     options = page.eval_on_selector_all("#crawl-grouper option", "os => os.map(o => o.value)")
     assert options == list(GROUPERS)  # plug-in groupers included, the default first
     page.fill("#crawl-dir", str(tree_dir / "few"))
