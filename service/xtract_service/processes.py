@@ -7,7 +7,6 @@ import argparse
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ import redis
 
 from xtract_service.redis_client import connect
 from xtract_service.settings import Settings
-from xtract_service.streams import Loop
+from xtract_service.streams import Loop, consumer_name
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ ROLES = ("crawl", "orchestrator", "offload", "webhooks", "retention")
 def make_worker(role: str, r: redis.Redis, settings: Settings) -> Loop:
     """The loop of ``role``; imports only what the role needs (a crawl worker starts in
     a fraction of the time)."""
-    name = f"{role}-{socket.gethostname()}-{os.getpid()}"
+    name = consumer_name(role)
     if role == "orchestrator":
         from xtract_service.extraction.orchestrator import Orchestrator
 

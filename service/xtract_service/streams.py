@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -106,6 +107,12 @@ def fair_order(items: list[str], owner_of: Callable[[str], str], turn: int) -> l
             if by_owner[owner]:
                 out.append(by_owner[owner].pop(0))
     return out
+
+
+def consumer_name(role: str) -> str:
+    """How a worker of ``role`` is named in consumer groups and status: role, host, pid
+    (unique across hosts sharing one Redis)."""
+    return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
 
 class Loop:

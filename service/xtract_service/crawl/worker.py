@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -40,7 +38,7 @@ from xtract_service.events import publish
 from xtract_service.globus.ratelimit import owner_bucket
 from xtract_service.redis_client import Entry, entries_of, members, text
 from xtract_service.settings import Settings
-from xtract_service.streams import Consumer, fair_order
+from xtract_service.streams import Consumer, consumer_name, fair_order
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +71,7 @@ class CrawlWorker(Consumer):
     group = keys.DIR_GROUP
 
     def __init__(self, r: redis.Redis, settings: Settings, name: str | None = None) -> None:
-        super().__init__(
-            r, name or f"{socket.gethostname()}-{os.getpid()}", settings.claim_idle_seconds
-        )
+        super().__init__(r, name or consumer_name("crawl"), settings.claim_idle_seconds)
         self.settings = settings
         self.store = CrawlStore(
             r,

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -43,7 +41,7 @@ from xtract_service.globus import tokens
 from xtract_service.globus.ratelimit import owner_bucket
 from xtract_service.redis_client import Entry
 from xtract_service.settings import Settings
-from xtract_service.streams import Consumer, fair_order
+from xtract_service.streams import Consumer, consumer_name, fair_order
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +87,7 @@ class Orchestrator(Consumer):
     group = keys.XTRACT_GROUP
 
     def __init__(self, r: redis.Redis, settings: Settings, name: str | None = None) -> None:
-        super().__init__(
-            r, name or f"orch-{socket.gethostname()}-{os.getpid()}", settings.claim_idle_seconds
-        )
+        super().__init__(r, name or consumer_name("orchestrator"), settings.claim_idle_seconds)
         self.settings = settings
         self.runs_store = ExtractionRuns(r, settings.vault())
         self.runs: dict[str, Run] = {}

@@ -9,8 +9,6 @@ from its committed position.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import redis
@@ -20,7 +18,7 @@ from xtract_service.offload.engine import Engine
 from xtract_service.offload.store import OffloadStore
 from xtract_service.redis_client import Entry
 from xtract_service.settings import Settings
-from xtract_service.streams import Consumer
+from xtract_service.streams import Consumer, consumer_name
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +27,7 @@ class OffloadWorker(Consumer):
     group = keys.OFFLOAD_GROUP
 
     def __init__(self, r: redis.Redis, settings: Settings, slots: int = 2) -> None:
-        name = f"offload-{socket.gethostname()}-{os.getpid()}"
-        super().__init__(r, name, settings.claim_idle_seconds)
+        super().__init__(r, consumer_name("offload"), settings.claim_idle_seconds)
         self.settings, self.slots = settings, slots
         self.store = OffloadStore(r, settings.vault())
         self.pool = ThreadPoolExecutor(slots, thread_name_prefix="xtract-offload")
