@@ -9,11 +9,11 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test test-fast lint check bench clean chromium
 
+# a quiet install: the editable install's one notice (a warning about folders named like
+# the packages, which this layout does not have) is silenced; anything else shows
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# the editable install's one notice (a warning about folders named like the packages,
-	# which this layout does not have) is silenced; everything else setuptools says shows
 	PYTHONWARNINGS='ignore:::setuptools.command.editable_wheel' $(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 

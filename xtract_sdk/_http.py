@@ -128,6 +128,11 @@ class HttpCore:
                 "is `xtract serve` running?"
             ) from exc
 
+    def answer(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        """:meth:`request` for the routes that answer a JSON object (nearly all)."""
+        found: dict[str, Any] = self.request(method, path, json)
+        return found
+
     def request(self, method: str, path: str, json: Any = None) -> Any:
         """The decoded JSON answer; an :class:`~xtract_sdk.errors.XtractError` subclass
         for an error answer or an unreachable service. A 401 after a Globus login gets

@@ -110,13 +110,11 @@ class XtractClient:
 
     def whoami(self) -> dict[str, Any]:
         """``{owner, name, auth}``: who the service takes this client to be."""
-        result: dict[str, Any] = self.http.request("GET", "/v1/me")
-        return result
+        return self.http.answer("GET", "/v1/me")
 
     def health(self) -> dict[str, Any]:
         """The service's ``/health`` answer."""
-        result: dict[str, Any] = self.http.request("GET", "/health")
-        return result
+        return self.http.answer("GET", "/health")
 
     # -- crawling --------------------------------------------------------------------
     def crawl(
@@ -181,10 +179,7 @@ class XtractClient:
     def forget_crawl(self, crawl_id: str) -> dict[str, Any]:
         """Delete a finished crawl and everything the service keeps of it (status, file
         records, metadata, offloads, events); files written to your folders stay."""
-        result: dict[str, Any] = self.http.request(
-            "DELETE", f"/v1/crawls/{path_id(crawl_id)}?forget=true"
-        )
-        return result
+        return self.http.answer("DELETE", f"/v1/crawls/{path_id(crawl_id)}?forget=true")
 
     def share_crawl(
         self,
@@ -199,13 +194,11 @@ class XtractClient:
         stops sharing with them. Returns ``{crawl_id, identities, groups}``."""
         body = {"identities": list(identities), "groups": list(groups)}
         path = f"/v1/crawls/{path_id(crawl_id)}/shares" + ("/remove" if remove else "")
-        result: dict[str, Any] = self.http.request("POST", path, body)
-        return result
+        return self.http.answer("POST", path, body)
 
     def cancel_crawl(self, crawl_id: str) -> dict[str, Any]:
         """Stop a crawl; the files it found so far stay flushable."""
-        result: dict[str, Any] = self.http.request("DELETE", f"/v1/crawls/{path_id(crawl_id)}")
-        return result
+        return self.http.answer("DELETE", f"/v1/crawls/{path_id(crawl_id)}")
 
     def wait_for_crawls(
         self,
@@ -277,10 +270,9 @@ class XtractClient:
         if not endpoint.funcx_ep_id:
             raise XtractError("the endpoint has no funcx_ep_id to register containers for")
         body: dict[str, Any] = {"container_path": container_path, "containers": containers or {}}
-        result: dict[str, Any] = self.http.request(
+        return self.http.answer(
             "POST", f"/v1/endpoints/{path_id(endpoint.funcx_ep_id)}/containers", body
         )
-        return result
 
     def xtract(
         self,
@@ -316,17 +308,15 @@ class XtractClient:
     def retry(self, crawl_id: str, errors: bool = False) -> dict[str, Any]:
         """Extract again only the families that failed (with ``errors``, also those where
         an extractor failed); returns ``{crawl_id, retried}``."""
-        result: dict[str, Any] = self.http.request(
+        return self.http.answer(
             "POST", f"/v1/crawls/{path_id(crawl_id)}/xtract/retry", {"errors": errors}
         )
-        return result
 
     def clear(self, crawl_id: str, extractor: str | None = None) -> dict[str, Any]:
         """Forget extraction results: all of them, or one extractor's (then ``retry``)."""
-        result: dict[str, Any] = self.http.request(
+        return self.http.answer(
             "POST", f"/v1/crawls/{path_id(crawl_id)}/xtract/clear", {"extractor": extractor}
         )
-        return result
 
     def get_xtract_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
         """``{'xtract_status', 'xtract_counters': {...}, ...}`` for one crawl id, or a
@@ -515,10 +505,7 @@ class XtractClient:
 
     def add_webhooks(self, crawl_id: str, urls: list[str]) -> dict[str, Any]:
         """URLs to POST this crawl's STARTED, COMPLETED and FAILED events to."""
-        result: dict[str, Any] = self.http.request(
-            "POST", f"/v1/crawls/{path_id(crawl_id)}/webhooks", {"urls": urls}
-        )
-        return result
+        return self.http.answer("POST", f"/v1/crawls/{path_id(crawl_id)}/webhooks", {"urls": urls})
 
     def metadata(
         self, crawl_id: str, *, page: int = 200, follow: bool = True, interval: float = 0.5
