@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +146,17 @@ def test_the_dashboard_takes_its_words_from_the_service_and_shows_what_failed(
     service: Service, page: Any, tree_dir: Path
 ) -> None:
     from xtract_sdk.status import CrawlStatus
-    from xtract_service.crawl.groupers import GROUPERS
 
     make_tree(tree_dir / "few", 20)
     page.goto(f"{service.url}/ui#token={service.token}")
     page.wait_for_selector("#crawl-grouper option", state="attached")
     options = page.eval_on_selector_all("#crawl-grouper option", "os => os.map(o => o.value)")
-    assert options == list(GROUPERS)  # plug-in groupers included, the default first
+    words = requests.get(
+        f"{service.url}/v1/vocabulary",
+        headers={"Authorization": f"Bearer {service.token}"},
+        timeout=10,
+    ).json()
+    assert options == words["groupers"]  # plug-ins included, the default first
     page.fill("#crawl-dir", str(tree_dir / "few"))
     page.click("#crawl-form button")
     page.wait_for_selector(f"#run-status.ok.{CrawlStatus.COMPLETE.value}", timeout=TIMEOUT)
@@ -169,12 +175,26 @@ def test_the_dashboard_takes_its_words_from_the_service_and_shows_what_failed(
     shot(page, "5-failure-shown")
 
 
+REGISTRIES = """
+import json
+from xtract_extractors import all_extractors
+from xtract_service.crawl.groupers import GROUPERS
+from xtract_service.extraction.executors import EXECUTORS
+from xtract_service.offload.formats import WRITERS
+print(json.dumps({
+    "groupers": list(GROUPERS),
+    "executors": sorted(EXECUTORS),
+    "extractors": sorted(e.name for e in all_extractors()),
+    "formats": sorted(WRITERS),
+}))
+"""
+
+
 def test_the_vocabulary_is_the_services_own_words(service: Service) -> None:
-    from xtract_extractors import all_extractors
+    """What /v1/vocabulary says against the enums, and against the registries as a
+    fresh process of this installation has them (plug-ins included; this test process
+    has registered test extractors of its own)."""
     from xtract_sdk.status import CrawlStatus, EventType, XtractStatus
-    from xtract_service.crawl.groupers import GROUPERS
-    from xtract_service.extraction.executors import EXECUTORS
-    from xtract_service.offload.formats import WRITERS
 
     url = f"{service.url}/v1/vocabulary"
     assert requests.get(url, timeout=10).status_code == 401
@@ -185,6 +205,9 @@ def test_the_vocabulary_is_the_services_own_words(service: Service) -> None:
     assert set(got["xtract_status"]["terminal"]) == {s.value for s in XtractStatus.terminal()}
     assert set(got["events"]["all"]) == {e.value for e in EventType} - {EventType.ANY.value}
     assert set(got["events"]["final"]) == {e.value for e in EventType.final()}
-    assert got["groupers"] == list(GROUPERS)
-    assert set(got["executors"]) == set(EXECUTORS) and set(got["formats"]) == set(WRITERS)
-    assert set(got["extractors"]) == {e.name for e in all_extractors()}
+    fresh = subprocess.run(
+        [sys.executable, "-c", REGISTRIES], capture_output=True, text=True, check=True
+    )
+    registries = json.loads(fresh.stdout)
+    assert registries["extractors"] and registries["groupers"]
+    assert {k: got[k] for k in registries} == registries
