@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import write_good, write_hostile
+from tests.emulators.compute import ENDPOINT, TOKEN, ComputeEmulator
 from tests.support import Service, roots_env
 
 
@@ -50,3 +51,32 @@ def tree_dir(data_root: Path, request: pytest.FixtureRequest) -> Path:
     d.mkdir()
     os.chmod(d, 0o755)
     return d
+
+
+@pytest.fixture(scope="module")
+def compute() -> Iterator[ComputeEmulator]:
+    """An emulated Globus Compute service with one endpoint (``ENDPOINT``, ``TOKEN``)."""
+    with ComputeEmulator(ENDPOINT, TOKEN) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def compute_service(
+    compute: ComputeEmulator, data_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """A service whose Compute calls go to the emulator."""
+    env = {
+        **roots_env(data_root),
+        "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
+        "XTRACT_COMPUTE_POLL_SECONDS": "0.2",
+    }
+    with Service(tmp_path_factory.mktemp("compute-home"), env=env) as svc:
+        yield svc
+
+
+@pytest.fixture
+def emu(compute: ComputeEmulator) -> Iterator[ComputeEmulator]:
+    """The module's Compute emulator, put back to a willing endpoint after each test."""
+    compute.submissions.clear()
+    yield compute
+    compute.online, compute.refuse, compute.answer = True, None, None

@@ -6,8 +6,10 @@ Implements the calls Xtract makes, with the service's documented shapes:
   ``{function_uuid}``
 - ``GET /v2/endpoints/{id}/status`` -> ``{status: online|offline, details}``
 - ``POST /v3/endpoints/{id}/submit`` ``{create_queue, tasks: {function_id: [payload]},
-  user_endpoint_config?}`` -> ``{request_id, task_group_id, endpoint_id,
-  tasks: {function_id: [task_id]}}``
+  user_endpoint_config?, result_serializers?}`` -> ``{request_id, task_group_id,
+  endpoint_id, tasks: {function_id: [task_id]}}``; results are serialized with the first
+  of ``result_serializers`` (import paths of globus-compute-sdk strategies), as an
+  endpoint does, else with the SDK's default (dill)
 - ``POST /v2/batch_status`` ``{task_ids}`` -> ``{response: "batch", results: {task_id:
   {task_id, status, result | exception, completion_t}}}``
 
@@ -15,7 +17,8 @@ Submitted tasks really run: function and arguments are unpacked with globus-comp
 serializer and called on a thread pool, as an endpoint worker would. The endpoint can be
 taken offline, or made to refuse submissions, and it keeps every submission it took;
 ``latency`` holds each task back that long before it runs (a real endpoint's queue and
-round trip).
+round trip). A hostile endpoint is one whose ``answer`` replaces each result it sends
+with what it likes (a pickle whose loading runs code, say).
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from tests.emulators._server import JsonServer, Reply
+
+# the endpoint and token the tests' emulated Compute service knows
+ENDPOINT = str(uuid.uuid4())
+TOKEN = "compute-token-for-tests"
 
 
 class ComputeEmulator(JsonServer):
@@ -48,6 +56,7 @@ class ComputeEmulator(JsonServer):
         self.online = True
         self.refuse: str | None = None  # a reason to answer submissions with 403
         self.latency = 0.0
+        self.answer: Callable[[Any], str] | None = None  # a hostile endpoint's results
         self.serde = ComputeSerializer()
         self.functions: dict[str, Any] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
@@ -89,7 +98,8 @@ class ComputeEmulator(JsonServer):
                 tid = str(uuid.uuid4())
                 with self._lock:
                     self.tasks[tid] = {"task_id": tid, "status": "waiting-for-ep"}
-                self._pool.submit(self._execute, tid, self.functions[fid], payload)
+                serializers = body.get("result_serializers") or []
+                self._pool.submit(self._execute, tid, self.functions[fid], payload, serializers)
                 out.setdefault(fid, []).append(tid)
         return 200, {
             "request_id": str(uuid.uuid4()),
@@ -98,13 +108,14 @@ class ComputeEmulator(JsonServer):
             "tasks": out,
         }
 
-    def _execute(self, tid: str, function: Any, payload: str) -> None:
+    def _execute(self, tid: str, function: Any, payload: str, serializers: list[str]) -> None:
         if self.latency:
             time.sleep(self.latency)
         args_s, kwargs_s = self.serde.unpack_buffers(payload)
         try:
             result = function(*self.serde.deserialize(args_s), **self.serde.deserialize(kwargs_s))
-            doc = {"status": "success", "result": self.serde.serialize(result)}
+            packed = _result_serde(serializers).serialize(result)
+            doc = {"status": "success", "result": self.answer(result) if self.answer else packed}
         except Exception:
             doc = {"status": "failed", "exception": traceback.format_exc()}
         with self._lock:
@@ -150,3 +161,31 @@ class ComputeEmulator(JsonServer):
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "reason": message}
+
+
+def _result_serde(paths: list[str]) -> Any:
+    """The serializer an endpoint packs results with: the first of the submission's
+    ``result_serializers`` (globus-compute-sdk strategies only), else the default."""
+    from globus_compute_sdk import serialize
+
+    for path in paths:
+        module, _, name = path.rpartition(".")
+        strategy = (
+            getattr(serialize, name, None) if module.startswith("globus_compute_sdk") else None
+        )
+        if strategy is not None:
+            return serialize.ComputeSerializer(strategy_data=strategy())
+    return serialize.ComputeSerializer()
+
+
+def pickled_touch(marker: Path) -> Callable[[Any], str]:
+    """An endpoint's answer that, when unpickled, creates ``marker`` (any code could
+    run there instead)."""
+    from globus_compute_sdk.serialize import ComputeSerializer, DillDataBase64
+
+    class Touch:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (open, (str(marker), "w"))  # the payload names builtins.open, not Touch
+
+    payload = ComputeSerializer(strategy_data=DillDataBase64()).serialize(Touch())
+    return lambda result: payload

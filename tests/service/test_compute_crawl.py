@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.compute import ComputeEmulator
+from tests.emulators.compute import ComputeEmulator, pickled_touch
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, flush_all, make_tree, read_events, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
@@ -198,3 +198,21 @@ def test_the_walker_on_the_endpoint_pages_a_big_folder_goes_down_and_stays_insid
     assert small["left"] == [["/data/d", 0]]
     outside = walk_folders(root, ["/data"], [["/../secret", 0], ["/", 0]])
     assert all(x["files"] == [] and x["unreadable"] == 1 for x in outside["listed"])
+
+
+def test_a_pickled_walker_answer_is_never_loaded_and_the_crawl_goes_on_with_transfer(
+    world: tuple[Service, TransferEmulator, ComputeEmulator], globus_root: Path
+) -> None:
+    svc, _, compute = world
+    tree = make_tree(globus_root / "hostile-walker", 30, fanout=2, depth=1)
+    marker = globus_root / "the-endpoint-ran-code-here"
+    compute.answer = pickled_touch(marker)
+    try:
+        cid, status = crawl(svc, "/hostile-walker", FUNCX, globus_root)
+    finally:
+        compute.answer = None
+    assert not marker.exists(), "a pickle from the endpoint was loaded in the crawl worker"
+    assert status["status"] == "complete" and status["data"]["lister"] == "transfer"
+    assert "other than JSON" in status["data"]["fallback_reason"]
+    root = str(globus_root)
+    assert {root + f["path"] for f in flush_all(client(svc), cid)} == set(tree)

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.emulators.compute import ComputeEmulator
-from tests.support import Service, all_documents, by_path, roots_env
+from tests.emulators.compute import ENDPOINT, TOKEN, ComputeEmulator
+from tests.support import Service, all_documents, by_path
 from xtract_sdk import XtractClient, XtractEndpoint
-
-ENDPOINT = str(uuid.uuid4())
-TOKEN = "compute-token-for-tests"
 
 
 def extract(xtr: XtractClient, corpus: Path, **options: Any) -> tuple[dict, dict]:
@@ -46,32 +42,6 @@ def test_parsl_gives_the_same_metadata_as_local(
         if found.get(p) != local_result.get(p)
     }
     assert not differ, differ
-
-
-@pytest.fixture(scope="module")
-def compute() -> Iterator[ComputeEmulator]:
-    with ComputeEmulator(ENDPOINT, TOKEN) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def compute_service(
-    compute: ComputeEmulator, data_root: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Service]:
-    env = {
-        **roots_env(data_root),
-        "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,
-        "XTRACT_COMPUTE_POLL_SECONDS": "0.2",
-    }
-    with Service(tmp_path_factory.mktemp("compute-home"), env=env) as svc:
-        yield svc
-
-
-@pytest.fixture
-def emu(compute: ComputeEmulator) -> Iterator[ComputeEmulator]:
-    compute.submissions.clear()
-    yield compute
-    compute.online, compute.refuse = True, None
 
 
 def test_globus_compute_gives_the_same_metadata_in_the_registered_containers(

@@ -3,7 +3,15 @@
 It speaks the Compute REST API through globus-sdk's ``ComputeClientV3``
 (``register_function``, ``submit``) and ``ComputeClientV2`` (``get_endpoint_status``,
 ``get_task_batch``), which honour ``GLOBUS_SDK_SERVICE_URL_COMPUTE``, and packs
-functions, arguments and results with globus-compute-sdk's own serializer. (The SDK's
+functions and arguments with globus-compute-sdk's own serializer.
+
+**Nothing an endpoint sends is unpickled.** The caller chooses the endpoint, so its
+answers are untrusted: arguments go as JSON (``JSONData``), every submission asks the
+endpoint to serialize results as JSON too (``result_serializers``), and results are
+read by ``JSONData`` alone (``json.loads``): a dill, pickle or code payload is refused
+before anything is loaded, and so is one larger than
+``XTRACT_COMPUTE_MAX_RESULT_BYTES``. What the JSON says is checked by the caller
+(the walker's answers by the crawl, documents by the orchestrator). (The SDK's
 ``Executor`` streams results over AMQP; polling the batch-status route needs nothing
 but HTTPS.) A templated endpoint learns its container from ``user_endpoint_config``
 ``{"container_type", "container_uri"}``, set per submission like the SDK's
@@ -25,6 +33,8 @@ import globus_sdk
 from xtract_service.globus import clients
 from xtract_service.globus.ratelimit import RateLimiter
 from xtract_service.settings import Settings
+
+RESULT_SERIALIZER = "globus_compute_sdk.serialize.JSONData"  # what endpoints answer in
 
 
 class ComputeUnavailable(RuntimeError):
@@ -49,11 +59,15 @@ class ComputeTasks(Executor):
         settings: Settings,
         limiter: RateLimiter | None = None,
     ) -> None:
-        from globus_compute_sdk.serialize import ComputeSerializer
+        from globus_compute_sdk.serialize import ComputeSerializer, JSONData
 
         self.v2, self.v3 = clients.compute(token, settings, limiter)
         self.endpoint_id = endpoint_id
-        self.serde = ComputeSerializer()
+        # arguments go as JSON; results are read by JSONData alone (never by the
+        # serializer, whose allow-list must also admit a code strategy: code is exec'd)
+        self.json = JSONData()  # type: ignore[no-untyped-call]
+        self.serde = ComputeSerializer(strategy_data=self.json)
+        self.max_result = settings.compute_max_result_bytes
         self.poll_seconds = settings.compute_poll_seconds
         self.user_endpoint_config: dict[str, Any] | None = None
         self._functions: dict[Callable[..., Any], str] = {}
@@ -87,7 +101,11 @@ class ComputeTasks(Executor):
             payload = self.serde.pack_buffers(
                 [self.serde.serialize(args), self.serde.serialize(kwargs)]
             )
-            body: dict[str, Any] = {"create_queue": False, "tasks": {function_id: [payload]}}
+            body: dict[str, Any] = {
+                "create_queue": False,
+                "tasks": {function_id: [payload]},
+                "result_serializers": [RESULT_SERIALIZER],
+            }
             if self.user_endpoint_config:
                 body["user_endpoint_config"] = self.user_endpoint_config
             reply = self.v3.submit(self.endpoint_id, body)
@@ -126,7 +144,7 @@ class ComputeTasks(Executor):
             return
         if "result" in task:
             try:
-                future.set_result(self.serde.deserialize(task["result"]))
+                future.set_result(self._result(task["result"]))
             except Exception as exc:
                 future.set_exception(ComputeUnavailable(f"unreadable result: {exc}"))
         else:
@@ -135,6 +153,22 @@ class ComputeTasks(Executor):
                     f"the task failed on the endpoint: {str(task['exception'])[:1000]}"
                 )
             )
+
+    def _result(self, payload: Any) -> Any:
+        """A task's result, if it is JSON of a bounded size (and nothing else)."""
+        if not isinstance(payload, str):
+            raise ValueError("the result is not a serialized string")
+        if len(payload) > self.max_result:
+            raise ValueError(
+                f"{len(payload):,} bytes is over XTRACT_COMPUTE_MAX_RESULT_BYTES "
+                f"({self.max_result:,})"
+            )
+        if not payload.startswith(self.json.identifier):
+            raise ValueError(
+                "the endpoint answered in a serialization other than JSON, which is never "
+                "loaded here"
+            )
+        return self.json.deserialize(payload)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._stop.set()
