@@ -11,6 +11,7 @@ import pytest
 from tests.corpus import write_good, write_hostile
 from tests.emulators.compute import ENDPOINT, TOKEN, ComputeEmulator
 from tests.support import Service, roots_env
+from xtract_extractors import IsolatedRunner
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +81,10 @@ def emu(compute: ComputeEmulator) -> Iterator[ComputeEmulator]:
     compute.submissions.clear()
     yield compute
     compute.online, compute.refuse, compute.answer = True, None, None
+
+
+@pytest.fixture(scope="session")
+def runner() -> Iterator[IsolatedRunner]:
+    """One extraction process (time-limited) for the session's extractor calls."""
+    with IsolatedRunner(time_limit=30) as r:
+        yield r

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.corpus import write_good, write_hostile
-from xtract_extractors import IsolatedRunner
 
 
 @pytest.fixture(scope="session")
@@ -17,9 +15,3 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_hostile(tmp_path_factory.mktemp("hostile"))
-
-
-@pytest.fixture(scope="session")
-def runner() -> Iterator[IsolatedRunner]:
-    with IsolatedRunner(time_limit=30) as r:
-        yield r

@@ -1,5 +1,7 @@
 """``hdf5``: the tree of an HDF5 file with h5py: groups, datasets (shape, dtype,
-chunks, compression) and attributes. Only metadata is read, never dataset values."""
+chunks, compression) and attributes. Only metadata is read, never dataset values, and
+only the file's own tree: external links, external storage and virtual datasets are
+listed under ``links`` with their targets' names, never followed (``_links.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from ..registry import extractor, param
 from ._common import jsonable, need
+from ._links import outside_links
 
 
 def _attrs(obj: Any, limit: int) -> dict[str, Any]:
@@ -64,6 +67,7 @@ def hdf5(path: str, max_objects: int = 1000, max_attrs: int = 50) -> dict[str, A
             "attributes": root_attrs,
             "groups": groups,
             "datasets": datasets,
+            "links": outside_links(f, max_objects),
         }
     if seen[0] > max_objects:
         out["warnings"] = [f"{seen[0]} objects; described the first {max_objects}"]
