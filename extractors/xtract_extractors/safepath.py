@@ -5,6 +5,10 @@ or a device.
 A path is checked *while* it is opened, not before: each component is opened relative
 to the directory file descriptor of the one before it with ``O_NOFOLLOW``, so swapping a
 folder for a symbolic link (or a file for a FIFO) after any check cannot lead outside.
+That holds above the root too: a root is opened from ``/`` the same way, component by
+component. Roots are canonical (the service makes every path a caller names canonical
+when it checks it), so a link on a root's way is a folder swapped for one since, and is
+refused (a root opened by its absolute path would have followed it out).
 Symbolic links are followed only when the caller allows it, and then only while every
 hop stays inside an allowed root (checked at open time, hop by hop). Files are opened
 ``O_NONBLOCK`` and must be regular files (``fstat``); folders the service creates are
@@ -118,7 +122,7 @@ class Roots:
         """Open ``target`` beneath ``root``: a file descriptor, or the path a symbolic
         link on the way leads to (for the caller to walk again)."""
         parts = [p for p in target[len(root) :].split("/") if p]
-        fd = os.open(root, _DIR)
+        fd = _open_root(root)
         here = root
         try:
             for i, part in enumerate(parts):
@@ -154,6 +158,30 @@ class Roots:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(part, mode, dir_fd=fd)
             return os.open(part, flags, dir_fd=fd)
+
+
+def _open_root(root: str) -> int:
+    """The folder ``root`` (canonical) opened from ``/`` component by component, never
+    through a symbolic link; UnsafePath names the component that has become one."""
+    fd = os.open("/", _DIR)
+    here = "/"
+    try:
+        for part in [p for p in root.split("/") if p]:
+            try:
+                nfd = os.open(part, _DIR, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and _is_link(part, fd):
+                    raise UnsafePath(
+                        f"{posixpath.join(here, part)}, on the way to {root}, is now a "
+                        "symbolic link"
+                    ) from None
+                raise
+            os.close(fd)
+            fd, here = nfd, posixpath.join(here, part)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _regular(fd: int, shown: str) -> int:

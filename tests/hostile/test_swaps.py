@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from xtract_extractors.batch import extract_batch
 
 
@@ -49,3 +51,52 @@ def test_files_swapped_after_the_crawl_become_error_records_at_once(tmp_path: Pa
     assert found["gone.txt"]["errors"][0]["error"] == "FileNotFoundError"
     text = repr(docs)
     assert "alice" not in text and "$6$" not in text
+
+
+SWAPPED = ["d", "d/x", "d/x/etc"]  # above the root, the root itself, inside it
+
+
+def swap_for_a_link(base: Path, rel: str, outside: Path) -> None:
+    """Move ``base/rel`` away and put a link to the same place in ``outside`` there."""
+    here = base / rel
+    here.rename(here.with_name(here.name + ".moved"))
+    here.symlink_to(outside / rel)
+
+
+def layout(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """``data/d/x`` (the crawl's root) holding ``etc/shadow``, and a copy of the same tree
+    outside whose ``shadow`` holds a secret."""
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    for top, text in ((data, "decoy words only\n"), (outside, "root:$6$hash:19000\n")):
+        (top / "d" / "x" / "etc").mkdir(parents=True)
+        (top / "d" / "x" / "etc" / "shadow").write_text(text)
+    return data, outside, data / "d" / "x"
+
+
+@pytest.mark.parametrize("rel", SWAPPED)
+def test_a_folder_on_the_way_to_a_file_swapped_for_a_link_is_refused_when_extracting(
+    tmp_path: Path, rel: str
+) -> None:
+    data, outside, root = layout(tmp_path)
+    path = root / "etc" / "shadow"
+    families = [family(0, path)]
+    swap_for_a_link(data, rel, outside)
+    (doc,) = extract_batch(families, time_limit=20, roots=[str(root)])
+    assert doc["metadata"][str(path)] == {}
+    (error,) = doc["errors"]
+    assert error["error"] == "unsafe_path" and "symbolic link" in error["message"], error
+    assert "$6$" not in repr(doc)
+
+
+@pytest.mark.parametrize("rel", ["d", "d/x"])  # above the root, the root itself
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_folder_above_the_root_swapped_for_a_link_is_refused_when_listing(
+    tmp_path: Path, rel: str, fast: bool
+) -> None:
+    from xtract_service.crawl.repos.local import LocalRepo
+
+    data, outside, root = layout(tmp_path)
+    swap_for_a_link(data, rel, outside)
+    listing = LocalRepo([str(root)], fast=fast).list_dir(str(root))
+    assert listing.files == [] and listing.subdirs == [] and listing.unreadable == 1
+    assert "symbolic link" in listing.errors[0]["error"]
