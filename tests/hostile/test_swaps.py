@@ -100,3 +100,32 @@ def test_a_folder_above_the_root_swapped_for_a_link_is_refused_when_listing(
     listing = LocalRepo([str(root)], fast=fast).list_dir(str(root))
     assert listing.files == [] and listing.subdirs == [] and listing.unreadable == 1
     assert "symbolic link" in listing.errors[0]["error"]
+
+
+@pytest.mark.parametrize("how", ["write_files", "write_file"])
+def test_a_fifo_where_a_temporary_file_goes_cannot_block_a_write(tmp_path: Path, how: str) -> None:
+    """An owner's output folder is theirs to fill with traps: FIFOs under the names a
+    document's temporary file could take (the old, predictable one included) never make
+    the shared writer wait for a reader."""
+    import threading
+
+    from xtract_extractors.safepath import opened, write_file, write_files
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for trap in (f".doc.json.partial{os.getpid()}", "doc.json"):
+        os.mkfifo(folder / trap)
+    done = threading.Event()
+
+    def write() -> None:
+        with opened(os.open(folder, os.O_RDONLY | os.O_DIRECTORY)) as fd:
+            if how == "write_files":
+                write_files(fd, [("doc.json", b"{}")])
+            else:
+                write_file(fd, "doc.json", b"{}")
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(10), "the write waited on a FIFO"
+    assert (folder / "doc.json").read_bytes() == b"{}"  # the FIFO's name, replaced whole
+    assert not [p for p in folder.iterdir() if ".partial" in p.name and p.is_file()]
