@@ -108,8 +108,8 @@ class Settings(BaseSettings):
     compute_page_entries: int = Field(50_000, ge=1, le=1_000_000)
     compute_list_timeout: float = Field(300.0, gt=0)
     # the largest task result read from a Compute endpoint (JSON; Globus Compute itself
-    # caps results at 10 MB)
-    compute_max_result_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    # caps results at 10 MB; a walker's page of 50,000 entries is about 3 MB)
+    compute_max_result_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     # Offload: worker processes, and the Globus collection this host serves (so its
     # staged exports can be transferred): its id, and the local folder its "/" maps to.
     offloaders: int = 1

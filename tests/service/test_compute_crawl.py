@@ -7,11 +7,12 @@ crawl says so."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -214,5 +215,47 @@ def test_a_pickled_walker_answer_is_never_loaded_and_the_crawl_goes_on_with_tran
     assert not marker.exists(), "a pickle from the endpoint was loaded in the crawl worker"
     assert status["status"] == "complete" and status["data"]["lister"] == "transfer"
     assert "other than JSON" in status["data"]["fallback_reason"]
+    root = str(globus_root)
+    assert {root + f["path"] for f in flush_all(client(svc), cid)} == set(tree)
+
+
+def _walker_lies(kind: str) -> Callable[[Any], str]:
+    """A hostile endpoint's walker answer, made from the true one."""
+    from globus_compute_sdk.serialize import JSONData
+
+    def answer(true: Any) -> str:
+        lie = json.loads(json.dumps(true))
+        first = lie["listed"][0]
+        if kind == "not_asked":
+            lie["listed"].append({**first, "path": "/etc", "files": [["shadow", 1, 1.0]]})
+            lie["listed"][-1]["inodes"] = [1]
+        elif kind == "dotdot":
+            first["files"].append(["../../etc/passwd", 1, 1.0])
+            first["inodes"] = first["inodes"] + [1] if first["inodes"] else []
+        elif kind == "nul":
+            first["files"].append(["a\x00b", 1, 1.0])
+            first["inodes"] = first["inodes"] + [1] if first["inodes"] else []
+        else:  # a million entries
+            first["files"] += [[f"f{i}", 1, 1.0] for i in range(1_000_000)]
+            first["inodes"] = []
+        return str(JSONData().serialize(lie))
+
+    return answer
+
+
+@pytest.mark.parametrize("kind", ["not_asked", "dotdot", "nul", "million"])
+def test_a_walker_answer_that_lies_is_refused_and_the_crawl_goes_on_with_transfer(
+    world: tuple[Service, TransferEmulator, ComputeEmulator], globus_root: Path, kind: str
+) -> None:
+    svc, _, compute = world
+    tree = make_tree(globus_root / f"lying-{kind}", 12)
+    compute.answer = _walker_lies(kind)
+    try:
+        cid, status = crawl(svc, f"/lying-{kind}", FUNCX, globus_root)
+    finally:
+        compute.answer = None
+    assert status["status"] == "complete" and status["data"]["lister"] == "transfer"
+    reason = status["data"]["fallback_reason"]
+    assert (reason and "unreadable result" not in reason) or kind == "million", reason
     root = str(globus_root)
     assert {root + f["path"] for f in flush_all(client(svc), cid)} == set(tree)

@@ -23,12 +23,14 @@ the rest of the crawl, and ``told`` is told why (the worker turns that into one
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from xtract_extractors.safepath import within
 from xtract_service.crawl.repos import Fallback, Listing, Repo
-from xtract_service.crawl.repos.walker import PAGE_ENTRIES, walk_folders
+from xtract_service.crawl.repos.walker import MAX_FOLDERS, PAGE_ENTRIES, walk_folders
 
 
 class ComputeRepo:
@@ -113,9 +115,7 @@ class ComputeRepo:
             raise TimeoutError(
                 f"no answer from the Compute endpoint in {self.timeout:g} s"
             ) from None
-        if not answer["listed"] and todo:
-            raise RuntimeError("the Compute endpoint's walker listed nothing")
-        return answer
+        return check_answer(answer, todo, self.crawl_roots, self.page_entries)
 
     def _fall_back(self, reason: str, *, tell: bool) -> None:
         if self._fallback is None:
@@ -127,6 +127,91 @@ class ComputeRepo:
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self._fallback is not None:
             self._fallback.close()
+
+
+class BadAnswer(ValueError):
+    """A walker's answer that is not what :func:`walk_folders` answers."""
+
+
+def check_answer(
+    answer: Any, todo: list[list[Any]], crawl_roots: list[str], page_entries: int
+) -> dict[str, Any]:
+    """The walker's answer, if it is one :func:`walk_folders` could have given for
+    ``todo``: only folders asked for, or found on the way (breadth-first, each a listed
+    folder's sub-folder); single, well-formed names; no more entries than a page holds.
+    The endpoint is the caller's choice, so its answer is checked like a request; a
+    :class:`BadAnswer` says what is wrong (the crawl then lists with Transfer)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("listed"), list):
+        raise BadAnswer("the walker's answer is not a listing")
+    if not answer["listed"] and todo:
+        raise BadAnswer("the Compute endpoint's walker listed nothing")
+    reachable = {p for p, _ in todo}
+    entries = 0
+    for a in answer["listed"]:
+        _check_folder(a, reachable, crawl_roots)
+        entries += len(a["files"]) + len(a["subdirs"])
+        reachable.update(d for _, d in a["subdirs"])
+    if entries > 2 * page_entries + len(todo) or len(answer["listed"]) > MAX_FOLDERS:
+        raise BadAnswer(f"{entries:,} entries, more than a page of {page_entries:,} holds")
+    left = answer.get("left")
+    if not isinstance(left, list) or not all(
+        isinstance(x, list) and len(x) == 2 and x[0] in reachable and _count(x[1]) for x in left
+    ):
+        raise BadAnswer("the walker's answer leaves folders it was not asked for")
+    return answer
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_folder(a: Any, reachable: set[str], crawl_roots: list[str]) -> None:
+    """One listed folder of a walker's answer (see :func:`check_answer`)."""
+    if not isinstance(a, dict) or a.get("path") not in reachable:
+        raise BadAnswer(f"the walker listed a folder it was not asked for: {str(a)[:200]!r}")
+    path = a["path"]
+    files, inodes, subdirs = a.get("files"), a.get("inodes"), a.get("subdirs")
+    if not (isinstance(files, list) and isinstance(inodes, list) and isinstance(subdirs, list)):
+        raise BadAnswer(f"{path}: not a listing")
+    for f in files:
+        if not (
+            isinstance(f, list)
+            and 3 <= len(f) <= 4
+            and _name(f[0])
+            and _count(f[1])
+            and (f[2] is None or isinstance(f[2], int | float))
+            and (len(f) == 3 or isinstance(f[3], str))
+        ):
+            raise BadAnswer(f"{path}: a file entry that is not [name, size, mtime]: {f!r:.200}")
+    if inodes and (len(inodes) != len(files) or not all(_count(i) for i in inodes)):
+        raise BadAnswer(f"{path}: inodes do not match its files")
+    prefix = path.rstrip("/") + "/"
+    for pair in subdirs:
+        ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+        if not ok or not pair[1].startswith(prefix) or not _name(pair[1][len(prefix) :]):
+            raise BadAnswer(f"{path}: a sub-folder that is not its own: {pair!r:.200}")
+        key = posixpath.normpath(pair[0])
+        if key != pair[0] or not any(within(key, r) for r in crawl_roots):
+            raise BadAnswer(f"{path}: a sub-folder key outside the crawl: {pair[0]!r:.200}")
+    errors = a.get("errors")
+    if not isinstance(errors, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("error"), str)
+        for e in errors
+    ):
+        raise BadAnswer(f"{path}: errors that are not [{{path, error}}]")
+    if not (_count(a.get("links_skipped")) and _count(a.get("unreadable"))):
+        raise BadAnswer(f"{path}: counters that are not counts")
+
+
+def _name(value: Any) -> bool:
+    """A single, well-formed entry name (no ``/``, not ``.`` or ``..``, no NUL)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 255
+        and "/" not in value
+        and "\x00" not in value
+        and value not in (".", "..")
+    )
 
 
 def _merge(into: Listing, answer: dict[str, Any]) -> None:
