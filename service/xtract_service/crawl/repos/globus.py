@@ -43,13 +43,13 @@ class GlobusRepo:
         skip: list[str] | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
-        from xtract_service.crawl.repos.local import _skip_matcher
+        from xtract_service.crawl.repos.local import skip_matcher
 
         connections = settings.listings_in_flight
         self.client = clients.transfer(transfer_token, settings, limiter, connections)
         self.endpoint_id = endpoint_id
         self.page_size = settings.globus_page_size
-        self.skip = _skip_matcher(skip or [])
+        self.skip = skip_matcher(skip or [])
 
     def list_dir(self, path: str) -> Listing:
         out = Listing()
@@ -75,7 +75,7 @@ class GlobusRepo:
 
     def _add(self, directory: str, item: dict[str, Any], out: Listing) -> None:
         name = item.get("name", "")
-        if self.skip is not None and self.skip.match(name):
+        if self.skip is not None and self.skip(name):
             return
         full = posixpath.join(directory, name)
         kind = item.get("type")
