@@ -15,7 +15,7 @@ import base64
 import os
 import re
 import stat as st
-from collections.abc import Callable
+from typing import Any
 
 from xtract_extractors.safepath import Roots, opened
 from xtract_service.crawl.repos import Listing
@@ -59,20 +59,32 @@ def glob_regex(pattern: str) -> str:
     return "(?s:" + "".join(out) + ")"
 
 
-def skip_matcher(patterns: list[str]) -> Callable[[str], object] | None:
+class SkipGlobs:
     """Whether a name matches one of the skip globs (a whole-name match). Compiled by
     RE2 (linear time in the name, whatever the patterns: a caller's patterns run in a
     shared worker); Python's ``re`` only where RE2 is not installed (a Compute endpoint
-    running the walker)."""
-    if not patterns:
-        return None
-    joined = "|".join(glob_regex(p) for p in patterns)
-    try:
-        import re2
+    running the walker). A name that is not valid UTF-8 is matched as it is shown."""
 
-        return re2.compile(joined).fullmatch  # type: ignore[no-any-return]
-    except ImportError:
-        return re.compile(joined).fullmatch
+    def __init__(self, patterns: list[str]) -> None:
+        joined = "|".join(glob_regex(p) for p in patterns)
+        try:
+            import re2
+
+            self.compiled: Any = re2.compile(joined)
+        except ImportError:
+            self.compiled = re.compile(joined)
+
+    def __call__(self, name: str) -> bool:
+        try:
+            return self.compiled.fullmatch(name) is not None
+        except UnicodeEncodeError:  # RE2 takes UTF-8 only: raw bytes are shown as U+FFFD
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return self.compiled.fullmatch(shown) is not None
+
+
+def skip_matcher(patterns: list[str]) -> SkipGlobs | None:
+    """The matcher of these skip globs (None when there are none)."""
+    return SkipGlobs(patterns) if patterns else None
 
 
 def _display(path: str) -> tuple[str, str | None]:
