@@ -129,6 +129,12 @@ def flush_cursor(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:flush"
 
 
+@_key("crawl:{id}:flush:capability", "string")
+def capability_flush_cursor(crawl_id: str) -> str:
+    """the flush cursor of calls that hold only the crawl id (published clients)"""
+    return f"{PREFIX}:crawl:{crawl_id}:flush:capability"
+
+
 @_key("crawl:{id}:workers", "hash")
 def workers(crawl_id: str) -> str:
     """directories listed per worker"""
@@ -318,6 +324,7 @@ def of_crawl(crawl_id: str) -> list[str]:
             families,
             errors,
             flush_cursor,
+            capability_flush_cursor,
             workers,
             secrets,
             events,

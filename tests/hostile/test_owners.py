@@ -199,3 +199,25 @@ def test_a_catastrophic_regex_filter_runs_in_linear_time_and_exports_are_private
     for path in [out, *out.iterdir()]:
         mode = path.stat().st_mode & 0o777
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+def test_the_crawl_id_alone_never_consumes_what_the_owners_flush_is_owed(
+    service: Service, tree_dir: Path
+) -> None:
+    """A published client sends no credential to fetch_crawl_mdata, so the crawl id is
+    its capability; whoever else learned the id (a sharee, a reader of an export) gets
+    a cursor of its own and cannot drain the owner's flush."""
+    small_tree(tree_dir / "data")
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(
+        XtractEndpoint("local", dirs=[str(tree_dir / "data")]), progress=False
+    )
+    taken = requests.get(
+        service.url + "/fetch_crawl_mdata", json={"crawl_id": cid, "n": 1000}, timeout=10
+    ).json()
+    assert taken["num_files"] == 3  # the capability still reads, once, for itself
+    again = requests.get(
+        service.url + "/fetch_crawl_mdata", json={"crawl_id": cid, "n": 1000}, timeout=10
+    ).json()
+    assert again["num_files"] == 0 and again["queue_empty"]
+    assert len(flush_all(xtr, cid)) == 3  # the owner's own flush lost nothing

@@ -43,22 +43,35 @@ def _more_after(r: Any, stream: str, cursor: Cursor) -> bool:
 
 
 def flush_files(
-    store: CrawlStore, crawl_id: str, owner: str, n: Any, max_flush: int
+    store: CrawlStore,
+    crawl_id: str,
+    owner: str,
+    n: Any,
+    max_flush: int,
+    *,
+    capability: bool = False,
 ) -> dict[str, Any]:
     """:func:`flush` for a caller: the crawl must be theirs and ``n`` a whole number
-    from 1 to ``max_flush``."""
+    from 1 to ``max_flush``. A call that holds only the crawl id (``capability``: a
+    published client sending no credential) reads with a cursor of its own: it never
+    consumes what the owner's authenticated flushes are owed."""
     store.get(crawl_id, owner)
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_flush:
         raise BadRequest(
             f"first_n_files must be an integer from 1 to {max_flush}, not {n!r}",
             "bad_first_n_files",
         )
-    return flush(store.r, crawl_id, n)
+    cursor = keys.capability_flush_cursor if capability else keys.flush_cursor
+    return flush(store.r, crawl_id, n, cursor(crawl_id))
 
 
-def flush(r: redis.Redis, crawl_id: str, first_n_files: int) -> dict[str, Any]:
-    """Return up to ``first_n_files`` files not flushed before, in discovery order."""
-    cursor_key, stream = keys.flush_cursor(crawl_id), keys.families(crawl_id)
+def flush(
+    r: redis.Redis, crawl_id: str, first_n_files: int, cursor_key: str | None = None
+) -> dict[str, Any]:
+    """Return up to ``first_n_files`` files not flushed before (by this cursor, the
+    owner's by default), in discovery order."""
+    cursor_key = cursor_key or keys.flush_cursor(crawl_id)
+    stream = keys.families(crawl_id)
     while True:
         with r.pipeline(transaction=True) as pipe:
             try:

@@ -167,13 +167,14 @@ def _caller(request: Request, body: dict[str, Any], found: list[str] | None = No
     raise refusal
 
 
-def _reader(request: Request, body: dict[str, Any], crawls: Any, cid: str) -> str:
-    """The owner a status or fetch call reads as: its credential's, or (none sent) the
-    crawl's own owner, the crawl id being the capability."""
+def _reader(request: Request, body: dict[str, Any], crawls: Any, cid: str) -> tuple[str, bool]:
+    """The owner a status or fetch call reads as, and whether only the crawl id vouches
+    for it: its credential's owner, or (none sent) the crawl's own, the crawl id being
+    the capability."""
     found = _credentials(request, body)
     if found or not request.app.state.settings.legacy_crawl_id_capability:
-        return _caller(request, body, found).owner
-    return str(crawls.owner_of(cid))
+        return _caller(request, body, found).owner, False
+    return str(crawls.owner_of(cid)), True
 
 
 def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -255,7 +256,7 @@ async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
     """``{crawl_id, crawl_status, files_crawled, bytes_crawled, ...}``."""
     body = await _body(request)
     cid = _crawl_id(body)
-    owner = await run_in_threadpool(_reader, request, body, crawls, cid)
+    owner, _ = await run_in_threadpool(_reader, request, body, crawls, cid)
     status = await run_in_threadpool(crawls.status, cid, owner)
     return {"crawl_id": cid, "crawl_status": status["status"], **status["data"]}
 
@@ -267,9 +268,12 @@ async def fetch_crawl_mdata(request: Request, crawls: Crawls, settings: AppSetti
     """``{crawl_id, file_ls, num_files, queue_empty}``; each file is returned once."""
     body = await _body(request)
     cid = _crawl_id(body)
-    owner = await run_in_threadpool(_reader, request, body, crawls, cid)
+    owner, capability = await run_in_threadpool(_reader, request, body, crawls, cid)
     n = body.get("n", body.get("first_n_files", 100))
-    return FastJSON(await run_in_threadpool(flush_files, crawls, cid, owner, n, settings.max_flush))
+    flushed = await run_in_threadpool(
+        lambda: flush_files(crawls, cid, owner, n, settings.max_flush, capability=capability)
+    )
+    return FastJSON(flushed)
 
 
 def _funcx_endpoint(body: dict[str, Any]) -> str | None:
@@ -327,7 +331,7 @@ async def get_extract_status(request: Request, crawls: Crawls, runs: Runs) -> di
     """``{crawl_id, status, counters}`` (the published shape), and the rest of ours."""
     body = await _body(request)
     cid = _crawl_id(body)
-    owner = await run_in_threadpool(_reader, request, body, crawls, cid)
+    owner, _ = await run_in_threadpool(_reader, request, body, crawls, cid)
     status = await run_in_threadpool(runs.status, cid, owner)
     return {
         **status,
