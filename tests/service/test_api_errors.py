@@ -134,6 +134,7 @@ def test_missing_and_wrong_tokens_are_401(service: Service) -> None:
     resp = requests.get(service.url + "/v1/crawls", timeout=10)
     assert resp.status_code == 401
     assert "Authorization: Bearer" in error_of(resp)
+    assert str(service.home) not in error_of(resp)  # no server path to whoever asks
     assert resp.headers["WWW-Authenticate"] == "Bearer"
     resp = requests.get(
         service.url + "/v1/crawls", headers={"Authorization": "Bearer nope"}, timeout=10

@@ -63,7 +63,7 @@ def caller_from_token(
         how = (
             "log in with `xtract login` (or XtractClient())"
             if settings.auth == "globus"
-            else f"the local token is in {settings.token_file}"
+            else "the service's owner can show it with `xtract token show`"
         )
         raise ApiError(401, "missing_token", f"send 'Authorization: Bearer <token>'; {how}")
     return get_auth(request).authenticate(token, accept)
