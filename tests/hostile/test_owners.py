@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 
 from tests.support import Service, flush_all, issue
 from xtract_sdk import XtractClient, XtractEndpoint
+from xtract_service import keys
 
 
 def small_tree(root: Path) -> None:
@@ -221,3 +223,35 @@ def test_the_crawl_id_alone_never_consumes_what_the_owners_flush_is_owed(
     ).json()
     assert again["num_files"] == 0 and again["queue_empty"]
     assert len(flush_all(xtr, cid)) == 3  # the owner's own flush lost nothing
+
+
+def test_crawls_started_at_once_cannot_slip_past_the_running_quota(
+    r: redis.Redis, tmp_path: Path
+) -> None:
+    """Sixty crawls started at the same moment by one owner with a quota of twenty:
+    exactly twenty are created, the rest refused with the quota's message."""
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+
+    from xtract_service.crawl.spec import CrawlSpec
+    from xtract_service.crawl.store import CrawlStore
+    from xtract_service.errors import TooMany
+    from xtract_service.quotas import check_crawl_quota
+    from xtract_service.settings import Settings
+
+    settings = Settings(home=tmp_path / "home", max_running_crawls=20, max_stored_crawls=1000)
+    store = CrawlStore(r)
+    admit = partial(check_crawl_quota, r, "mallory", settings)
+
+    def start(_: int) -> str:
+        try:
+            return store.create(CrawlSpec(dirs=["/data"]), "mallory", admit=admit)
+        except TooMany as exc:
+            return f"refused: {exc}"
+
+    with ThreadPoolExecutor(60) as pool:
+        answers = list(pool.map(start, range(60)))
+    created = [a for a in answers if not a.startswith("refused")]
+    assert len(created) == 20, len(created)
+    assert all("the most at once" in a for a in answers if a.startswith("refused"))
+    assert r.zcard(keys.owner_crawls("mallory")) == 20

@@ -3,6 +3,7 @@ and webhooks), checked against this service before anything is recorded."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import redis
@@ -65,7 +66,8 @@ def start_crawl(
             secrets[names.KEPT[names.COMPUTE]] = compute
     if spec.since:
         check_since(store.r, spec, access.owner)
-    crawl_id = store.create(spec, access.owner, secrets)
+    admit = partial(check_crawl_quota, store.r, access.owner, settings)  # exact, at creation
+    crawl_id = store.create(spec, access.owner, secrets, admit)
     r: redis.Redis = store.r
     signing: dict[str, str] = {}
     if webhooks:

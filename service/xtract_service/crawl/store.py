@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -120,14 +121,40 @@ class CrawlStore:
         self._stop = scripts.load(r, "crawl_stop")
 
     # -- creating -------------------------------------------------------------------
-    def create(self, spec: CrawlSpec, owner: str, secrets: dict[str, str] | None = None) -> str:
-        """Record a crawl and put its root directories on the frontier."""
+    def create(
+        self,
+        spec: CrawlSpec,
+        owner: str,
+        secrets: dict[str, str] | None = None,
+        admit: Callable[[], None] | None = None,
+    ) -> str:
+        """Record a crawl and put its root directories on the frontier. ``admit`` (a
+        quota check: it raises to refuse) runs while the owner's crawls are watched, so
+        crawls started at once cannot all slip past it: if another of the owner's crawls
+        is created between the check and this one, the check runs again."""
+        with self.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(keys.owner_crawls(owner))  # type: ignore[no-untyped-call]
+                    if admit is not None:
+                        admit()
+                    pipe.multi()
+                    return self._create(pipe, spec, owner, secrets)
+                except redis.WatchError:
+                    continue
+
+    def _create(
+        self,
+        pipe: redis.client.Pipeline,
+        spec: CrawlSpec,
+        owner: str,
+        secrets: dict[str, str] | None,
+    ) -> str:
         crawl_id = str(uuid.uuid4())
         now = time.time()
         # a Transfer listing is one folder per request; a Compute walker lists many
         transfer = spec.repo_type == "globus" and not spec.funcx_ep_id
         per = 1 if transfer else self.dirs_per_entry
-        pipe = self.r.pipeline(transaction=True)
         crawl_record.create(pipe, crawl_id, owner, spec.model_dump_json(), per, now)
         if secrets:
             pipe.hset(keys.secrets(crawl_id), mapping=Mapping(sealed(self.vault, secrets)))
