@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,22 @@ def test_crawls_started_at_once_cannot_slip_past_the_running_quota(
     assert len(created) == 20, len(created)
     assert all("the most at once" in a for a in answers if a.startswith("refused"))
     assert r.zcard(keys.owner_crawls("mallory")) == 20
+
+
+def test_search_entries_are_never_public_unless_asked(
+    service: Service, extracted: tuple[XtractClient, str]
+) -> None:
+    """Search entries carry crawl ids and paths: without visible_to they are the
+    owner's (a Globus identity's); an owner who is no Globus identity must say who may
+    see them."""
+    from xtract_service.access import Access
+    from xtract_service.offload.start import OffloadRequest, validate_request
+    from xtract_service.settings import Settings
+
+    _, cid = extracted
+    r = post(service, f"/v1/crawls/{cid}/search", {"index_id": str(uuid.uuid4())})
+    assert r.status_code == 400 and "visible_to" in r.json()["error"]["message"]
+    identity = str(uuid.uuid4())  # a Globus identity, as owners are under Globus Auth
+    req = OffloadRequest(format="globus_search", move="search", index_id=str(uuid.uuid4()))
+    validate_request(req, Access(identity, (), "/home"), Settings(home=service.home))
+    assert req.format_params["visible_to"] == [f"urn:globus:auth:identity:{identity}"]

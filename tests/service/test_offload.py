@@ -253,14 +253,14 @@ def test_a_partly_failed_ingest_says_which_tasks_failed(env: dict, extracted: tu
     xtr, cid, _ = extracted
     env["search"].refuse_subjects = "laughs.xml"
     try:
-        (status,) = xtr.search_ingest(INDEX, crawl_ids=[cid], batch_size=4)
+        (status,) = xtr.search_ingest(INDEX, crawl_ids=[cid], batch_size=4, visible_to=["public"])
     finally:
         env["search"].refuse_subjects = None
     assert status["status"] == "FAILED"
     states = [t["state"] for t in status["search_tasks"].values()]
     assert states.count("FAILED") == 1 and states.count("SUCCESS") == len(states) - 1 >= 6
     assert f"1 of {len(states)} ingest tasks failed: could not index file://" in status["message"]
-    (missing,) = xtr.search_ingest(OTHER_INDEX, crawl_ids=[cid])
+    (missing,) = xtr.search_ingest(OTHER_INDEX, crawl_ids=[cid], visible_to=["public"])
     assert missing["status"] == "FAILED" and "404" in missing["message"]
 
 

@@ -230,7 +230,9 @@ class ParquetWriter(PartWriter):
 
 
 @writer("globus_search", "GMetaList ingest documents for a Globus Search index.")
-@param("visible_to", list, default=["public"], desc="principals allowed to see entries")
+@param(
+    "visible_to", list, default=[], desc="principals allowed to see entries (default: the owner)"
+)
 @param("subject_prefix", str, default="file://", desc="prefix of each entry's subject")
 @param("max_items", int, default=1000, low=1, high=10_000, desc="entries per ingest document")
 @param("max_bytes", int, default=9_000_000, low=1 << 10, high=10_000_000, desc="bytes per document")
@@ -239,7 +241,7 @@ class SearchWriter(PartWriter):
 
     def encode(self, items: list[dict[str, Any]]) -> bytes:
         prefix = self.options.get("subject_prefix", "file://")
-        visible = self.options.get("visible_to") or ["public"]
+        visible = self.options["visible_to"]  # the start of the offload filled it in
         gmeta = [
             {
                 "subject": f"{prefix}{i.get('path', i.get('family_id'))}",

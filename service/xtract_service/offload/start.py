@@ -72,7 +72,18 @@ class SearchRequest(BaseModel):
 
 def validate_request(req: OffloadRequest, access: Access, settings: Settings) -> str | None:
     """Everything that can be checked before the run starts (ValueError says what);
-    returns the root beneath which a local destination is opened."""
+    returns the root beneath which a local destination is opened. Search entries nobody
+    said who may see are their owner's (:func:`_principal`)."""
+    unsaid = req.format == "globus_search" and "visible_to" not in req.format_params
+    if unsaid:
+        req.format_params = {**req.format_params, "visible_to": ["public"]}  # checked below
+    root = _validate(req, access, settings)
+    if unsaid:
+        req.format_params["visible_to"] = [_principal(access.owner, ingest=req.move == "search")]
+    return root
+
+
+def _validate(req: OffloadRequest, access: Access, settings: Settings) -> str | None:
     check_format(req.format, req.format_params)
     if req.folder is not None:
         try:
@@ -105,6 +116,23 @@ def validate_request(req: OffloadRequest, access: Access, settings: Settings) ->
         return root
     req.dest_path, root = access.check(req.dest_path, "dest_path")
     return root
+
+
+def _principal(owner: str, *, ingest: bool) -> str:
+    """Who sees Search entries nobody said who may see: their owner, a Globus identity.
+    An owner who is not one (a local token) must say before an ingest: the entries carry
+    crawl ids and paths, so an index never gets them public by default (GMetaList files
+    written to the owner's own folder say ``public``, for whoever ingests them to decide)."""
+    try:
+        return f"urn:globus:auth:identity:{uuid.UUID(owner)}"
+    except ValueError:
+        if not ingest:
+            return "public"
+        raise ValueError(
+            "visible_to: say who may see the Search entries (Globus principals such as "
+            "urn:globus:auth:identity:<id> or urn:globus:groups:id:<id>, or ['public']); "
+            "they carry crawl ids and paths, so they are not public unless you say so"
+        ) from None
 
 
 def _uuid(value: str, name: str) -> None:
