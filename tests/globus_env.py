@@ -120,6 +120,9 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
                 "XTRACT_GLOBUS_CLIENT_SECRET_FILE": str(secret_file),
                 "XTRACT_GLOBUS_NATIVE_CLIENT_ID": NATIVE_CLIENT,
                 "XTRACT_GLOBUS_INTROSPECT_CACHE_SECONDS": "1",
+                # the emulated identities' domain; the published SDK's tokens' app
+                "XTRACT_GLOBUS_ADMIT": '["domain:example.org"]',
+                "XTRACT_GLOBUS_SERVICE_CLIENTS": f'["{NATIVE_CLIENT}"]',
                 "GLOBUS_SDK_SERVICE_URL_AUTH": auth.url,
                 "GLOBUS_SDK_SERVICE_URL_TRANSFER": transfer.url,
                 "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,

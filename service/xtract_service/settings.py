@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # routes: accept those (the identity is still Globus Auth's answer). False: only
     # tokens issued for Xtract.
     legacy_service_tokens: bool = True
+    # ...and only those issued to these apps (client ids): a Transfer token another app
+    # got for its user is not a login to Xtract. Empty: none.
+    globus_service_clients: list[str] = Field(default_factory=list)
+    # Who may use the service under Globus Auth: identity ids, "group:<id>" (active
+    # members of a Globus group), "domain:<example.org>" (identities username@domain).
+    # Closed by default: empty admits nobody but holders of local tokens.
+    globus_admit: list[str] = Field(default_factory=list, max_length=10_000)
     # A Globus crawl started through the legacy /crawl keeps its Transfer token (sealed)
     # this long for its extraction, which may need it to stage files (0: not kept).
     legacy_token_handover_hours: float = 24.0

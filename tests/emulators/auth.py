@@ -84,13 +84,15 @@ class AuthEmulator(JsonServer):
 
     # -- test set-up ---------------------------------------------------------------
     def identity(self, username: str) -> dict[str, str]:
-        """The identity ``username`` (made on first use): ``{sub, username, email}``."""
+        """The identity ``username`` (made on first use): ``{sub, username, email}``;
+        a bare name is taken to be ``name@example.org``."""
         with self._lock:
             if username not in self.identities:
+                full = username if "@" in username else f"{username}@example.org"
                 self.identities[username] = {
                     "sub": str(uuid.uuid4()),
-                    "username": f"{username}@example.org",
-                    "email": f"{username}@example.org",
+                    "username": full,
+                    "email": full,
                     "name": username.title(),
                 }
             return self.identities[username]

@@ -488,3 +488,28 @@ def test_no_token_rests_in_redis_or_the_service_log(world: GlobusWorld) -> None:
     assert len(issued) > 50 and aof and log
     leaked = [t for t in issued if t.encode() in held or t.encode() in aof or t.encode() in log]
     assert not leaked, f"{len(leaked)} tokens found"
+
+
+def test_only_admitted_identities_and_allowed_apps_get_in(world: GlobusWorld) -> None:
+    """Admission is closed by default and opened by XTRACT_GLOBUS_ADMIT (here: the
+    domain example.org): another domain's identity, with a good Xtract token, is
+    refused. A Transfer token is taken on the legacy routes only from the apps named in
+    XTRACT_GLOBUS_SERVICE_CLIENTS (here: the published SDK's); one another app got for
+    its user is not a login to Xtract."""
+    outsider = world.token("eve@elsewhere.org")
+    resp = call(world, "GET", "/v1/crawls", outsider)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "not_admitted"
+    assert "XTRACT_GLOBUS_ADMIT" in resp.json()["error"]["message"]
+    assert call(world, "GET", "/v1/crawls", world.token("frank")).status_code == 200
+
+    scope = "urn:globus:auth:scope:transfer.api.globus.org:all"
+    cid = str(uuid.uuid4())
+    for client, status in ((SERVICE_CLIENT, 401), (NATIVE_CLIENT, 404)):
+        transfer = world.token("frank", scope, client=client)
+        resp = call(
+            world, "POST", "/get_crawl_status", None, {"crawl_id": cid, "Transfer": transfer}
+        )
+        assert resp.status_code == status, (client, resp.text)
+    denied = world.token("eve@elsewhere.org", scope, client=NATIVE_CLIENT)
+    resp = call(world, "POST", "/get_crawl_status", None, {"crawl_id": cid, "Transfer": denied})
+    assert resp.status_code == 403

@@ -28,6 +28,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import globus_sdk
@@ -80,6 +81,8 @@ class GlobusAuth:
         self.cache_seconds = settings.globus_introspect_cache_seconds
         self.settings = settings
         self.client = clients.auth_app(settings)
+        self.service_clients = frozenset(settings.globus_service_clients)
+        self.admission = Admission(settings.globus_admit)
         self._callers = _Cache()
         self._dependent = _Cache()
         # the host's own token file (and issued tokens) still work, for its CLI
@@ -92,11 +95,12 @@ class GlobusAuth:
             if owner is not None:
                 return Caller(owner)
         key = digest(token)
-        found: tuple[Caller, frozenset[str]] | None = self._callers.get(key)
+        found: tuple[Caller, frozenset[str], str] | None = self._callers.get(key)
         if found is None:
             found = self._introspect(token, key)
-        caller, audiences = found
+        caller, audiences, issued_to = found
         if self.client_id in audiences:
+            self._admit(caller)
             return caller
         # a service's token (a published client's Transfer or Compute token)
         match = next((a for a in sorted(audiences) if a in accept), None)
@@ -108,9 +112,31 @@ class GlobusAuth:
                 f"the token was issued for {issued}, not for this Xtract service; "
                 "log in with `xtract login` (or XtractClient()) to get one",
             )
-        return Caller(caller.owner, caller.name, token, match)
+        if issued_to not in self.service_clients:
+            raise AuthRefused(
+                401,
+                "wrong_client",
+                f"the token was issued to the app {issued_to or '(none named)'}, whose tokens "
+                "this service does not take (XTRACT_GLOBUS_SERVICE_CLIENTS); log in with "
+                "`xtract login` (or XtractClient()) to get one",
+            )
+        service_caller = Caller(caller.owner, caller.name, token, match)
+        self._admit(service_caller)
+        return service_caller
 
-    def _introspect(self, token: str, key: str) -> tuple[Caller, frozenset[str]]:
+    def _admit(self, caller: Caller) -> None:
+        """AuthRefused (403) unless the operator admits ``caller``: by identity, by the
+        domain of their username, or by a group they are an active member of."""
+        if self.admission.admits(caller, lambda: self.groups_of(caller)):
+            return
+        raise AuthRefused(
+            403,
+            "not_admitted",
+            f"the Globus identity {caller.name} is not admitted to this service; its "
+            "operator admits identities, groups and domains with XTRACT_GLOBUS_ADMIT",
+        )
+
+    def _introspect(self, token: str, key: str) -> tuple[Caller, frozenset[str], str]:
         try:
             info = self.client.oauth2_token_introspect(token).data
         except globus_sdk.GlobusAPIError as exc:
@@ -151,7 +177,7 @@ class GlobusAuth:
         if not owner:
             raise AuthRefused(401, "invalid_token", "Globus Auth named no identity for the token")
         caller = Caller(owner, str(info.get("username") or owner), token)
-        found = (caller, audiences)
+        found = (caller, audiences, str(info.get("client_id") or ""))
         self._callers.put(key, min(exp, now + self.cache_seconds), found)
         return found
 
@@ -248,6 +274,26 @@ class GlobusAuth:
 
     def roots_for(self, owner: str) -> list[str] | None:
         return self.local.roots_for(owner) if self.local is not None else None
+
+
+class Admission:
+    """Who may use the service: ``XTRACT_GLOBUS_ADMIT``'s identities, ``group:<id>``
+    and ``domain:<example.org>`` entries (none: nobody)."""
+
+    def __init__(self, entries: list[str]) -> None:
+        self.identities = {e for e in entries if ":" not in e}
+        self.groups = {e.split(":", 1)[1] for e in entries if e.startswith("group:")}
+        self.domains = {e.split(":", 1)[1].lower() for e in entries if e.startswith("domain:")}
+
+    def admits(self, caller: Caller, groups: Callable[[], set[str]]) -> bool:
+        """Whether ``caller`` is admitted; ``groups`` (a call to Globus Groups) is asked
+        only when identity and domain do not already say yes."""
+        if caller.owner in self.identities:
+            return True
+        domain = caller.name.rpartition("@")[2].lower() if "@" in caller.name else ""
+        if domain and domain in self.domains:
+            return True
+        return bool(self.groups) and bool(self.groups & groups())
 
 
 def _words(value: Any) -> list[str]:
