@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runs = ExtractionRuns(r, vault)
             app.state.offloads = OffloadStore(r, vault)
             app.state.events = EventHub(connect_async(url))
-            supervisor = Supervisor(service_roles(settings), url)
+            supervisor = Supervisor(service_roles(settings), url, embedded)
             supervisor.start()
             log.info("xtract service ready; redis at %s", url)
             yield

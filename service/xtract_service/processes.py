@@ -15,6 +15,7 @@ import time
 import redis
 
 from xtract_service.redis_client import connect
+from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings
 from xtract_service.streams import Loop, consumer_name
 
@@ -103,8 +104,11 @@ class Supervisor:
     """Keeps worker processes alive (``roles`` lists one role per process); restarts any
     that dies."""
 
-    def __init__(self, roles: list[str], redis_url: str) -> None:
+    def __init__(
+        self, roles: list[str], redis_url: str, embedded: EmbeddedRedis | None = None
+    ) -> None:
         self.roles = roles
+        self.embedded = embedded  # the private redis-server, started again if it dies
         self.env = {**os.environ, "XTRACT_REDIS_URL": redis_url}
         self.procs: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
@@ -120,6 +124,12 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stop.wait(1.0):
+            if self.embedded is not None and not self.embedded.alive():
+                log.warning("the embedded redis-server died; starting it again")
+                try:
+                    self.embedded.start()
+                except Exception:  # tried again on the next tick
+                    log.exception("the embedded redis-server did not start")
             for i, p in enumerate(self.procs):
                 if p.poll() is not None and not self._stop.is_set():
                     log.warning("worker %s exited with %s; starting another", p.pid, p.returncode)

