@@ -162,27 +162,14 @@ class Roots:
 
 
 def _open_root(root: str) -> int:
-    """The folder ``root`` (canonical) opened from ``/`` component by component, never
-    through a symbolic link; UnsafePath names the component that has become one."""
-    fd = os.open("/", _DIR)
-    here = "/"
-    try:
-        for part in [p for p in root.split("/") if p]:
-            try:
-                nfd = os.open(part, _DIR, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and _is_link(part, fd):
-                    raise UnsafePath(
-                        f"{posixpath.join(here, part)}, on the way to {root}, is now a "
-                        "symbolic link"
-                    ) from None
-                raise
-            os.close(fd)
-            fd, here = nfd, posixpath.join(here, part)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    """The folder ``root`` (canonical) opened from ``/`` the way any path beneath a root
+    is, component by component, never through a symbolic link (UnsafePath names the
+    component that has become one)."""
+    if root == "/":
+        return os.open("/", _DIR)
+    found = Roots(["/"])._descend("/", root, want_dir=True, create=False, mode=0o700)
+    assert isinstance(found, int)  # links are refused, not followed, when walking from /
+    return found
 
 
 def _regular(fd: int, shown: str) -> int:
