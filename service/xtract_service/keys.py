@@ -255,6 +255,12 @@ def owner_usage(owner: str) -> str:
     return f"{PREFIX}:owner:{owner}:usage"
 
 
+@_key("owner:{owner}:searches", "string")
+def owner_searches(owner: str) -> str:
+    """metadata searches the owner has running (expires: a dead API gives them back)"""
+    return f"{PREFIX}:owner:{owner}:searches"
+
+
 OWNER_CRAWLS_PATTERN = f"{PREFIX}:owner:*:crawls"  # SCAN pattern over owner_crawls
 
 

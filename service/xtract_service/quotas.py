@@ -6,6 +6,9 @@ says which and how to get back under it (finished crawls are forgotten after
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import redis
 
 from xtract_sdk.status import CrawlStatus
@@ -14,6 +17,7 @@ from xtract_service.errors import TooMany
 from xtract_service.redis_client import number, text
 from xtract_service.settings import Settings
 
+SEARCH_SLOT_SECONDS = 60
 FORGET = "forget finished crawls with DELETE /v1/crawls/{id}?forget=true"
 
 
@@ -41,3 +45,24 @@ def check_metadata_quota(r: redis.Redis, owner: str, settings: Settings) -> None
     kept = number(r.hget(keys.owner_usage(owner), "metadata_bytes"))
     if kept >= settings.max_metadata_bytes:
         raise TooMany(f"you keep {kept} bytes of metadata, the most per owner; {FORGET}")
+
+
+@contextmanager
+def search_slot(r: redis.Redis, owner: str, settings: Settings) -> Iterator[None]:
+    """One of the owner's ``XTRACT_SEARCHES_PER_OWNER`` concurrent metadata searches
+    (TooMany beyond them), for as long as the block runs. The count expires a minute
+    after the last search began, so an API process killed mid-search gives it back."""
+    key = keys.owner_searches(owner)
+    pipe = r.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, SEARCH_SLOT_SECONDS)
+    running, _ = pipe.execute()
+    try:
+        if int(running) > settings.searches_per_owner:
+            raise TooMany(
+                f"you have {int(running) - 1} metadata searches running, the most at once; "
+                "wait for one to answer"
+            )
+        yield
+    finally:
+        r.decr(key)

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # Sub-directories per frontier entry.
     dirs_per_entry: int = 64
     max_flush: int = 10_000
+    # One metadata search request reads at most this many bytes of documents (then
+    # answers with `next`), and an owner runs at most this many searches at once.
+    search_scan_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)
+    searches_per_owner: int = Field(2, ge=1, le=64)
     # Requests: the largest body the API reads (bytes).
     max_body_bytes: int = 1 << 20
     # Per-owner quotas: crawls running at once, crawls kept, bytes of metadata kept.

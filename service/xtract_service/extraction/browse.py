@@ -16,11 +16,13 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
-from xtract_service.extraction.results import ExtractionResults
-from xtract_service.streams import Cursor
+from xtract_service import keys
+from xtract_service.extraction.documents import Document
+from xtract_service.extraction.results import ExtractionResults, docs_of
+from xtract_service.redis_client import Fields
+from xtract_service.streams import Cursor, walk
 
 MAX_SCANNED = 20_000  # documents one request reads
 CHUNK = 500  # documents checked for being current in one round trip
@@ -90,17 +92,40 @@ def file_hit(doc: Any, path: str, q: Query) -> dict[str, Any] | None:
     }
 
 
+class _Counted:
+    """Documents of results entries, counting the bytes of JSON read."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def __call__(self, fields: Fields) -> list[Document]:
+        self.bytes += len(fields["docs"])
+        return docs_of(fields)
+
+
 def search(
-    results: ExtractionResults, crawl_id: str, q: Query, after: str | None, limit: int
+    results: ExtractionResults,
+    crawl_id: str,
+    q: Query,
+    after: str | None,
+    limit: int,
+    max_bytes: int = 16 * 1024 * 1024,
 ) -> dict[str, Any]:
     """Up to ``limit`` matching files after the cursor ``after``: ``{files, scanned,
-    next}`` (``next`` is ``None`` once every document was read). Documents a retry
+    next}`` (``next`` is ``None`` once every document was read). A request reads at
+    most ``MAX_SCANNED`` documents and about ``max_bytes`` of them (the documents of one
+    more results entry at most), then answers with ``next``. Documents a retry
     superseded are skipped."""
     files: list[dict[str, Any]] = []
     scanned = 0
-    docs = results.read(crawl_id, Cursor.parse(after))
+    counted = _Counted()
+    docs = walk(results.r, keys.results(crawl_id), Cursor.parse(after), counted, scan=1)
     while True:
-        chunk = list(islice(docs, CHUNK))
+        chunk = []
+        for item in docs:
+            chunk.append(item)
+            if len(chunk) >= CHUNK or counted.bytes >= max_bytes:
+                break
         if not chunk:
             return {"files": files, "scanned": scanned, "next": None}
         current = {id(d) for d in results.current(crawl_id, [d for _, d in chunk])}
@@ -111,5 +136,8 @@ def search(
                     hit = file_hit(doc, rec["path"], q)
                     if hit is not None:
                         files.append(hit)
-            if len(files) >= limit or scanned >= MAX_SCANNED:
+            full = scanned >= MAX_SCANNED or (
+                counted.bytes >= max_bytes and position == chunk[-1][0]
+            )
+            if len(files) >= limit or full:
                 return {"files": files, "scanned": scanned, "next": str(position)}

@@ -26,6 +26,7 @@ from xtract_service.extraction.browse import Query as MetadataQuery
 from xtract_service.extraction.browse import search
 from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
+from xtract_service.quotas import search_slot
 
 router = APIRouter(tags=["extraction"])
 
@@ -89,6 +90,7 @@ def search_metadata(
     owner: Reader,
     crawls: Crawls,
     runs: Runs,
+    settings: AppSettings,
     path: str = Query("", max_length=1000, description="part of the file's path"),
     type: str = Query("", max_length=200, description="part of its detected mimetype"),
     extractor: str = Query("", max_length=100, description="an extractor that read it"),
@@ -101,10 +103,10 @@ def search_metadata(
     their metadata: ``{files, scanned, next}``. One request reads a bounded number of
     documents; pass ``next`` as ``after`` to go on."""
     crawls.get(crawl_id, owner)
+    query = MetadataQuery(path, type, extractor, field, error)
     try:
-        found = search(
-            runs.results, crawl_id, MetadataQuery(path, type, extractor, field, error), after, limit
-        )
+        with search_slot(runs.r, owner, settings):
+            found = search(runs.results, crawl_id, query, after, limit, settings.search_scan_bytes)
     except ValueError:
         raise BadRequest(
             f"bad cursor {after!r}; pass the 'next' of the previous page", "bad_cursor"
