@@ -50,3 +50,29 @@ def test_an_honest_endpoint_answering_json_still_extracts(
     assert status["xtract_status"] == "COMPLETED", status
     assert set(found) == set(tree)
     assert all(f["metadata"].get("filetype") for f in found.values())
+
+
+def test_documents_of_other_paths_or_families_are_refused(
+    compute_service: Service, emu: ComputeEmulator, tree_dir: Path
+) -> None:
+    """JSON is not enough: an endpoint that answers with metadata of paths its families
+    do not hold (or claims files of its own) has its batch failed, and none of what it
+    made up is recorded."""
+    import json
+
+    from globus_compute_sdk.serialize import JSONData
+
+    def made_up(result: Any) -> str:
+        docs = json.loads(json.dumps(result))
+        for doc in docs:
+            doc["metadata"]["/etc/shadow"] = {"filetype": {"mimetype": "text/plain"}}
+            doc["files"] = [{"path": "/etc/shadow", "size": 1, "extension": "", "mtime": 0.0}]
+        return str(JSONData().serialize(docs))
+
+    tree = make_tree(tree_dir / "data", 6)
+    emu.answer = made_up
+    status, found = extract_on_endpoint(compute_service, tree_dir / "data")
+    assert status["xtract_status"] == "FAILED"
+    assert "/etc/shadow" not in found and set(found) == set(tree)
+    reasons = {e["message"] for f in found.values() for e in f["errors"]}
+    assert reasons and all("paths that are not its own" in r for r in reasons), reasons

@@ -61,3 +61,49 @@ def failed_document(family: Family, reason: str) -> Document:
         "extractors": {},
         "unknown": [],
     }
+
+
+def checked_remote(docs: Any, families: list[Family]) -> list[Document]:
+    """The documents an executor outside this process answered (a Compute endpoint the
+    caller chose, a Parsl worker), if they are documents of exactly these families:
+    one each, in order, about the family's own paths only, every field of its type.
+    ValueError says what is wrong (the batch then fails with that reason). The
+    family's files and groups are taken from the crawl, never from the answer."""
+    if not isinstance(docs, list) or len(docs) != len(families):
+        raise ValueError("the executor's answer is not one document per family")
+    return [_checked(doc, fam) for doc, fam in zip(docs, families, strict=True)]
+
+
+def _checked(doc: Any, fam: Family) -> Document:
+    fid = fam["family_id"]
+    if not isinstance(doc, dict) or doc.get("family_id") != fid:
+        raise ValueError(f"the executor answered for another family than {fid}")
+    paths = {r["path"] for r in fam["files"]} | {
+        p for g in fam.get("groups", []) for p in g["files"]
+    }
+    md, errors = doc.get("metadata"), doc.get("errors")
+    summary, unknown = doc.get("extractors"), doc.get("unknown")
+    if not isinstance(md, dict) or not set(md) <= paths:
+        raise ValueError(f"family {fid}: metadata of paths that are not its own")
+    if not all(isinstance(v, dict) for v in md.values()):
+        raise ValueError(f"family {fid}: metadata that is not a mapping")
+    if not isinstance(errors, list) or not all(
+        isinstance(e, dict) and e.get("path") in paths for e in errors
+    ):
+        raise ValueError(f"family {fid}: error records of paths that are not its own")
+    if not isinstance(unknown, list) or not set(unknown) <= paths:
+        raise ValueError(f"family {fid}: unknown files that are not its own")
+    if not isinstance(summary, dict) or not all(_summary(s) for s in summary.values()):
+        raise ValueError(f"family {fid}: an extractor summary that is not one")
+    return {**doc, "files": fam["files"], "groups": fam.get("groups", [])}  # type: ignore[typeddict-item]
+
+
+def _summary(s: Any) -> bool:
+    """``{state, files, seconds, errors, reused?}`` as :func:`extract_batch` writes it."""
+    counts = ("files", "errors", "reused")
+    return (
+        isinstance(s, dict)
+        and s.get("state") in ("success", "failed")
+        and isinstance(s.get("seconds"), int | float)
+        and all(isinstance(s.get(k, 0), int) and not isinstance(s.get(k, 0), bool) for k in counts)
+    )

@@ -30,6 +30,7 @@ from xtract_service.events import publish, publish_many
 from xtract_service.extraction.content import RedisContentCache, answers_in
 from xtract_service.extraction.documents import (
     Document,
+    checked_remote,
     failed_document,
     remove_leftovers,
     write_documents,
@@ -359,6 +360,8 @@ class Orchestrator(Consumer):
         docs: list[Document]
         try:
             docs = batch.future.result()
+            if not run.executor.in_process:  # answered from outside: checked like a request
+                docs = checked_remote(docs, batch.families)
             ok = [True] * len(docs)
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
