@@ -97,12 +97,13 @@ def test_a_compute_endpoint_that_cannot_take_work_fails_its_families_with_the_re
     assert "families failed" in status["message"]
 
 
-def test_what_a_compute_endpoint_read_is_not_read_again_here(
+def test_what_a_compute_endpoint_answered_is_not_trusted_for_local_reads(
     compute_service: Service, emu: ComputeEmulator, data_root: Path
 ) -> None:
-    """Content identity crosses executors: a table extracted on the Compute endpoint
-    (whose workers cannot reach the service's Redis) is in the owner's content cache,
-    so the same bytes under another name, extracted locally, are not read again."""
+    """An endpoint's answers never enter the owner's content cache (issue 21: the
+    caller chooses the endpoint, so it must not decide what later local extraction
+    finds there): the same bytes under another name, extracted locally, are read again,
+    and read alike."""
     there, here = (
         data_root / f"far-{uuid.uuid4().hex[:8]}",
         data_root / f"near-{uuid.uuid4().hex[:8]}",
@@ -125,7 +126,7 @@ def test_what_a_compute_endpoint_read_is_not_read_again_here(
     xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(here)]), progress=False)
     (status,) = xtr.xtract_and_wait(xtr.crawl_ids[-1:], progress=False, timeout=120)
     near = all_documents(xtr, xtr.crawl_ids[-1])[0]
-    assert near["extractors"]["tabular"]["reused"] == 1
+    assert near["extractors"]["tabular"]["reused"] == 0
     assert far["extractors"]["tabular"]["reused"] == 0
     theirs = far["metadata"][str(there / "measured.csv")]["tabular"]
     mine = near["metadata"][str(here / "copied.csv")]["tabular"]

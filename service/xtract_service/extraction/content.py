@@ -1,5 +1,7 @@
 """The owner's content cache: extractor results by content id, so content read once
-(in any crawl of the owner, on any endpoint) is not read again.
+(in any crawl of the owner, by this service's own extraction processes) is not read
+again. Answers from outside (a Compute endpoint, Parsl workers) never enter it: the
+caller chooses the endpoint, and it must not decide what later reads find here.
 
 Keys are ``"<content id> <extractor>@<version>"`` (see
 :class:`xtract_extractors.batch.ContentCache`); a new extractor version misses. One hash
@@ -19,31 +21,6 @@ from xtract_service import keys
 
 MAX_RESULT_BYTES = 64 * 1024
 MAX_ENTRIES = 1_000_000
-
-
-def answers_in(docs: list[Any], params: dict[str, Any]) -> dict[str, Any]:
-    """The cache entries a batch's documents hold: each file's extractor answers (those
-    run without parameters) by its content id, as ``extract_batch`` keeps them. For
-    batches that ran where the cache is out of reach (a Compute endpoint, Parsl), so
-    what they read is not read again anywhere else."""
-    from xtract_extractors.batch import content_key
-    from xtract_extractors.registry import UnknownExtractor
-
-    out: dict[str, Any] = {}
-    for doc in docs:
-        for path, answers in (doc.get("metadata") or {}).items():
-            content_id = (answers.get("filetype") or {}).get("content_id")
-            if not content_id:
-                continue
-            for name, result in answers.items():
-                if name == "filetype" or params.get(name):
-                    continue
-                try:
-                    key = content_key(content_id, name)
-                except UnknownExtractor:  # a plug-in this host does not have
-                    continue
-                out[str(key)] = {"path": path, "result": result}
-    return out
 
 
 class RedisContentCache:

@@ -27,7 +27,7 @@ from xtract_service import crawl_record, keys
 from xtract_service.crawl.families import Family, families_of
 from xtract_service.errors import NotFound
 from xtract_service.events import publish, publish_many
-from xtract_service.extraction.content import RedisContentCache, answers_in
+from xtract_service.extraction.content import RedisContentCache
 from xtract_service.extraction.documents import (
     Document,
     checked_remote,
@@ -371,10 +371,8 @@ class Orchestrator(Consumer):
         stamp = time.time()
         for doc in docs:
             doc["extracted_at"] = stamp
-        if any(ok) and not run.executor.in_process:  # its workers could not keep them
-            owner = str(run.options.get("owner", ""))
-            answers = answers_in(docs, run.options.get("params") or {})
-            RedisContentCache(self.r, owner).put(answers)
+        # answers from outside this process never enter the owner's content cache: an
+        # endpoint the caller chose must not decide what later local reads find there
         if not self._deliver(run, docs, ok):
             return
         left = run.entries.get(batch.entry_id, 1) - 1
