@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Call, IsolatedRunner
 from .isolation import is_error_record as _is_error
+from .kinds import extension_of
 from .safepath import Roots
 from .select import plan
 
@@ -44,14 +45,21 @@ class ContentCache(Protocol):
     def put(self, results: dict[str, Any]) -> None: ...
 
 
-def content_key(content_id: str | None, name: str) -> str | None:
+def content_key(content_id: str | None, name: str, path: str = "") -> str | None:
     """The :class:`ContentCache` key of extractor ``name``'s answer for this content
-    (``None`` without a content id)."""
+    (``None`` without a content id); for an extractor that reads the file's name, of
+    this content under this name."""
     if not content_id:
         return None
     from .registry import get
 
-    return f"{content_id} {name}@{get(name).version}"
+    found = get(name)
+    key = f"{content_id} {name}@{found.version}"
+    if found.reads_name == "name":
+        return f"{key} {os.path.basename(path)}"
+    if found.reads_name == "extension":
+        return f"{key} .{extension_of(path)}"
+    return key
 
 
 def _cached(cache: ContentCache | None, wanted: list[str]) -> dict[str, Any]:
@@ -257,7 +265,7 @@ def _deduplicate(
     first_of: set[str] = set()  # content keys this batch reads
     for path, names, content_id in planned:
         for name in names:
-            key = None if params.get(name) else content_key(content_id, name)
+            key = None if params.get(name) else content_key(content_id, name, path)
             if key is not None and key in first_of:
                 work.shared.append((path, name, key))
                 continue

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,9 @@ class Extractor:
     mimetypes: tuple[str, ...] = ()
     version: str = "0"
     per_file: bool = True
+    # what of the file's name the answer depends on ("extension": read as a hint;
+    # "name": put in the answer): the content cache keys it by that too
+    reads_name: Literal["", "extension", "name"] = ""
     params: tuple[Param, ...] = ()
     description: str = ""
     source: str = "builtin"
@@ -236,9 +239,13 @@ def extractor(
     per_file: bool = True,
     description: str | None = None,
     family: str | None = None,
+    reads_name: Literal["", "extension", "name"] = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as the extractor called ``name``. ``family`` names the
-    project extra (and the container built from it) that installs its library."""
+    project extra (and the container built from it) that installs its library;
+    ``reads_name`` says its answer depends on the file's ``extension`` or whole
+    ``name``, not only its bytes (then identical bytes under another extension, or
+    name, are read again)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         module = fn.__module__
@@ -254,6 +261,7 @@ def extractor(
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             source="builtin" if module.startswith(__package__ or "xtract_extractors") else module,
             family=family,
+            reads_name=reads_name,
         )
         return fn
 

@@ -89,3 +89,28 @@ def test_an_answer_that_names_its_file_names_the_file_it_is_reused_for(tmp_path:
     cache.data[key] = {"not": "an entry"}  # a malformed entry is a miss, never an answer
     docs = extract_batch([family(0, mine)], roots=[str(tmp_path)], cache=cache)
     assert summary(docs, "tabular") == (1, 0)
+
+
+def test_an_answer_that_depends_on_the_name_is_not_reused_under_another(tmp_path: Path) -> None:
+    """The same gzip bytes (no stored name) as alpha.txt.gz and beta.csv.gz: each inner
+    name comes from its own outer name, so neither answer is the other's; the same
+    table as .csv and .tsv is read twice (the extension is a delimiter hint), and as two
+    .csv files once."""
+    import gzip
+
+    packed = gzip.compress(b"n,tag\n1,a\n2,b\n", mtime=0)  # gzip.compress stores no name
+    gz = [tmp_path / "alpha.txt.gz", tmp_path / "beta.csv.gz"]
+    for p in gz:
+        p.write_bytes(packed)
+    docs = extract_batch([family(i, p) for i, p in enumerate(gz)], roots=[str(tmp_path)])
+    names = [
+        d["metadata"][str(p)]["compressed"]["inner_name"] for d, p in zip(docs, gz, strict=True)
+    ]
+    assert names == [p.name.removesuffix(".gz") for p in gz]
+    assert summary(docs, "compressed") == (2, 0)
+
+    tables = [tmp_path / "t.csv", tmp_path / "t.tsv", tmp_path / "copy.csv"]
+    for p in tables:
+        p.write_text("a\tb\n1\t2\n")
+    docs = extract_batch([family(i, p) for i, p in enumerate(tables)], roots=[str(tmp_path)])
+    assert summary(docs, "tabular") == (3, 1)  # copy.csv reuses t.csv; t.tsv is read

@@ -89,6 +89,7 @@ def _chunks(f: IO[bytes], limit: int) -> Iterator[bytes]:
 
 @extractor(
     "compressed",
+    reads_name="name",  # the inner file's name comes from the outer one's
     kinds=["compressed"],
     extensions=["gz", "tgz", "bz2", "xz", "zst"],
     mimetypes=[

@@ -123,6 +123,7 @@ def _language(text: str) -> str | None:
 
 @extractor(
     "keyword",
+    reads_name="extension",  # a .pdf name says how to read the text
     kinds=["text"],
     extensions=["txt", "md", "rst", "log", "tex", "readme", "docx", "rtf"],
     mimetypes=[

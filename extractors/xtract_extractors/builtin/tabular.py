@@ -194,6 +194,7 @@ def _typed(value: Any, kind: str) -> Any:
 
 @extractor(
     "tabular",
+    reads_name="extension",  # .tsv/.tab names the delimiter when the sniffer cannot
     kinds=["tabular"],
     extensions=["csv", "tsv", "tab", "psv", "dat"],
     mimetypes=["text/csv", "text/tab-separated-values"],
