@@ -116,7 +116,7 @@ class EmbeddedRedis:
             except ProcessLookupError:
                 return False
             except PermissionError:
-                return True
+                pass  # running, as someone else
             return True
         return False
 

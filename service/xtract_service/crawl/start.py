@@ -53,7 +53,6 @@ def start_crawl(
 ) -> Started:
     """Check a spec against what the owner may reach and start it."""
     check_urls(webhooks or [], settings.webhook_allow)
-    check_crawl_quota(store.r, access.owner, settings)
     secrets = {}
     if spec.repo_type == "local":
         spec.check_local(access)
@@ -66,7 +65,8 @@ def start_crawl(
             secrets[names.KEPT[names.COMPUTE]] = compute
     if spec.since:
         check_since(store.r, spec, access.owner)
-    admit = partial(check_crawl_quota, store.r, access.owner, settings)  # exact, at creation
+    # the quota is checked as the crawl is created, where concurrent starts cannot race it
+    admit = partial(check_crawl_quota, store.r, access.owner, settings)
     crawl_id = store.create(spec, access.owner, secrets, admit)
     r: redis.Redis = store.r
     signing: dict[str, str] = {}

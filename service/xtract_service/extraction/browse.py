@@ -18,11 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xtract_service import keys
 from xtract_service.extraction.documents import Document
 from xtract_service.extraction.results import ExtractionResults, docs_of
 from xtract_service.redis_client import Fields
-from xtract_service.streams import Cursor, walk
+from xtract_service.streams import Cursor
 
 MAX_SCANNED = 20_000  # documents one request reads
 CHUNK = 500  # documents checked for being current in one round trip
@@ -119,7 +118,7 @@ def search(
     files: list[dict[str, Any]] = []
     scanned = 0
     counted = _Counted()
-    docs = walk(results.r, keys.results(crawl_id), Cursor.parse(after), counted, scan=1)
+    docs = results.read(crawl_id, Cursor.parse(after), counted, scan=1)  # one entry at a time
     while True:
         chunk = []
         for item in docs:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypedDict
 
@@ -175,9 +175,17 @@ class ExtractionResults:
                 out.append(doc)
         return out
 
-    def read(self, crawl_id: str, cursor: Cursor) -> Iterator[tuple[Cursor, Document]]:
-        """Every document after ``cursor`` (current or not), with the cursor after it."""
-        return walk(self.r, keys.results(crawl_id), cursor, docs_of)
+    def read(
+        self,
+        crawl_id: str,
+        cursor: Cursor,
+        unpack: Callable[[Fields], Sequence[Document]] = docs_of,
+        scan: int = 16,
+    ) -> Iterator[tuple[Cursor, Document]]:
+        """Every document after ``cursor`` (current or not), with the cursor after it;
+        ``unpack`` reads an entry's documents (a reader that counts them, say), ``scan``
+        entries are fetched per round trip."""
+        return walk(self.r, keys.results(crawl_id), cursor, unpack, scan)
 
     def latest(self, crawl_id: str, family_ids: set[str]) -> dict[str, Document]:
         """The newest document of each of these families."""

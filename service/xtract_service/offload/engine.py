@@ -46,7 +46,7 @@ class Engine:
         self.r, self.settings, self.oid = r, settings, oid
         self.store = OffloadStore(r, settings.vault())
         h = self.store.get(oid)
-        self.crawl_id = h["crawl_id"]
+        self.crawl_id, self.owner = h["crawl_id"], h.get("owner", "")
         self.spec = OffloadRequest.model_validate(json.loads(h["spec"]))
         self.secrets = self.store.secrets(oid)
         self.staging, self.staging_root = own_folder(settings, "offloads", oid, self.crawl_id)

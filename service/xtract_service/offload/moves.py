@@ -36,6 +36,7 @@ class Job(Protocol):
 
     r: redis.Redis
     oid: str
+    owner: str
     settings: Settings
     spec: OffloadRequest
     store: OffloadStore
@@ -49,9 +50,7 @@ class Job(Protocol):
 
 
 def _bucket(engine: Job) -> RateLimiter:
-    return owner_bucket(
-        engine.r, str(engine.store.get(engine.oid).get("owner", "")), engine.settings
-    )
+    return owner_bucket(engine.r, engine.owner, engine.settings)
 
 
 def local_copy(engine: Job) -> str:

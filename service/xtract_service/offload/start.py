@@ -75,11 +75,10 @@ def validate_request(req: OffloadRequest, access: Access, settings: Settings) ->
     returns the root beneath which a local destination is opened. Search entries nobody
     said who may see are their owner's (:func:`_principal`)."""
     unsaid = req.format == "globus_search" and "visible_to" not in req.format_params
-    if unsaid:
-        req.format_params = {**req.format_params, "visible_to": ["public"]}  # checked below
     root = _validate(req, access, settings)
     if unsaid:
-        req.format_params["visible_to"] = [_principal(access.owner, ingest=req.move == "search")]
+        principal = _principal(access.owner, ingest=req.move == "search")
+        req.format_params = {**req.format_params, "visible_to": [principal]}
     return root
 
 
