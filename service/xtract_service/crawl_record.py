@@ -5,7 +5,7 @@ the same fields (their headers name them); everything in Python asks here.
 A whole record is a :class:`CrawlRecord`; the one-field readers (:func:`owner`,
 :func:`status`, :func:`spec`, ...) are for hot paths that need one value.
 
->>> rec = load(r, crawl_id)                     # doctest: +SKIP
+>>> (rec,) = load_many(r, [crawl_id])           # doctest: +SKIP
 >>> rec.owner, rec.status, rec.spec["dirs"]     # doctest: +SKIP
 """
 
@@ -21,7 +21,7 @@ import redis
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service import keys
-from xtract_service.redis_client import Mapping, hash_of, maybe_text, number, text
+from xtract_service.redis_client import Mapping, maybe_text, number, text
 
 CHANGE_CLASSES = ("added", "changed", "removed", "unchanged")  # a since crawl's files
 COUNTERS = (
@@ -93,12 +93,6 @@ def create(
         "dirs_pending": len(json.loads(spec_json)["dirs"]),
     }
     pipe.hset(keys.crawl(crawl_id), mapping=fields)
-
-
-def load(r: redis.Redis, crawl_id: str) -> CrawlRecord | None:
-    """The whole record (None: no such crawl)."""
-    h = hash_of(r, keys.crawl(crawl_id))
-    return CrawlRecord.parse(crawl_id, h) if h else None
 
 
 def load_many(r: redis.Redis, crawl_ids: list[str]) -> list[CrawlRecord | None]:
