@@ -234,8 +234,9 @@ class XtractClient:
     def flush_crawl_metadata(
         self, crawl_ids: str | Sequence[str] | None = None, first_n_files: int = 100
     ) -> Any:
-        """Up to ``first_n_files`` file records per crawl, never the same file twice:
-        ``{crawl_id, file_ls, num_files, queue_empty}``."""
+        """Up to ``first_n_files`` file records per crawl: ``{crawl_id, file_ls,
+        num_files, queue_empty, lease}``. Calling again acknowledges the last answer; an
+        answer that never arrived is handed out again (each file at least once)."""
         return self._per_crawl(
             crawl_ids,
             lambda cid: self.http.request(

@@ -135,6 +135,19 @@ def capability_flush_cursor(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:flush:capability"
 
 
+@_key("crawl:{id}:flush:leases", "hash")
+def flush_leases(crawl_id: str) -> str:
+    """the owner's flush leases: consumer:NAME -> its lease (id, ranges, until), returned:ID
+    -> ranges to hand out again"""
+    return f"{PREFIX}:crawl:{crawl_id}:flush:leases"
+
+
+@_key("crawl:{id}:flush:capability:leases", "hash")
+def capability_flush_leases(crawl_id: str) -> str:
+    """the same, for calls that hold only the crawl id"""
+    return f"{PREFIX}:crawl:{crawl_id}:flush:capability:leases"
+
+
 @_key("crawl:{id}:workers", "hash")
 def workers(crawl_id: str) -> str:
     """directories listed per worker"""
@@ -331,6 +344,8 @@ def of_crawl(crawl_id: str) -> list[str]:
             errors,
             flush_cursor,
             capability_flush_cursor,
+            flush_leases,
+            capability_flush_leases,
             workers,
             secrets,
             events,

@@ -12,7 +12,7 @@ import redis
 from xtract_sdk.status import CrawlStatus, XtractStatus
 from xtract_service import keys
 from xtract_service.crawl.families import make_blocks, pack
-from xtract_service.crawl.flush import flush
+from xtract_service.crawl.flush import flush, release
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
 from xtract_service.errors import BadRequest
@@ -108,6 +108,59 @@ def test_flush_never_returns_a_file_twice_and_says_when_it_is_done(r: redis.Redi
             break
     assert seen == [f"/data/{n}" for n in names]
     assert flush(r, cid, 10)["num_files"] == 0
+
+
+def crawled(r: redis.Redis, n: int) -> tuple[str, list[str]]:
+    """A finished crawl of ``n`` files in one folder, and their paths in order."""
+    store = CrawlStore(r)
+    cid = store.create(CrawlSpec(dirs=["/data"]), "alice")
+    entry, _ = take_frontier(r, cid)
+    names = [f"f{i}.txt" for i in range(n)]
+    commit, batches = listing(cid, "/data", names)
+    store.commit(entry, commit, batches)
+    return cid, [f"/data/{name}" for name in names]
+
+
+def paths(page: dict) -> list[str]:
+    return [f["path"] for f in page["file_ls"]]
+
+
+def test_a_lease_nobody_acknowledges_is_handed_out_again_after_its_time(r: redis.Redis) -> None:
+    cid, files = crawled(r, 30)
+    lost = flush(r, cid, 10, consumer="a", lease_seconds=5, now=0)  # "a" never calls again
+    other = flush(r, cid, 10, consumer="b", lease_seconds=5, now=1)
+    assert paths(lost) == files[:10] and paths(other) == files[10:20]
+    # a live lease of another consumer keeps the queue open
+    rest = flush(r, cid, 10, consumer="b", lease_seconds=5, now=2)
+    assert paths(rest) == files[20:] and not rest["queue_empty"]
+    # past its time, a's lease comes back first (b's live lease is acknowledged by b)
+    again = flush(r, cid, 10, consumer="b", lease_seconds=5, now=6)
+    assert paths(again) == files[:10]
+    last = flush(r, cid, 10, consumer="b", lease_seconds=5, now=7)
+    assert last["num_files"] == 0 and last["queue_empty"] and last["lease"] is None
+
+
+def test_a_released_lease_comes_back_whole_and_in_pieces(r: redis.Redis) -> None:
+    cid, files = crawled(r, 25)
+    abandoned = flush(r, cid, 20, now=0)
+    assert release(r, cid, abandoned["lease"]) and not release(r, cid, abandoned["lease"])
+    # the same consumer's next call does not acknowledge what was released
+    first = flush(r, cid, 8, now=1)
+    second = flush(r, cid, 8, now=2)
+    third = flush(r, cid, 8, now=3)
+    assert paths(first) + paths(second) == files[:16]
+    assert paths(third) == files[16:20] + files[20:24]
+    tail = flush(r, cid, 8, now=4)
+    assert paths(tail) == files[24:] and tail["queue_empty"]
+
+
+def test_an_explicit_ack_ends_a_lease_before_its_time(r: redis.Redis) -> None:
+    cid, _ = crawled(r, 10)
+    taken = flush(r, cid, 10, consumer="a", lease_seconds=5, now=0)
+    assert not flush(r, cid, 1, consumer="b", lease_seconds=5, now=1)["queue_empty"]
+    flush(r, cid, 1, consumer="b", ack=taken["lease"], lease_seconds=5, now=2)
+    after = flush(r, cid, 10, consumer="b", lease_seconds=5, now=60)
+    assert after["num_files"] == 0 and after["queue_empty"]
 
 
 def test_status_words_only_advance(r: redis.Redis) -> None:

@@ -1,13 +1,38 @@
-"""Flushing: handing the files a crawl found to the caller, each exactly once.
+"""Flushing: handing the files a crawl found to the caller, as leased deliveries.
 
 Flushing keeps its own :class:`~xtract_service.streams.Cursor` over the families
-stream, advanced under WATCH so two concurrent flushes never return the same file. It
+stream, advanced under WATCH so two concurrent flushes never hand out the same file. It
 reads the stream without a consumer group, so it takes nothing away from an extraction,
 which reads the same stream through its own group.
+
+**Leases.** What one call hands out is a *lease*: the ranges of the stream it covered,
+held for the consumer that asked (``default`` unless the caller names one) until
+
+- that consumer's next call, which acknowledges it (the published clients' loop:
+  asking again means the last answer arrived);
+- an explicit acknowledgement (``ack``: the lease id each answer carries);
+- the answer never reaching the caller (the API saw it go before answering:
+  :func:`release`), or the lease's time running out (``XTRACT_FLUSH_LEASE_SECONDS``):
+  then its ranges are handed out again, before anything new, to the next call of any
+  consumer.
+
+So an abandoned call loses nothing, and every file reaches a caller at least once: a
+consumer that takes longer than the lease between calls may see a page twice. A crawl
+says ``queue_empty`` only once nothing is left new, returned, or leased to another
+consumer.
+
+Two flush spaces never meet: the owner's authenticated calls, and calls that hold only
+the crawl id (``capability``), which never consume what the owner is owed.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -22,11 +47,300 @@ from xtract_service.redis_client import Fields, maybe_text, xrange
 from xtract_service.streams import Cursor, walk
 
 _SCAN = 64  # stream entries read per round trip
+_CONSUMER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_LEASE = re.compile(r"^[0-9a-f]{16}$")
+MAX_CONSUMERS = 16  # consumers holding a lease at once, per crawl and flush space
+DEFAULT_CONSUMER = "default"
 
 
 def _files(fields: Fields) -> list[FileRecord]:
     # retry entries repeat families for extraction, not new files
     return files_of(fields["families"]) if "families" in fields else []
+
+
+@dataclass(frozen=True)
+class Space:
+    """One flush space of a crawl: its cursor key and its leases key."""
+
+    cursor: str
+    leases: str
+
+    @classmethod
+    def of(cls, crawl_id: str, capability: bool = False) -> Space:
+        if capability:
+            return cls(
+                keys.capability_flush_cursor(crawl_id), keys.capability_flush_leases(crawl_id)
+            )
+        return cls(keys.flush_cursor(crawl_id), keys.flush_leases(crawl_id))
+
+
+Range = tuple[Cursor, Cursor]  # the files after the first cursor, up to the second
+
+
+def _entry_after(a: str, b: str) -> bool:
+    """Whether stream id ``a`` comes after ``b``."""
+    ams, _, aseq = a.partition("-")
+    bms, _, bseq = b.partition("-")
+    return (int(ams), int(aseq)) > (int(bms), int(bseq))
+
+
+def _in_range(r: Any, stream: str, span: Range) -> Iterator[tuple[Cursor, FileRecord]]:
+    start, end = span
+    for cursor, record in walk(r, stream, start, _files, scan=_SCAN):
+        if _entry_after(cursor.entry, end.entry) or (
+            cursor.entry == end.entry and cursor.taken > end.taken
+        ):
+            return
+        yield cursor, record
+
+
+def _ranges(plain: list[list[str]]) -> list[Range]:
+    return [(Cursor.parse(a), Cursor.parse(b)) for a, b in plain]
+
+
+def _plain(spans: list[Range]) -> list[list[str]]:
+    return [[str(a), str(b)] for a, b in spans]
+
+
+def _dump(spans: list[Range]) -> str:
+    return json.dumps(_plain(spans))
+
+
+@dataclass
+class _Leases:
+    """The leases hash of one space, read under WATCH, and what a call changes in it.
+
+    Fields: ``consumer:NAME`` -> that consumer's live lease (``{"id", "ranges",
+    "until"}``); ``returned:ID`` -> ranges to hand out again; ``acked:ID`` -> a lease its
+    consumer's next call acknowledged, kept until its time is up so a late
+    :func:`release` (the API seeing that answer's caller gone after the next call came
+    in) still gives it back."""
+
+    fields: dict[str, str]
+
+    @classmethod
+    def read(cls, r: Any, key: str) -> _Leases:
+        return cls({maybe_text(k) or "": maybe_text(v) or "" for k, v in r.hgetall(key).items()})
+
+    def of_kind(self, kind: str) -> dict[str, Any]:
+        """The fields ``kind:...`` by the rest of their name, decoded."""
+        prefix = f"{kind}:"
+        return {
+            f.removeprefix(prefix): json.loads(v)
+            for f, v in self.fields.items()
+            if f.startswith(prefix)
+        }
+
+    def settle(self, consumer: str, ack: str | None, at: float) -> _Settled:
+        """End the caller's own lease and the one ``ack`` names, take back lapsed ones."""
+        out = _Settled()
+        for name, held in self.of_kind("consumer").items():
+            field = f"consumer:{name}"
+            if held["until"] <= at:
+                out.owed[f"returned:{held['id']}"] = _ranges(held["ranges"])
+                out.drop.append(field)
+            elif held["id"] == ack:
+                out.drop.append(field)
+            elif name == consumer:
+                out.drop.append(field)
+                out.acked[f"acked:{held['id']}"] = held
+            else:
+                out.live.add(name)
+        for lease, ranges in self.of_kind("returned").items():
+            out.owed[f"returned:{lease}"] = _ranges(ranges)
+            out.drop.append(f"returned:{lease}")
+        for lease, held in self.of_kind("acked").items():
+            if held["until"] <= at or lease == ack:
+                out.drop.append(f"acked:{lease}")
+        return out
+
+
+@dataclass
+class _Settled:
+    drop: list[str] = field(default_factory=list)  # fields deleted
+    owed: dict[str, list[Range]] = field(default_factory=dict)  # ranges to hand out again
+    acked: dict[str, dict[str, Any]] = field(default_factory=dict)  # acked:ID -> the lease
+    live: set[str] = field(default_factory=set)  # other consumers holding a lease
+
+
+def flush_files(
+    store: CrawlStore,
+    crawl_id: str,
+    owner: str,
+    n: Any,
+    max_flush: int,
+    *,
+    capability: bool = False,
+    consumer: Any = None,
+    ack: Any = None,
+    lease_seconds: float = 120.0,
+) -> dict[str, Any]:
+    """:func:`flush` for a caller: the crawl must be theirs, ``n`` a whole number from 1
+    to ``max_flush``, ``consumer`` (optional) a short name and ``ack`` (optional) a lease
+    id. A call that holds only the crawl id (``capability``: a published client sending
+    no credential) flushes in a space of its own: it never consumes what the owner's
+    authenticated flushes are owed."""
+    store.get(crawl_id, owner)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_flush:
+        raise BadRequest(
+            f"first_n_files must be an integer from 1 to {max_flush}, not {n!r}",
+            "bad_first_n_files",
+        )
+    consumer = _checked_consumer(consumer)
+    if ack is not None and not (isinstance(ack, str) and _LEASE.match(ack)):
+        raise BadRequest("ack must be a lease id from an earlier flush answer", "bad_ack")
+    return flush(
+        store.r,
+        crawl_id,
+        n,
+        Space.of(crawl_id, capability),
+        consumer=consumer,
+        ack=ack,
+        lease_seconds=lease_seconds,
+    )
+
+
+def _checked_consumer(consumer: Any) -> str:
+    if consumer is None:
+        return DEFAULT_CONSUMER
+    if not isinstance(consumer, str) or not _CONSUMER.match(consumer):
+        raise BadRequest(
+            "consumer must be 1 to 64 letters, digits, '.', '_' or '-'", "bad_consumer"
+        )
+    return consumer
+
+
+def flush(
+    r: redis.Redis,
+    crawl_id: str,
+    first_n_files: int,
+    space: Space | None = None,
+    *,
+    consumer: str = DEFAULT_CONSUMER,
+    ack: str | None = None,
+    lease_seconds: float = 120.0,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Acknowledge ``consumer``'s last lease (and ``ack``), then lease it up to
+    ``first_n_files`` files: those owed again first, then files not handed out before,
+    in discovery order."""
+    space = space or Space.of(crawl_id)
+    while True:
+        with r.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(space.cursor, space.leases)  # type: ignore[no-untyped-call]
+                at = time.time() if now is None else now
+                held_for = (at, lease_seconds)
+                answer = _lease(pipe, crawl_id, space, first_n_files, consumer, ack, held_for)
+                pipe.execute()
+            except redis.WatchError:
+                continue
+        return answer
+
+
+def _lease(
+    pipe: Any,
+    crawl_id: str,
+    space: Space,
+    n: int,
+    consumer: str,
+    ack: str | None,
+    held_for: tuple[float, float],
+) -> dict[str, Any]:
+    """One flush inside the WATCH at time ``at``, leasing for ``lease_seconds``
+    (``held_for``): reads, then queues the writes (``pipe.multi``)."""
+    at, lease_seconds = held_for
+    stream = keys.families(crawl_id)
+    settled = _Leases.read(pipe, space.leases).settle(consumer, ack, at)
+    if consumer not in settled.live and len(settled.live) >= MAX_CONSUMERS:
+        raise BadRequest(
+            f"at most {MAX_CONSUMERS} consumers may hold a lease at once", "too_many_consumers"
+        )
+    # read before the stream: a crawl seen finished has all its families written
+    status = crawl_record.status(pipe, crawl_id)
+    taken, spans, rest = _take_returned(pipe, stream, settled.owed, n)
+    cursor = Cursor.parse(maybe_text(pipe.get(space.cursor)))
+    fresh = list(islice(walk(pipe, stream, cursor, _files, scan=_SCAN), n - len(taken)))
+    if fresh:
+        spans.append((cursor, fresh[-1][0]))
+        cursor = fresh[-1][0]
+    taken += [record for _, record in fresh]
+    lease = secrets.token_hex(8) if taken else None
+    others = bool(settled.live - {consumer})
+    exhausted = not rest and not others and not _more_after(pipe, stream, cursor)
+    pipe.multi()
+    pipe.set(space.cursor, str(cursor))
+    if settled.drop:
+        pipe.hdel(space.leases, *settled.drop)
+    writes = {f: _dump(left) for f, left in rest.items()}
+    writes |= {f: json.dumps(held) for f, held in settled.acked.items()}
+    if lease:
+        held = {"id": lease, "ranges": _plain(spans), "until": at + lease_seconds}
+        writes[f"consumer:{consumer}"] = json.dumps(held)
+    if writes:
+        pipe.hset(space.leases, mapping=writes)
+    return {
+        "crawl_id": crawl_id,
+        "file_ls": taken,
+        "num_files": len(taken),
+        "queue_empty": exhausted and status in CrawlStatus.terminal(),
+        "lease": lease,
+    }
+
+
+def _take_returned(
+    r: Any, stream: str, returned: dict[str, list[Range]], n: int
+) -> tuple[list[FileRecord], list[Range], dict[str, list[Range]]]:
+    """Up to ``n`` files from the returned ranges, the ranges they came from, and what
+    is left of each returned field (written back)."""
+    taken: list[FileRecord] = []
+    spans: list[Range] = []
+    rest: dict[str, list[Range]] = {}
+    for name, ranges in sorted(returned.items()):
+        left: list[Range] = []
+        for start, end in ranges:
+            want = n - len(taken)
+            got = list(islice(_in_range(r, stream, (start, end)), want)) if want else []
+            if got:
+                spans.append((start, got[-1][0]))
+                taken += [record for _, record in got]
+                if got[-1][0] != end and len(got) == want:
+                    left.append((got[-1][0], end))
+            elif want == 0:
+                left.append((start, end))
+        if left:
+            rest[name] = left
+    return taken, spans, rest
+
+
+def release(r: redis.Redis, crawl_id: str, lease: str, *, capability: bool = False) -> bool:
+    """Hand a lease's files out again at once (its answer never reached the caller),
+    whether it is still held or was acknowledged by its consumer's next call since.
+    False if it is gone (explicitly acknowledged, or its time is up)."""
+    space = Space.of(crawl_id, capability)
+    while True:
+        with r.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(space.leases)  # type: ignore[no-untyped-call]
+                leases = _Leases.read(pipe, space.leases)
+                found = [
+                    (f"consumer:{name}", held)
+                    for name, held in leases.of_kind("consumer").items()
+                    if held["id"] == lease
+                ]
+                if f"acked:{lease}" in leases.fields:
+                    found.append((f"acked:{lease}", leases.of_kind("acked")[lease]))
+                if not found:
+                    pipe.unwatch()
+                    return False
+                field, held = found[0]
+                pipe.multi()
+                pipe.hdel(space.leases, field)
+                pipe.hset(space.leases, f"returned:{lease}", json.dumps(held["ranges"]))
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                continue
 
 
 def _more_after(r: Any, stream: str, cursor: Cursor) -> bool:
@@ -40,58 +354,3 @@ def _more_after(r: Any, stream: str, cursor: Cursor) -> bool:
                 return True
         low = "(" + batch[-1].id
     return False
-
-
-def flush_files(
-    store: CrawlStore,
-    crawl_id: str,
-    owner: str,
-    n: Any,
-    max_flush: int,
-    *,
-    capability: bool = False,
-) -> dict[str, Any]:
-    """:func:`flush` for a caller: the crawl must be theirs and ``n`` a whole number
-    from 1 to ``max_flush``. A call that holds only the crawl id (``capability``: a
-    published client sending no credential) reads with a cursor of its own: it never
-    consumes what the owner's authenticated flushes are owed."""
-    store.get(crawl_id, owner)
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_flush:
-        raise BadRequest(
-            f"first_n_files must be an integer from 1 to {max_flush}, not {n!r}",
-            "bad_first_n_files",
-        )
-    cursor = keys.capability_flush_cursor if capability else keys.flush_cursor
-    return flush(store.r, crawl_id, n, cursor(crawl_id))
-
-
-def flush(
-    r: redis.Redis, crawl_id: str, first_n_files: int, cursor_key: str | None = None
-) -> dict[str, Any]:
-    """Return up to ``first_n_files`` files not flushed before (by this cursor, the
-    owner's by default), in discovery order."""
-    cursor_key = cursor_key or keys.flush_cursor(crawl_id)
-    stream = keys.families(crawl_id)
-    while True:
-        with r.pipeline(transaction=True) as pipe:
-            try:
-                pipe.watch(cursor_key)  # type: ignore[no-untyped-call]
-                cursor = Cursor.parse(maybe_text(pipe.get(cursor_key)))
-                # read before the stream: a crawl seen finished has all its families written
-                status = crawl_record.status(pipe, crawl_id)
-                found = walk(pipe, stream, cursor, _files, scan=_SCAN)
-                taken = list(islice(found, first_n_files))
-                file_ls = [record for _, record in taken]
-                cursor = taken[-1][0] if taken else cursor
-                exhausted = not _more_after(pipe, stream, cursor)
-                pipe.multi()
-                pipe.set(cursor_key, str(cursor))
-                pipe.execute()
-            except redis.WatchError:
-                continue
-        return {
-            "crawl_id": crawl_id,
-            "file_ls": file_ls,
-            "num_files": len(file_ls),
-            "queue_empty": exhausted and status in CrawlStatus.terminal(),
-        }

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.concurrency import run_in_threadpool
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service.api.deps import (
@@ -20,7 +21,7 @@ from xtract_service.api.deps import (
 from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
 from xtract_service.crawl.changes import changes_page
-from xtract_service.crawl.flush import flush_files
+from xtract_service.crawl.flush import flush_files, release
 from xtract_service.crawl.start import CrawlRequest, start_crawl
 from xtract_service.errors import BadRequest
 from xtract_service.retention import forget_crawl
@@ -44,6 +45,41 @@ class ShareRequest(BaseModel):
 
 class FlushRequest(BaseModel):
     first_n_files: StrictInt = 100
+    consumer: str | None = Field(None, max_length=64)  # whose lease (default: "default")
+    ack: str | None = Field(None, max_length=16)  # a lease id to end as received
+
+
+async def leased_flush(
+    request: Request,
+    crawls: Any,
+    settings: Any,
+    crawl_id: str,
+    owner: str,
+    body: dict[str, Any],
+    *,
+    capability: bool = False,
+) -> FastJSON:
+    """Flush, and hand the lease out again at once when the caller went away before
+    the answer was written (an abandoned call loses nothing)."""
+    n = body.get("first_n_files", body.get("n", 100))
+    flushed = await run_in_threadpool(
+        lambda: flush_files(
+            crawls,
+            crawl_id,
+            owner,
+            n,
+            settings.max_flush,
+            capability=capability,
+            consumer=body.get("consumer"),
+            ack=body.get("ack"),
+            lease_seconds=settings.flush_lease_seconds,
+        )
+    )
+    if flushed["lease"] and await request.is_disconnected():
+        await run_in_threadpool(
+            release, crawls.r, crawl_id, flushed["lease"], capability=capability
+        )
+    return FastJSON(flushed)
 
 
 @router.post("", status_code=202, response_model=CrawlStarted)
@@ -82,12 +118,19 @@ def get_crawl(crawl_id: str, owner: Reader, crawls: Crawls) -> FastJSON:
 
 
 @router.post("/{crawl_id}/flush", response_class=FastJSON)
-def flush_crawl(
-    crawl_id: str, body: FlushRequest, owner: Owner, crawls: Crawls, settings: AppSettings
+async def flush_crawl(
+    crawl_id: str,
+    body: FlushRequest,
+    request: Request,
+    owner: Owner,
+    crawls: Crawls,
+    settings: AppSettings,
 ) -> FastJSON:
-    """Up to ``first_n_files`` files not flushed before: ``{crawl_id, file_ls, num_files,
-    queue_empty}``. Extraction still sees every file."""
-    return FastJSON(flush_files(crawls, crawl_id, owner, body.first_n_files, settings.max_flush))
+    """Up to ``first_n_files`` files not handed out before: ``{crawl_id, file_ls,
+    num_files, queue_empty, lease}``. The files stay leased to ``consumer`` until its
+    next call or ``ack: lease``; unacknowledged past ``XTRACT_FLUSH_LEASE_SECONDS``
+    (or never received) they are handed out again. Extraction still sees every file."""
+    return await leased_flush(request, crawls, settings, crawl_id, owner, body.model_dump())
 
 
 @router.get("/{crawl_id}/changes")

@@ -44,9 +44,9 @@ from xtract_service.api.deps import (
 )
 from xtract_service.api.errors import ApiError, describe_validation, refusal_status
 from xtract_service.api.responses import FastJSON
+from xtract_service.api.routes.crawls import leased_flush
 from xtract_service.auth import AuthRefused, Caller, strip_bearer
 from xtract_service.bounds import Tokens
-from xtract_service.crawl.flush import flush_files
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.start import start_crawl
 from xtract_service.errors import ServiceError
@@ -265,15 +265,13 @@ async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
 @router.get("/fetch_crawl_mdata", operation_id="fetch_crawl_mdata_get", response_class=FastJSON)
 @router.post("/fetch_crawl_mdata", operation_id="fetch_crawl_mdata_post", response_class=FastJSON)
 async def fetch_crawl_mdata(request: Request, crawls: Crawls, settings: AppSettings) -> FastJSON:
-    """``{crawl_id, file_ls, num_files, queue_empty}``; each file is returned once."""
+    """``{crawl_id, file_ls, num_files, queue_empty, lease}``: leased, at least once
+    (:mod:`xtract_service.crawl.flush`)."""
     body = await _body(request)
     cid = _crawl_id(body)
     owner, capability = await run_in_threadpool(_reader, request, body, crawls, cid)
-    n = body.get("n", body.get("first_n_files", 100))
-    flushed = await run_in_threadpool(
-        lambda: flush_files(crawls, cid, owner, n, settings.max_flush, capability=capability)
-    )
-    return FastJSON(flushed)
+    asked = {**body, "first_n_files": body.get("n", body.get("first_n_files", 100))}
+    return await leased_flush(request, crawls, settings, cid, owner, asked, capability=capability)
 
 
 def _funcx_endpoint(body: dict[str, Any]) -> str | None:

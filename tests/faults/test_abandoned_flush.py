@@ -1,0 +1,43 @@
+"""A flush call the client abandons loses nothing (issue 21, finding 10): the files it
+took are leased, handed out again once the API sees the caller gone, and a later call
+gets them; the published loop still receives every file."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.support import Service, flush_all, make_tree, roots_env
+from xtract_sdk import XtractEndpoint
+
+
+def abandon(url: str, path: str, body: dict, headers: dict[str, str]) -> None:
+    """Send a POST and hang up without reading the answer."""
+    parts = urlsplit(url)
+    raw = json.dumps(body).encode()
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(raw)}\r\n{head}Connection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request + raw)
+
+
+def test_three_abandoned_flushes_lose_no_file(
+    data_root: Path, tmp_path: Path, tree_dir: Path
+) -> None:
+    tree = make_tree(tree_dir / "data", 3000)
+    with Service(tmp_path / "home", env=roots_env(data_root)) as svc:
+        xtr = svc.client()
+        xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir / "data")]), progress=False)
+        cid = xtr.crawl_ids[-1]
+        auth = {"Authorization": f"Bearer {svc.token}"}
+        for _ in range(3):  # the v1 route and both published routes
+            abandon(svc.url, f"/v1/crawls/{cid}/flush", {"first_n_files": 1000}, auth)
+        abandon(svc.url, "/fetch_crawl_mdata", {"crawl_id": cid, "n": 1000}, auth)
+        got = [f["path"] for f in flush_all(xtr, cid, page=700)]
+        assert sorted(got) == sorted(tree)
+        assert len(got) == len(set(got))
