@@ -50,19 +50,24 @@ def make_authenticator(settings: Settings, r: Redis) -> Authenticator:
     return GlobusAuth(settings, local)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service. Starting it starts Redis (if no ``XTRACT_REDIS_URL``), writes the
-    local token on first start, and starts ``settings.crawl_workers`` worker processes."""
+def create_app(settings: Settings | None = None, *, supervise: bool = True) -> FastAPI:
+    """The service. Starting it writes the local token on first start and, with
+    ``supervise`` (a service in one process: ``xtract run``, embedders), starts Redis
+    (if no ``XTRACT_REDIS_URL``) and the worker processes. ``xtract serve`` runs it in
+    an API process of its supervisor instead (``supervise=False``: Redis and workers
+    are the supervisor's)."""
     settings = settings or get_settings()
     problem = settings.auth_problem()
     if problem:
         raise ValueError(problem)
+    if not supervise and not settings.redis_url:
+        raise ValueError("an API process without a supervisor needs XTRACT_REDIS_URL")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded = None
         url = settings.redis_url
-        if not url:
+        if not url:  # supervise is set (checked above)
             embedded = EmbeddedRedis(settings.redis_dir).start()
             url = embedded.url
         supervisor: Supervisor | None = None
@@ -82,8 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runs = ExtractionRuns(r, vault)
             app.state.offloads = OffloadStore(r, vault)
             app.state.events = EventHub(connect_async(url))
-            supervisor = Supervisor(service_roles(settings), url, embedded)
-            supervisor.start()
+            if supervise:
+                supervisor = Supervisor(service_roles(settings), url, embedded)
+                supervisor.start()
             log.info("xtract service ready; redis at %s", url)
             yield
         finally:  # also when start-up fails half-way: leave nothing running

@@ -1,5 +1,11 @@
-"""Worker processes: the ``xtract worker`` entry point and the supervisor with which
-``xtract serve`` keeps a few of them running beside the API."""
+"""Worker processes: the ``xtract worker`` entry point, and the supervisor with which
+``xtract serve`` keeps the API process and a few workers running.
+
+``xtract serve`` itself is the supervisor: it holds the listening socket, the embedded
+redis-server and nothing a caller sends. The API runs in a child process (role
+``api``) serving on that socket, so a dead API process is replaced within about a
+second and connections made meanwhile wait in the socket's backlog instead of being
+refused. Every child exits when the supervisor is gone."""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -24,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # each worker role, and what it runs (one loop per process)
 ROLES = ("crawl", "orchestrator", "offload", "webhooks", "retention")
+API = "api"  # the API process (uvicorn on the supervisor's listening socket)
 
 
 def make_worker(role: str, r: redis.Redis, settings: Settings) -> Loop:
@@ -76,6 +85,55 @@ def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "c
     worker.run(parent_pid=parent_pid)
 
 
+def _exit_with(parent_pid: int | None, stop: Callable[[], None]) -> None:
+    """Call ``stop`` once the process ``parent_pid`` is gone (checked every second)."""
+
+    def watch() -> None:
+        while parent_pid is not None and os.getppid() == parent_pid:
+            time.sleep(1.0)
+        stop()
+
+    if parent_pid is not None:
+        threading.Thread(target=watch, name="xtract-parent-watch", daemon=True).start()
+
+
+def run_api(settings: Settings, parent_pid: int | None, fd: int) -> None:
+    """Serve the API on the listening socket ``fd`` (held by the supervisor) until
+    SIGTERM/SIGINT or until the supervisor is gone."""
+    import uvicorn
+
+    from xtract_service.app import create_app
+
+    if not settings.redis_url:
+        raise SystemExit("the API process needs XTRACT_REDIS_URL (the service's Redis)")
+    tls = settings.tls_cert is not None and settings.tls_key is not None
+    config = uvicorn.Config(
+        create_app(settings, supervise=False),
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # open event streams never end on their own
+        ssl_certfile=str(settings.tls_cert) if tls else None,
+        ssl_keyfile=str(settings.tls_key) if tls else None,
+    )
+    server = uvicorn.Server(config)
+
+    def stop() -> None:
+        server.should_exit = True
+
+    _exit_with(parent_pid, stop)
+    server.run(sockets=[socket.socket(fileno=fd)])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The service's listening socket, made once by the supervisor and handed to each
+    API process it starts."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    return sock
+
+
 def service_roles(settings: Settings) -> list[str]:
     """The roles ``xtract serve`` supervises, one entry per process."""
     return (
@@ -91,24 +149,36 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m xtract_service.processes ROLE --parent-pid PID``: how the supervisor
     starts a role (no CLI in between)."""
     parser = argparse.ArgumentParser(prog="python -m xtract_service.processes")
-    parser.add_argument("role", choices=ROLES)
+    parser.add_argument("role", choices=(*ROLES, API))
     parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--fd", type=int, help="the listening socket (role api)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    run_worker(Settings(), parent_pid=args.parent_pid, role=args.role)
+    if args.role == API:
+        if args.fd is None:
+            parser.error("role api needs --fd")
+        run_api(Settings(), args.parent_pid, args.fd)
+    else:
+        run_worker(Settings(), parent_pid=args.parent_pid, role=args.role)
 
 
 class Supervisor:
-    """Keeps worker processes alive (``roles`` lists one role per process); restarts any
-    that dies."""
+    """Keeps processes alive (``roles`` lists one role per process, :data:`API` among
+    them when ``listening`` is the API's socket); restarts any that dies, and the
+    embedded redis-server if it dies."""
 
     def __init__(
-        self, roles: list[str], redis_url: str, embedded: EmbeddedRedis | None = None
+        self,
+        roles: list[str],
+        redis_url: str,
+        embedded: EmbeddedRedis | None = None,
+        listening: socket.socket | None = None,
     ) -> None:
         self.roles = roles
         self.embedded = embedded  # the private redis-server, started again if it dies
+        self.listening = listening
         self.env = {**os.environ, "XTRACT_REDIS_URL": redis_url}
         self.procs: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
@@ -116,6 +186,11 @@ class Supervisor:
 
     def _spawn(self, role: str) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", __name__, role, "--parent-pid", str(os.getpid())]
+        if role == API:
+            assert self.listening is not None, "the API role needs the listening socket"
+            fd = self.listening.fileno()
+            cmd += ["--fd", str(fd)]
+            return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, pass_fds=(fd,))
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
 
     def start(self) -> None:
@@ -132,7 +207,8 @@ class Supervisor:
                     log.exception("the embedded redis-server did not start")
             for i, p in enumerate(self.procs):
                 if p.poll() is not None and not self._stop.is_set():
-                    log.warning("worker %s exited with %s; starting another", p.pid, p.returncode)
+                    role = self.roles[i]
+                    log.warning("%s %s exited with %s; starting another", role, p.pid, p.returncode)
                     self.procs[i] = self._spawn(self.roles[i])
 
     def stop(self, timeout: float = 10.0) -> None:

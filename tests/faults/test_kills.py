@@ -1,5 +1,6 @@
 """kill -9 of each role at random points, over several trials: a crawl worker while it
-lists, an orchestrator while it extracts, an offload worker while it writes. After each
+lists, an orchestrator while it extracts, an offload worker while it writes, the API
+process and the embedded redis-server while a crawl runs. After each
 kill the supervisor starts a replacement, the work the dead process held is taken over
 (heartbeats stop, so after the claim idle time), and the result holds every file exactly
 once: nothing lost, nothing duplicated, counters exact.
@@ -22,11 +23,14 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 
 from tests.support import Service, all_documents, flush_all, make_tree, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
 
 TRIALS = int(os.environ.get("XTRACT_FAULT_TRIALS", "5"))
+# the API and redis-server trials (each restarts a process the whole service leans on)
+SERVICE_TRIALS = int(os.environ.get("XTRACT_FAULT_SERVICE_TRIALS", "2"))
 CLAIM_IDLE = os.environ.get("XTRACT_FAULT_CLAIM_IDLE", "6")  # the default
 SEED = int(os.environ.get("XTRACT_FAULT_SEED", "20261122"))
 
@@ -111,6 +115,80 @@ def test_a_crawl_worker_killed_while_listing_loses_and_repeats_nothing(
     assert status["data"]["files_crawled"] == len(tree)
     assert len(paths) == len(set(paths)) == len(tree)
     assert set(paths) == set(tree)
+
+
+def healthy(svc: Service) -> bool:
+    try:
+        return requests.get(svc.url + "/health", timeout=2).json().get("redis") == "ok"
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def crawl_through(
+    svc: Service, data_root: Path, name: str, trial: int, kill: Callable[[], None]
+) -> None:
+    """Crawl a 3,000-file tree, ``kill`` at a seeded point of it, and check the crawl
+    still ends with every file once; logs how long the service took to answer again
+    and to commit listings again."""
+    rng = random.Random(SEED * 11 + trial + len(name))
+    root = data_root / f"fault-{name}-{trial}"
+    tree = make_tree(root, 3000, fanout=5, depth=3)
+    xtr = svc.client()
+    (cid,) = xtr.crawl(XtractEndpoint("local", dirs=[str(root)]))
+    r = redis.Redis.from_url(svc.redis_url, decode_responses=True)
+
+    def dirs() -> int:
+        try:
+            return int(r.hget(f"xtract:crawl:{cid}", "dirs_done") or 0)
+        except redis.ConnectionError:
+            return -1
+
+    until(lambda: dirs() >= rng.randint(1, 40), "the crawl never started")
+    before = dirs()
+    kill()
+    killed = time.monotonic()
+    answering = until(lambda: healthy(svc), "the service never answered again")
+    listing = until(
+        lambda: dirs() > before or xtr.get_crawl_status(cid)["status"] == "complete",
+        "listing never resumed",
+    )
+    status = xtr.wait_for_crawls(cid, progress=False, timeout=180)[cid]
+    paths = [f["path"] for f in flush_all(xtr, cid)]
+    log_trial(
+        name,
+        trial,
+        files=len(tree),
+        found=len(paths),
+        unique=len(set(paths)),
+        seconds_to_answer=round(answering, 2),
+        seconds_to_resume=round(answering + listing, 2),
+        seconds_kill_to_done=round(time.monotonic() - killed, 2),
+    )
+    assert status["status"] == "complete"
+    assert status["data"]["files_crawled"] == len(tree)
+    assert len(paths) == len(set(paths)) == len(tree)
+    assert set(paths) == set(tree)
+
+
+@pytest.mark.parametrize("trial", range(SERVICE_TRIALS))
+def test_the_api_process_killed_during_a_crawl_is_replaced_and_loses_nothing(
+    faulty: Service, data_root: Path, trial: int
+) -> None:
+    crawl_through(faulty, data_root, "api", trial, lambda: kill_one(faulty, "api"))
+
+
+@pytest.mark.parametrize("trial", range(SERVICE_TRIALS))
+def test_the_redis_server_killed_during_a_crawl_is_restarted_and_loses_nothing(
+    faulty: Service, data_root: Path, trial: int
+) -> None:
+    pidfile = faulty.home / "redis" / "redis.pid"
+    crawl_through(
+        faulty,
+        data_root,
+        "redis-server",
+        trial,
+        lambda: os.kill(int(pidfile.read_text()), signal.SIGKILL),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import ipaddress
+import signal
 import socket
 import threading
 import time
@@ -49,9 +50,8 @@ def serve(
     On an address other than loopback the service needs TLS (XTRACT_TLS_CERT and
     XTRACT_TLS_KEY), or ``--insecure-http`` to say plain HTTP is meant: tokens would
     otherwise cross the network in clear."""
-    import uvicorn
-
-    from xtract_service.app import create_app
+    from xtract_service.processes import API, Supervisor, listen, service_roles
+    from xtract_service.redis_server import EmbeddedRedis
     from xtract_service.settings import Settings
 
     setup_logging(verbose)
@@ -71,21 +71,31 @@ def serve(
             "XTRACT_TLS_KEY, or pass --insecure-http to serve plain HTTP there",
             2,
         )
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
     with service_lock(settings.home):
-        scheme = "https" if tls else "http"
-        typer.echo(
-            f"xtract: serving on {scheme}://{settings.host}:{settings.port} (docs at /docs)",
-            err=True,
-        )
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,  # open event streams never end on their own
-            ssl_certfile=str(settings.tls_cert) if tls else None,
-            ssl_keyfile=str(settings.tls_key) if tls else None,
-        )
+        try:
+            sock = listen(settings.host, settings.port)
+        except OSError as e:
+            fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror}", 1)
+        embedded = None if settings.redis_url else EmbeddedRedis(settings.redis_dir).start()
+        url = settings.redis_url or embedded.url  # type: ignore[union-attr]
+        supervisor = Supervisor([API, *service_roles(settings)], url, embedded, sock)
+        try:
+            supervisor.start()
+            scheme = "https" if tls else "http"
+            typer.echo(
+                f"xtract: serving on {scheme}://{settings.host}:{settings.port} (docs at /docs)",
+                err=True,
+            )
+            while not stopping.wait(1.0):
+                pass
+        finally:
+            supervisor.stop()
+            sock.close()
+            if embedded is not None:
+                embedded.stop()
 
 
 def is_loopback(host: str) -> bool:

@@ -58,7 +58,7 @@ async def leased_flush(
     body: dict[str, Any],
     *,
     capability: bool = False,
-) -> FastJSON:
+) -> dict[str, Any]:
     """Flush, and hand the lease out again at once when the caller went away before
     the answer was written (an abandoned call loses nothing)."""
     n = body.get("first_n_files", body.get("n", 100))
@@ -79,7 +79,7 @@ async def leased_flush(
         await run_in_threadpool(
             release, crawls.r, crawl_id, flushed["lease"], capability=capability
         )
-    return FastJSON(flushed)
+    return flushed
 
 
 @router.post("", status_code=202, response_model=CrawlStarted)
@@ -130,7 +130,8 @@ async def flush_crawl(
     num_files, queue_empty, lease}``. The files stay leased to ``consumer`` until its
     next call or ``ack: lease``; unacknowledged past ``XTRACT_FLUSH_LEASE_SECONDS``
     (or never received) they are handed out again. Extraction still sees every file."""
-    return await leased_flush(request, crawls, settings, crawl_id, owner, body.model_dump())
+    flushed = await leased_flush(request, crawls, settings, crawl_id, owner, body.model_dump())
+    return FastJSON(flushed)
 
 
 @router.get("/{crawl_id}/changes")

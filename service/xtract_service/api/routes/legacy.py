@@ -265,13 +265,17 @@ async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
 @router.get("/fetch_crawl_mdata", operation_id="fetch_crawl_mdata_get", response_class=FastJSON)
 @router.post("/fetch_crawl_mdata", operation_id="fetch_crawl_mdata_post", response_class=FastJSON)
 async def fetch_crawl_mdata(request: Request, crawls: Crawls, settings: AppSettings) -> FastJSON:
-    """``{crawl_id, file_ls, num_files, queue_empty, lease}``: leased, at least once
+    """``{crawl_id, file_ls, num_files, queue_empty}``: leased, at least once
     (:mod:`xtract_service.crawl.flush`)."""
     body = await _body(request)
     cid = _crawl_id(body)
     owner, capability = await run_in_threadpool(_reader, request, body, crawls, cid)
     asked = {**body, "first_n_files": body.get("n", body.get("first_n_files", 100))}
-    return await leased_flush(request, crawls, settings, cid, owner, asked, capability=capability)
+    flushed = await leased_flush(
+        request, crawls, settings, cid, owner, asked, capability=capability
+    )
+    del flushed["lease"]  # the published answer's shape, exactly
+    return FastJSON(flushed)
 
 
 def _funcx_endpoint(body: dict[str, Any]) -> str | None:
