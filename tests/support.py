@@ -105,10 +105,11 @@ class Service:
                 self.proc.wait()
 
     def worker_pids(self, role: str = "crawl") -> list[str]:
-        """The worker processes of ``role`` this service supervises."""
+        """The processes of ``role`` this service supervises (``api``: the API's)."""
         assert self.proc is not None
+        pattern = "xtract_service.app " if role == "api" else f"xtract_service.processes {role} "
         found = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid), "-f", f"xtract_service.processes {role} "],
+            ["pgrep", "-P", str(self.proc.pid), "-f", pattern],
             capture_output=True,
             text=True,
             check=False,

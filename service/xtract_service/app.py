@@ -3,7 +3,9 @@ the local token, and the supervised crawl workers."""
 
 from __future__ import annotations
 
+import argparse
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,7 +33,7 @@ from xtract_service.crawl.store import CrawlStore
 from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.store import OffloadStore
-from xtract_service.processes import Supervisor, service_roles
+from xtract_service.processes import Supervisor, exit_with, service_roles
 from xtract_service.redis_client import connect, connect_async
 from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings, get_settings
@@ -126,3 +128,43 @@ def create_app(settings: Settings | None = None, *, supervise: bool = True) -> F
     app.include_router(ui.router)
     app.include_router(ui.words)
     return app
+
+
+def run_api(settings: Settings, parent_pid: int | None, fd: int) -> None:
+    """Serve the API on the listening socket ``fd`` (held by the supervisor, see
+    :mod:`xtract_service.processes`) until SIGTERM/SIGINT or until the supervisor is
+    gone."""
+    import uvicorn
+
+    tls = settings.tls_cert is not None and settings.tls_key is not None
+    config = uvicorn.Config(
+        create_app(settings, supervise=False),
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # open event streams never end on their own
+        ssl_certfile=str(settings.tls_cert) if tls else None,
+        ssl_keyfile=str(settings.tls_key) if tls else None,
+    )
+    server = uvicorn.Server(config)
+
+    def stop() -> None:
+        server.should_exit = True
+
+    exit_with(parent_pid, stop)
+    server.run(sockets=[socket.socket(fileno=fd)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m xtract_service.app --fd N --parent-pid PID``: how the supervisor
+    starts the API process."""
+    parser = argparse.ArgumentParser(prog="python -m xtract_service.app")
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket")
+    parser.add_argument("--parent-pid", type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    run_api(Settings(), args.parent_pid, args.fd)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # each worker role, and what it runs (one loop per process)
 ROLES = ("crawl", "orchestrator", "offload", "webhooks", "retention")
-API = "api"  # the API process (uvicorn on the supervisor's listening socket)
+API = "api"  # the API process (``python -m xtract_service.app``, on the supervisor's socket)
 
 
 def make_worker(role: str, r: redis.Redis, settings: Settings) -> Loop:
@@ -85,7 +85,7 @@ def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "c
     worker.run(parent_pid=parent_pid)
 
 
-def _exit_with(parent_pid: int | None, stop: Callable[[], None]) -> None:
+def exit_with(parent_pid: int | None, stop: Callable[[], None]) -> None:
     """Call ``stop`` once the process ``parent_pid`` is gone (checked every second)."""
 
     def watch() -> None:
@@ -95,32 +95,6 @@ def _exit_with(parent_pid: int | None, stop: Callable[[], None]) -> None:
 
     if parent_pid is not None:
         threading.Thread(target=watch, name="xtract-parent-watch", daemon=True).start()
-
-
-def run_api(settings: Settings, parent_pid: int | None, fd: int) -> None:
-    """Serve the API on the listening socket ``fd`` (held by the supervisor) until
-    SIGTERM/SIGINT or until the supervisor is gone."""
-    import uvicorn
-
-    from xtract_service.app import create_app
-
-    if not settings.redis_url:
-        raise SystemExit("the API process needs XTRACT_REDIS_URL (the service's Redis)")
-    tls = settings.tls_cert is not None and settings.tls_key is not None
-    config = uvicorn.Config(
-        create_app(settings, supervise=False),
-        log_level="warning",
-        timeout_graceful_shutdown=5,  # open event streams never end on their own
-        ssl_certfile=str(settings.tls_cert) if tls else None,
-        ssl_keyfile=str(settings.tls_key) if tls else None,
-    )
-    server = uvicorn.Server(config)
-
-    def stop() -> None:
-        server.should_exit = True
-
-    _exit_with(parent_pid, stop)
-    server.run(sockets=[socket.socket(fileno=fd)])
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -149,19 +123,13 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m xtract_service.processes ROLE --parent-pid PID``: how the supervisor
     starts a role (no CLI in between)."""
     parser = argparse.ArgumentParser(prog="python -m xtract_service.processes")
-    parser.add_argument("role", choices=(*ROLES, API))
+    parser.add_argument("role", choices=ROLES)
     parser.add_argument("--parent-pid", type=int)
-    parser.add_argument("--fd", type=int, help="the listening socket (role api)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.role == API:
-        if args.fd is None:
-            parser.error("role api needs --fd")
-        run_api(Settings(), args.parent_pid, args.fd)
-    else:
-        run_worker(Settings(), parent_pid=args.parent_pid, role=args.role)
+    run_worker(Settings(), parent_pid=args.parent_pid, role=args.role)
 
 
 class Supervisor:
@@ -189,6 +157,7 @@ class Supervisor:
         if role == API:
             assert self.listening is not None, "the API role needs the listening socket"
             fd = self.listening.fileno()
+            cmd = [sys.executable, "-m", "xtract_service.app", "--parent-pid", str(os.getpid())]
             cmd += ["--fd", str(fd)]
             return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, pass_fds=(fd,))
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)

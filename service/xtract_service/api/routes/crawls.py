@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from starlette.concurrency import run_in_threadpool
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service.api.deps import (
@@ -18,10 +17,10 @@ from xtract_service.api.deps import (
     Reader,
     acting_tokens,
 )
+from xtract_service.api.flushing import leased_flush
 from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
 from xtract_service.crawl.changes import changes_page
-from xtract_service.crawl.flush import flush_files, release
 from xtract_service.crawl.start import CrawlRequest, start_crawl
 from xtract_service.errors import BadRequest
 from xtract_service.retention import forget_crawl
@@ -47,39 +46,6 @@ class FlushRequest(BaseModel):
     first_n_files: StrictInt = 100
     consumer: str | None = Field(None, max_length=64)  # whose lease (default: "default")
     ack: str | None = Field(None, max_length=16)  # a lease id to end as received
-
-
-async def leased_flush(
-    request: Request,
-    crawls: Any,
-    settings: Any,
-    crawl_id: str,
-    owner: str,
-    body: dict[str, Any],
-    *,
-    capability: bool = False,
-) -> dict[str, Any]:
-    """Flush, and hand the lease out again at once when the caller went away before
-    the answer was written (an abandoned call loses nothing)."""
-    n = body.get("first_n_files", body.get("n", 100))
-    flushed = await run_in_threadpool(
-        lambda: flush_files(
-            crawls,
-            crawl_id,
-            owner,
-            n,
-            settings.max_flush,
-            capability=capability,
-            consumer=body.get("consumer"),
-            ack=body.get("ack"),
-            lease_seconds=settings.flush_lease_seconds,
-        )
-    )
-    if flushed["lease"] and await request.is_disconnected():
-        await run_in_threadpool(
-            release, crawls.r, crawl_id, flushed["lease"], capability=capability
-        )
-    return flushed
 
 
 @router.post("", status_code=202, response_model=CrawlStarted)

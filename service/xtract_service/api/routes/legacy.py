@@ -43,8 +43,8 @@ from xtract_service.api.deps import (
     caller_from_token,
 )
 from xtract_service.api.errors import ApiError, describe_validation, refusal_status
+from xtract_service.api.flushing import leased_flush
 from xtract_service.api.responses import FastJSON
-from xtract_service.api.routes.crawls import leased_flush
 from xtract_service.auth import AuthRefused, Caller, strip_bearer
 from xtract_service.bounds import Tokens
 from xtract_service.crawl.spec import CrawlSpec

@@ -11,16 +11,28 @@ environment.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import itertools
+import json
+import logging
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from xtract_extractors.batch import extract_batch
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors.base import BatchExecutor, ExecutorSetup
+from xtract_service.extraction.executors.parsl_broker import MAX_ANSWER_BYTES
+
+log = logging.getLogger(__name__)
 
 
 def _interpreter_bin_on_path() -> None:
@@ -33,15 +45,6 @@ def _interpreter_bin_on_path() -> None:
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
-
-
-def _config_from_file(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("xtract_parsl_config", path)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"cannot load a Parsl config from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.config
 
 
 def local_config(workers: int, run_dir: Path) -> Any:
@@ -66,22 +69,109 @@ def local_config(workers: int, run_dir: Path) -> Any:
     )
 
 
+def _isolation(home: Path) -> list[str]:
+    """The command prefix that starts the broker in a mount namespace of its own with
+    ``home`` covered by an empty tmpfs (as root, or in a user namespace where the kernel
+    allows one); ``[]`` where neither works (the broker then runs with an empty
+    environment only)."""
+    hide = ["sh", "-c", 'mount -t tmpfs -o size=16k,mode=000 xtract-hidden "$0" && exec "$@"']
+    for prefix in (
+        ["unshare", "--mount", "--propagation", "private"],
+        ["unshare", "--user", "--map-current-user", "--mount", "--propagation", "private"],
+    ):
+        try:
+            probe = [*prefix, *hide, str(home), "true"]
+            if subprocess.run(probe, capture_output=True, timeout=10, check=False).returncode == 0:
+                return [*prefix, *hide, str(home)]
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    log.warning("the Parsl broker runs without a mount namespace (no unshare here)")
+    return []
+
+
 class ParslExecutor(BatchExecutor):
+    """Batches on Parsl, through the broker process (:mod:`.parsl_broker`): this
+    process never unpickles what a Parsl worker sends; it reads the broker's JSON
+    lines, and the orchestrator checks the documents like any remote answer."""
+
     name = "parsl"
 
     def __init__(
-        self, workers: int = 2, run_dir: Path | None = None, config_file: Path | None = None
+        self,
+        workers: int = 2,
+        run_dir: Path | None = None,
+        config_file: Path | None = None,
+        home: Path | None = None,
     ) -> None:
-        import parsl
-
         _interpreter_bin_on_path()
-        config = (
-            _config_from_file(config_file)
-            if config_file
-            else local_config(workers, run_dir or Path("parsl-runs"))
+        prefix = _isolation(home) if home is not None and home.is_dir() else []
+        self._tmp: Path | None = None
+        if prefix or run_dir is None:  # the home is hidden from the broker: run elsewhere
+            run_dir = self._tmp = Path(tempfile.mkdtemp(prefix="xtract-parsl-"))
+        read, write = os.pipe()
+        cmd = [
+            *prefix,
+            sys.executable,
+            "-m",
+            f"{__package__}.parsl_broker",
+            "--answers",
+            str(write),
+        ]
+        env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "HOME": str(run_dir)}
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, env=env, pass_fds=(write,), cwd=run_dir, text=True
+            )
+        finally:
+            os.close(write)
+        self._answers = os.fdopen(read, encoding="utf-8")
+        self._pending: dict[int, Future[Any]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._send(
+            {
+                "config": config_file.read_text() if config_file else None,
+                "workers": workers,
+                "run_dir": str(run_dir),
+            }
         )
-        self._dfk = parsl.load(config)
-        self._app = parsl.python_app(_call, data_flow_kernel=self._dfk)
+        first = self._read()
+        if not first or "ready" not in first:
+            self._proc.kill()
+            self._proc.wait()
+            raise RuntimeError((first or {}).get("fatal") or "the Parsl broker did not start")
+        self._reader = threading.Thread(target=self._read_answers, daemon=True)
+        self._reader.start()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(message) + "\n")
+        self._proc.stdin.flush()
+
+    def _read(self) -> dict[str, Any] | None:
+        line = self._answers.readline(MAX_ANSWER_BYTES + 1)
+        if not line or len(line) > MAX_ANSWER_BYTES or not line.endswith("\n"):
+            return None
+        try:
+            found = json.loads(line)
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) else None
+
+    def _read_answers(self) -> None:
+        while (answer := self._read()) is not None:
+            with self._lock:
+                future = self._pending.pop(answer.get("id"), None)  # type: ignore[arg-type]
+            if future is None:
+                continue
+            if isinstance(answer.get("error"), str):
+                future.set_exception(RuntimeError(f"parsl: {answer['error'][:500]}"))
+            else:
+                future.set_result(answer.get("documents"))  # checked by the orchestrator
+        with self._lock:  # the broker is gone (or spoke out of turn): nothing more comes
+            lost, self._pending = self._pending, {}
+        for future in lost.values():
+            future.set_exception(RuntimeError("the Parsl broker stopped answering"))
 
     @classmethod
     def check(
@@ -95,14 +185,31 @@ class ParslExecutor(BatchExecutor):
 
     @classmethod
     def create(cls, setup: ExecutorSetup) -> ParslExecutor:
-        return cls(setup.workers, setup.run_dir, setup.parsl_config)
+        return cls(setup.workers, setup.run_dir, setup.parsl_config, setup.settings.home)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = self._app(fn, *args, **kwargs)
+        if fn is not extract_batch or len(args) != 1:
+            raise TypeError("the Parsl broker runs extract_batch(families, **options) only")
+        future: Future[Any] = Future()
+        with self._lock:
+            bid = next(self._ids)
+            self._pending[bid] = future
+        try:
+            self._send({"id": bid, "families": args[0], "options": kwargs})
+        except (OSError, ValueError) as exc:
+            with self._lock:
+                self._pending.pop(bid, None)
+            future.set_exception(RuntimeError(f"the Parsl broker is gone: {exc}"))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        import parsl
-
-        self._dfk.cleanup()
-        parsl.clear()
+        if self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # the broker cleans Parsl up and exits
+        try:
+            self._proc.wait(30 if wait else 1)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
