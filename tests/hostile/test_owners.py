@@ -226,6 +226,24 @@ def test_the_crawl_id_alone_never_consumes_what_the_owners_flush_is_owed(
     assert len(flush_all(xtr, cid)) == 3  # the owner's own flush lost nothing
 
 
+def test_a_since_crawls_status_names_its_base_to_the_owner_only(
+    service: Service, tree_dir: Path
+) -> None:
+    """Whoever holds a since crawl's id (the published status route needs no credential)
+    must not learn the id of the crawl it compared with: that id would read it too."""
+    small_tree(tree_dir / "data")
+    xtr = service.client()
+    endpoint = XtractEndpoint("local", dirs=[str(tree_dir / "data")])
+    (base,) = xtr.crawl_and_wait(endpoint, progress=False)
+    (cid,) = xtr.crawl_and_wait(endpoint, progress=False, since=base)
+    assert xtr.get_crawl_status(cid)["data"]["changes"]["since"] == base
+    seen = requests.get(
+        service.url + "/get_crawl_status", json={"crawl_id": cid}, timeout=10
+    ).json()
+    assert seen["changes"]["unchanged"] == 3  # the counts, yes
+    assert base not in json.dumps(seen)
+
+
 def test_crawls_started_at_once_cannot_slip_past_the_running_quota(
     r: redis.Redis, tmp_path: Path
 ) -> None:

@@ -58,11 +58,13 @@ def _owned(h: dict[str, str], crawl_id: str, owner: str | None) -> CrawlRecord:
     return CrawlRecord.parse(crawl_id, h)
 
 
-def _changes(spec: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
-    """A since crawl's ``changes``: ``{since, added, changed, removed, unchanged}``."""
+def _changes(spec: dict[str, Any], counts: dict[str, int], by_owner: bool) -> dict[str, Any]:
+    """A since crawl's ``changes``: ``{since, added, changed, removed, unchanged}``
+    (``since`` for the owner only)."""
     if not spec.get("since"):
         return {}
-    return {"changes": {"since": spec["since"], **{c: counts[c] for c in CHANGE_CLASSES}}}
+    base = {"since": spec["since"]} if by_owner else {}
+    return {"changes": {**base, **{c: counts[c] for c in CHANGE_CLASSES}}}
 
 
 def _lister(rec: CrawlRecord) -> dict[str, Any]:
@@ -230,8 +232,17 @@ class CrawlStore:
             raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
         return owner
 
-    def status(self, crawl_id: str, owner: str | None, error_samples: int = 20) -> dict[str, Any]:
-        """The published status shape: ``{crawl_id, status, message, data: {...}}``."""
+    def status(
+        self,
+        crawl_id: str,
+        owner: str | None,
+        error_samples: int = 20,
+        *,
+        by_owner: bool = True,
+    ) -> dict[str, Any]:
+        """The published status shape: ``{crawl_id, status, message, data: {...}}``.
+        A reader who is not the owner (a sharee, a caller holding only the crawl id) is
+        not told which crawl a ``since`` crawl compared with: that id would read it."""
         pipe = self.r.pipeline(transaction=False)  # one round trip for all three
         pipe.hgetall(_key_of(crawl_id))
         pipe.lrange(keys.errors(crawl_id), 0, error_samples - 1)
@@ -279,7 +290,7 @@ class CrawlStore:
                 "created_at": created,
                 "finished_at": finished,
                 "elapsed_seconds": round(end - created, 3),
-                **_changes(spec, counts),
+                **_changes(spec, counts, by_owner),
                 **_lister(rec),
                 "forecast": forecast,
             },

@@ -78,9 +78,10 @@ def list_crawls(owner: Owner, crawls: Crawls) -> dict[str, Any]:
 
 
 @router.get("/{crawl_id}", response_class=FastJSON)
-def get_crawl(crawl_id: str, owner: Reader, crawls: Crawls) -> FastJSON:
-    """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``."""
-    return FastJSON(crawls.status(crawl_id, owner))
+def get_crawl(crawl_id: str, owner: Reader, caller: CallerDep, crawls: Crawls) -> FastJSON:
+    """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``. The
+    id of the crawl a ``since`` crawl compared with is shown to its owner only."""
+    return FastJSON(crawls.status(crawl_id, owner, by_owner=caller.owner == owner))
 
 
 @router.post("/{crawl_id}/flush", response_class=FastJSON)

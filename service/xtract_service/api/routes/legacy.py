@@ -256,8 +256,8 @@ async def get_crawl_status(request: Request, crawls: Crawls) -> dict[str, Any]:
     """``{crawl_id, crawl_status, files_crawled, bytes_crawled, ...}``."""
     body = await _body(request)
     cid = _crawl_id(body)
-    owner, _ = await run_in_threadpool(_reader, request, body, crawls, cid)
-    status = await run_in_threadpool(crawls.status, cid, owner)
+    owner, capability = await run_in_threadpool(_reader, request, body, crawls, cid)
+    status = await run_in_threadpool(lambda: crawls.status(cid, owner, by_owner=not capability))
     return {"crawl_id": cid, "crawl_status": status["status"], **status["data"]}
 
 
