@@ -228,16 +228,16 @@ def _walker_lies(kind: str) -> Callable[[Any], str]:
         first = lie["listed"][0]
         if kind == "not_asked":
             lie["listed"].append({**first, "path": "/etc", "files": [["shadow", 1, 1.0]]})
-            lie["listed"][-1]["inodes"] = [1]
+            lie["listed"][-1]["stamps"] = [1]
         elif kind == "dotdot":
             first["files"].append(["../../etc/passwd", 1, 1.0])
-            first["inodes"] = first["inodes"] + [1] if first["inodes"] else []
+            first["stamps"] = first["stamps"] + [1] if first["stamps"] else []
         elif kind == "nul":
             first["files"].append(["a\x00b", 1, 1.0])
-            first["inodes"] = first["inodes"] + [1] if first["inodes"] else []
+            first["stamps"] = first["stamps"] + [1] if first["stamps"] else []
         else:  # a million entries
             first["files"] += [[f"f{i}", 1, 1.0] for i in range(1_000_000)]
-            first["inodes"] = []
+            first["stamps"] = []
         return str(JSONData().serialize(lie))
 
     return answer

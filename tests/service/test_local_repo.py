@@ -89,6 +89,7 @@ def test_both_listers_give_the_same_answer_on_odd_entries(tmp_path: Path) -> Non
         f.write(b"12345")
     fast, slow = _both([str(tmp_path)], str(tmp_path))
     assert _sorted(fast) == _sorted(slow)
+    assert sorted(zip(fast.files, fast.stamps)) == sorted(zip(slow.files, slow.stamps))
     assert len(fast.files) == 5 and fast.links_skipped == 2
     assert any("not valid UTF-8" in e["error"] for e in fast.errors)
     fast, slow = _both([str(tmp_path)], str(tmp_path), skip=["*.tmp", "link", "sub"])

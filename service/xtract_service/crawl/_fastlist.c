@@ -4,15 +4,16 @@
  * duplicate) with readdir and fstatat, the entries' types from d_type where the file
  * system gives them, without the GIL, then builds the Python answer:
  *
- *   (files, subdirs, odd, errors, links, error, inodes)
+ *   (files, subdirs, odd, errors, links, error, stamps)
  *
  *   files    [[name, size, mtime], ...]  regular files with ASCII names
  *   subdirs  [name, ...]                 directories (names decoded like os.fsdecode)
- *   odd      [[raw name bytes, size, mtime, inode], ...]  regular files, non-ASCII names
+ *   odd      [[raw name bytes, size, mtime, stamp], ...]  regular files, non-ASCII names
  *   errors   [(raw name bytes, errno), ...]        entries that could not be stat'ed
  *   links    [name, ...]                 symbolic links (never followed here)
  *   error    errno of a failure part way through the listing, else 0
- *   inodes   [inode, ...]                one per entry of ``files``, in the same order
+ *   stamps   [stamp, ...]                one per entry of ``files``, in the same order:
+ *            the change stamp of its inode and ctime (repos.change_stamp, the same sum)
  *
  * mtime is computed as os.stat computes st_mtime (sec + nsec * 1e-9), so both listers
  * give the same float. Anything that is not a file, a directory or a link is left out,
@@ -38,7 +39,7 @@ typedef struct {
     int err;
     long long size;
     double mtime;
-    unsigned long long ino;
+    unsigned long long ino; /* the change stamp */
 } item;
 
 typedef struct {
@@ -118,7 +119,11 @@ static void read_all(int fd, listing *out) {
         if (kind == K_FILE) {
             it->size = (long long)s.st_size;
             it->mtime = (double)s.st_mtim.tv_sec + (double)s.st_mtim.tv_nsec * 1e-9;
-            it->ino = (unsigned long long)s.st_ino;
+            unsigned long long ctime_ns = (unsigned long long)s.st_ctim.tv_sec * 1000000000ULL
+                                        + (unsigned long long)s.st_ctim.tv_nsec;
+            it->ino = (((unsigned long long)s.st_ino * 1000003ULL) ^ ctime_ns)
+                      & 0x7fffffffffffffffULL;
+            if (!it->ino) it->ino = 1;
             if (!is_ascii(nm, len)) kind = K_ODD;
         }
         it->kind = kind;
@@ -189,7 +194,7 @@ static PyObject *list_dir(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"list_dir", list_dir, METH_VARARGS,
-     "list_dir(fd) -> (files, subdirs, odd, errors, links, error, inodes): one directory, "
+     "list_dir(fd) -> (files, subdirs, odd, errors, links, error, stamps): one directory, "
      "read with readdir and fstatat (see the module's source for the shapes)."},
     {NULL, NULL, 0, NULL},
 };

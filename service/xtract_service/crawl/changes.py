@@ -6,8 +6,9 @@ A crawl started with ``since=BASE`` lists its folders as usual and compares each
 with BASE's entry for the same folder:
 
 - **added**: a name BASE did not have in that folder (a renamed file is removed + added);
-- **changed**: the same name with another size, mtime or inode;
-- **unchanged**: the same name, size, mtime and inode; its block remembers BASE's family
+- **changed**: the same name with another size, mtime or change stamp (inode and
+  ctime: an edit that sets the mtime back still changes the ctime);
+- **unchanged**: the same name, size, mtime and change stamp; its block remembers BASE's family
   id (``prior``), so its extraction carries BASE's document forward instead of reading
   the file again;
 - **removed**: a name BASE had that the folder no longer holds, and every file beneath a
@@ -16,7 +17,7 @@ with BASE's entry for the same folder:
 The counts are committed with the listing (``crawl_commit``), so a folder listed twice
 counts once; the paths of added, changed and removed files go on ``crawl:{id}:changes``.
 
->>> compare(Listing(files=[["a", 1, 2.0]], inodes=[7]), {"f": [["a", 1, 2.0]], "i": [7],
+>>> compare(Listing(files=[["a", 1, 2.0]], stamps=[7]), {"f": [["a", 1, 2.0]], "s": [7],
 ...         "m": [["b", 0, 1]]})
 Delta(added=[], changed=[], removed=[], prior=['b.0'], vanished=[])
 """
@@ -59,7 +60,8 @@ class Delta:
 
 def index_entry(listing: Listing, family_refs: list[list[Any]]) -> bytes:
     """A listed folder's index field: its files ``f`` (``[name, size, mtime]``), their
-    inodes ``i`` and family ids ``m`` (as :func:`~xtract_service.crawl.families.family_refs`
+    change stamps ``s`` (older releases kept inodes, ``i``: not compared) and family
+    ids ``m`` (as :func:`~xtract_service.crawl.families.family_refs`
     of the folder's blocks), and its sub-folders ``d``; as JSON, compressed
     (zlib, fastest) and in base64 so it travels as text: about 33 bytes a file instead
     of 80 (measured on Debian's folders; compressing costs 0.6 microseconds a file)."""
@@ -67,7 +69,7 @@ def index_entry(listing: Listing, family_refs: list[list[Any]]) -> bytes:
     text = orjson.dumps(
         {
             "f": listing.files,
-            "i": listing.inodes,
+            "s": listing.stamps,
             "m": family_refs,
             "d": [d for _, d in listing.subdirs],
         }
@@ -89,18 +91,19 @@ def compare(listing: Listing, base: dict[str, Any] | None) -> Delta:
         out.prior = [None] * len(listing.files)
         return out
     files = base.get("f", [])
-    base_inodes = base.get("i") or [0] * len(files)
+    base_stamps = base.get("s") or [0] * len(files)
     ids: list[Any] = ids_of_refs(base.get("m") or []) or [None] * len(files)
     before = {
-        f[0]: (f[1], f[2], ino, fid) for f, ino, fid in zip(files, base_inodes, ids, strict=True)
+        f[0]: (f[1], f[2], stamp, fid)
+        for f, stamp, fid in zip(files, base_stamps, ids, strict=True)
     }
-    inodes = listing.inodes or [0] * len(listing.files)
-    for f, ino in zip(listing.files, inodes, strict=True):
+    stamps = listing.stamps or [0] * len(listing.files)
+    for f, stamp in zip(listing.files, stamps, strict=True):
         old = before.pop(f[0], None)
         if old is None:
             out.added.append(f[0])
             out.prior.append(None)
-        elif old[0] != f[1] or old[1] != f[2] or (ino and old[2] and old[2] != ino):
+        elif old[0] != f[1] or old[1] != f[2] or (stamp and old[2] and old[2] != stamp):
             out.changed.append(f[0])
             out.prior.append(None)
         else:

@@ -12,6 +12,21 @@ if TYPE_CHECKING:
     from xtract_service.settings import Settings
 
 
+_MASK64, _MASK63 = (1 << 64) - 1, (1 << 63) - 1
+
+
+def change_stamp(inode: int, ctime_ns: int) -> int:
+    """One number that changes when a file is replaced (another inode) or changed in
+    any way (its ctime, which the kernel sets on every write, chmod or rename, and no
+    user can set back): what an edit that keeps the size and mtime still changes.
+    ``_fastlist.c`` computes the same; never 0 (0 means "not known").
+
+    >>> change_stamp(7, 1_700_000_000_000_000_000) == change_stamp(7, 1_700_000_000_000_000_001)
+    False
+    """
+    return ((((inode * 1_000_003) & _MASK64) ^ ctime_ns) & _MASK63) or 1
+
+
 @dataclass
 class Listing:
     """What listing one directory found.
@@ -19,13 +34,14 @@ class Listing:
     ``files`` holds one ``[name, size, mtime]`` per regular file (a 4th item, the raw
     name in base64, for a name that is not UTF-8). ``subdirs`` pairs a de-duplication
     key (the real path when symlinks are followed) with the path to list next.
-    ``errors`` holds ``{path, error}`` records for what could not be read. ``inodes``
-    holds one inode number per entry of ``files`` where the repo knows them (local
-    folders), and is empty where it does not (Globus).
+    ``errors`` holds ``{path, error}`` records for what could not be read. ``stamps``
+    holds one change stamp per entry of ``files`` where the repo has them (local
+    folders: :func:`change_stamp` of the inode and the ctime), and is empty where it
+    does not (Globus).
     """
 
     files: list[list[Any]] = field(default_factory=list)
-    inodes: list[int] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)
     subdirs: list[tuple[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     links_skipped: int = 0

@@ -170,8 +170,8 @@ def _check_folder(a: Any, reachable: set[str], crawl_roots: list[str]) -> None:
     if not isinstance(a, dict) or a.get("path") not in reachable:
         raise BadAnswer(f"the walker listed a folder it was not asked for: {str(a)[:200]!r}")
     path = a["path"]
-    files, inodes, subdirs = a.get("files"), a.get("inodes"), a.get("subdirs")
-    if not (isinstance(files, list) and isinstance(inodes, list) and isinstance(subdirs, list)):
+    files, stamps, subdirs = a.get("files"), a.get("stamps"), a.get("subdirs")
+    if not (isinstance(files, list) and isinstance(stamps, list) and isinstance(subdirs, list)):
         raise BadAnswer(f"{path}: not a listing")
     for f in files:
         if not (
@@ -183,8 +183,8 @@ def _check_folder(a: Any, reachable: set[str], crawl_roots: list[str]) -> None:
             and (len(f) == 3 or isinstance(f[3], str))
         ):
             raise BadAnswer(f"{path}: a file entry that is not [name, size, mtime]: {f!r:.200}")
-    if inodes and (len(inodes) != len(files) or not all(_count(i) for i in inodes)):
-        raise BadAnswer(f"{path}: inodes do not match its files")
+    if stamps and (len(stamps) != len(files) or not all(_count(i) for i in stamps)):
+        raise BadAnswer(f"{path}: change stamps do not match its files")
     prefix = path.rstrip("/") + "/"
     for pair in subdirs:
         ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
@@ -216,7 +216,7 @@ def _name(value: Any) -> bool:
 
 def _merge(into: Listing, answer: dict[str, Any]) -> None:
     into.files += answer["files"]
-    into.inodes += answer["inodes"]
+    into.stamps += answer["stamps"]
     into.subdirs += [(k, d) for k, d in answer["subdirs"]]
     into.errors += answer["errors"]
     into.links_skipped += answer["links_skipped"]

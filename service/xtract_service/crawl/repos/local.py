@@ -18,7 +18,7 @@ import stat as st
 from typing import Any
 
 from xtract_extractors.safepath import Roots, opened
-from xtract_service.crawl.repos import Listing
+from xtract_service.crawl.repos import Listing, change_stamp
 
 try:
     from xtract_service.crawl import _fastlist  # type: ignore[attr-defined]
@@ -131,7 +131,7 @@ class LocalRepo:
             out.refuse(_display(path)[0], _describe(exc))
             return
         skip, follow = self.skip, self.follow
-        files, inodes = out.files, out.inodes
+        files, stamps = out.files, out.stamps
         prefix = path.rstrip("/") + "/"
         with it:
             while True:
@@ -159,29 +159,30 @@ class LocalRepo:
                 elif st.S_ISREG(mode):
                     if name.isascii():
                         files.append([name, s.st_size, s.st_mtime])
-                        inodes.append(s.st_ino)
+                        stamps.append(change_stamp(s.st_ino, s.st_ctime_ns))
                     else:
-                        self._add_unusual_name(path, name, s.st_size, s.st_mtime, s.st_ino, out)
+                        stamp = change_stamp(s.st_ino, s.st_ctime_ns)
+                        self._add_unusual_name(path, name, s.st_size, s.st_mtime, stamp, out)
                 elif not follow and entry.is_symlink():
                     out.links_skipped += 1
                 # sockets, fifos, devices, and links we do not follow are not data files
 
     def _list_fast(self, path: str, fd: int, out: Listing) -> None:
-        files, subdirs, odd, errors, links, error, inodes = _fastlist.list_dir(fd)
+        files, subdirs, odd, errors, links, error, stamps = _fastlist.list_dir(fd)
         prefix = path.rstrip("/") + "/"
         if self.skip is not None:
             keep = self.skip
             kept = [i for i, f in enumerate(files) if not keep(f[0])]
-            files, inodes = [files[i] for i in kept], [inodes[i] for i in kept]
+            files, stamps = [files[i] for i in kept], [stamps[i] for i in kept]
             subdirs, links = [d for d in subdirs if not keep(d)], [n for n in links if not keep(n)]
             odd = [o for o in odd if not keep(os.fsdecode(o[0]))]
             errors = [e for e in errors if not keep(os.fsdecode(e[0]))]
         out.files += files
-        out.inodes += inodes
+        out.stamps += stamps
         out.subdirs += [(prefix + d, prefix + d) for d in subdirs]
         out.links_skipped += len(links)
-        for raw, size, mtime, ino in odd:
-            self._add_unusual_name(path, os.fsdecode(raw), size, mtime, ino, out)
+        for raw, size, mtime, stamp in odd:
+            self._add_unusual_name(path, os.fsdecode(raw), size, mtime, stamp, out)
         for raw, errno in errors:
             failed = prefix + os.fsdecode(raw)
             out.errors.append({"path": _display(failed)[0], "error": _describe_errno(errno)})
@@ -190,9 +191,9 @@ class LocalRepo:
 
     @staticmethod
     def _add_unusual_name(
-        directory: str, name: str, size: int, mtime: float, ino: int, out: Listing
+        directory: str, name: str, size: int, mtime: float, stamp: int, out: Listing
     ) -> None:
-        out.inodes.append(ino)
+        out.stamps.append(stamp)
         shown, raw = _display(name)
         if raw is None:
             out.files.append([name, size, mtime])

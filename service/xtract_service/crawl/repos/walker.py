@@ -40,7 +40,7 @@ def walk_folders(
     with the local walker, inside ``crawl_roots``, then their sub-folders breadth-first,
     until about ``page_entries`` entries or ``max_folders`` folders are gathered.
 
-    Returns ``{"listed": [{path, files, inodes, subdirs: [[key, path]], errors,
+    Returns ``{"listed": [{path, files, stamps, subdirs: [[key, path]], errors,
     links_skipped, unreadable}], "left": [[path, offset]]}``: the folders listed (a
     folder cut at the page's end is in both, with the offset to go on from), and those
     not reached (the asked-for ones first). Sub-folders and errors come with a folder's
@@ -71,7 +71,7 @@ def walk_folders(
             {
                 "path": path,
                 "files": files,
-                "inodes": listing.inodes[offset : offset + room],
+                "stamps": listing.stamps[offset : offset + room],
                 "subdirs": subdirs if first else [],
                 "errors": [{**e, "path": _collection(root, e["path"])} for e in listing.errors]
                 if first
