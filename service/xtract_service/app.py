@@ -130,6 +130,18 @@ def create_app(settings: Settings | None = None, *, supervise: bool = True) -> F
     return app
 
 
+def _die_with_parent() -> None:
+    """Be killed the moment the supervisor dies (Linux ``PR_SET_PDEATHSIG``)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent watch still stops it
+        pass
+
+
 def run_api(settings: Settings, parent_pid: int | None, fd: int) -> None:
     """Serve the API on the listening socket ``fd`` (held by the supervisor, see
     :mod:`xtract_service.processes`) until SIGTERM/SIGINT or until the supervisor is
@@ -149,6 +161,7 @@ def run_api(settings: Settings, parent_pid: int | None, fd: int) -> None:
     def stop() -> None:
         server.should_exit = True
 
+    _die_with_parent()  # the socket must not outlive the supervisor (a new one binds it)
     exit_with(parent_pid, stop)
     server.run(sockets=[socket.socket(fileno=fd)])
 

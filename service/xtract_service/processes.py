@@ -10,6 +10,7 @@ refused. Every child exits when the supervisor is gone."""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -103,7 +104,16 @@ def listen(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
+    deadline = time.monotonic() + 5  # the API process of a killed service may still be going
+    while True:
+        try:
+            sock.bind(address)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                sock.close()
+                raise
+            time.sleep(0.1)
     sock.listen(2048)
     return sock
 
