@@ -125,7 +125,7 @@ def healthy(svc: Service) -> bool:
 
 
 def crawl_through(
-    svc: Service, data_root: Path, name: str, trial: int, kill: Callable[[], None]
+    svc: Service, data_root: Path, name: str, trial: int, kill: Callable[[], object]
 ) -> None:
     """Crawl a 3,000-file tree, ``kill`` at a seeded point of it, and check the crawl
     still ends with every file once; logs how long the service took to answer again
