@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint check bench clean chromium
+.PHONY: run test test-fast lint check bench faults clean chromium
 
 # a quiet install: the editable install's one notice (a warning about folders named like
 # the packages, which this layout does not have) is silenced; anything else shows
@@ -34,6 +34,16 @@ test: $(STAMP) chromium
 # the stores, Lua scripts and key table against one embedded Redis, no service: seconds
 test-fast: $(STAMP)
 	$(BIN)/pytest -q tests/fast
+
+# the fault campaign: 8 kill -9s of each of five roles (crawl worker, orchestrator,
+# offload worker, API process, embedded redis-server) = 40, each trial logged to
+# bench/results/faults.jsonl and summed up by bench/faults_table.py for docs/RELIABILITY.md
+# (CI runs the same tests with 5 trials per worker role and 2 per service role)
+faults: $(STAMP)
+	mkdir -p bench/results && rm -f bench/results/faults.jsonl
+	PATH="$(abspath $(BIN)):$$PATH" XTRACT_FAULT_TRIALS=8 XTRACT_FAULT_SERVICE_TRIALS=8 \
+	  XTRACT_FAULT_LOG=$(abspath bench/results/faults.jsonl) $(BIN)/pytest -q tests/faults/test_kills.py
+	$(BIN)/python bench/faults_table.py bench/results/faults.jsonl
 
 # ESLint (and only it) from the npm registry, at the versions package-lock.json pins
 NODE_STAMP := node_modules/.installed-stamp
@@ -71,6 +81,7 @@ bench: $(BENCH_STAMP)
 	cd bench && ../$(BIN)/python bench_status_poll.py
 	cd bench && ../$(BIN)/python bench_cold_start.py
 	cd bench && ../$(BIN)/python bench_incremental.py --runs 3
+	cd bench && ../$(BIN)/python bench_search_pressure.py --files 100000
 	$(BIN)/python bench/plots.py
 
 clean:

@@ -223,7 +223,16 @@ def test_an_orchestrator_killed_while_extracting_records_each_family_once(
         return int(xtr.get_xtract_status(cid)["xtract_counters"]["fx"]["success"])
 
     until(lambda: extracted_so_far() >= rng.randint(1, 60), "extraction never started")
+    before = extracted_so_far()
     kill_one(faulty, "orchestrator")
+    resumed = until(
+        lambda: (
+            extracted_so_far() > before
+            or xtr.get_xtract_status(cid)["xtract_status"] in ("COMPLETED", "FAILED")
+        ),
+        "extraction never resumed",
+        timeout=180,
+    )
     (status,) = xtr.wait_for_xtract(cid, progress=False, timeout=180)
     docs = all_documents(xtr, cid)
     fx = status["xtract_counters"]["fx"]
@@ -235,6 +244,7 @@ def test_an_orchestrator_killed_while_extracting_records_each_family_once(
         documents=len(docs),
         unique=len(set(paths)),
         pending=fx["pending"],
+        seconds_to_resume=round(resumed, 2),
     )
     assert status["xtract_status"] == "COMPLETED"
     assert fx["success"] == len(text_tree) and fx["failed"] == 0 and fx["pending"] == 0
@@ -266,7 +276,7 @@ def test_an_offload_worker_killed_while_writing_writes_each_file_once(
     time.sleep(rng.uniform(0.05, 0.5))
     kill_one(faulty, "offload")
     (job,) = [j for j in xtr.get_offload_status(cid)]
-    until(
+    finished = until(
         lambda: xtr.get_offload_status(cid)[0]["status"] in ("COMPLETED", "FAILED"),
         "the offload never finished",
         timeout=180,
@@ -279,7 +289,14 @@ def test_an_offload_worker_killed_while_writing_writes_each_file_once(
         for line in part.read_text().splitlines()
     ]
     paths = [i["path"] for i in items]
-    log_trial("offload", trial, files=len(text_tree), items=len(items), unique=len(set(paths)))
+    log_trial(
+        "offload",
+        trial,
+        files=len(text_tree),
+        items=len(items),
+        unique=len(set(paths)),
+        seconds_kill_to_done=round(finished, 2),
+    )
     assert job["status"] == "COMPLETED", job
     assert len(paths) == len(set(paths)) == len(text_tree) == job["items"]
     assert not [p for p in folder.iterdir() if ".partial" in p.name]
