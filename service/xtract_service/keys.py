@@ -274,6 +274,13 @@ def owner_searches(owner: str) -> str:
     return f"{PREFIX}:owner:{owner}:searches"
 
 
+@_key("owner:{owner}:flushes", "string")
+def owner_flushes(owner: str, capability: bool = False) -> str:
+    """flushes running on the owner's crawls (a second count, `:capability`, for calls
+    that hold only a crawl id, so those cannot hold up the owner's own)"""
+    return f"{PREFIX}:owner:{owner}:flushes" + (":capability" if capability else "")
+
+
 OWNER_CRAWLS_PATTERN = f"{PREFIX}:owner:*:crawls"  # SCAN pattern over owner_crawls
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import redis
 
@@ -48,21 +49,33 @@ def check_metadata_quota(r: redis.Redis, owner: str, settings: Settings) -> None
 
 
 @contextmanager
-def search_slot(r: redis.Redis, owner: str, settings: Settings) -> Iterator[None]:
-    """One of the owner's ``XTRACT_SEARCHES_PER_OWNER`` concurrent metadata searches
-    (TooMany beyond them), for as long as the block runs. The count expires a minute
-    after the last search began, so an API process killed mid-search gives it back."""
-    key = keys.owner_searches(owner)
+def _slot(r: redis.Redis, key: str, limit: int, what: str) -> Iterator[None]:
+    """One of ``limit`` concurrent pieces of work counted at ``key`` (TooMany beyond
+    them), for as long as the block runs. The count expires a minute after the last
+    began, so an API process killed mid-work gives its slots back."""
     pipe = r.pipeline(transaction=True)
     pipe.incr(key)
     pipe.expire(key, SEARCH_SLOT_SECONDS)
     running, _ = pipe.execute()
     try:
-        if int(running) > settings.searches_per_owner:
+        if int(running) > limit:
             raise TooMany(
-                f"you have {int(running) - 1} metadata searches running, the most at once; "
+                f"you have {int(running) - 1} {what} running, the most at once; "
                 "wait for one to answer"
             )
         yield
     finally:
         r.decr(key)
+
+
+def search_slot(r: redis.Redis, owner: str, settings: Settings) -> Any:
+    """One of the owner's ``XTRACT_SEARCHES_PER_OWNER`` concurrent metadata searches."""
+    return _slot(r, keys.owner_searches(owner), settings.searches_per_owner, "metadata searches")
+
+
+def flush_slot(r: redis.Redis, owner: str, settings: Settings, capability: bool) -> Any:
+    """One of ``XTRACT_FLUSHES_PER_OWNER`` concurrent flushes of the owner's crawls (a
+    flush answer holds up to ``XTRACT_MAX_FLUSH`` records in memory); calls holding only
+    a crawl id count apart, so they cannot hold up the owner's own."""
+    key = keys.owner_flushes(owner, capability)
+    return _slot(r, key, settings.flushes_per_owner, "flushes")

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # A flush answer's files are leased to the consumer that asked: its next call (or
     # an ack) ends the lease; after this many seconds they are handed out again.
     flush_lease_seconds: float = Field(120.0, gt=0, le=86_400)
+    # Flushes of one owner's crawls running at once (429 beyond).
+    flushes_per_owner: int = Field(2, ge=1, le=64)
     # One metadata search request reads at most this many bytes of documents (then
     # answers with `next`), and an owner runs at most this many searches at once.
     search_scan_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024)

@@ -14,7 +14,7 @@ import requests
 from tests.support import Service, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
 from xtract_service.errors import TooMany
-from xtract_service.quotas import search_slot
+from xtract_service.quotas import flush_slot, search_slot
 from xtract_service.settings import Settings
 
 BUDGET = 64 * 1024
@@ -59,3 +59,16 @@ def test_an_owner_runs_a_bounded_number_of_searches_at_once(r: redis.Redis, tmp_
             pass
     with search_slot(r, "alice", settings):  # given back when they answered
         pass
+
+
+def test_an_owner_runs_a_bounded_number_of_flushes_and_a_crawl_id_cannot_take_them(
+    r: redis.Redis, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home", flushes_per_owner=2)
+    with flush_slot(r, "alice", settings, True), flush_slot(r, "alice", settings, True):
+        with pytest.raises(TooMany, match="flushes running"):
+            flush_slot(r, "alice", settings, True).__enter__()
+        # whoever holds only crawl ids of alice's cannot hold up alice's own flushes
+        own = [flush_slot(r, "alice", settings, False) for _ in range(3)]
+        with own[0], own[1], pytest.raises(TooMany, match="flushes running"):
+            own[2].__enter__()
