@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # members of a Globus group), "domain:<example.org>" (identities username@domain).
     # Closed by default: empty admits nobody but holders of local tokens.
     globus_admit: list[str] = Field(default_factory=list, max_length=10_000)
+    # The local folders admitted Globus identities reach, granted per identity id,
+    # "group:<id>" or "domain:<d>" (an identity gets the union of what matches it;
+    # nothing when none does). Empty: every admitted identity gets XTRACT_ALLOWED_ROOTS.
+    globus_roots: dict[str, list[str]] = Field(default_factory=dict, max_length=10_000)
     # A Globus crawl started through the legacy /crawl keeps its Transfer token (sealed)
     # this long for its extraction, which may need it to stage files (0: not kept).
     legacy_token_handover_hours: float = 24.0

@@ -24,9 +24,10 @@ class GroupsEmulator(JsonServer):
         self.calls = 0
         self._lock = threading.Lock()
 
-    def group(self, name: str, *members: str) -> str:
-        """A new group of the identities ``members`` (usernames); returns its id."""
-        gid = str(uuid.uuid4())
+    def group(self, name: str, *members: str, gid: str | None = None) -> str:
+        """A new group of the identities ``members`` (usernames); returns its id
+        (``gid`` when given)."""
+        gid = gid or str(uuid.uuid4())
         subs = {self.auth.identity(m)["sub"] for m in members}
         with self._lock:
             self.groups[gid] = {"name": name, "members": subs}

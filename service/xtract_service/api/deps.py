@@ -103,18 +103,18 @@ def get_reader(
     return read_as(get_crawls(request), crawl_id, caller, get_auth(request).groups_of)
 
 
-def access_of(request: Request, owner: str) -> Access:
-    """What ``owner`` may reach (see :mod:`xtract_service.access`)."""
+def access_of(request: Request, caller: Caller) -> Access:
+    """What ``caller`` may reach (see :mod:`xtract_service.access`)."""
     auth: Authenticator = request.app.state.auth
     settings = get_settings(request)
-    roots = auth.roots_for(owner)
+    roots = auth.roots_for(caller)
     if roots is None:
-        roots = default_roots(settings, owner, LOCAL_OWNER)
-    return access_for(settings, owner, roots)
+        roots = default_roots(settings, caller.owner, LOCAL_OWNER)
+    return access_for(settings, caller.owner, roots)
 
 
-def get_access(request: Request, owner: Annotated[str, Depends(get_owner)]) -> Access:
-    return access_of(request, owner)
+def get_access(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> Access:
+    return access_of(request, caller)
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]

@@ -64,8 +64,9 @@ class Authenticator(Protocol):
         """The Globus groups ``caller`` is an active member of (none for local)."""
         ...
 
-    def roots_for(self, owner: str) -> list[str] | None:
-        """The roots this owner's token was issued with (None: the defaults)."""
+    def roots_for(self, caller: Caller) -> list[str] | None:
+        """The roots this caller reaches: its token's, or those granted to its
+        identity or groups (None: the defaults)."""
         ...
 
 

@@ -83,6 +83,7 @@ class GlobusAuth:
         self.client = clients.auth_app(settings)
         self.service_clients = frozenset(settings.globus_service_clients)
         self.admission = Admission(settings.globus_admit)
+        self.grants = Grants(settings.globus_roots)
         self._callers = _Cache()
         self._dependent = _Cache()
         # the host's own token file (and issued tokens) still work, for its CLI
@@ -272,8 +273,12 @@ class GlobusAuth:
         self._dependent.put(key, time.time() + self.cache_seconds, found)
         return found
 
-    def roots_for(self, owner: str) -> list[str] | None:
-        return self.local.roots_for(owner) if self.local is not None else None
+    def roots_for(self, caller: Caller) -> list[str] | None:
+        if not caller.token:  # a local token's owner: the roots it was issued with
+            return self.local.roots_for(caller) if self.local is not None else None
+        if not self.settings.globus_roots:
+            return None
+        return self.grants.roots(caller, lambda: self.groups_of(caller))
 
 
 class Admission:
@@ -294,6 +299,30 @@ class Admission:
         if domain and domain in self.domains:
             return True
         return bool(self.groups) and bool(self.groups & groups())
+
+
+class Grants:
+    """``XTRACT_GLOBUS_ROOTS``: local folders granted per identity id, ``group:<id>``
+    and ``domain:<d>``; an identity reaches the union of what matches it."""
+
+    def __init__(self, entries: dict[str, list[str]]) -> None:
+        self.entries = entries
+        self.admission = {key: Admission([key]) for key in entries}
+
+    def roots(self, caller: Caller, groups: Callable[[], set[str]]) -> list[str]:
+        mine: set[str] | None = None
+
+        def my_groups() -> set[str]:  # asked of Globus Groups once, and only if needed
+            nonlocal mine
+            if mine is None:
+                mine = groups()
+            return mine
+
+        found: list[str] = []
+        for key, admission in self.admission.items():
+            if admission.admits(caller, my_groups):
+                found += [r for r in self.entries[key] if r not in found]
+        return found
 
 
 def _words(value: Any) -> list[str]:

@@ -86,8 +86,8 @@ class LocalTokens:
     def groups_of(self, caller: Caller) -> set[str]:
         return set()
 
-    def roots_for(self, owner: str) -> list[str] | None:
-        raw = maybe_text(self.r.hget(keys.OWNER_ROOTS, owner))
+    def roots_for(self, caller: Caller) -> list[str] | None:
+        raw = maybe_text(self.r.hget(keys.OWNER_ROOTS, caller.owner))
         return list(json.loads(raw)) if raw else None
 
     def issue(self, owner: str, roots: list[str] | None = None) -> str:

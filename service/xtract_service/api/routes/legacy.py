@@ -237,7 +237,7 @@ async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
     if any(s.repo_type == "globus" for s in specs):
         tokens = await run_in_threadpool(acting_tokens, request, caller, tokens)
-    access = await run_in_threadpool(access_of, request, caller.owner)
+    access = await run_in_threadpool(access_of, request, caller)
     ids = []
     keep = int(settings.legacy_token_handover_hours * 3600)
     for spec in specs:
@@ -321,7 +321,7 @@ async def extract(
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
-    access = await run_in_threadpool(access_of, request, caller.owner)
+    access = await run_in_threadpool(access_of, request, caller)
     status = await run_in_threadpool(start_extraction, cid, access, req, crawls, runs, settings)
     return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
 
