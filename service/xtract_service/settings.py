@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     # (`since=`); it costs about 15% of a local crawl's speed and 23 bytes a file in
     # Redis (docs/BENCHMARKS.md). Off: crawls are faster and cannot be a `since`.
     crawl_index: bool = True
+    # A `since` extraction carries an unchanged family's earlier document forward
+    # unread, unless one of its files is at most this many bytes: those are identified
+    # again, and their content id (BLAKE3) decides through the owner's content cache
+    # whether the earlier answers still hold (0: carry on size, mtime and change stamp).
+    since_content_bytes: int = Field(0, ge=0, le=1 << 30)
     # A Globus crawl listed on a Compute endpoint: entries per answer (a bigger folder
     # takes several), and how long one answer may take before the crawl falls back to
     # Transfer listings

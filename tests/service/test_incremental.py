@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Service, all_documents, issue, read_events
+from tests.support import Service, all_documents, issue, read_events, roots_env
 from xtract_sdk import BadRequestError, NotFoundError, XtractEndpoint
 
 
@@ -123,6 +123,34 @@ def test_a_recrawl_since_reports_the_four_classes_exactly_and_extracts_only_what
     renamed = docs[f"{tree}/b/renamed.csv"]["extractors"]["tabular"]
     assert renamed["reused"] == 1
     assert docs[f"{tree}/b/new.csv"]["extractors"]["tabular"]["reused"] == 0
+
+
+def test_small_unchanged_files_are_vouched_for_by_their_content_id(
+    data_root: Path, tmp_path: Path, tree: Path
+) -> None:
+    """With XTRACT_SINCE_CONTENT_BYTES, an unchanged family with a small file is not
+    carried on its listing alone: its bytes are identified again, and the owner's
+    content cache (keyed by the content id) answers for the same bytes."""
+    env = {**roots_env(data_root), "XTRACT_SINCE_CONTENT_BYTES": "100"}
+    with Service(tmp_path / "home", env=env) as svc:
+        xtr = svc.client()
+        xep = XtractEndpoint("local", dirs=[str(tree)])
+        (first,) = xtr.crawl_and_wait(xep, progress=False)
+        xtr.xtract_and_wait(first, progress=False, timeout=120)
+        (second,) = xtr.crawl_and_wait(xep, progress=False, since=first)
+        (x2,) = xtr.xtract_and_wait(second, progress=False, timeout=120)
+        docs = doc_per_file(all_documents(xtr, second))
+    small = {str(p) for p in tree.rglob("*") if p.is_file() and p.stat().st_size <= 100}
+    assert small and len(small) < len(docs)  # some files each way
+    assert x2["families_carried"] == len(docs) - len(small)
+    for path, doc in docs.items():
+        if path in small:
+            assert "carried_from" not in doc, path
+            # identified again (that is what gives the content id), then answered
+            used = {n: s for n, s in doc["extractors"].items() if n != "filetype"}
+            assert used and all(s["reused"] == s["files"] for s in used.values()), used
+        else:
+            assert doc["carried_from"] == first, path
 
 
 def test_a_recrawl_of_an_unchanged_tree_finds_everything_unchanged(

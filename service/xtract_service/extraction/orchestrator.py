@@ -244,8 +244,10 @@ class Orchestrator(Consumer):
     def _carry(self, run: Run, families: list[Family]) -> set[str]:
         """Record, unread, the families a ``since`` crawl found unchanged: the earlier
         crawl's document, renamed to the new family and crawl. A family whose earlier
-        document is missing, or covered other files, is extracted. Returns the ids
-        recorded here."""
+        document is missing, or covered other files, or that has a file of at most
+        ``XTRACT_SINCE_CONTENT_BYTES``, is extracted (the last by content id: the
+        content cache answers when the bytes are the same). Returns the ids recorded
+        here."""
         if run.since is None:
             return set()
         prior = {f["family_id"]: f["prior"] for f in families if "prior" in f}
@@ -253,10 +255,13 @@ class Orchestrator(Consumer):
             return set()
         found = self.runs_store.results.documents_of(run.since, sorted(set(prior.values())))
         docs: list[Document] = []
+        small = self.settings.since_content_bytes
         for fam in families:
             before = found.get(prior.get(fam["family_id"], ""))
             if before is None or _paths(before) != _paths(fam):
                 continue
+            if any(int(f.get("size") or 0) <= small for f in fam["files"]):
+                continue  # its content id decides (the content cache), not its listing
             doc: Document = {
                 **before,
                 "family_id": fam["family_id"],
