@@ -27,6 +27,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .errors import error_kind
 from .registry import ParamError, get, resolve
 from .safepath import Roots, UnsafePath
 
@@ -118,7 +119,7 @@ def _call(
     except MemoryError:
         return ("error", "memory_limit", "the extractor ran out of its memory limit")
     except Exception as exc:
-        return files.named(("error", type(exc).__name__, _message(exc)))
+        return files.named(("error", error_kind(exc), _message(exc)))
     finally:
         files.close()
 
@@ -156,6 +157,8 @@ def _serve(conn: Connection, workdir: str) -> None:
 
 def _message(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
+    if error_kind(exc) in ("extractor_failed", "invalid_content", "unreadable_content"):
+        text = f"{type(exc).__name__}: {text}"  # the kind is broad: the class says more
     if isinstance(exc, (AssertionError, AttributeError, KeyError, IndexError, TypeError)):
         frame = traceback.extract_tb(exc.__traceback__)[-1:]  # where a bug in a parser sits
         if frame:

@@ -10,23 +10,23 @@ import pytest
 from tests.corpus import write_long_line_csv
 from xtract_extractors import IsolatedRunner, extract_file, is_error_record
 
-# file -> (extractor forced on it, what must come back: "error:<type>" or "warning")
+# file -> (extractor forced on it, what must come back: "error:<kind>" or "warning")
 CASES = {
     "empty.csv": ("tabular", "warning"),
-    "empty.json": ("jsonxml", "error:JSONDecodeError"),
-    "garbage.csv": ("tabular", "error:ValueError"),
-    "truncated.png": ("images", "error:OSError"),
-    "truncated.h5": ("hdf5", "error:OSError"),
-    "not_hdf5.h5": ("hdf5", "error:OSError"),
-    "not_netcdf.nc": ("netcdf", "error:OSError"),
+    "empty.json": ("jsonxml", "error:invalid_json"),
+    "garbage.csv": ("tabular", "error:not_a_table"),
+    "truncated.png": ("images", "error:unreadable_content"),
+    "truncated.h5": ("hdf5", "error:unreadable_content"),
+    "not_hdf5.h5": ("hdf5", "error:unreadable_content"),
+    "not_netcdf.nc": ("netcdf", "error:unreadable_content"),
     "deep.json": ("jsonxml", "warning"),
-    "laughs.xml": ("jsonxml", "error:EntitiesForbidden"),
-    "external.xml": ("jsonxml", "error:EntitiesForbidden"),
+    "laughs.xml": ("jsonxml", "error:xml_entities_forbidden"),
+    "external.xml": ("jsonxml", "error:xml_entities_forbidden"),
     "latin1.txt": ("keyword", "warning"),
     "broken.py": ("python", "warning"),
     "encrypted.pdf": ("pdf", "warning"),
-    "looping.pdf": ("pdf", "error:PdfReadError"),
-    "wrong_magic.pdf": ("pdf", "error:PdfStreamError"),
+    "looping.pdf": ("pdf", "error:invalid_pdf"),
+    "wrong_magic.pdf": ("pdf", "error:invalid_pdf"),
 }
 
 

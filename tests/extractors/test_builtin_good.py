@@ -26,8 +26,8 @@ def test_tabular_reads_delimiter_header_rows_and_column_stats(good: dict[str, Pa
 
 def test_tabular_finds_a_preamble_and_tabs(good: dict[str, Path]) -> None:
     md = run("tabular", good["preamble.tsv"])
-    assert md["delimiter"] == "\t" and md["preamble_lines"] == 2
-    assert md["preamble"][0] == "# instrument: spectrometer X"
+    assert md["delimiter"] == "\t" and md["comment"] == "#" and md["preamble_lines"] == 0
+    assert md["comments"][0] == "# instrument: spectrometer X"
     assert md["header"] is True and md["rows"] == 50
     assert [c["name"] for c in md["column_profiles"]] == ["wavelength", "intensity"]
 

@@ -38,7 +38,7 @@ def test_extract_file_reports_errors_and_unknown_files(
 ) -> None:
     bad = xtract("extract-file", str(hostile["laughs.xml"]))
     assert bad.returncode == 1
-    assert "! jsonxml: EntitiesForbidden" in bad.stdout
+    assert "! jsonxml: xml_entities_forbidden" in bad.stdout
     blob = tmp_path / "blob.bin"
     blob.write_bytes(b"\x00\x13\x37\x99" * 500)
     unknown = xtract("extract-file", str(blob))

@@ -33,7 +33,7 @@ def test_builtins_are_listed_with_typed_params() -> None:
     names = {e.name for e in all_extractors()}
     assert names >= BUILTINS
     desc = get("tabular").describe()
-    assert desc["source"] == "builtin" and desc["version"] == "2.0"
+    assert desc["source"] == "builtin" and desc["version"] == "3.0"
     assert [p["name"] for p in desc["params"]] == ["sample_bytes", "max_rows", "top_values"]
     assert desc["params"][0]["type"] == "integer" and desc["params"][0]["optional"] is True
 

@@ -60,7 +60,7 @@ def test_mixed_corpus_every_file_has_metadata_or_an_error_record(
     }
     laughs = found[str(corpus / "hostile" / "laughs.xml")]["errors"]
     assert laughs == [
-        {"extractor": "jsonxml", "error": "EntitiesForbidden", "message": laughs[0]["message"]}
+        {"extractor": "jsonxml", "error": "xml_entities_forbidden", "message": laughs[0]["message"]}
     ]
 
     # one JSON document per family on disk, the same as the service holds

@@ -69,7 +69,7 @@ def test_the_dashboard_watches_a_crawl_and_finds_a_files_metadata(
     assert f"filetype\t{files:,}" in per, per
     assert "xtract.completed" in page.inner_text("#events")
     kinds = page.inner_text("#error-kinds")
-    assert "JSONDecodeError" in kinds or "json" in kinds.lower()
+    assert "invalid_json" in kinds
     shot(page, "2-extracted")
 
     # find one CSV by its path, then by type, extractor and a field of its metadata

@@ -1,29 +1,32 @@
-"""``tabular``: delimited text (CSV, TSV, ...), read with DuckDB's CSV sniffer.
+"""``tabular``: delimited text (CSV, TSV, ...): is it a table, and what is in it.
 
-Chosen by measurement on files nobody here wrote (see ``docs/design.md``): on Debian's
-``distro-info`` CSVs (ragged rows under a full header) and numpy's ``umath`` validation
-sets (``##`` comment lines), the standard-library sniffer this replaced lost the header
-and counted comments as rows; DuckDB's finds the header, the comment character, the
-preamble to skip, and types the columns, dates and timestamps included, in
-milliseconds. The row count is DuckDB's full parse of the file (C++, streaming), so it
-counts records, not newlines: quoted newlines and comment lines are not rows.
+The dialect (delimiter, comment lines, header, preamble) is ``_sniff``'s, decided from
+the lines themselves: DuckDB's own sniffer, trusted before, read Debian's
+``zone1970.tab`` with a comma and its first record as the header (issue 22). DuckDB then
+reads the file with that dialect, typing the columns (dates and timestamps too) and
+counting the rows by a full parse (C++, streaming): records, not newlines, so quoted
+newlines and comment lines are not rows.
 
-The profile (min/max/mean, missing values, distinct values, the most common text
-values) is computed over the first ``max_rows`` rows. Where DuckDB is not installed or
-gives up on a file, the standard-library reader in ``_csv_stdlib`` answers, and says so
-in ``reader``.
+The profile (min/max/mean, missing values, exact distinct counts, the most common text
+values) covers the first ``max_rows`` rows (``sampled``). Tables split on runs of blanks,
+and files DuckDB is missing for or cannot read, go to the standard-library reader in
+``_csv_stdlib`` with the same dialect; ``reader`` says which read it.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
+import os
 from decimal import Decimal
 from typing import Any
 
+from ..errors import NotATable
 from ..registry import extractor, param
 from ._common import decode_text
 from ._csv_stdlib import profile_stdlib
+from ._sniff import WHITESPACE, Dialect, sniff
 
 # DuckDB's types, as the words this extractor has always used
 _TYPES = {
@@ -72,113 +75,114 @@ def _connect() -> Any:
     return duckdb.connect(config={"threads": 1, "memory_limit": "256MB"})
 
 
-def _options(encoding: str, strict: bool) -> tuple[str, list[Any]]:
-    sql = "null_padding := true, sample_size := 20480, encoding := ?"
+def _options(dialect: Dialect, encoding: str, strict: bool) -> tuple[str, list[Any]]:
+    """read_csv's options for the sniffed dialect (DuckDB's own sniffer decides only
+    the column types)."""
+    sql = (
+        "delim := ?, header := ?, skip := ?, quote := '\"', null_padding := true, "
+        "sample_size := 20480, encoding := ?"
+    )
+    # with a comment character DuckDB does not count comment lines among those skipped
+    skip = dialect.skip_uncommented if dialect.comment else dialect.skip
+    args: list[Any] = [dialect.delimiter, dialect.header, skip, encoding]
+    if dialect.comment:
+        sql += ", comment := ?"
+        args.append(dialect.comment)
     if not strict:
         sql += ", ignore_errors := true"
-    return sql, [encoding]
+    return sql, args
 
 
 def profile_duckdb(
-    path: str, sample_bytes: int, max_rows: int, top_values: int, warnings: list[str]
+    path: str,
+    dialect: Dialect,
+    encoding: str,
+    max_rows: int,
+    top_values: int,
+    warnings: list[str],
 ) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        head = f.read(min(sample_bytes, 1 << 20))
-    if not head.strip():
-        return {"rows": 0, "columns": 0, "warnings": ["the file is empty"], "reader": "duckdb"}
-    if b"\x00" in head:
-        raise ValueError("binary data (NUL bytes), not delimited text")
-    text, more = decode_text(head)
-    warnings += more
-    encoding = "latin-1" if more else "utf-8"
     import duckdb
 
     con = _connect()
     try:
         try:
-            return _profile(con, path, text, encoding, True, max_rows, top_values, warnings)
+            return _profile(con, path, dialect, encoding, True, max_rows, top_values)
         except duckdb.InvalidInputException as exc:  # a row that does not parse
             warnings.append(
                 f"some rows do not parse ({str(exc).splitlines()[0][:200]}); "
                 "they are left out of the count and the profile"
             )
-            return _profile(con, path, text, encoding, False, max_rows, top_values, warnings)
+            return _profile(con, path, dialect, encoding, False, max_rows, top_values)
     finally:
         con.close()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _profile(
     con: Any,
     path: str,
-    text: str,
+    dialect: Dialect,
     encoding: str,
     strict: bool,
     max_rows: int,
     top_values: int,
-    warnings: list[str],
 ) -> dict[str, Any]:
-    opts, args = _options(encoding, strict)
-    sniff = con.execute(
-        "SELECT Delimiter, Quote, Escape, Comment, SkipRows, HasHeader, Columns, "
-        f"DateFormat, TimestampFormat FROM sniff_csv(?, {opts})",
-        [path, *args],
-    ).fetchone()
-    delim, quote, escape, comment, skip, header, columns, date_fmt, ts_fmt = sniff
+    opts, args = _options(dialect, encoding, strict)
     source = f"read_csv(?, {opts})"
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}", [path, *args]).fetchall()
+    formats = con.execute(
+        f"SELECT DateFormat, TimestampFormat FROM sniff_csv(?, {opts})", [path, *args]
+    ).fetchone()
     rows = con.execute(f"SELECT count(*) FROM {source}", [path, *args]).fetchone()[0]
     sample = f"(SELECT * FROM {source} LIMIT {int(max_rows)})"
     stats = {
         r[0]: r for r in con.execute(f"SUMMARIZE SELECT * FROM {sample}", [path, *args]).fetchall()
     }
-    profiled = con.execute(f"SELECT count(*) FROM {sample}", [path, *args]).fetchone()[0]
+    # exact counts (SUMMARIZE's distinct count is an estimate): missing and distinct
+    exact = ", ".join(
+        f"count(*) - count({_quoted(c[0])}), count(DISTINCT {_quoted(c[0])})" for c in columns
+    )
+    counted = con.execute(f"SELECT count(*), {exact} FROM {sample}", [path, *args]).fetchone()
+    profiled = int(counted[0])
     profiles = []
     text_columns = 0
     for i, col in enumerate(columns):
-        name, kind = col["name"], _kind(col["type"])
-        shown = name if header else f"column_{i + 1}"  # DuckDB says column0, column1, ...
+        name, kind = col[0], _kind(col[1])
+        shown = name if dialect.header else f"column_{i + 1}"  # DuckDB: column0, ...
+        prof: dict[str, Any] = {"name": shown, "type": kind, "duckdb_type": col[1]}
+        prof["missing"] = int(counted[1 + 2 * i])
         s = stats.get(name)
-        prof: dict[str, Any] = {"name": shown, "type": kind, "duckdb_type": col["type"]}
-        if s is not None:
-            null_pct = float(s[11] or 0)  # SUMMARIZE: ..., count, null_percentage
-            prof["missing"] = round(profiled * null_pct / 100) if profiled else 0
-            if kind in ("integer", "number", "date", "datetime", "time"):
-                prof.update(min=_plain(_typed(s[2], kind)), max=_plain(_typed(s[3], kind)))
+        if s is not None and kind in ("integer", "number", "date", "datetime", "time"):
+            prof.update(min=_plain(_typed(s[2], kind)), max=_plain(_typed(s[3], kind)))
             if kind in ("integer", "number") and s[5] is not None:
                 prof["mean"] = _plain(float(s[5]))
-            if kind in ("text", "boolean"):
-                prof["distinct"] = int(s[4] or 0)
+        if kind in ("text", "boolean"):
+            prof["distinct"] = int(counted[2 + 2 * i])
         if kind in ("text", "boolean") and text_columns < MAX_TOP_COLUMNS and top_values:
             text_columns += 1
-            quoted = '"' + name.replace('"', '""') + '"'
             top = con.execute(
-                f"SELECT {quoted}::VARCHAR AS v, count(*) AS n FROM {sample} "
-                f"WHERE {quoted} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {int(top_values)}",
+                f"SELECT {_quoted(name)}::VARCHAR AS v, count(*) AS n FROM {sample} "
+                f"WHERE {_quoted(name)} IS NOT NULL GROUP BY v ORDER BY n DESC, v "
+                f"LIMIT {int(top_values)}",
                 [path, *args],
             ).fetchall()
             prof["top_values"] = [[str(v), int(n)] for v, n in top]
         profiles.append(prof)
-    lines = text.splitlines()
     out: dict[str, Any] = {
-        "reader": "duckdb",
-        "delimiter": delim,
-        "quote": None if quote in ("(empty)", "") else quote,
-        "escape": None if escape in ("(empty)", "") else escape,
-        "comment": None if comment in ("(empty)", "") else comment,
-        "header": bool(header),
-        "preamble_lines": int(skip),
-        "preamble": lines[: int(skip)][:20],
         "rows": int(rows),
         "columns": len(columns),
         "column_profiles": profiles,
-        "rows_profiled": int(profiled),
-        "sampled": int(profiled) < int(rows),
+        "rows_profiled": profiled,
+        "sampled": profiled < int(rows),
     }
-    if date_fmt:
-        out["date_format"] = date_fmt
-    if ts_fmt:
-        out["timestamp_format"] = ts_fmt
-    if warnings:
-        out["warnings"] = warnings
+    kinds = {p["type"] for p in profiles}
+    if formats and formats[0] and "date" in kinds:
+        out["date_format"] = formats[0]
+    if formats and formats[1] and "datetime" in kinds:
+        out["timestamp_format"] = formats[1]
     return out
 
 
@@ -192,13 +196,41 @@ def _typed(value: Any, kind: str) -> Any:
         return value
 
 
+def _fields_of(text: str, dialect: Dialect) -> list[str]:
+    line = text.splitlines()[dialect.skip] if text else ""
+    return next(csv.reader([line], delimiter=dialect.delimiter), [])
+
+
+def _with_duckdb(
+    path: str,
+    dialect: Dialect,
+    encoding: str,
+    max_rows: int,
+    top_values: int,
+    warnings: list[str],
+    out: dict[str, Any],
+) -> bool:
+    """Profile with DuckDB into ``out``; False where it is missing or cannot read it."""
+    try:
+        import duckdb
+    except ImportError:
+        warnings.append("duckdb is not installed: pip install 'xtract[tabular]'")
+        return False
+    try:
+        out.update(profile_duckdb(path, dialect, encoding, max_rows, top_values, warnings))
+    except duckdb.Error as exc:
+        warnings.append(f"DuckDB could not read it ({str(exc).splitlines()[0][:200]})")
+        return False
+    return True
+
+
 @extractor(
     "tabular",
     reads_name="extension",  # .tsv/.tab names the delimiter when the sniffer cannot
     kinds=["tabular"],
     extensions=["csv", "tsv", "tab", "psv", "dat"],
     mimetypes=["text/csv", "text/tab-separated-values"],
-    version="2.0",
+    version="3.0",
     family="tabular",
 )
 @param(
@@ -214,31 +246,52 @@ def _typed(value: Any, kind: str) -> Any:
 def tabular(
     path: str, sample_bytes: int = 1 << 20, max_rows: int = 10_000, top_values: int = 5
 ) -> dict[str, Any]:
-    """Profile a delimited text file: dialect, header, preamble, comment lines, true row
-    count, column types (dates and datetimes too) and statistics."""
+    """Profile a delimited text file: dialect (``_sniff``: delimiter, comment lines,
+    header, preamble), the true row count, column types (dates and datetimes too) and
+    statistics over the first ``max_rows`` rows (``sampled`` says when that is not all).
+    A text that is not a table is an error of kind ``not_a_table``, saying why."""
     warnings: list[str] = []
     with open(path, "rb") as f:
         head = f.read(min(sample_bytes, 1 << 20))
-    if len(head) == min(sample_bytes, 1 << 20) and b"\n" not in head:
-        # a line longer than the sample: DuckDB would buffer it whole; the bounded reader
-        # profiles its start (DuckDB is not even loaded)
-        out = profile_stdlib(path, sample_bytes, max_rows, top_values)
+        more = bool(f.read(1))
+    if not head.strip():
+        return {"rows": 0, "columns": 0, "warnings": ["the file is empty"]}
+    if b"\x00" in head:
+        raise NotATable("binary data (NUL bytes), not delimited text")
+    text, more_warnings = decode_text(head)
+    warnings += more_warnings
+    encoding = "latin-1" if more_warnings else "utf-8"
+    if more and b"\n" not in head:  # one line longer than the sample: its start only
+        dialect = sniff(text, os.path.splitext(path)[1])
+        warnings.append(f"the first line is longer than {len(head)} bytes; profiled its start")
+        names = _fields_of(text, dialect) if dialect.header else []
+        return {
+            "reader": "stdlib",
+            "delimiter": dialect.delimiter,
+            "header": dialect.header,
+            "rows": 0 if dialect.header else 1,
+            "columns": dialect.columns,
+            "column_names": names[:100],
+            "sampled": True,
+            "warnings": warnings,
+        }
+    dialect = sniff(text, os.path.splitext(path)[1], complete=not more)
+    out: dict[str, Any] = {
+        "reader": "duckdb",
+        "delimiter": "whitespace" if dialect.delimiter == WHITESPACE else dialect.delimiter,
+        "quote": '"',
+        "comment": dialect.comment,
+        "header": dialect.header,
+        "preamble_lines": len(dialect.preamble),
+        "preamble": list(dialect.preamble),
+        "comments": list(dialect.comments),
+    }
+    read = dialect.delimiter != WHITESPACE and _with_duckdb(
+        path, dialect, encoding, max_rows, top_values, warnings, out
+    )
+    if not read:
+        out.update(profile_stdlib(path, dialect, encoding, max_rows, top_values))
         out["reader"] = "stdlib"
-        return out
-    try:
-        import duckdb
-    except ImportError:
-        out = profile_stdlib(path, sample_bytes, max_rows, top_values)
-        out["reader"] = "stdlib"
-        out.setdefault("warnings", []).append(
-            "duckdb is not installed: pip install 'xtract[tabular]'"
-        )
-        return out
-    try:
-        return profile_duckdb(path, sample_bytes, max_rows, top_values, warnings)
-    except duckdb.Error as exc:  # its sniffer gave up
-        out = profile_stdlib(path, sample_bytes, max_rows, top_values)
-        out["reader"] = "stdlib"
-        reason = str(exc).splitlines()[0][:200]
-        out.setdefault("warnings", []).append(f"DuckDB could not read it ({reason})")
-        return out
+    if warnings:
+        out["warnings"] = warnings
+    return out
