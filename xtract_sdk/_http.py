@@ -4,6 +4,7 @@ of error answers onto :mod:`xtract_sdk.errors`."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,17 @@ def path_id(value: str) -> str:
 
 def is_local(url: str) -> bool:
     return (urlparse(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+_RETRY_WAITS = (0.2, 0.5, 1.0, 2.0, 4.0)  # a 429 with Retry-After is asked again
+
+
+def _retry_after(resp: requests.Response) -> float:
+    """The Retry-After of a refusal, in seconds (0: none; a quota, not a wait)."""
+    try:
+        return float(resp.headers.get("Retry-After", 0))
+    except ValueError:
+        return 0.0
 
 
 class HttpCore:
@@ -138,6 +150,11 @@ class HttpCore:
         for an error answer or an unreachable service. A 401 after a Globus login gets
         the access token refreshed and the request sent once more."""
         resp = self._send(method, path, json)
+        for wait in _RETRY_WAITS:  # refused for work running at once: it passes
+            if resp.status_code != 429 or not _retry_after(resp):
+                break
+            time.sleep(max(wait, min(_retry_after(resp), 5.0)))
+            resp = self._send(method, path, json)
         if (
             resp.status_code == 401
             and self.authorizer is not None

@@ -18,6 +18,8 @@ _CONTAINERS: dict[str, frozenset[str]] = {
     "application/x-hdf": frozenset({"netcdf"}),
     "application/zip": frozenset({"keyword"}),  # .docx is a zip file
 }
+TEXT_KINDS = ("text/", "message/")  # what is text whatever else it is
+TEXT_READER = "keyword"  # reads any text nothing more particular reads
 _NOT_CONTENT = frozenset({"application/octet-stream", "inode/x-empty", "application/x-empty"})
 
 
@@ -48,7 +50,10 @@ def readers_for(path: str, mimetype: str | None) -> list[str]:
     if mimetype == "text/plain" and by_ext:
         return by_ext  # a .csv is text/plain too: the name is more precise here
     by_mime = [e.name for e in content if _mime_match(e, mimetype)]
-    return list(dict.fromkeys(by_ext + by_mime))
+    found = list(dict.fromkeys(by_ext + by_mime))
+    if not found and mimetype.startswith(TEXT_KINDS):
+        return [TEXT_READER]  # any text: at least its encoding, lines and words
+    return found
 
 
 def plan(

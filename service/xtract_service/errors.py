@@ -37,9 +37,17 @@ class Conflict(ServiceError):
 
 
 class TooMany(ServiceError):
-    """The caller is over one of their quotas; the message says which and what to do."""
+    """The caller is over one of their quotas; the message says which and what to do.
+    ``retry_after`` (seconds) marks a refusal that passes by itself (work running at
+    once): the answer carries ``Retry-After`` and the SDK waits and asks again."""
 
     code = "quota"
+
+    def __init__(
+        self, message: str, code: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
 
 
 class NotFound(ServiceError, LookupError):

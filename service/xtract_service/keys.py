@@ -275,10 +275,16 @@ def owner_searches(owner: str) -> str:
 
 
 @_key("owner:{owner}:flushes", "string")
-def owner_flushes(owner: str, capability: bool = False) -> str:
-    """flushes running on the owner's crawls (a second count, `:capability`, for calls
-    that hold only a crawl id, so those cannot hold up the owner's own)"""
-    return f"{PREFIX}:owner:{owner}:flushes" + (":capability" if capability else "")
+def owner_flushes(owner: str) -> str:
+    """flushes the owner has running on their crawls"""
+    return f"{PREFIX}:owner:{owner}:flushes"
+
+
+@_key("owner:{owner}:flushes:capability", "string")
+def owner_capability_flushes(owner: str) -> str:
+    """flushes of the owner's crawls by calls that hold only a crawl id (counted apart,
+    so those cannot hold up the owner's own)"""
+    return f"{PREFIX}:owner:{owner}:flushes:capability"
 
 
 OWNER_CRAWLS_PATTERN = f"{PREFIX}:owner:*:crawls"  # SCAN pattern over owner_crawls

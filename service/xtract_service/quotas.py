@@ -61,7 +61,8 @@ def _slot(r: redis.Redis, key: str, limit: int, what: str) -> Iterator[None]:
         if int(running) > limit:
             raise TooMany(
                 f"you have {int(running) - 1} {what} running, the most at once; "
-                "wait for one to answer"
+                "wait for one to answer",
+                retry_after=1,
             )
         yield
     finally:
@@ -77,5 +78,5 @@ def flush_slot(r: redis.Redis, owner: str, settings: Settings, capability: bool)
     """One of ``XTRACT_FLUSHES_PER_OWNER`` concurrent flushes of the owner's crawls (a
     flush answer holds up to ``XTRACT_MAX_FLUSH`` records in memory); calls holding only
     a crawl id count apart, so they cannot hold up the owner's own."""
-    key = keys.owner_flushes(owner, capability)
+    key = keys.owner_capability_flushes(owner) if capability else keys.owner_flushes(owner)
     return _slot(r, key, settings.flushes_per_owner, "flushes")

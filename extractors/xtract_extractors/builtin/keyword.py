@@ -10,15 +10,13 @@ keywords near the cut-off differently); ``bench/bench_keywords.py`` measures bot
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any
 
 from ..registry import extractor, param
 from ._common import decode_text, need
+from ._text import count_stream, words_in
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SPACED = re.compile(rb"\S+")
 _YAKE_LANGS = {
     "ar",
     "bg",
@@ -57,8 +55,9 @@ _YAKE_LANGS = {
 }
 
 
-def _text_of(path: str, max_chars: int) -> tuple[str, int, list[str], str]:
-    """(text for keywords, total words, warnings, source format)."""
+def _text_of(path: str, max_chars: int) -> tuple[str, int, list[str], dict[str, Any]]:
+    """(text for keywords, total words, warnings, what the source is: ``{source}`` and,
+    for plain text, its ``encoding`` and ``lines``)."""
     lower = path.lower()
     if lower.endswith(".pdf") or _starts_with(path, b"%PDF"):
         pypdf = need("pypdf", "keyword")
@@ -72,28 +71,40 @@ def _text_of(path: str, max_chars: int) -> tuple[str, int, list[str], str]:
             size += len(t)
             if size >= max_chars:
                 break
+        # the words of every page, the keywords' text from the first max_chars
+        words = sum(words_in(t) for t in parts)
+        for page in reader.pages[len(parts) :]:
+            words += words_in(page.extract_text() or "")
         text = "\n".join(parts)
-        return text[:max_chars], len(_WORD.findall(text)), [], "pdf"
+        return text[:max_chars], words, [], {"source": "pdf"}
     if lower.endswith(".docx"):
         docx = need("docx", "keyword")
         text = "\n".join(p.text for p in docx.Document(path).paragraphs)
-        return text[:max_chars], len(_WORD.findall(text)), [], "docx"
-    words = 0
+        return text[:max_chars], words_in(text), [], {"source": "docx"}
     with open(path, "rb") as f:
         head = f.read(max_chars)
         if b"\x00" in head[:8192]:
             raise ValueError("binary data (NUL bytes), not text")
         text, warnings = decode_text(head)
-        words = len(_WORD.findall(text))
-        if len(head) == max_chars:
-            words = len(_SPACED.findall(head))  # beyond the sample, words are what spaces split
-            previous = head
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                words += len(_SPACED.findall(chunk))
-                if not previous[-1:].isspace() and not chunk[:1].isspace():
-                    words -= 1  # one word cut in two by the chunk boundary
-                previous = chunk
-    return text, words, warnings, "text"
+        encoding = "utf-8"
+        if warnings:  # not UTF-8: read it as what it looks like, if anything
+            encoding = _encoding_guess(head)
+            if encoding != "unknown":
+                text = head.decode(encoding, errors="replace")
+                warnings = [f"not valid UTF-8; read as {encoding} (a guess from its bytes)"]
+        words, lines = count_stream(f, head, encoding if encoding != "unknown" else "latin-1")
+    return text, words, warnings, {"source": "text", "encoding": encoding, "lines": lines}
+
+
+def _encoding_guess(head: bytes) -> str:
+    """The encoding of text that is not UTF-8, as charset-normalizer guesses it from
+    the sample (``unknown`` where it cannot, or is not installed)."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return "unknown"
+    best = from_bytes(head[:65536]).best()
+    return str(best.encoding) if best is not None else "unknown"
 
 
 def _starts_with(path: str, magic: bytes) -> bool:
@@ -144,7 +155,7 @@ def keyword(path: str, top: int = 20, ngram: int = 2, max_chars: int = 20_000) -
     text files 20,000 keep 99% of the top 10 within the full text's top 40, at a third
     less cost than 100,000 (``bench/bench_keywords.py``)."""
     text, words, warnings, source = _text_of(path, max_chars)
-    out: dict[str, Any] = {"source": source, "word_count": words, **keywords_of(text, top, ngram)}
+    out: dict[str, Any] = {**source, "word_count": words, **keywords_of(text, top, ngram)}
     if not text.strip():
         warnings.append("no text found")
     if warnings:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..registry import extractor, param
 from ._common import decode_text, need
+from ._text import count_file, words_in
 from .keyword import keywords_of
 
 _SKIP = {"script", "style", "noscript", "template"}
@@ -106,7 +107,7 @@ def html(path: str, max_bytes: int = 4 << 20, top: int = 20) -> dict[str, Any]:
         "headings": page.headings,
         "links": page.links,
         "images": page.images,
-        "word_count": len(body.split()),
+        "word_count": words_in(body),
         "keywords": words["keywords"],
     }
     if cut:
@@ -116,9 +117,7 @@ def html(path: str, max_bytes: int = 4 << 20, top: int = 20) -> dict[str, Any]:
     return out
 
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_MD_LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\([^)\s]+[^)]*\)|<https?://[^>\s]+>")
-_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)]+\)")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(---|\.\.\.)[ \t]*(\n|\Z)", re.S)
 
 
 @extractor(
@@ -126,41 +125,48 @@ _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)]+\)")
     kinds=["text"],
     extensions=["md", "markdown"],
     mimetypes=["text/markdown"],
-    version="1.0",
+    version="2.0",
     family="keyword",
 )
-@param("max_bytes", int, default=4 << 20, low=1, high=256 << 20, desc="bytes read")
+@param("max_bytes", int, default=4 << 20, low=1, high=256 << 20, desc="bytes parsed")
 def markdown(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
-    """A Markdown document: title, outline, links, images, code blocks, words."""
+    """A Markdown document, parsed as CommonMark (markdown-it): title, outline (ATX and
+    setext headings), links, images, code blocks (fenced and indented), words (of the
+    whole file, ``_text``'s rule). A leading YAML front matter block (``---``) is
+    metadata, not text: its keys are listed."""
+    from markdown_it import MarkdownIt
+
     text, warnings, cut = _read(path, max_bytes)
+    out: dict[str, Any] = {}
+    front = _FRONT_MATTER.match(text)
+    if front:
+        out["front_matter_keys"] = re.findall(r"^([A-Za-z0-9_-]+):", front.group(0), re.M)[:50]
+        text = text[front.end() :]
+    tokens = MarkdownIt("commonmark").parse(text)
     headings: list[list[Any]] = []
-    code_blocks = 0
-    in_code = False
-    prose: list[str] = []
-    for line in text.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            in_code = not in_code
-            code_blocks += in_code
-            continue
-        if in_code:
-            continue
-        m = _MD_HEADING.match(line)
-        if m and len(headings) < 100:
-            headings.append([len(m.group(1)), m.group(2)[:200]])
-        prose.append(line)
-    body = "\n".join(prose)
-    setext = re.findall(r"^([^\n#>*-][^\n]*)\n=+\s*$", body, re.M)
-    title = headings[0][1] if headings and headings[0][0] == 1 else (setext[0] if setext else None)
-    out: dict[str, Any] = {
-        "title": title.strip() if isinstance(title, str) else title,
-        "headings": headings,
-        "links": len(_MD_LINK.findall(body)),
-        "images": len(_MD_IMAGE.findall(body)),
-        "code_blocks": code_blocks,
-        "word_count": len(body.split()),
-    }
+    links = images = code_blocks = 0
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and len(headings) < 100:
+            headings.append([int(token.tag[1]), tokens[i + 1].content.strip()[:200]])
+        elif token.type in ("fence", "code_block"):
+            code_blocks += 1
+        elif token.type == "inline":
+            for child in token.children or []:
+                links += child.type == "link_open"
+                images += child.type == "image"
+    title = next((h[1] for h in headings if h[0] == 1), None)
+    words, lines = count_file(path)
+    out.update(
+        title=title,
+        headings=headings,
+        links=links,
+        images=images,
+        code_blocks=code_blocks,
+        word_count=words,
+        lines=lines,
+    )
     if cut:
-        warnings.append(f"read the first {max_bytes} bytes")
+        warnings.append(f"parsed the first {max_bytes} bytes (the counts of words are of all)")
     if warnings:
         out["warnings"] = warnings
     return out

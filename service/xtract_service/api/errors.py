@@ -7,10 +7,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from xtract_service.auth.base import AuthRefused, AuthUnavailable
 from xtract_service.errors import (
@@ -76,7 +77,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _refused(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(refusal_status(exc), exc.code, exc.message)
+        answer = error_response(refusal_status(exc), exc.code, exc.message)
+        if isinstance(exc, TooMany) and exc.retry_after is not None:
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> Response:
+        # the caller hung up before its request was read: no one to answer, no error
+        return Response(status_code=499)
 
     @app.exception_handler(UnicodeError)
     async def _not_unicode(_: Request, exc: UnicodeError) -> JSONResponse:

@@ -1,0 +1,62 @@
+"""Counts of text, defined once, over the whole text (streamed, never cut short).
+
+- **words**: maximal runs of characters that are not white space, the text read as
+  UTF-8 (or in the encoding it was found to be in): what ``LC_ALL=C.UTF-8 wc -w``
+  counts (``tests/truth`` checks it against ``wc`` on real files). White space is
+  Unicode's (``str.isspace``) but for NEL
+  (U+0085) and the four information separators (U+001C-U+001F), which ``wc`` counts as
+  letters; bytes that are not UTF-8 are dropped, as ``wc`` drops them.
+- **lines**: newline characters, plus one for a last line with none.
+
+Every extractor that reports ``word_count`` or ``lines`` of a text uses these.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import BinaryIO
+
+_CHUNK = 1 << 20
+_NOT_SPACE = {c: "a" for c in (0x1C, 0x1D, 0x1E, 0x1F, 0x85)}
+_NOT_SPACE[0xFFFD] = " "  # an undecodable byte is neither a word nor part of one
+
+
+def _words(text: str) -> list[str]:
+    return text.translate(_NOT_SPACE).split()
+
+
+def words_in(text: str) -> int:
+    """The words of a string (see the module doc)."""
+    return len(_words(text))
+
+
+def count_stream(f: BinaryIO, head: bytes = b"", encoding: str = "utf-8") -> tuple[int, int]:
+    """``(words, lines)`` of ``head`` followed by the rest of ``f``, read in chunks
+    (text in another encoding than UTF-8 is decoded with it first)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    words = lines = 0
+    joined = False  # the last chunk ended inside a word
+    last = b""
+    chunk = head
+    while True:
+        if chunk:
+            text = decoder.decode(chunk)
+            split = _words(text)
+            words += len(split)
+            if joined and split and text and not text[0].isspace():
+                words -= 1  # one word cut in two by the chunk boundary
+            joined = bool(text) and not text.translate(_NOT_SPACE)[-1].isspace()
+            lines += chunk.count(b"\n")
+            last = chunk
+        chunk = f.read(_CHUNK)
+        if not chunk:
+            break
+    if last and not last.endswith(b"\n"):
+        lines += 1
+    return words, lines
+
+
+def count_file(path: str) -> tuple[int, int]:
+    """``(words, lines)`` of a whole file."""
+    with open(path, "rb") as f:
+        return count_stream(f)

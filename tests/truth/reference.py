@@ -1,0 +1,278 @@
+"""What each kind of file holds, by the format's reference reader, at test time.
+
+Each :class:`Kind` names the files it covers, the extractor whose fields it checks, a
+``truth`` function (the reference reader: Python's own ``csv``, ``ast``, ``json``,
+``gzip``, ``html.parser``, ElementTree, PIL, markdown-it (CommonMark), ``hashlib``)
+giving ``{fact: value}``, and a ``said`` function reading the same facts off Xtract's
+document. ``truth`` returns ``None`` for a file its reader cannot establish facts for
+(not valid in the format at all); such files are skipped, not counted. No value is
+typed in here: every expected value comes from the reader.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import gzip
+import hashlib
+import html.parser
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from defusedxml import ElementTree
+
+from tests.truth import corpus
+
+Facts = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    extractor: str
+    files: Callable[[], list[Path]]
+    truth: Callable[[Path], Facts | None]
+    said: Callable[[dict[str, Any]], Facts]
+
+
+def _md(doc: dict[str, Any], extractor: str) -> dict[str, Any]:
+    return doc["metadata"].get(extractor) or {}
+
+
+# -- every file: what filetype says of its bytes ------------------------------------------
+def file_truth(path: Path) -> Facts:
+    return {"size": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def file_said(doc: dict[str, Any]) -> Facts:
+    ft = _md(doc, "filetype")
+    return {"size": ft.get("size"), "sha256": ft.get("sha256")}
+
+
+# -- tables: Python's csv with the format's own delimiter -------------------------------
+_DELIMITER = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+def table_truth(path: Path) -> Facts | None:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    records = list(csv.reader(lines, delimiter=_DELIMITER[path.suffix.lower()]))
+    if len(records) < 2 or max(len(r) for r in records) < 2:
+        return None  # not a table in its own format: nothing to check
+    return {
+        "delimiter": _DELIMITER[path.suffix.lower()],
+        "records": len(records),  # rows plus the header, if there is one
+        "columns": max(len(r) for r in records),
+    }
+
+
+def table_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "tabular")
+    rows = md.get("rows")
+    return {
+        "delimiter": md.get("delimiter"),
+        "records": None if rows is None else rows + int(bool(md.get("header"))),
+        "columns": md.get("columns"),
+    }
+
+
+# -- Python: the ast module ----------------------------------------------------------------
+def python_truth(path: Path) -> Facts | None:
+    source = path.read_bytes()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    imports = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imports.add("." * node.level + (node.module or ""))
+    top = tree.body
+    return {
+        "functions": [n.name for n in top if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)],
+        "classes": [n.name for n in top if isinstance(n, ast.ClassDef)],
+        "imports": sorted(imports),
+        "lines": len(source.decode("utf-8", "replace").splitlines()),
+    }
+
+
+def python_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "python")
+    return {
+        "functions": [f["name"] for f in md.get("functions", [])] if "functions" in md else None,
+        "classes": [c["name"] for c in md.get("classes", [])] if "classes" in md else None,
+        "imports": md.get("imports"),
+        "lines": md.get("lines"),
+    }
+
+
+# -- images: PIL ---------------------------------------------------------------------------
+def image_truth(path: Path) -> Facts | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return {"format": im.format, "width": im.width, "height": im.height, "mode": im.mode}
+    except Exception:  # not an image PIL reads: nothing to check
+        return None
+
+
+def image_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "images")
+    return {k: md.get(k) for k in ("format", "width", "height", "mode")}
+
+
+# -- JSON: the json module -----------------------------------------------------------------
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+
+
+def json_truth(path: Path) -> Facts | None:
+    try:
+        value = json.loads(path.read_bytes())
+    except ValueError:
+        return None
+    kind = _JSON_TYPES.get(type(value), "number")
+    facts: Facts = {"root_type": kind}
+    if isinstance(value, dict):
+        facts["top_level_keys"] = list(value)[:100]
+    return facts
+
+
+def json_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "jsonxml")
+    return {"root_type": md.get("root_type"), "top_level_keys": md.get("top_level_keys")}
+
+
+# -- XML: ElementTree ----------------------------------------------------------------------
+def xml_truth(path: Path) -> Facts | None:
+    try:
+        root = ElementTree.parse(path).getroot()
+    except Exception:  # not well-formed, or refused (entities): nothing to check
+        return None
+    return {"root": root.tag, "elements": sum(1 for _ in root.iter())}
+
+
+def xml_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "jsonxml") or _md(doc, "svg")
+    return {"root": md.get("root"), "elements": md.get("elements")}
+
+
+# -- gzip: the gzip module -----------------------------------------------------------------
+def gzip_truth(path: Path) -> Facts | None:
+    try:
+        inner = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError):
+        return None
+    return {"inner_size": len(inner)}
+
+
+def gzip_said(doc: dict[str, Any]) -> Facts:
+    return {"inner_size": _md(doc, "compressed").get("inner_size")}
+
+
+# -- HTML: html.parser ---------------------------------------------------------------------
+class _Title(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.parts, self.done = False, [], False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.inside = tag == "title" and not self.done
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self.inside:
+            self.inside, self.done = False, True
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.parts.append(data)
+
+
+def html_truth(path: Path) -> Facts | None:
+    parser = _Title()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    title = " ".join("".join(parser.parts).split()) or None
+    return {"title": title}
+
+
+def html_said(doc: dict[str, Any]) -> Facts:
+    return {"title": _md(doc, "html").get("title")}
+
+
+# -- Markdown: markdown-it (CommonMark) ----------------------------------------------------
+def markdown_truth(path: Path) -> Facts | None:
+    from markdown_it import MarkdownIt
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text.startswith("---\n"):  # YAML front matter, as Jekyll and GitHub take it
+        end = text.find("\n---", 4)
+        if end > 0:
+            text = text[text.index("\n", end + 1) + 1 :] if "\n" in text[end + 1 :] else ""
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings = []
+    for i, t in enumerate(tokens):
+        if t.type == "heading_open":
+            headings.append([int(t.tag[1]), tokens[i + 1].content.strip()])
+    return {
+        "headings": headings[:100],
+        "code_blocks": sum(1 for t in tokens if t.type in ("fence", "code_block")),
+    }
+
+
+def markdown_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "markdown")
+    return {"headings": md.get("headings"), "code_blocks": md.get("code_blocks")}
+
+
+# -- words: LC_ALL=C.UTF-8 wc -w, over the whole file, for text in UTF-8 ---------------------
+def words_truth(path: Path) -> Facts | None:
+    import subprocess
+
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # words of text in another encoding: wc cannot say
+    out = subprocess.run(
+        ["wc", "-w", str(path)], env={"LC_ALL": "C.UTF-8"}, capture_output=True, text=True
+    ).stdout.split()
+    return {"word_count": int(out[0])}
+
+
+def words_said(doc: dict[str, Any]) -> Facts:
+    return {"word_count": _md(doc, "keyword").get("word_count")}
+
+
+KINDS = [
+    Kind(
+        "csv/tsv/tab",
+        "tabular",
+        lambda: corpus.files_of("csv", "tsv", "tab"),
+        table_truth,
+        table_said,
+    ),
+    Kind("python", "python", corpus.python_files, python_truth, python_said),
+    Kind("png", "images", lambda: corpus.files_of("png"), image_truth, image_said),
+    Kind("gif", "images", lambda: corpus.files_of("gif"), image_truth, image_said),
+    Kind("jpeg", "images", lambda: corpus.files_of("jpg", "jpeg"), image_truth, image_said),
+    Kind("json", "jsonxml", lambda: corpus.files_of("json"), json_truth, json_said),
+    Kind("xml", "jsonxml", lambda: corpus.files_of("xml"), xml_truth, xml_said),
+    Kind("gzip", "compressed", lambda: corpus.files_of("gz"), gzip_truth, gzip_said),
+    Kind("html", "html", lambda: corpus.files_of("html"), html_truth, html_said),
+    Kind("markdown", "markdown", lambda: corpus.files_of("md"), markdown_truth, markdown_said),
+    Kind("text words", "keyword", lambda: corpus.files_of("txt"), words_truth, words_said),
+]
+
+
+def all_files() -> list[Path]:
+    """Every file of every kind (each is also checked for its size and checksum)."""
+    seen: dict[str, Path] = {}
+    for kind in KINDS:
+        for path in kind.files():
+            seen.setdefault(os.fspath(path), path)
+    return list(seen.values())
