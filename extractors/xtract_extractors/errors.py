@@ -56,6 +56,7 @@ _BY_NAME = [
     ("ReadError", "corrupt_archive"),  # tarfile
     ("UnicodeDecodeError", "undecodable_text"),
     ("SyntaxError", "syntax_error"),
+    ("InvalidVersionException", "python_versions_conflict"),  # vermin: code for 2 and 3
     ("RecursionError", "too_deeply_nested"),
     ("MemoryError", "memory_limit"),
     ("TimeoutError", "timeout"),

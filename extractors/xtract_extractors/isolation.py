@@ -118,7 +118,9 @@ def _call(
         return ("error", "unsafe_path", str(exc))
     except MemoryError:
         return ("error", "memory_limit", "the extractor ran out of its memory limit")
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit and the like from a parser end one call only
         return files.named(("error", error_kind(exc), _message(exc)))
     finally:
         files.close()

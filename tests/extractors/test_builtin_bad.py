@@ -81,3 +81,20 @@ def test_a_100_mb_line_is_profiled_from_a_bounded_sample(tmp_path: Path) -> None
     assert not is_error_record(md), md
     assert md["rows"] == 1 - md["header"]
     assert any("longer than" in w for w in md["warnings"])
+
+
+def test_a_failing_step_keeps_the_other_steps_facts(tmp_path: Path, runner: IsolatedRunner) -> None:
+    """Code written for Python 2 and 3 at once makes vermin raise a BaseException; the
+    minimum version is then a step error, and the rest of the Python metadata stays
+    (it used to be "the extractor process died", and nothing)."""
+    p = tmp_path / "compat.py"
+    p.write_text(
+        "try:\n    from urlparse import urljoin\nexcept ImportError:\n"
+        "    from urllib.parse import urljoin\n\n\ndef join(a, b):\n    return urljoin(a, b)\n"
+    )
+    md = runner.run("python", [str(p)])
+    assert not is_error_record(md), md
+    assert [f["name"] for f in md["functions"]] == ["join"]
+    assert md["imports"] == ["urllib.parse", "urlparse"]
+    (failed,) = md["step_errors"]
+    assert failed["step"] == "min_python" and failed["error"] == "python_versions_conflict"

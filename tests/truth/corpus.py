@@ -14,6 +14,7 @@ ROOTS = [
     Path("/usr/share"),
     Path("/usr/include"),
     Path(sysconfig.get_paths()["stdlib"]),
+    Path("/usr/lib/python3/dist-packages"),
     Path(sysconfig.get_paths()["purelib"]),
 ]
 MAX_BYTES = 4 << 20  # a truth check reads the whole file with the reference reader

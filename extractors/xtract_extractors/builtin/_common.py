@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
+
+from ..errors import error_kind
+
+T = TypeVar("T")
 
 
 class MissingLibrary(ImportError):
@@ -53,3 +58,17 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
         if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
             return data[: exc.start].decode("utf-8"), []
         return data.decode("latin-1"), [f"not valid UTF-8 (byte {exc.start}); read as Latin-1"]
+
+
+def step(out: dict[str, Any], name: str, fn: Callable[..., T], *args: Any) -> T | None:
+    """Run one step of an extractor. A step that fails records ``{step, error,
+    message}`` (a readable kind, see :mod:`xtract_extractors.errors`) in
+    ``out["step_errors"]`` and gives None; the facts of the other steps stay."""
+    try:
+        return fn(*args)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a parser's BaseException (vermin's) ends this step only
+        failed = {"step": name, "error": error_kind(exc), "message": str(exc)[:500]}
+        out.setdefault("step_errors", []).append(failed)
+        return None

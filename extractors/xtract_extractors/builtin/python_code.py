@@ -10,7 +10,7 @@ import tokenize
 from typing import Any
 
 from ..registry import extractor, param
-from ._common import decode_text
+from ._common import decode_text, step
 
 
 def _doc(node: Any) -> str | None:
@@ -34,10 +34,7 @@ def _min_version(text: str) -> str | None:
         import vermin
     except ImportError:
         return None
-    try:
-        versions = vermin.detect(text, vermin.Config())
-    except Exception:
-        return None
+    versions = vermin.detect(text, vermin.Config())  # may raise (see step())
     v3 = versions[1] if len(versions) > 1 else None
     if v3 is None:
         return None  # vermin found something no Python 3 runs
@@ -49,7 +46,7 @@ def _min_version(text: str) -> str | None:
     kinds=["code"],
     extensions=["py", "pyw"],
     mimetypes=["text/x-python", "text/x-script.python"],
-    version="1.0",
+    version="1.1",
     family="code",
 )
 @param("max_bytes", int, default=8 << 20, high=64 << 20, desc="largest source file parsed")
@@ -100,7 +97,7 @@ def python_code(path: str, max_bytes: int = 8 << 20) -> dict[str, Any]:
         imports=sorted(set(imports)),
         functions=functions,
         classes=classes,
-        min_python=_min_version(text),
+        min_python=step(out, "min_python", _min_version, text),
     )
     if warnings:
         out["warnings"] = warnings
