@@ -163,6 +163,29 @@ def xml_said(doc: dict[str, Any]) -> Facts:
     return {"root": md.get("root"), "elements": md.get("elements")}
 
 
+# -- SVG: ElementTree, the size as the file writes it ----------------------------------------
+def svg_truth(path: Path) -> Facts | None:
+    import re
+
+    try:
+        root = ElementTree.parse(path).getroot()
+    except Exception:
+        return None
+    facts: Facts = {"root": root.tag, "elements": sum(1 for _ in root.iter())}
+    for name in ("width", "height"):
+        given = re.fullmatch(r"\s*([-+0-9.eE]+)\s*([a-z%]*)\s*", root.get(name) or "")
+        if given:
+            facts[name] = float(given.group(1))
+            facts[f"{name}_unit"] = given.group(2) or "px"
+    return facts
+
+
+def svg_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "svg")
+    keys = ("root", "elements", "width", "width_unit", "height", "height_unit")
+    return {k: md.get(k) for k in keys}
+
+
 # -- gzip: the gzip module -----------------------------------------------------------------
 def gzip_truth(path: Path) -> Facts | None:
     try:
@@ -262,6 +285,7 @@ KINDS = [
     Kind("jpeg", "images", lambda: corpus.files_of("jpg", "jpeg"), image_truth, image_said),
     Kind("json", "jsonxml", lambda: corpus.files_of("json"), json_truth, json_said),
     Kind("xml", "jsonxml", lambda: corpus.files_of("xml"), xml_truth, xml_said),
+    Kind("svg", "svg", lambda: corpus.files_of("svg"), svg_truth, svg_said),
     Kind("gzip", "compressed", lambda: corpus.files_of("gz"), gzip_truth, gzip_said),
     Kind("html", "html", lambda: corpus.files_of("html"), html_truth, html_said),
     Kind("markdown", "markdown", lambda: corpus.files_of("md"), markdown_truth, markdown_said),

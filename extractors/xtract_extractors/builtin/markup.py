@@ -172,15 +172,32 @@ def markdown(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
     return out
 
 
-def _length(value: str | None) -> float | None:
-    """An SVG length (``120``, ``12.5px``, ``3cm``) in user units (px) where it can be."""
-    if not value:
-        return None
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(px|pt|mm|cm|in)?\s*", value)
-    if not m:
-        return None
-    scale = {"px": 1.0, None: 1.0, "pt": 4 / 3, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
-    return round(float(m.group(1)) * scale[m.group(2)], 3)
+_SVG_LENGTH = re.compile(
+    r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(px|pt|pc|mm|cm|in|em|ex|%)?\s*"
+)
+_PX_PER = {"px": 1.0, "pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
+
+
+def svg_length(value: str | None) -> tuple[float, str] | None:
+    """An SVG length as written: ``(number, unit)``, the unit ``px`` when none is given
+    (user units); None when it is not a length."""
+    m = _SVG_LENGTH.fullmatch(value or "")
+    return (float(m.group(1)), m.group(2) or "px") if m else None
+
+
+def _size(name: str, value: str | None) -> dict[str, Any]:
+    """``{name, name_unit, name_px}``: the length as the file gives it, and in CSS
+    pixels where its unit is absolute (not for ``%``, ``em``, ``ex``)."""
+    found = svg_length(value)
+    if found is None:
+        return {}
+    number, unit = found
+    px = _PX_PER.get(unit)
+    return {
+        name: number,
+        f"{name}_unit": unit,
+        f"{name}_px": round(number * px, 3) if px is not None else None,
+    }
 
 
 @extractor(
@@ -188,7 +205,7 @@ def _length(value: str | None) -> float | None:
     kinds=["image"],
     extensions=["svg"],
     mimetypes=["image/svg+xml"],
-    version="1.0",
+    version="2.0",
     family="jsonxml",
 )
 @param("max_bytes", int, default=16 << 20, low=1, high=256 << 20, desc="bytes read")
@@ -210,13 +227,14 @@ def svg(path: str, max_bytes: int = 16 << 20) -> dict[str, Any]:
     title = next((el.text for el in root.iter() if local(str(el.tag)) == "title"), None)
     box = root.get("viewBox")
     view = [float(v) for v in re.split(r"[\s,]+", box.strip())] if box else None
-    width, height = _length(root.get("width")), _length(root.get("height"))
-    if width is None and view and len(view) == 4:
-        width, height = view[2], view[3]
+    size = {**_size("width", root.get("width")), **_size("height", root.get("height"))}
+    if "width" not in size and view and len(view) == 4:  # no size given: the viewBox's
+        size = {"width": view[2], "width_unit": "px", "height": view[3], "height_unit": "px"}
     return {
-        "width": width,
-        "height": height,
+        **size,
+        "size_from": "viewBox" if size and root.get("width") is None else "attributes",
         "view_box": view,
+        "root": root.tag,
         "title": (title or "").strip()[:500] or None,
         "elements": sum(elements.values()),
         "element_counts": dict(elements.most_common(20)),
