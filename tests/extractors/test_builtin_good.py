@@ -181,3 +181,21 @@ def test_tabular_text_table_with_a_header(tmp_path: Path) -> None:
     p.write_text("first|last\n" + "".join(f"ann{i}|lee{i}\n" for i in range(10)))
     md = run("tabular", p)
     assert md["delimiter"] == "|" and md["header"] is True and md["rows"] == 10
+
+
+def test_every_archive_member_has_a_type_past_the_reading_budget(tmp_path: Path) -> None:
+    """Members past ``typed_members`` were ``?``; now their names type them, and each
+    member says whether its bytes or its name did."""
+    import zipfile
+
+    p = tmp_path / "many.whl"
+    with zipfile.ZipFile(p, "w") as z:
+        for i in range(300):
+            z.writestr(f"pkg/m{i}.py", f"x = {i}\n")
+        z.writestr("pkg/Thing.class", b"\xca\xfe\xba\xbe" + bytes(40))
+    md = get("archive").run([str(p)], {"typed_members": 200})
+    files = [m for m in md["members"] if not m["dir"]]
+    assert len(files) == 301 and all(m["mimetype"] != "?" for m in files)
+    assert sum(m["type_from"] == "bytes" for m in files) == md["typed_by_bytes"] == 200
+    assert {m["mimetype"] for m in files[200:300]} == {"text/x-python"}
+    assert files[-1]["mimetype"] == "application/x-java-applet"

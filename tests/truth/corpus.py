@@ -16,8 +16,9 @@ ROOTS = [
     Path(sysconfig.get_paths()["stdlib"]),
     Path("/usr/lib/python3/dist-packages"),
     Path(sysconfig.get_paths()["purelib"]),
+    Path.home() / ".m2",  # Maven's jars, where a Java tool chain left them
 ]
-MAX_BYTES = 4 << 20  # a truth check reads the whole file with the reference reader
+MAX_BYTES = 16 << 20  # a truth check reads the whole file with the reference reader
 PER_KIND = int(os.environ.get("XTRACT_TRUTH_PER_KIND", "12"))  # `make truth`: 100
 
 

@@ -199,6 +199,45 @@ def gzip_said(doc: dict[str, Any]) -> Facts:
     return {"inner_size": _md(doc, "compressed").get("inner_size")}
 
 
+# -- archives: zipfile and tarfile ---------------------------------------------------------
+def archive_truth(path: Path) -> Facts | None:
+    import tarfile
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            files = [i for i in infos if not i.is_dir()]
+            return {
+                "format": "zip",
+                "every member typed": True,
+                "member_count": len(infos),
+                "total_size": sum(i.file_size for i in files) if len(infos) <= 1000 else None,
+            }
+    try:
+        with tarfile.open(path) as t:
+            members = t.getmembers()
+    except (tarfile.TarError, OSError):
+        return None
+    return {
+        "format": "tar",
+        "every member typed": True,
+        "member_count": len(members),
+        "total_size": sum(m.size for m in members if m.isfile()) if len(members) <= 1000 else None,
+    }
+
+
+def archive_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "archive")
+    typed = all(m.get("mimetype") not in (None, "?") for m in md.get("members", []) if not m["dir"])
+    return {
+        "format": md.get("format"),
+        "member_count": md.get("member_count"),
+        "total_size": md.get("total_size") if md.get("member_count", 0) <= 1000 else None,
+        "every member typed": typed,
+    }
+
+
 # -- HTML: html.parser ---------------------------------------------------------------------
 class _Title(html.parser.HTMLParser):
     def __init__(self) -> None:
@@ -287,6 +326,13 @@ KINDS = [
     Kind("xml", "jsonxml", lambda: corpus.files_of("xml"), xml_truth, xml_said),
     Kind("svg", "svg", lambda: corpus.files_of("svg"), svg_truth, svg_said),
     Kind("gzip", "compressed", lambda: corpus.files_of("gz"), gzip_truth, gzip_said),
+    Kind(
+        "zip/jar/wheel/tar",
+        "archive",
+        lambda: corpus.files_of("zip", "jar", "whl", "tar", where="", n=corpus.PER_KIND),
+        archive_truth,
+        archive_said,
+    ),
     Kind("html", "html", lambda: corpus.files_of("html"), html_truth, html_said),
     Kind("markdown", "markdown", lambda: corpus.files_of("md"), markdown_truth, markdown_said),
     Kind("text words", "keyword", lambda: corpus.files_of("txt"), words_truth, words_said),

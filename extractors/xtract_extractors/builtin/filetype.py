@@ -49,6 +49,7 @@ def _puremagic(head: bytes) -> tuple[str, str] | None:
 
 # what an extension says a file is (Python's table fills in the rest)
 _BY_EXTENSION = {
+    "class": "application/x-java-applet",  # what libmagic calls a Java class file
     "md": "text/markdown",
     "markdown": "text/markdown",
     "csv": "text/csv",
