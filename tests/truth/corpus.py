@@ -53,10 +53,17 @@ def _index() -> dict[str, list[Path]]:
     return _INDEX
 
 
-def files_of(*suffixes: str, n: int = PER_KIND, where: str = "") -> list[Path]:
+def files_of(*suffixes: str, n: int = PER_KIND, where: str = "", distinct: int = 0) -> list[Path]:
     """Up to ``n`` files with one of ``suffixes`` (and ``where`` in their path), spread
-    evenly over all there are, so one package's files do not fill the sample."""
+    evenly over all there are, so one package's files do not fill the sample; with
+    ``distinct``, one file per first ``distinct`` characters of the name (a thousand
+    ``gcloud_*`` pages count once)."""
     found = sorted(p for s in suffixes for p in _index().get(s, []) if where in str(p))
+    if distinct:
+        firsts: dict[str, Path] = {}
+        for p in found:
+            firsts.setdefault(p.name[:distinct], p)
+        found = sorted(firsts.values())
     if len(found) <= n:
         return found
     step = len(found) / n

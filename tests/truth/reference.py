@@ -18,6 +18,7 @@ import hashlib
 import html.parser
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,6 +239,48 @@ def archive_said(doc: dict[str, Any]) -> Facts:
     }
 
 
+# -- manual pages: man-db's lexgrog (what apropos and whatis index) --------------------------
+def manpage_truth(path: Path) -> Facts | None:
+    import subprocess
+
+    if gzip.decompress(path.read_bytes())[:4] == b".so ":
+        return None  # a page that includes another: lexgrog follows it, Xtract names it
+    out = subprocess.run(["lexgrog", str(path)], capture_output=True, text=True).stdout
+    found = [re.match(r'^.*?: "(.*) - (.*)"\s*$', line) for line in out.splitlines()]
+    if not found or not all(found):
+        return None  # lexgrog finds no NAME line ("parse failed"): nothing to compare
+    return {
+        "names": [m.group(1).strip() for m in found if m],
+        "description": " ".join(found[0].group(2).split()) if found[0] else None,
+    }
+
+
+def manpage_said(doc: dict[str, Any]) -> Facts:
+    inner = _md(doc, "compressed").get("inner_metadata", {}).get("manpage")
+    md = inner if inner is not None else _md(doc, "manpage")
+    return {"names": md.get("names"), "description": md.get("description")}
+
+
+# -- gettext catalogs: GNU gettext's msgunfmt -----------------------------------------------
+def gettext_truth(path: Path) -> Facts | None:
+    import subprocess
+
+    done = subprocess.run(["msgunfmt", str(path)], capture_output=True, text=True, errors="replace")
+    if done.returncode:
+        return None
+    entries = re.findall(r'^msgid "(.*)"$', done.stdout, re.M)
+    facts: Facts = {"messages": len(entries) - (1 if entries and entries[0] == "" else 0)}
+    if entries and entries[0] == "":  # msgunfmt prints a header: its Language
+        header = re.search(r'^"Language: ([^\\"]*)', done.stdout, re.M)
+        facts["language"] = (header.group(1).strip() or None) if header else None
+    return facts
+
+
+def gettext_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "gettext")
+    return {"messages": md.get("messages"), "language": md.get("language")}
+
+
 # -- HTML: html.parser ---------------------------------------------------------------------
 class _Title(html.parser.HTMLParser):
     def __init__(self) -> None:
@@ -333,6 +376,14 @@ KINDS = [
         archive_truth,
         archive_said,
     ),
+    Kind(
+        "manual pages",
+        "manpage",
+        lambda: corpus.files_of("gz", where="/man/", distinct=7),
+        manpage_truth,
+        manpage_said,
+    ),
+    Kind("gettext", "gettext", lambda: corpus.files_of("mo"), gettext_truth, gettext_said),
     Kind("html", "html", lambda: corpus.files_of("html"), html_truth, html_said),
     Kind("markdown", "markdown", lambda: corpus.files_of("md"), markdown_truth, markdown_said),
     Kind("text words", "keyword", lambda: corpus.files_of("txt"), words_truth, words_said),

@@ -8,6 +8,7 @@ library is missing gives an error naming the extra to install.
 from . import (
     archives,
     c_code,
+    docs,
     filetype,
     hdf5,
     images,
@@ -23,6 +24,7 @@ from . import (
 __all__ = [
     "archives",
     "c_code",
+    "docs",
     "filetype",
     "hdf5",
     "images",

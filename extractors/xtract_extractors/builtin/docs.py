@@ -1,0 +1,224 @@
+"""Documents a Linux machine is full of: manual pages (troff, ``man`` and ``mdoc``
+macros, gzipped or not) and gettext message catalogs (``.mo``).
+
+``manpage``: title, section, date, source and manual from ``.TH`` (or ``.Dd``/``.Dt``/
+``.Os``), the names and one-line description of the NAME section (as ``lexgrog`` of
+man-db reads them; ``tests/truth`` compares the two), the synopsis as text and the
+section headings.
+
+``gettext``: a compiled catalog's language, project, charset, plural rule and message
+count, from its header (the standard library's ``gettext`` reads it).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import unicodedata
+from typing import Any
+
+from ..registry import extractor, param
+from ._common import decode_text
+
+# troff escapes, as text: named characters, fonts, sizes, spacing, the rest dropped
+_NAMED = {
+    "em": "\u2014",
+    "en": "\u2013",
+    "hy": "-",
+    "aq": "'",
+    "dq": '"',
+    "lq": "\u201c",
+    "rq": "\u201d",
+    "oq": "\u2018",
+    "cq": "\u2019",
+    "bu": "\u2022",
+    "co": "\u00a9",
+    "rg": "\u00ae",
+    "tm": "\u2122",
+    "mi": "-",
+    "ti": "~",
+    "ha": "^",
+    "ga": "`",
+    "rs": "\\",
+    "dg": "\u2020",
+    "de": "\u00b0",
+    "ss": "\u00df",
+    "Aq": "'",
+}
+# accents: \(:a ä, \('e é, \(`e è, \(^o ô, \(~n ñ, \(,c ç
+_ACCENT = {":": "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", ",": "\u0327"}
+_ESCAPE = re.compile(
+    r"\\(?:\((..)|\[([^\]]{1,20})\]|[*](?:\((..)|\[[^\]]*\]|.)|f(?:\[[^\]]*\]|\(..|.)"
+    r"|s[+-]?\d+|[&|^%:)!]|e|-|\s|.)"
+)
+_MAX_SECTIONS = 60
+# requests and macros whose arguments are not running text (comments, breaks, index)
+_SILENT = {'\\"', "PP", "LP", "P", "br", "sp", "TP", "RS", "RE", "IX", "in", "ti", "nh", "ad"}
+
+
+def _named(name: str) -> str:
+    """A troff special character or string by name: ``em``, ``:a``, ``u00FC``."""
+    if name in _NAMED:
+        return _NAMED[name]
+    if len(name) == 2 and name[0] in _ACCENT and name[1].isalpha():
+        return unicodedata.normalize("NFC", name[1] + _ACCENT[name[0]])
+    if re.fullmatch(r"u[0-9A-Fa-f]{4,6}", name):
+        return chr(int(name[1:], 16))
+    return ""
+
+
+def _unescape(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        name = m.group(1) or m.group(2) or m.group(3)
+        if name:
+            return _named(name)
+        if whole == "\\-":
+            return "-"
+        if whole == "\\e":
+            return "\\"
+        if whole[1:2].isspace():
+            return " "
+        return ""
+
+    return _ESCAPE.sub(one, text)
+
+
+def _args(line: str) -> list[str]:
+    """A macro line's arguments, quotes honoured."""
+    return [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', line)[1:]]
+
+
+def _text_of(lines: list[str]) -> str:
+    """Body lines as running text: macros' arguments kept, requests dropped."""
+    words = []
+    for ln in lines:
+        if ln.startswith((".", "'")):
+            macro = ln[1:].split(maxsplit=1)
+            if not macro or macro[0] in _SILENT:
+                continue
+            if macro[0] == "IP":  # an indented paragraph's tag
+                words.append(" ".join(_args(ln)[:1]))
+                continue
+            words.append(" ".join(_args(ln)))
+        else:
+            words.append(ln)
+    return " ".join(_unescape(" ".join(words)).split())
+
+
+@extractor(
+    "manpage",
+    kinds=["text"],
+    extensions=[str(n) for n in range(1, 10)] + ["man", "mdoc"],
+    mimetypes=["text/troff", "text/x-troff", "text/x-troff-man", "application/x-troff-man"],
+    version="1.0",
+    family="keyword",
+)
+@param("max_bytes", int, default=4 << 20, low=1, high=64 << 20, desc="bytes read")
+def manpage(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
+    """A manual page: title, section, names and description, synopsis, sections."""
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes)
+    text, warnings = decode_text(raw)
+    lines = text.splitlines()
+    out: dict[str, Any] = {"format": "man"}
+    sections: dict[str, list[str]] = {}
+    order: list[str] = []
+    current: str | None = None
+    for ln in lines:
+        word = ln[1:].split(maxsplit=1)[0] if ln.startswith(".") and len(ln) > 1 else ""
+        if word == "TH":
+            args = _args(ln)
+            keys = ("title", "section", "date", "source", "manual")
+            out.update({k: _unescape(v) for k, v in zip(keys, args, strict=False)})
+        elif word in ("Dt", "Dd", "Os"):
+            out["format"] = "mdoc"
+            args = _args(ln)
+            if word == "Dt" and args:
+                out["title"] = args[0]
+                if len(args) > 1:
+                    out["section"] = args[1]
+            elif word == "Dd":
+                out["date"] = " ".join(args)
+            elif word == "Os" and args:
+                out["source"] = " ".join(args)
+        elif word in ("SH", "Sh"):
+            current = _unescape(" ".join(_args(ln))).strip().upper()
+            if current not in sections and len(order) < _MAX_SECTIONS:
+                order.append(current)
+                sections[current] = []
+        elif current is not None and current in sections:
+            sections[current].append(ln)
+    include = next((ln.split(maxsplit=1)[1] for ln in lines if ln.startswith(".so ")), None)
+    if include and not order:  # a page that is another page: its name, not opened here
+        return {"format": "man", "includes": include.strip()}
+    if not order and "title" not in out:
+        raise ValueError("no .TH or .Dt line and no sections: not a manual page")
+    # NAME comes first; translated pages call it NOMBRE, JMÉNO, NAAM, ...
+    name = sections.get("NAME", sections[order[0]] if order else [])
+    if out["format"] == "mdoc":
+        names = [" ".join(_args(ln)) for ln in name if ln.startswith(".Nm")]
+        desc = " ".join(" ".join(_args(ln)) for ln in name if ln.startswith(".Nd"))
+        out["names"] = [n.strip(", ") for n in names if n.strip(", ")]
+        out["description"] = _unescape(desc).strip() or None
+    else:
+        line = _text_of(name)
+        head, sep, desc = line.partition(" - ")
+        # as man-db's lexgrog: a "name" with a blank inside is not a name
+        listed = [n.strip() for n in head.split(",")] if sep else []
+        out["names"] = [n for n in listed if n and not any(c.isspace() for c in n)]
+        out["description"] = desc.strip() or None
+    synopsis = _text_of(sections.get("SYNOPSIS", []))
+    out["synopsis"] = synopsis[:2000] or None
+    out["sections"] = order
+    if len(raw) == max_bytes:
+        warnings.append(f"read the first {max_bytes} bytes")
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+@extractor(
+    "gettext",
+    kinds=["text"],
+    extensions=["mo", "gmo"],
+    mimetypes=["application/x-gettext-translation"],
+    version="1.0",
+    family="keyword",
+)
+def gettext_catalog(path: str) -> dict[str, Any]:
+    """A compiled gettext catalog: language, project, charset, plural forms, messages
+    (system-dependent ones, such as those with ``<PRIuMAX>``, included)."""
+    with open(path, "rb") as f:
+        data = f.read(64 << 20)
+    if len(data) < 28:
+        raise ValueError("shorter than a .mo header")
+    magic = struct.unpack("<I", data[:4])[0]
+    order = "<" if magic == 0x950412DE else ">" if magic == 0xDE120495 else None
+    if order is None:
+        raise ValueError("not a gettext catalog (wrong magic number)")
+    revision, count, originals, translations = struct.unpack(order + "4I", data[4:20])
+    sysdep = 0
+    if revision & 0xFFFF and len(data) >= 40:  # minor revision 1: system-dependent strings
+        sysdep = struct.unpack(order + "I", data[36:40])[0]
+    header = ""
+    if count:
+        length, _ = struct.unpack(order + "2I", data[originals : originals + 8])
+        if length == 0:  # the first original is "": its translation is the header
+            tlen, toff = struct.unpack(order + "2I", data[translations : translations + 8])
+            header = data[toff : toff + tlen].decode("utf-8", "replace")
+    info = {
+        k.strip().lower(): v.strip()
+        for k, _, v in (ln.partition(":") for ln in header.splitlines())
+        if k.strip()
+    }
+    charset = re.search(r"charset=([\w.-]+)", info.get("content-type", ""))
+    return {
+        "language": info.get("language") or None,
+        "project": info.get("project-id-version") or None,
+        "charset": charset.group(1) if charset else None,
+        "plural_forms": info.get("plural-forms") or None,
+        "messages": count - (1 if header else 0) + sysdep,
+        "revision_date": info.get("po-revision-date") or None,
+        "language_team": info.get("language-team") or None,
+    }
