@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint check bench faults clean chromium
+.PHONY: run test test-fast lint check bench faults truth clean chromium
 
 # a quiet install: the editable install's one notice (a warning about folders named like
 # the packages, which this layout does not have) is silenced; anything else shows
@@ -44,6 +44,13 @@ faults: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" XTRACT_FAULT_TRIALS=8 XTRACT_FAULT_SERVICE_TRIALS=8 \
 	  XTRACT_FAULT_LOG=$(abspath bench/results/faults.jsonl) $(BIN)/pytest -q tests/faults/test_kills.py
 	$(BIN)/python bench/faults_table.py bench/results/faults.jsonl
+
+# every fact true: the truth test on 100 real files of each kind (CI checks 12), and its
+# table for docs/BENCHMARKS.md
+truth: $(STAMP)
+	rm -rf test-artifacts/truth
+	XTRACT_TRUTH_PER_KIND=100 $(BIN)/pytest -q tests/truth
+	$(BIN)/python bench/truth_table.py
 
 # ESLint (and only it) from the npm registry, at the versions package-lock.json pins
 NODE_STAMP := node_modules/.installed-stamp
@@ -82,6 +89,7 @@ bench: $(BENCH_STAMP)
 	cd bench && ../$(BIN)/python bench_cold_start.py
 	cd bench && ../$(BIN)/python bench_incremental.py --runs 3
 	cd bench && ../$(BIN)/python bench_search_pressure.py --files 100000
+	cd bench && ../$(BIN)/python bench_identify.py --per-kind 150
 	$(BIN)/python bench/plots.py
 
 clean:

@@ -23,6 +23,7 @@ LIBRARIES = (
     "tree_sitter",
     "tree_sitter_c",
     "vermin",
+    "magika",
 )
 
 for _name in LIBRARIES:

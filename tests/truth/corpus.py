@@ -53,7 +53,9 @@ def _index() -> dict[str, list[Path]]:
     return _INDEX
 
 
-def files_of(*suffixes: str, n: int = PER_KIND, where: str = "", distinct: int = 0) -> list[Path]:
+def files_of(
+    *suffixes: str, n: int | None = None, where: str = "", distinct: int = 0
+) -> list[Path]:
     """Up to ``n`` files with one of ``suffixes`` (and ``where`` in their path), spread
     evenly over all there are, so one package's files do not fill the sample; with
     ``distinct``, one file per first ``distinct`` characters of the name (a thousand
@@ -64,15 +66,17 @@ def files_of(*suffixes: str, n: int = PER_KIND, where: str = "", distinct: int =
         for p in found:
             firsts.setdefault(p.name[:distinct], p)
         found = sorted(firsts.values())
+    n = PER_KIND if n is None else n
     if len(found) <= n:
         return found
     step = len(found) / n
     return [found[int(i * step)] for i in range(n)]
 
 
-def python_files(n: int = PER_KIND) -> list[Path]:
+def python_files(n: int | None = None) -> list[Path]:
     """Python sources this interpreter can parse (the stdlib's test data holds broken
     ones on purpose)."""
+    n = PER_KIND if n is None else n
     out = []
     for path in files_of("py", n=n * 3):
         if "test" in path.parts or "tests" in path.parts or "bad" in path.name:

@@ -285,7 +285,8 @@ def gettext_said(doc: dict[str, Any]) -> Facts:
 class _Title(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.inside, self.parts, self.done = False, [], False
+        self.inside, self.done = False, False
+        self.parts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         self.inside = tag == "title" and not self.done
@@ -372,7 +373,7 @@ KINDS = [
     Kind(
         "zip/jar/wheel/tar",
         "archive",
-        lambda: corpus.files_of("zip", "jar", "whl", "tar", where="", n=corpus.PER_KIND),
+        lambda: corpus.files_of("zip", "jar", "whl", "tar"),
         archive_truth,
         archive_said,
     ),

@@ -13,6 +13,7 @@ extension decides, then a text heuristic.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -202,6 +203,64 @@ def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, 
     }
 
 
+MAGIKA_SURE = 0.8  # Magika's score at which its answer is taken over a vague one
+
+
+@functools.lru_cache(maxsize=1)
+def _magika() -> Any:
+    """The learned identifier (its model ships in the wheel), once per process; None
+    where it is not installed."""
+    try:
+        from magika import Magika
+    except ImportError:
+        return None
+    return Magika()
+
+
+def _ask_magika(path: str) -> dict[str, Any] | None:
+    """Magika's ``{magika_mimetype, magika_label, magika_score}`` for a file (it reads
+    the file's start and end), or None."""
+    model = _magika()
+    if model is None:
+        return None
+    from pathlib import Path
+
+    found = model.identify_path(Path(path))
+    if not found.ok:
+        return None
+    return {
+        "magika_mimetype": found.output.mime_type,
+        "magika_label": found.output.label,
+        "magika_score": round(float(found.score), 4),
+    }
+
+
+def learned_tier(out: dict[str, Any], path: str) -> dict[str, Any]:
+    """The third tier, for what libmagic and the name leave vague: no signature and no
+    known extension, or bare text/plain or data with no extension to refine it. Magika
+    is asked only then (it costs milliseconds a file); a sure answer decides, and the
+    record says so (``detected_by: magika`` and why)."""
+    vague = out["detected_by"] == "heuristic" or (
+        "extension_mimetype" not in out and out["mimetype"] in _GENERIC
+    )
+    if not vague:
+        return out
+    learned = _ask_magika(path)
+    if learned is None:
+        return out
+    out = {**out, **learned}
+    guess = learned["magika_mimetype"]
+    if learned["magika_score"] >= MAGIKA_SURE and guess not in _GENERIC | {out["mimetype"]}:
+        before = out["mimetype"]
+        out.update(
+            mimetype=guess,
+            detected_by="magika",
+            reason=f"libmagic and the name said only {before}; Magika is sure it is "
+            f"{learned['magika_label']} ({learned['magika_score']:.2f})",
+        )
+    return out
+
+
 def _looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
@@ -263,6 +322,8 @@ def filetype(
             f.seek(0, 2)
             size = f.tell()
     out: dict[str, Any] = {**detect(head, use_libmagic, path), "size": size}
+    if size:
+        out = learned_tier(out, path)
     if digest is not None:
         out[algorithm] = digest.hexdigest()
     if content is not None:
