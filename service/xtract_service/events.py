@@ -40,6 +40,14 @@ def publish_many(
 def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> None:
     """Add ``event`` to the crawl's event stream, and queue a lifecycle event for the
     crawl's webhooks."""
+    notify = event.lifecycle and bool(r.exists(keys.webhooks(crawl_id)))
+    queue_event(r, crawl_id, event, notify, **data)
+
+
+def queue_event(r: Any, crawl_id: str, event: EventType, notify: bool, **data: Any) -> None:
+    """:func:`publish`'s writes, on a client or queued on a pipeline (a crawl's start
+    event goes into the transaction that creates the crawl, so it comes before anything
+    a worker publishes about it); ``notify``: the crawl has webhooks."""
     now = time.time()
     r.xadd(
         keys.events(crawl_id),
@@ -47,7 +55,7 @@ def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> Non
         maxlen=EVENTS_KEPT,
         approximate=True,
     )
-    if not event.lifecycle or not r.exists(keys.webhooks(crawl_id)):
+    if not (event.lifecycle and notify):
         return
     kind, _, status = event.value.partition(".")
     body = {

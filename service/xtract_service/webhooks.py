@@ -125,6 +125,18 @@ def check_urls(urls: list[str], allow: list[str]) -> None:
             raise BadRequest(str(exc), "bad_url") from None
 
 
+def queue_webhooks(
+    pipe: redis.client.Pipeline, vault: Vault, crawl_id: str, urls: list[str]
+) -> dict[str, str]:
+    """A new crawl's webhooks, queued on the pipeline that creates it (so none of its
+    events can be missed); returns each URL's signing secret."""
+    fresh = {url: secrets.token_urlsafe(32) for url in dict.fromkeys(urls)}
+    pipe.sadd(keys.webhooks(crawl_id), *fresh)
+    sealed = {url: vault.seal(secret) for url, secret in fresh.items()}
+    pipe.hset(keys.webhook_secrets(crawl_id), mapping=Mapping(sealed))
+    return fresh
+
+
 def add_webhooks(
     r: redis.Redis, vault: Vault, crawl_id: str, urls: list[str], allow: list[str]
 ) -> dict[str, str]:

@@ -48,7 +48,7 @@ def test_files_swapped_after_the_crawl_become_error_records_at_once(tmp_path: Pa
     assert "FIFO" in found["fifo.txt"]["errors"][0]["message"]
     assert "outside" in found["zero.txt"]["errors"][0]["message"]
     assert "outside" in found["shadow.txt"]["errors"][0]["message"]
-    assert found["gone.txt"]["errors"][0]["error"] == "FileNotFoundError"
+    assert found["gone.txt"]["errors"][0]["error"] == "file_missing"
     text = repr(docs)
     assert "alice" not in text and "$6$" not in text
 

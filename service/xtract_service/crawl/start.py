@@ -15,11 +15,11 @@ from xtract_service.bounds import Tokens, Url
 from xtract_service.crawl.changes import check_since
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import CrawlStore
-from xtract_service.events import publish
+from xtract_service.events import queue_event
 from xtract_service.globus import tokens as names
 from xtract_service.quotas import check_crawl_quota
 from xtract_service.settings import Settings
-from xtract_service.webhooks import add_webhooks, check_urls
+from xtract_service.webhooks import check_urls, queue_webhooks
 
 MAX_WEBHOOKS = 20
 
@@ -67,10 +67,15 @@ def start_crawl(
         check_since(store.r, spec, access.owner)
     # the quota is checked as the crawl is created, where concurrent starts cannot race it
     admit = partial(check_crawl_quota, store.r, access.owner, settings)
-    crawl_id = store.create(spec, access.owner, secrets, admit)
-    r: redis.Redis = store.r
     signing: dict[str, str] = {}
-    if webhooks:
-        signing = add_webhooks(r, settings.vault(), crawl_id, webhooks, settings.webhook_allow)
-    publish(r, crawl_id, EventType.CRAWL_STARTED, dirs=spec.dirs, repo_type=spec.repo_type)
+
+    def also(pipe: redis.client.Pipeline, crawl_id: str) -> None:
+        # in the creating transaction: no event of the crawl can come before these
+        signing.clear()  # a retried transaction starts again
+        if webhooks:
+            signing.update(queue_webhooks(pipe, settings.vault(), crawl_id, webhooks))
+        event, notify = EventType.CRAWL_STARTED, bool(webhooks)
+        queue_event(pipe, crawl_id, event, notify, dirs=spec.dirs, repo_type=spec.repo_type)
+
+    crawl_id = store.create(spec, access.owner, secrets, admit, also)
     return Started(crawl_id, signing)

@@ -129,11 +129,14 @@ class CrawlStore:
         owner: str,
         secrets: dict[str, str] | None = None,
         admit: Callable[[], None] | None = None,
+        also: Callable[[redis.client.Pipeline, str], None] | None = None,
     ) -> str:
         """Record a crawl and put its root directories on the frontier. ``admit`` (a
         quota check: it raises to refuse) runs while the owner's crawls are watched, so
         crawls started at once cannot all slip past it: if another of the owner's crawls
-        is created between the check and this one, the check runs again."""
+        is created between the check and this one, the check runs again. ``also``
+        queues more writes into the same transaction, before the crawl is visible to
+        workers (its webhooks, its start event)."""
         with self.r.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -141,7 +144,7 @@ class CrawlStore:
                     if admit is not None:
                         admit()
                     pipe.multi()
-                    return self._create(pipe, spec, owner, secrets)
+                    return self._create(pipe, spec, owner, secrets, also)
                 except redis.WatchError:
                     continue
 
@@ -151,6 +154,7 @@ class CrawlStore:
         spec: CrawlSpec,
         owner: str,
         secrets: dict[str, str] | None,
+        also: Callable[[redis.client.Pipeline, str], None] | None = None,
     ) -> str:
         crawl_id = str(uuid.uuid4())
         now = time.time()
@@ -165,6 +169,8 @@ class CrawlStore:
         for i in range(0, len(spec.dirs), per):
             pipe.xadd(keys.dirs(crawl_id), {"dirs": json.dumps(spec.dirs[i : i + per])})
         pipe.zadd(keys.owner_crawls(owner), {crawl_id: now})
+        if also is not None:
+            also(pipe, crawl_id)
         pipe.sadd(keys.ACTIVE, crawl_id)
         pipe.xadd(keys.CRAWL_WAKE, {"crawl_id": crawl_id}, maxlen=100, approximate=True)
         pipe.execute()
