@@ -10,12 +10,13 @@ import pytest
 from tests.corpus import write_long_line_csv
 from xtract_extractors import IsolatedRunner, extract_file, is_error_record
 
-# file -> (extractor forced on it, what must come back: "error:<kind>" or "warning")
+# file -> (extractor forced on it, what must come back: "error:<kind>", "warning", or
+# "step:<kind>": the facts of the steps that worked, and the failed step's kind)
 CASES = {
     "empty.csv": ("tabular", "warning"),
     "empty.json": ("jsonxml", "error:invalid_json"),
     "garbage.csv": ("tabular", "error:not_a_table"),
-    "truncated.png": ("images", "error:unreadable_content"),
+    "truncated.png": ("images", "step:unreadable_content"),  # its header still read
     "truncated.h5": ("hdf5", "error:unreadable_content"),
     "not_hdf5.h5": ("hdf5", "error:unreadable_content"),
     "not_netcdf.nc": ("netcdf", "error:unreadable_content"),
@@ -39,6 +40,9 @@ def test_hostile_file_gives_an_error_record_or_a_warning(
     if expect == "warning":
         assert not is_error_record(result), result
         assert result["warnings"], result
+    elif expect.startswith("step:"):
+        assert not is_error_record(result), result
+        assert result["step_errors"][0]["error"] == expect.split(":", 1)[1], result
     else:
         assert is_error_record(result), result
         assert result["extractor"] == extractor

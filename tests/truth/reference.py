@@ -281,6 +281,117 @@ def gettext_said(doc: dict[str, Any]) -> Facts:
     return {"messages": md.get("messages"), "language": md.get("language")}
 
 
+# -- fonts: fontconfig's fc-query ----------------------------------------------------------
+def font_truth(path: Path) -> Facts | None:
+    import subprocess
+
+    fmt = "%{family[0]}\\t%{style[0]}\\t%{fontformat}\\n"
+    done = subprocess.run(
+        ["fc-query", "-i", "0", "-f", fmt, str(path)], capture_output=True, text=True
+    )
+    fields = done.stdout.split("\n")[0].split("\t")
+    if done.returncode or len(fields) != 3:
+        return None
+    return {"family": fields[0], "style": fields[1], "format": fields[2]}
+
+
+def font_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "font")
+    return {"family": md.get("family"), "style": md.get("style"), "format": md.get("format")}
+
+
+# -- certificates: openssl x509 -------------------------------------------------------------
+def certificate_truth(path: Path) -> Facts | None:
+    import subprocess
+
+    done = subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-in",
+            str(path),
+            "-noout",
+            "-serial",
+            "-subject",
+            "-nameopt",
+            "RFC2253,-esc_msb,utf8",  # RFC 2253, non-ASCII as UTF-8 (not \\C4\\9F)
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        return None
+    found = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    return {"serial": found.get("serial"), "subject": found.get("subject")}
+
+
+def certificate_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "certificate")
+    return {"serial": md.get("serial"), "subject": md.get("subject")}
+
+
+# -- configuration: tomllib, PyYAML's safe_load, configparser --------------------------------
+def config_truth(path: Path) -> Facts | None:
+    import configparser
+    import tomllib
+
+    import yaml
+
+    text = path.read_bytes().decode("utf-8", "replace")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            doc: Any = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            doc = yaml.safe_load(text)
+        else:
+            parser = configparser.RawConfigParser(strict=False, interpolation=None)
+            parser.read_string(text)
+            return {"sections": parser.sections()[:200]}
+    except Exception:  # not valid in its own syntax: nothing to check
+        return None
+    return {"top_level_keys": [str(k) for k in doc][:200] if isinstance(doc, dict) else None}
+
+
+def config_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "config")
+    return {"sections": md.get("sections"), "top_level_keys": md.get("top_level_keys")}
+
+
+# -- PDF: pypdf -----------------------------------------------------------------------------
+def pdf_truth(path: Path) -> Facts | None:
+    import pypdf
+
+    try:
+        return {"pages": len(pypdf.PdfReader(path).pages)}
+    except Exception:
+        return None
+
+
+def pdf_said(doc: dict[str, Any]) -> Facts:
+    return {"pages": _md(doc, "pdf").get("pages")}
+
+
+# -- NetCDF: netCDF4 ------------------------------------------------------------------------
+def netcdf_truth(path: Path) -> Facts | None:
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path) as ds:
+            return {"dimensions": sorted(ds.dimensions), "variables": sorted(ds.variables)}
+    except Exception:
+        return None
+
+
+def netcdf_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "netcdf")
+    dims, variables = md.get("dimensions"), md.get("variables")
+    return {
+        "dimensions": sorted(dims) if isinstance(dims, dict | list) else None,
+        "variables": sorted(variables) if isinstance(variables, dict | list) else None,
+    }
+
+
 # -- HTML: html.parser ---------------------------------------------------------------------
 class _Title(html.parser.HTMLParser):
     def __init__(self) -> None:
@@ -385,6 +496,28 @@ KINDS = [
         manpage_said,
     ),
     Kind("gettext", "gettext", lambda: corpus.files_of("mo"), gettext_truth, gettext_said),
+    Kind("python stubs", "python", lambda: corpus.files_of("pyi"), python_truth, python_said),
+    Kind("fonts", "font", lambda: corpus.files_of("ttf", "otf"), font_truth, font_said),
+    Kind(
+        "certificates",
+        "certificate",
+        # not the stdlib's test data: it holds certificates broken on purpose
+        lambda: [p for p in corpus.files_of("crt", "pem", n=300) if "test" not in p.parts][
+            : corpus.PER_KIND
+        ],
+        certificate_truth,
+        certificate_said,
+    ),
+    Kind(
+        "config (toml, yaml, ini)",
+        "config",
+        lambda: corpus.files_of("toml", "yaml", "yml", "ini", "cfg", "desktop"),
+        config_truth,
+        config_said,
+    ),
+    Kind("pdf", "pdf", lambda: corpus.files_of("pdf"), pdf_truth, pdf_said),
+    Kind("netcdf", "netcdf", lambda: corpus.files_of("nc"), netcdf_truth, netcdf_said),
+    Kind("xpm", "images", lambda: corpus.files_of("xpm"), image_truth, image_said),
     Kind("html", "html", lambda: corpus.files_of("html"), html_truth, html_said),
     Kind("markdown", "markdown", lambda: corpus.files_of("md"), markdown_truth, markdown_said),
     Kind("text words", "keyword", lambda: corpus.files_of("txt"), words_truth, words_said),

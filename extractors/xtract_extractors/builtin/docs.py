@@ -1,5 +1,5 @@
 """Documents a Linux machine is full of: manual pages (troff, ``man`` and ``mdoc``
-macros, gzipped or not) and gettext message catalogs (``.mo``).
+macros, gzipped or not), gettext message catalogs (``.mo``) and fonts.
 
 ``manpage``: title, section, date, source and manual from ``.TH`` (or ``.Dd``/``.Dt``/
 ``.Os``), the names and one-line description of the NAME section (as ``lexgrog`` of
@@ -7,7 +7,14 @@ man-db reads them; ``tests/truth`` compares the two), the synopsis as text and t
 section headings.
 
 ``gettext``: a compiled catalog's language, project, charset, plural rule and message
-count, from its header (the standard library's ``gettext`` reads it).
+count, from its header.
+
+``certificate``: an X.509 certificate's (PEM or DER) subject, issuer, validity,
+serial number, key and whether it is a CA's (cryptography).
+
+``font``: a TrueType or OpenType font's family, style, full name, version, glyph
+count, format and the Unicode characters it maps, from its tables (fontTools); the
+family and style are the ones fontconfig reports (typographic names first).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import unicodedata
 from typing import Any
 
 from ..registry import extractor, param
-from ._common import decode_text
+from ._common import decode_text, need
 
 # troff escapes, as text: named characters, fonts, sizes, spacing, the rest dropped
 _NAMED = {
@@ -222,3 +229,111 @@ def gettext_catalog(path: str) -> dict[str, Any]:
         "revision_date": info.get("po-revision-date") or None,
         "language_team": info.get("language-team") or None,
     }
+
+
+def _name(table: Any, *ids: int) -> str | None:
+    """The first of the name IDs ``ids`` the font has, in English where it has it."""
+    for nid in ids:
+        found = table.getName(nid, 3, 1, 0x409) or table.getName(nid, 1, 0, 0)
+        found = found or table.getDebugName(nid)
+        if found:
+            return str(found).strip() or None
+    return None
+
+
+@extractor(
+    "font",
+    kinds=["document"],
+    extensions=["ttf", "otf", "ttc", "otc"],
+    mimetypes=["font/ttf", "font/otf", "font/sfnt", "font/collection", "application/font-sfnt"],
+    version="1.0",
+    family="documents",
+)
+def font(path: str) -> dict[str, Any]:
+    """A font: family, style, full name, version, glyphs, format, characters mapped
+    (the first font of a collection, and how many it holds)."""
+    ttlib = need("fontTools.ttLib", "documents")
+    with open(path, "rb") as f:
+        collection = f.read(4) == b"ttcf"
+    if collection:
+        fonts = ttlib.TTCollection(path, lazy=True)
+        count, face = len(fonts.fonts), fonts.fonts[0]
+    else:
+        count, face = 1, ttlib.TTFont(path, lazy=True)
+    names = face["name"]
+    cmap = face.getBestCmap() or {}
+    return {
+        "family": _name(names, 16, 1),
+        "style": _name(names, 17, 2),
+        "full_name": _name(names, 4),
+        "version": _name(names, 5),
+        "glyphs": int(face["maxp"].numGlyphs),
+        "format": "CFF" if "CFF " in face or "CFF2" in face else "TrueType",
+        "characters": len(cmap),
+        "fonts_in_file": count,
+    }
+
+
+@extractor(
+    "certificate",
+    kinds=["document"],
+    extensions=["crt", "pem", "cer", "der"],
+    mimetypes=["application/x-x509-ca-cert", "application/pkix-cert", "application/x-pem-file"],
+    version="1.0",
+    family="documents",
+)
+def certificate(path: str) -> dict[str, Any]:
+    """An X.509 certificate (the first of a PEM file): subject, issuer, validity,
+    serial, key type and size, CA or not."""
+    x509 = need("cryptography.x509", "documents")
+    with open(path, "rb") as f:
+        raw = f.read(1 << 20)
+    pem = b"-----BEGIN CERTIFICATE-----" in raw
+    cert = x509.load_pem_x509_certificate(raw) if pem else x509.load_der_x509_certificate(raw)
+    key = cert.public_key()
+    try:
+        ca = bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        ca = False
+    names = _openssl_names(x509)
+    return {
+        "subject": cert.subject.rfc4514_string(names),
+        "issuer": cert.issuer.rfc4514_string(names),
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "serial": _even_hex(cert.serial_number),
+        "key_type": type(key).__name__.removeprefix("_").replace("PublicKey", "") or None,
+        "key_bits": getattr(key, "key_size", None),
+        "ca": ca,
+        "certificates_in_file": raw.count(b"-----BEGIN CERTIFICATE-----") if pem else 1,
+    }
+
+
+def _openssl_names(x509: Any) -> dict[Any, str]:
+    """Attribute names as OpenSSL writes them, where RFC 4514 has none (it would give
+    the dotted OID)."""
+    oid = x509.oid.NameOID
+    return {
+        oid.EMAIL_ADDRESS: "emailAddress",
+        oid.SERIAL_NUMBER: "serialNumber",
+        oid.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+        oid.BUSINESS_CATEGORY: "businessCategory",
+        oid.JURISDICTION_COUNTRY_NAME: "jurisdictionC",
+        oid.JURISDICTION_STATE_OR_PROVINCE_NAME: "jurisdictionST",
+        oid.JURISDICTION_LOCALITY_NAME: "jurisdictionL",
+        oid.POSTAL_CODE: "postalCode",
+        oid.GIVEN_NAME: "GN",
+        oid.SURNAME: "SN",
+        oid.TITLE: "title",
+        oid.PSEUDONYM: "pseudonym",
+        oid.DN_QUALIFIER: "dnQualifier",
+        oid.INITIALS: "initials",
+        oid.GENERATION_QUALIFIER: "generationQualifier",
+        oid.UNSTRUCTURED_NAME: "unstructuredName",
+    }
+
+
+def _even_hex(n: int) -> str:
+    """A serial number in hex as openssl prints it (whole bytes: an even digit count)."""
+    digits = format(n, "X")
+    return "0" + digits if len(digits) % 2 else digits

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import extractor, param
-from ._common import jsonable, need
+from ._common import jsonable, need, step
 
 _GPS_IFD = 0x8825
 _EXIF_IFD = 0x8769
@@ -55,7 +55,7 @@ def _exif(im: Any) -> dict[str, Any]:
 @extractor(
     "images",
     kinds=["image"],
-    extensions=["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"],
+    extensions=["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "xpm", "ico", "ppm"],
     # raster formats Pillow reads (SVG is vector: the ``svg`` extractor reads it)
     mimetypes=[
         "image/png",
@@ -70,8 +70,10 @@ def _exif(im: Any) -> dict[str, Any]:
         "image/x-portable-pixmap",
         "image/x-portable-graymap",
         "image/x-portable-bitmap",
+        "image/x-xpixmap",
+        "image/x-xpmi",
     ],
-    version="1.0",
+    version="1.1",
     family="images",
 )
 @param("mean_colour", bool, default=True, desc="compute the mean colour (decodes the image)")
@@ -87,12 +89,18 @@ def images(path: str, mean_colour: bool = True) -> dict[str, Any]:
             "mode": im.mode,
             "frames": getattr(im, "n_frames", 1),
         }
-        exif = _exif(im)
+        exif = step(out, "exif", _exif, im)
         if exif:
             out["exif"] = exif
-        if mean_colour:
-            im.draft("RGB", (256, 256))  # JPEG decodes at a fraction of its size
-            small = im.convert("RGB")
-            small.thumbnail((256, 256))
-            out["mean_colour"] = [round(c, 2) for c in stat.Stat(small).mean]
+        if mean_colour:  # decoding the pixels can fail where the header read
+            colour = step(out, "mean_colour", _mean_colour, im, stat)
+            if colour is not None:
+                out["mean_colour"] = colour
     return out
+
+
+def _mean_colour(im: Any, stat: Any) -> list[float]:
+    im.draft("RGB", (256, 256))  # JPEG decodes at a fraction of its size
+    small = im.convert("RGB")
+    small.thumbnail((256, 256))
+    return [round(c, 2) for c in stat.Stat(small).mean]

@@ -146,3 +146,73 @@ def jsonxml(path: str, max_bytes: int = 256 << 20, max_fields: int = 500) -> dic
     if head.startswith(b"<"):
         return _xml(path, max_fields)
     return _json(path, max_bytes, max_fields)
+
+
+_CONFIG_KINDS = {
+    "toml": "toml",
+    "yaml": "yaml",
+    "yml": "yaml",
+    "ini": "ini",
+    "cfg": "ini",
+    "conf": "ini",
+    "desktop": "ini",
+}
+
+
+@extractor(
+    "config",
+    reads_name="extension",  # the extension says which syntax to read
+    kinds=["structured"],
+    extensions=sorted(_CONFIG_KINDS),
+    mimetypes=["application/toml", "application/yaml", "text/x-ini"],
+    version="1.0",
+    family="jsonxml",
+)
+@param("max_bytes", int, default=16 << 20, high=256 << 20, desc="largest file parsed")
+def config(path: str, max_bytes: int = 16 << 20) -> dict[str, Any]:
+    """A configuration file (TOML, YAML, INI and its kin: ``.cfg``, ``.desktop``): its
+    syntax, top-level keys (INI: sections) and how many keys it sets in all."""
+    import configparser
+    import os
+
+    kind = _CONFIG_KINDS.get(os.path.splitext(path)[1].lower().lstrip("."), "ini")
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ValueError(f"larger than max_bytes={max_bytes}; not parsed")
+    text = raw.decode("utf-8", errors="replace")
+    if kind == "toml":
+        import tomllib
+
+        doc: Any = tomllib.loads(text)
+    elif kind == "yaml":
+        yaml = need("yaml", "jsonxml")
+        doc = yaml.safe_load(text)  # plain data only: no tags that build objects
+    else:
+        parser = configparser.RawConfigParser(strict=False, interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read_string(text)
+        sections = parser.sections()
+        return {
+            "format": kind,
+            "sections": sections[:200],
+            "section_count": len(sections),
+            "keys": sum(len(parser.items(s)) for s in sections),
+        }
+    return {
+        "format": kind,
+        "root_type": type(doc).__name__,
+        "top_level_keys": [str(k) for k in doc][:200] if isinstance(doc, dict) else None,
+        "keys": _count_keys(doc),
+    }
+
+
+def _count_keys(doc: Any, depth: int = 0) -> int:
+    """Keys of every mapping in the document (nesting bounded)."""
+    if depth > 64:
+        return 0
+    if isinstance(doc, dict):
+        return len(doc) + sum(_count_keys(v, depth + 1) for v in doc.values())
+    if isinstance(doc, list):
+        return sum(_count_keys(v, depth + 1) for v in doc)
+    return 0

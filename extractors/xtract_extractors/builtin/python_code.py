@@ -44,7 +44,7 @@ def _min_version(text: str) -> str | None:
 @extractor(
     "python",
     kinds=["code"],
-    extensions=["py", "pyw"],
+    extensions=["py", "pyw", "pyi"],
     mimetypes=["text/x-python", "text/x-script.python"],
     version="1.1",
     family="code",
