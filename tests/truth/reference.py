@@ -246,7 +246,7 @@ def manpage_truth(path: Path) -> Facts | None:
     if gzip.decompress(path.read_bytes())[:4] == b".so ":
         return None  # a page that includes another: lexgrog follows it, Xtract names it
     out = subprocess.run(["lexgrog", str(path)], capture_output=True, text=True).stdout
-    found = [re.match(r'^.*?: "(.*) - (.*)"\s*$', line) for line in out.splitlines()]
+    found = [re.match(r'^.*?: "(.*?) - (.*)"\s*$', line) for line in out.splitlines()]
     if not found or not all(found):
         return None  # lexgrog finds no NAME line ("parse failed"): nothing to compare
     return {

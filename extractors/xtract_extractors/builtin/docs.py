@@ -84,6 +84,8 @@ def _unescape(text: str) -> str:
             return "-"
         if whole == "\\e":
             return "\\"
+        if whole in ("\\.", "\\'", "\\`"):
+            return {"\\.": ".", "\\'": "\u00b4", "\\`": "`"}[whole]
         if whole[1:2].isspace():
             return " "
         return ""
@@ -96,21 +98,95 @@ def _args(line: str) -> list[str]:
     return [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', line)[1:]]
 
 
-def _text_of(lines: list[str]) -> str:
-    """Body lines as running text: macros' arguments kept, requests dropped."""
+_BREAKS = {"PP", "LP", "P", "sp", "IP", "TP", "SS", "HP"}
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    """A section's lines cut at paragraph breaks (where lexgrog ends a NAME line)."""
+    out: list[list[str]] = [[]]
+    for ln in lines:
+        word = ln[1:].split(maxsplit=1)[0] if ln.startswith(".") and len(ln) > 1 else ""
+        if word in _BREAKS or not ln.strip():
+            if any(not o.startswith(".") for o in out[-1]):
+                out.append([])
+            continue
+        out[-1].append(ln)
+    return [p for p in out if p]
+
+
+_NAME_DASH = re.compile(r"\s+(?:\\&)?\\-\s*|\s+-\s+")
+
+
+def _name_section(lines: list[str], mdoc: bool) -> tuple[list[str], str | None]:
+    """The names and one-line description of a NAME section, as man-db's lexgrog
+    reads them: each paragraph is names, the first dash after a blank (``\\-`` or
+    ``-``), a description; a "name" with a blank inside is not a name. In ``mdoc``,
+    ``.Nm`` and ``.Nd`` (its words as written, quotes and all)."""
+    if mdoc:
+        listed = [" ".join(_args(ln)).strip(", ") for ln in lines if ln.startswith(".Nm")]
+        desc = " ".join(ln[3:].strip() for ln in lines if ln.startswith(".Nd"))
+        return [n for n in listed if n], _unescape(desc).strip() or None
+    names: list[str] = []
+    description = None
+    for paragraph in _paragraphs(_body(lines)):
+        found = _name_line(_raw_text(paragraph))
+        if found:
+            names += [n for n in found[0] if n not in names]
+            description = description or found[1]
+    return names, description
+
+
+def _name_line(line: str) -> tuple[list[str], str | None] | None:
+    """``(names, description)`` of one NAME paragraph, or None without a dash."""
+    parts = _NAME_DASH.split(line, maxsplit=1)
+    if len(parts) != 2:
+        return None
+    listed = [" ".join(_unescape(n).split()) for n in parts[0].split(",")]
+    names = [n for n in listed if n and not any(c.isspace() for c in n)]
+    return names, " ".join(_unescape(parts[1]).split()) or None
+
+
+# macros whose arguments are running text (fonts, and mdoc's inline words)
+_TEXT_MACROS = {"B", "I", "BI", "BR", "IB", "IR", "RB", "RI", "SM", "SB", "Nm", "Ar", "Fl"}
+
+
+def _raw_text(lines: list[str]) -> str:
+    """Body lines as running text, escapes kept: text lines, and the arguments of the
+    font macros; other requests (conditions, registers, definitions) dropped."""
     words = []
     for ln in lines:
         if ln.startswith((".", "'")):
             macro = ln[1:].split(maxsplit=1)
-            if not macro or macro[0] in _SILENT:
-                continue
-            if macro[0] == "IP":  # an indented paragraph's tag
+            if macro and macro[0] in _TEXT_MACROS:
+                words.append(" ".join(_args(ln)))
+            elif macro and macro[0] == "IP":  # an indented paragraph's tag
                 words.append(" ".join(_args(ln)[:1]))
-                continue
-            words.append(" ".join(_args(ln)))
         else:
             words.append(ln)
-    return " ".join(_unescape(" ".join(words)).split())
+    return " ".join(words)
+
+
+def _text_of(lines: list[str]) -> str:
+    """Body lines as running text (see :func:`_raw_text`), escapes resolved."""
+    return " ".join(_unescape(_raw_text(lines)).split())
+
+
+def _body(lines: list[str]) -> list[str]:
+    """The lines, macro definitions (``.de`` ... ``..``) and conditionals left out."""
+    out: list[str] = []
+    defining = False
+    for ln in lines:
+        word = ln[1:].split(maxsplit=1)[0] if ln.startswith((".", "'")) and len(ln) > 1 else ""
+        if defining:
+            defining = ln.strip() != ".."
+            continue
+        if word in ("de", "de1", "am", "ig"):
+            defining = True
+            continue
+        if word in ("if", "ie", "el", "nr", "ds", "so", "tr", "ft", "ps", "ne", "hy", "na"):
+            continue
+        out.append(ln)
+    return out
 
 
 @extractor(
@@ -163,19 +239,8 @@ def manpage(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
         raise ValueError("no .TH or .Dt line and no sections: not a manual page")
     # NAME comes first; translated pages call it NOMBRE, JMÉNO, NAAM, ...
     name = sections.get("NAME", sections[order[0]] if order else [])
-    if out["format"] == "mdoc":
-        names = [" ".join(_args(ln)) for ln in name if ln.startswith(".Nm")]
-        desc = " ".join(" ".join(_args(ln)) for ln in name if ln.startswith(".Nd"))
-        out["names"] = [n.strip(", ") for n in names if n.strip(", ")]
-        out["description"] = _unescape(desc).strip() or None
-    else:
-        line = _text_of(name)
-        head, sep, desc = line.partition(" - ")
-        # as man-db's lexgrog: a "name" with a blank inside is not a name
-        listed = [n.strip() for n in head.split(",")] if sep else []
-        out["names"] = [n for n in listed if n and not any(c.isspace() for c in n)]
-        out["description"] = desc.strip() or None
-    synopsis = _text_of(sections.get("SYNOPSIS", []))
+    out["names"], out["description"] = _name_section(name, out["format"] == "mdoc")
+    synopsis = _text_of(_body(sections.get("SYNOPSIS", [])))
     out["synopsis"] = synopsis[:2000] or None
     out["sections"] = order
     if len(raw) == max_bytes:

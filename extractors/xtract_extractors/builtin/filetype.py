@@ -51,6 +51,11 @@ def _puremagic(head: bytes) -> tuple[str, str] | None:
 # what an extension says a file is (Python's table fills in the rest)
 _BY_EXTENSION = {
     "class": "application/x-java-applet",  # what libmagic calls a Java class file
+    "toml": "application/toml",
+    "ini": "text/x-ini",
+    "cfg": "text/x-ini",
+    "desktop": "text/x-ini",
+    "pyi": "text/x-python",
     "md": "text/markdown",
     "markdown": "text/markdown",
     "csv": "text/csv",
@@ -128,6 +133,7 @@ def _textual(mimetype: str) -> bool:
         "application/xml",
         "application/xhtml+xml",
         "application/yaml",
+        "application/toml",
         "application/javascript",
         "image/svg+xml",
     )
@@ -203,7 +209,8 @@ def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, 
     }
 
 
-MAGIKA_SURE = 0.8  # Magika's score at which its answer is taken over a vague one
+MAGIKA_SURE = 0.9  # Magika's score at which its answer is taken over a vague one
+MAGIKA_MIN_BYTES = 256  # below this Magika guesses (a 35-byte TOML file: "javascript")
 
 
 @functools.lru_cache(maxsize=1)
@@ -243,7 +250,7 @@ def learned_tier(out: dict[str, Any], path: str) -> dict[str, Any]:
     vague = out["detected_by"] == "heuristic" or (
         "extension_mimetype" not in out and out["mimetype"] in _GENERIC
     )
-    if not vague:
+    if not vague or out.get("size", MAGIKA_MIN_BYTES) < MAGIKA_MIN_BYTES:
         return out
     learned = _ask_magika(path)
     if learned is None:
@@ -322,8 +329,7 @@ def filetype(
             f.seek(0, 2)
             size = f.tell()
     out: dict[str, Any] = {**detect(head, use_libmagic, path), "size": size}
-    if size:
-        out = learned_tier(out, path)
+    out = learned_tier(out, path)
     if digest is not None:
         out[algorithm] = digest.hexdigest()
     if content is not None:
