@@ -24,6 +24,12 @@ LIBRARIES = (
     "tree_sitter_c",
     "vermin",
     "magika",
+    "markdown_it",
+    "charset_normalizer",
+    "fontTools.ttLib",
+    "cryptography.x509",
+    "yaml",
+    "tomllib",
 )
 
 for _name in LIBRARIES:
