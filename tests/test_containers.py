@@ -38,6 +38,7 @@ def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
         "code",
         "pdf",
         "archive",
+        "documents",
     }
     builtin = {e.name for e in all_extractors() if e.source == "builtin"}
     assert builtin - set(families) == {"filetype"}

@@ -56,6 +56,10 @@ _BY_NAME = [
     ("ReadError", "corrupt_archive"),  # tarfile
     ("UnicodeDecodeError", "undecodable_text"),
     ("SyntaxError", "syntax_error"),
+    ("TOMLDecodeError", "invalid_toml"),
+    ("YAMLError", "invalid_yaml"),
+    ("MissingSectionHeaderError", "invalid_config"),
+    ("ParsingError", "invalid_config"),
     ("InvalidVersionException", "python_versions_conflict"),  # vermin: code for 2 and 3
     ("RecursionError", "too_deeply_nested"),
     ("MemoryError", "memory_limit"),

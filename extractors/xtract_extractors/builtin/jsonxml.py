@@ -154,8 +154,7 @@ _CONFIG_KINDS = {
     "yml": "yaml",
     "ini": "ini",
     "cfg": "ini",
-    "conf": "ini",
-    "desktop": "ini",
+    "desktop": "ini",  # not .conf: a name many syntaxes share
 }
 
 
@@ -191,7 +190,12 @@ def config(path: str, max_bytes: int = 16 << 20) -> dict[str, Any]:
     else:
         parser = configparser.RawConfigParser(strict=False, interpolation=None)
         parser.optionxform = str  # type: ignore[assignment,method-assign]
-        parser.read_string(text)
+        try:
+            parser.read_string(text)
+        except configparser.MissingSectionHeaderError:  # plain key = value lines
+            parser.read_string("[top]\n" + text)
+            keys = [k for k, _ in parser.items("top")]
+            return {"format": "key=value", "top_level_keys": keys[:200], "keys": len(keys)}
         sections = parser.sections()
         return {
             "format": kind,
