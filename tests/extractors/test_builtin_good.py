@@ -199,3 +199,25 @@ def test_every_archive_member_has_a_type_past_the_reading_budget(tmp_path: Path)
     assert sum(m["type_from"] == "bytes" for m in files) == md["typed_by_bytes"] == 200
     assert {m["mimetype"] for m in files[200:300]} == {"text/x-python"}
     assert files[-1]["mimetype"] == "application/x-java-applet"
+
+
+def test_a_tar_inside_zstd_is_listed_through_the_compressed_reader(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    import zstandard
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        for i in range(3):
+            data = f"member {i}\n".encode()
+            info = tarfile.TarInfo(f"d/m{i}.txt")
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    p = tmp_path / "bundle.tar.zst"
+    p.write_bytes(zstandard.ZstdCompressor().compress(raw.getvalue()))
+    md = get("compressed").run([str(p)], {})
+    assert md["method"] == "zstd" and md["inner_mimetype"] == "application/x-tar"
+    listed = md["inner_metadata"]["archive"]
+    assert listed["member_count"] == 3
+    assert {m["mimetype"] for m in listed["members"]} == {"text/plain"}

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import IO, Any
 
+from ..errors import error_kind
 from ..registry import extractor, param
 from ._common import need
 
@@ -161,7 +162,7 @@ def compressed(
                     try:
                         inner[reader] = get(reader).fn(inner_path)
                     except Exception as exc:  # an inner reader failing is recorded, not fatal
-                        inner[reader] = {"error": type(exc).__name__, "message": str(exc)[:500]}
+                        inner[reader] = {"error": error_kind(exc), "message": str(exc)[:500]}
             finally:
                 _depth -= 1
             result["inner_metadata"] = inner
