@@ -221,3 +221,21 @@ def test_a_tar_inside_zstd_is_listed_through_the_compressed_reader(tmp_path: Pat
     listed = md["inner_metadata"]["archive"]
     assert listed["member_count"] == 3
     assert {m["mimetype"] for m in listed["members"]} == {"text/plain"}
+
+
+def test_the_first_member_of_each_type_is_read_in_a_folder_of_our_own(tmp_path: Path) -> None:
+    """A wheel's first Python module and first CSV are read by their extractors; a
+    member named to climb out of the archive is read as its base name only."""
+    import zipfile
+
+    p = tmp_path / "pkg.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("pkg/a.py", "import os\n\n\ndef first():\n    return 1\n")
+        z.writestr("pkg/b.py", "def second():\n    return 2\n")
+        z.writestr("../../escape.csv", "x,y\n1,2\n3,4\n")
+    md = get("archive").run([str(p)], {})
+    inner = md["member_metadata"]
+    assert set(inner) == {"pkg/a.py", "../../escape.csv"}  # one member per type
+    assert [f["name"] for f in inner["pkg/a.py"]["python"]["functions"]] == ["first"]
+    assert inner["../../escape.csv"]["tabular"]["rows"] == 2
+    assert not (tmp_path.parent / "escape.csv").exists()

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from ..errors import error_kind
 from ..registry import extractor, param
-from ._common import need
+from ._common import need, step
 
 _HEAD = 8192
 _OPENERS = {
@@ -235,20 +235,85 @@ def _tar_members(path: str, max_members: int, typed: int) -> tuple[list[dict[str
     return members, total
 
 
+def _safe_name(member: str) -> str:
+    """A member's base name, fit to be a file name in a folder of our own."""
+    base = member.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1][-100:]
+    return base if base not in ("", ".", "..") else "member"
+
+
+def _inner_of(
+    path: str, fmt: str, files: list[dict[str, Any]], types: int, limit: int
+) -> dict[str, Any]:
+    """The metadata of the first member of each type (at most ``types`` members, each at
+    most ``limit`` bytes), read by the extractors their type calls for, as the
+    ``compressed`` reader does for its inner file: ``{member name: {extractor: ...}}``."""
+    from .. import select
+    from ..registry import get
+
+    global _depth
+    chosen: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for m in files:
+        if m["mimetype"] not in seen and 0 < m["size"] <= limit and len(chosen) < types:
+            seen.add(m["mimetype"])
+            chosen.append(m)
+    readers = {m["name"]: select.readers_for(m["name"], m["mimetype"]) for m in chosen}
+    chosen = [m for m in chosen if readers[m["name"]]]
+    if not chosen or _depth >= MAX_DEPTH:
+        return {}
+    out: dict[str, Any] = {}
+    _depth += 1
+    try:
+        with tempfile.TemporaryDirectory(prefix="xtract-members-") as tmp:
+            for i, m in enumerate(chosen):
+                target = os.path.join(tmp, str(i), _safe_name(m["name"]))
+                os.mkdir(os.path.dirname(target), 0o700)
+                with open(target, "xb") as f:
+                    f.write(_member_bytes(path, fmt, m["name"], limit))
+                found: dict[str, Any] = {}
+                for reader in readers[m["name"]]:
+                    try:
+                        found[reader] = get(reader).fn(target)
+                    except Exception as exc:  # one member's reader failing is recorded
+                        found[reader] = {"error": error_kind(exc), "message": str(exc)[:500]}
+                out[m["name"]] = found
+    finally:
+        _depth -= 1
+    return out
+
+
+def _member_bytes(path: str, fmt: str, name: str, limit: int) -> bytes:
+    if fmt == "zip":
+        with zipfile.ZipFile(path) as z, z.open(name) as f:
+            return f.read(limit)
+    with tarfile.open(path, "r:*") as t:
+        member = t.extractfile(name)
+        return member.read(limit) if member is not None else b""
+
+
 @extractor(
     "archive",
     kinds=["archive"],
     extensions=["zip", "whl", "jar", "tar"],
     mimetypes=["application/zip", "application/x-tar", "application/java-archive"],
-    version="1.1",
+    version="1.2",
     family="archive",
 )
 @param("max_members", int, default=1000, low=1, high=100_000, desc="members listed")
 @param("typed_members", int, default=200, low=0, high=10_000, desc="members whose type is read")
-def archive(path: str, max_members: int = 1000, typed_members: int = 200) -> dict[str, Any]:
-    """An archive's members, sizes and types, without extracting anything: the first
-    ``typed_members`` typed from their bytes, the rest from their names (each member's
-    ``type_from`` says which)."""
+@param("sampled_types", int, default=8, low=0, high=100, desc="types whose first member is read")
+@param("member_max_bytes", int, default=16 << 20, low=0, high=256 << 20, desc="largest member read")
+def archive(
+    path: str,
+    max_members: int = 1000,
+    typed_members: int = 200,
+    sampled_types: int = 8,
+    member_max_bytes: int = 16 << 20,
+) -> dict[str, Any]:
+    """An archive's members, sizes and types: the first ``typed_members`` typed from
+    their bytes, the rest from their names (each member's ``type_from`` says which); and
+    the metadata of the first member of each of up to ``sampled_types`` types
+    (``member_metadata``), read in a folder of our own, never under its own path."""
     if zipfile.is_zipfile(path):
         fmt = "zip"
         members, total = _zip_members(path, max_members, typed_members)
@@ -277,6 +342,12 @@ def archive(path: str, max_members: int = 1000, typed_members: int = 200) -> dic
     if fmt == "zip":
         packed = sum(m.get("compressed_size", 0) for m in files)
         out["ratio"] = round(out["total_size"] / packed, 3) if packed else None
+    if sampled_types:
+        inner = step(
+            out, "member_metadata", _inner_of, path, fmt, files, sampled_types, member_max_bytes
+        )
+        if inner:
+            out["member_metadata"] = inner
     if total > len(members):
         out["warnings"] = [f"{total} members; the first {len(members)} are listed"]
     return out
