@@ -63,7 +63,7 @@ def test_the_cli_lists_the_families_the_recipes_take() -> None:
         check=True,
     ).stdout
     listed = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
-    assert listed["hierarchical"] == ["hdf5", "netcdf"]
+    assert listed["hierarchical"] == ["hdf5", "netcdf", "numpy"]
     assert set(listed) == set(container_families().values())
 
 

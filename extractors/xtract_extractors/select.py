@@ -16,7 +16,7 @@ from .registry import Extractor, all_extractors
 _CONTAINERS: dict[str, frozenset[str]] = {
     "application/x-hdf5": frozenset({"netcdf"}),
     "application/x-hdf": frozenset({"netcdf"}),
-    "application/zip": frozenset({"keyword"}),  # .docx is a zip file
+    "application/zip": frozenset({"keyword", "numpy"}),  # .docx and .npz are zip files
 }
 TEXT_KINDS = ("text/", "message/")  # what is text whatever else it is
 TEXT_READER = "keyword"  # reads any text nothing more particular reads

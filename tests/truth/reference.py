@@ -358,6 +358,61 @@ def config_said(doc: dict[str, Any]) -> Facts:
     return {"sections": md.get("sections"), "top_level_keys": md.get("top_level_keys")}
 
 
+# -- HDF5: h5py ----------------------------------------------------------------------------
+def hdf5_truth(path: Path) -> Facts | None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            found: list[str] = []
+            f.visititems(
+                lambda name, obj: (
+                    found.append("/" + name) if isinstance(obj, h5py.Dataset) else None
+                )
+            )
+            return {"datasets": sorted(found)}
+    except Exception:
+        return None
+
+
+def hdf5_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "hdf5")
+    return {"datasets": sorted(d["name"] for d in md["datasets"]) if "datasets" in md else None}
+
+
+# -- NumPy arrays: numpy.load, memory-mapped, never a pickle ---------------------------------
+def numpy_truth(path: Path) -> Facts | None:
+    import numpy
+
+    try:
+        loaded = numpy.load(path, mmap_mode="r", allow_pickle=False)
+        arrays: dict[str | None, Any]
+        if isinstance(loaded, numpy.lib.npyio.NpzFile):
+            with loaded:
+                arrays = {name: loaded[name] for name in loaded.files}
+        else:
+            arrays = {None: loaded}
+    except Exception:  # an object array (pickled data), or not an array file
+        return None
+    return {
+        "arrays": sorted(
+            [
+                [str(n) if n is not None else None, list(a.shape), str(a.dtype)]
+                for n, a in arrays.items()
+            ],
+            key=str,
+        )
+    }
+
+
+def numpy_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "numpy")
+    arrays = md.get("arrays")
+    if arrays is None:
+        return {"arrays": None}
+    return {"arrays": sorted([[a["name"], a["shape"], a["dtype"]] for a in arrays], key=str)}
+
+
 # -- PDF: pypdf -----------------------------------------------------------------------------
 def pdf_truth(path: Path) -> Facts | None:
     import pypdf
@@ -508,13 +563,17 @@ KINDS = [
         certificate_truth,
         certificate_said,
     ),
+    Kind("toml", "config", lambda: corpus.files_of("toml"), config_truth, config_said),
+    Kind("yaml", "config", lambda: corpus.files_of("yaml", "yml"), config_truth, config_said),
     Kind(
-        "config (toml, yaml, ini)",
+        "ini (.ini, .cfg, .desktop)",
         "config",
-        lambda: corpus.files_of("toml", "yaml", "yml", "ini", "cfg", "desktop"),
+        lambda: corpus.files_of("ini", "cfg", "desktop"),
         config_truth,
         config_said,
     ),
+    Kind("hdf5", "hdf5", lambda: corpus.files_of("h5", "hdf5"), hdf5_truth, hdf5_said),
+    Kind("numpy", "numpy", lambda: corpus.files_of("npy", "npz"), numpy_truth, numpy_said),
     Kind("pdf", "pdf", lambda: corpus.files_of("pdf"), pdf_truth, pdf_said),
     Kind("netcdf", "netcdf", lambda: corpus.files_of("nc"), netcdf_truth, netcdf_said),
     Kind("xpm", "images", lambda: corpus.files_of("xpm"), image_truth, image_said),

@@ -74,12 +74,17 @@ def check(kind: Kind, get: Any) -> dict[str, Any]:
     return report
 
 
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 200 else shown[:200] + "..."
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
 def test_every_fact_matches_the_reference_reader(kind: Kind, documents: Any) -> None:
     report = check(kind, documents)
     assert report["files"] > 0, f"no {kind.name} file the reference reader could read"
     shown = "\n".join(
-        f"  {w['file']}: {w['fact']} is {w['truth']!r}, Xtract said {w['said']!r}"
+        f"  {w['file']}: {w['fact']} is {_short(w['truth'])}, Xtract said {_short(w['said'])}"
         + (f" ({w['error']['error']}: {w['error']['message'][:120]})" if "error" in w else "")
         for w in report["wrong_facts"][:15]
     )

@@ -52,6 +52,7 @@ def _puremagic(head: bytes) -> tuple[str, str] | None:
 _BY_EXTENSION = {
     "class": "application/x-java-applet",  # what libmagic calls a Java class file
     "toml": "application/toml",
+    "npy": "application/x-npy",  # libmagic: data
     "ini": "text/x-ini",
     "cfg": "text/x-ini",
     "desktop": "text/x-ini",

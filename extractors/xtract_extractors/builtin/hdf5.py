@@ -72,3 +72,39 @@ def hdf5(path: str, max_objects: int = 1000, max_attrs: int = 50) -> dict[str, A
     if seen[0] > max_objects:
         out["warnings"] = [f"{seen[0]} objects; described the first {max_objects}"]
     return out
+
+
+@extractor(
+    "numpy",
+    kinds=["hierarchical"],
+    extensions=["npy", "npz"],
+    mimetypes=["application/x-npy", "application/x-numpy-data"],
+    version="1.0",
+    family="hierarchical",
+)
+def numpy_arrays(path: str) -> dict[str, Any]:
+    """The arrays of a NumPy ``.npy`` or ``.npz`` file: name, shape, dtype, order, from
+    their headers only (no data read, and never a pickle: an object array is named, not
+    loaded)."""
+    import zipfile
+
+    np = need("numpy", "hierarchical")
+    fmt = np.lib.format
+
+    def header(f: Any) -> dict[str, Any]:
+        major, _ = fmt.read_magic(f)
+        # format 1.0 has a 2-byte header length, 2.0 and 3.0 (UTF-8 names) a 4-byte one
+        read = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+        shape, fortran, dtype = read(f, max_header_size=1 << 16)
+        return {"shape": list(shape), "dtype": str(dtype), "fortran_order": bool(fortran)}
+
+    if zipfile.is_zipfile(path):
+        arrays = []
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist()[:1000]:
+                if info.filename.endswith(".npy"):
+                    with z.open(info) as f:
+                        arrays.append({"name": info.filename[:-4], **header(f)})
+        return {"format": "npz", "arrays": arrays}
+    with open(path, "rb") as f:
+        return {"format": "npy", "arrays": [{"name": None, **header(f)}]}
