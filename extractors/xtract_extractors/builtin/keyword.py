@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..registry import extractor, param
-from ._common import decode_text, need
+from ._common import decode_text, need, step
 from ._text import count_stream, words_in
 
 _YAKE_LANGS = {
@@ -166,13 +166,19 @@ def keyword(path: str, top: int = 20, ngram: int = 2, max_chars: int = 20_000) -
 def keywords_of(text: str, top: int = 20, ngram: int = 2) -> dict[str, Any]:
     """``{language, characters_read, keywords: [[keyword, score]]}`` of some text (the
     extractors that pull text out of markup use it too)."""
-    language = _language(text)
-    out: dict[str, Any] = {"language": language, "characters_read": len(text), "keywords": []}
+    out: dict[str, Any] = {"characters_read": len(text), "keywords": []}
+    language = step(out, "language", _language, text)
+    out["language"] = language
     if text.strip():
         lan = _LANG_ALIASES.get(language or "", language)
-        found = _yake(lan if lan in _YAKE_LANGS else "en", ngram).get_n_best(text, n=top)
-        out["keywords"] = [[k, round(float(s), 6)] for k, s in found]
+        found = step(out, "keywords", _best, text, lan if lan in _YAKE_LANGS else "en", ngram, top)
+        out["keywords"] = found or []
     return out
+
+
+def _best(text: str, language: str, ngram: int, top: int) -> list[list[Any]]:
+    found = _yake(language, ngram).get_n_best(text, n=top)
+    return [[k, round(float(s), 6)] for k, s in found]
 
 
 _LANG_ALIASES = {"cs": "cz"}  # the ISO code for Czech, and YAKE's

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import extractor
-from ._common import jsonable, need
+from ._common import jsonable, need, step
 
 
 @extractor(
@@ -25,9 +25,15 @@ def pdf(path: str) -> dict[str, Any]:
         out["warnings"] = ["encrypted with a password; only the encryption flag is known"]
         return out
     out["pages"] = len(reader.pages)
-    info = reader.metadata or {}
-    out["info"] = {str(k).lstrip("/"): jsonable(v) for k, v in info.items()}
+    info = step(out, "info", lambda: reader.metadata or {})  # a broken info dictionary
+    out["info"] = {str(k).lstrip("/"): jsonable(v) for k, v in (info or {}).items()}
     if reader.pages:
-        box = reader.pages[0].mediabox
-        out["page_size"] = [float(box.width), float(box.height)]
+        size = step(out, "page_size", _page_size, reader)
+        if size is not None:
+            out["page_size"] = size
     return out
+
+
+def _page_size(reader: Any) -> list[float]:
+    box = reader.pages[0].mediabox
+    return [float(box.width), float(box.height)]
