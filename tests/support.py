@@ -87,13 +87,18 @@ class Service:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"xtract serve exited with {self.proc.returncode}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
+            if self.healthy():
+                return self
             time.sleep(0.1)
         raise RuntimeError("xtract serve did not become healthy")
+
+    def healthy(self) -> bool:
+        """Whether the service answers /health, its Redis reachable."""
+        try:
+            answer = requests.get(self.url + "/health", timeout=2)
+            return answer.status_code == 200 and answer.json().get("redis") == "ok"
+        except (requests.RequestException, ValueError):
+            return False
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -7,8 +7,7 @@ says which and how to get back under it (finished crawls are forgotten after
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
 
 import redis
 
@@ -69,12 +68,14 @@ def _slot(r: redis.Redis, key: str, limit: int, what: str) -> Iterator[None]:
         r.decr(key)
 
 
-def search_slot(r: redis.Redis, owner: str, settings: Settings) -> Any:
+def search_slot(r: redis.Redis, owner: str, settings: Settings) -> AbstractContextManager[None]:
     """One of the owner's ``XTRACT_SEARCHES_PER_OWNER`` concurrent metadata searches."""
     return _slot(r, keys.owner_searches(owner), settings.searches_per_owner, "metadata searches")
 
 
-def flush_slot(r: redis.Redis, owner: str, settings: Settings, capability: bool) -> Any:
+def flush_slot(
+    r: redis.Redis, owner: str, settings: Settings, capability: bool
+) -> AbstractContextManager[None]:
     """One of ``XTRACT_FLUSHES_PER_OWNER`` concurrent flushes of the owner's crawls (a
     flush answer holds up to ``XTRACT_MAX_FLUSH`` records in memory); calls holding only
     a crawl id count apart, so they cannot hold up the owner's own."""

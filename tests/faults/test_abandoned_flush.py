@@ -35,7 +35,7 @@ def test_three_abandoned_flushes_lose_no_file(
         xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir / "data")]), progress=False)
         cid = xtr.crawl_ids[-1]
         auth = {"Authorization": f"Bearer {svc.token}"}
-        for _ in range(3):  # the v1 route and both published routes
+        for _ in range(3):  # the v1 route three times, then the published one
             abandon(svc.url, f"/v1/crawls/{cid}/flush", {"first_n_files": 1000}, auth)
         abandon(svc.url, "/fetch_crawl_mdata", {"crawl_id": cid, "n": 1000}, auth)
         got = [f["path"] for f in flush_all(xtr, cid, page=700)]

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import redis
-import requests
 
 from tests.support import Service, all_documents, flush_all, make_tree, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
@@ -71,6 +70,14 @@ def faulty_pending(r: redis.Redis, crawl_id: str) -> set[str]:
     return {str(p["message_id"]) for p in pending}
 
 
+def every_file_once(status: dict[str, Any], paths: list[str], tree: dict[str, int]) -> None:
+    """The crawl completed with every file of the tree flushed exactly once."""
+    assert status["status"] == "complete"
+    assert status["data"]["files_crawled"] == len(tree)
+    assert len(paths) == len(set(paths)) == len(tree)
+    assert set(paths) == set(tree)
+
+
 def until(check: Callable[[], bool], what: str, timeout: float = 120) -> float:
     started = time.monotonic()
     while not check():
@@ -111,17 +118,7 @@ def test_a_crawl_worker_killed_while_listing_loses_and_repeats_nothing(
         seconds_to_take_over=round(recovery, 2),
         seconds_kill_to_done=round(time.monotonic() - killed, 2),
     )
-    assert status["status"] == "complete"
-    assert status["data"]["files_crawled"] == len(tree)
-    assert len(paths) == len(set(paths)) == len(tree)
-    assert set(paths) == set(tree)
-
-
-def healthy(svc: Service) -> bool:
-    try:
-        return requests.get(svc.url + "/health", timeout=2).json().get("redis") == "ok"
-    except (requests.RequestException, ValueError):
-        return False
+    every_file_once(status, paths, tree)
 
 
 def crawl_through(
@@ -147,7 +144,7 @@ def crawl_through(
     before = dirs()
     kill()
     killed = time.monotonic()
-    answering = until(lambda: healthy(svc), "the service never answered again")
+    answering = until(svc.healthy, "the service never answered again")
     listing = until(
         lambda: dirs() > before or xtr.get_crawl_status(cid)["status"] == "complete",
         "listing never resumed",
@@ -164,10 +161,7 @@ def crawl_through(
         seconds_to_resume=round(answering + listing, 2),
         seconds_kill_to_done=round(time.monotonic() - killed, 2),
     )
-    assert status["status"] == "complete"
-    assert status["data"]["files_crawled"] == len(tree)
-    assert len(paths) == len(set(paths)) == len(tree)
-    assert set(paths) == set(tree)
+    every_file_once(status, paths, tree)
 
 
 @pytest.mark.parametrize("trial", range(SERVICE_TRIALS))

@@ -9,17 +9,8 @@ import signal
 import time
 from pathlib import Path
 
-import requests
-
 from tests.support import Service, flush_all, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
-
-
-def healthy(svc: Service) -> bool:
-    try:
-        return requests.get(svc.url + "/health", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_a_killed_embedded_redis_server_is_started_again_and_nothing_is_lost(
@@ -37,7 +28,7 @@ def test_a_killed_embedded_redis_server_is_started_again_and_nothing_is_lost(
         os.kill(old, signal.SIGKILL)
         killed = time.monotonic()
         deadline = killed + 60  # a hang guard, not a timing
-        while not (healthy(svc) and int(pidfile.read_text() or 0) != old):
+        while not (svc.healthy() and int(pidfile.read_text() or 0) != old):
             assert time.monotonic() < deadline, "the redis-server was not started again"
             time.sleep(0.2)
         print(f"redis-server back after {time.monotonic() - killed:.1f} s")

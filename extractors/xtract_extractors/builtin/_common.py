@@ -60,6 +60,15 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
         return data.decode("latin-1"), [f"not valid UTF-8 (byte {exc.start}); read as Latin-1"]
 
 
+def read_text(path: str, max_bytes: int) -> tuple[str, list[str], bool]:
+    """A text file's first ``max_bytes`` as text (see :func:`decode_text`), its
+    warnings, and whether there was more."""
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    text, warnings = decode_text(raw[:max_bytes])
+    return text, warnings, len(raw) > max_bytes
+
+
 def step(out: dict[str, Any], name: str, fn: Callable[..., T], *args: Any) -> T | None:
     """Run one step of an extractor. A step that fails records ``{step, error,
     message}`` (a readable kind, see :mod:`xtract_extractors.errors`) in

@@ -51,7 +51,8 @@ class Dialect:
     agreement: float  # share of lines that split into two fields or more
 
 
-def _fields(line: str, delimiter: str) -> list[str]:
+def fields(line: str, delimiter: str) -> list[str]:
+    """One line's fields under ``delimiter`` (quotes respected; blanks: runs of them)."""
     if delimiter == WHITESPACE:
         return line.split()
     try:
@@ -110,10 +111,10 @@ def sniff(text: str, extension: str = "", complete: bool = True) -> Dialect:
     if not records:
         raise NotATable("no lines of data (empty, or only comments)")
     preferred = _BY_EXTENSION.get(extension.lower().lstrip("."))
-    scored: list[tuple[float, str, list[int]]] = []
+    scored: list[tuple[float, str, list[int], float, int]] = []
     for delim in (*DELIMITERS, WHITESPACE):
-        widths = [len(_fields(ln, delim)) for _, ln in records]
-        split = sum(1 for w in widths if w >= 2)
+        widths = [len(fields(ln, delim)) for _, ln in records]
+        split = sum(1 for w in widths if w >= 2) / len(widths)
         if not split:
             continue
         common = Counter(w for w in widths if w >= 2).most_common(1)[0][0]
@@ -121,19 +122,19 @@ def sniff(text: str, extension: str = "", complete: bool = True) -> Dialect:
         if delim == WHITESPACE and exact < 0.9:  # blanks split prose too
             continue
         bonus = 0.1 if delim == preferred else 0.0
-        scored.append((split / len(widths) + exact / 2 + bonus, delim, widths))
+        scored.append((split + exact / 2 + bonus, delim, widths, split, common))
     if not scored:
         raise NotATable("no delimiter splits its lines into fields")
-    _, delim, widths = max(scored, key=lambda s: s[0])
-    agreement = sum(1 for w in widths if w >= 2) / len(widths)
-    common = Counter(w for w in widths if w >= 2).most_common(1)[0][0]
-    if agreement < MIN_AGREEMENT or (len(records) == 1 and preferred is None):
+    _, delim, widths, agreement, common = max(scored, key=lambda s: s[0])
+    if len(records) == 1 and preferred is None:
+        raise NotATable("one line of data, and no name that says it is a table")
+    if agreement < MIN_AGREEMENT:
         raise NotATable(
             f"its lines are not records of two fields or more (at best {agreement:.0%} "
             f"of {len(records)} lines split)"
         )
     start = next(k for k, w in enumerate(widths) if w >= 2)
-    rows = [_fields(ln, delim) for _, ln in records[start:]]
+    rows = [fields(ln, delim) for _, ln in records[start:]]
     header_votes, data_votes = _header_votes(rows[0], rows[1:])
     if header_votes or data_votes:
         header = header_votes > data_votes

@@ -117,7 +117,6 @@ def compressed(
 ) -> dict[str, Any]:
     """The inner file of a compressed file: name, type, size, and its own metadata."""
     from .. import select
-    from ..registry import get
     from .filetype import detect
 
     method = _method(path)
@@ -155,17 +154,11 @@ def compressed(
         result["inner_extractors"] = readers
         global _depth
         if keep and readers and _depth < MAX_DEPTH:
-            inner: dict[str, Any] = {}
             _depth += 1
             try:
-                for reader in readers:
-                    try:
-                        inner[reader] = get(reader).fn(inner_path)
-                    except Exception as exc:  # an inner reader failing is recorded, not fatal
-                        inner[reader] = {"error": error_kind(exc), "message": str(exc)[:500]}
+                result["inner_metadata"] = _read_with(readers, inner_path)
             finally:
                 _depth -= 1
-            result["inner_metadata"] = inner
         elif keep and readers:
             result.setdefault("warnings", []).append(
                 f"nested more than {MAX_DEPTH} deep: the innermost metadata is not read"
@@ -248,7 +241,6 @@ def _inner_of(
     most ``limit`` bytes), read by the extractors their type calls for, as the
     ``compressed`` reader does for its inner file: ``{member name: {extractor: ...}}``."""
     from .. import select
-    from ..registry import get
 
     global _depth
     chosen: list[dict[str, Any]] = []
@@ -265,30 +257,46 @@ def _inner_of(
     _depth += 1
     try:
         with tempfile.TemporaryDirectory(prefix="xtract-members-") as tmp:
+            targets = {}
             for i, m in enumerate(chosen):
-                target = os.path.join(tmp, str(i), _safe_name(m["name"]))
-                os.mkdir(os.path.dirname(target), 0o700)
-                with open(target, "xb") as f:
-                    f.write(_member_bytes(path, fmt, m["name"], limit))
-                found: dict[str, Any] = {}
-                for reader in readers[m["name"]]:
-                    try:
-                        found[reader] = get(reader).fn(target)
-                    except Exception as exc:  # one member's reader failing is recorded
-                        found[reader] = {"error": error_kind(exc), "message": str(exc)[:500]}
-                out[m["name"]] = found
+                targets[m["name"]] = os.path.join(tmp, str(i), _safe_name(m["name"]))
+                os.mkdir(os.path.dirname(targets[m["name"]]), 0o700)
+            _write_members(path, fmt, targets, limit)
+            for name, target in targets.items():
+                out[name] = _read_with(readers[name], target)
     finally:
         _depth -= 1
     return out
 
 
-def _member_bytes(path: str, fmt: str, name: str, limit: int) -> bytes:
+def _write_members(path: str, fmt: str, targets: dict[str, str], limit: int) -> None:
+    """Each named member's first ``limit`` bytes to its target, in one pass over the
+    archive (a .tar.gz is inflated once)."""
     if fmt == "zip":
-        with zipfile.ZipFile(path) as z, z.open(name) as f:
-            return f.read(limit)
-    with tarfile.open(path, "r:*") as t:
-        member = t.extractfile(name)
-        return member.read(limit) if member is not None else b""
+        with zipfile.ZipFile(path) as z:
+            for name, target in targets.items():
+                with z.open(name) as f, open(target, "xb") as out:
+                    out.write(f.read(limit))
+        return
+    with tarfile.open(path, "r|*") as t:
+        for info in t:
+            member = t.extractfile(info) if info.name in targets else None
+            if member is not None:
+                with open(targets[info.name], "xb") as out:
+                    out.write(member.read(limit))
+
+
+def _read_with(readers: list[str], path: str) -> dict[str, Any]:
+    """What each of ``readers`` finds in an inner file; one failing is recorded."""
+    from ..registry import get
+
+    found: dict[str, Any] = {}
+    for reader in readers:
+        try:
+            found[reader] = get(reader).fn(path)
+        except Exception as exc:  # an inner reader failing is recorded, not fatal
+            found[reader] = {"error": error_kind(exc), "message": str(exc)[:500]}
+    return found
 
 
 @extractor(

@@ -25,7 +25,7 @@ import unicodedata
 from typing import Any
 
 from ..registry import extractor, param
-from ._common import decode_text, need
+from ._common import need, read_text
 
 # troff escapes, as text: named characters, fonts, sizes, spacing, the rest dropped
 _NAMED = {
@@ -93,6 +93,15 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
+def _macro(line: str) -> str:
+    """The request or macro a control line (``.TH ...``, ``'br``) calls; "" for text
+    and for a bare ``.``."""
+    if not line.startswith((".", "'")):
+        return ""
+    parts = line[1:].split(maxsplit=1)
+    return parts[0] if parts else ""
+
+
 def _args(line: str) -> list[str]:
     """A macro line's arguments, quotes honoured."""
     return [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', line)[1:]]
@@ -105,7 +114,7 @@ def _paragraphs(lines: list[str]) -> list[list[str]]:
     """A section's lines cut at paragraph breaks (where lexgrog ends a NAME line)."""
     out: list[list[str]] = [[]]
     for ln in lines:
-        word = ln[1:].split(maxsplit=1)[0] if ln.startswith(".") and len(ln) > 1 else ""
+        word = _macro(ln)
         if word in _BREAKS or not ln.strip():
             if any(not o.startswith(".") for o in out[-1]):
                 out.append([])
@@ -156,10 +165,10 @@ def _raw_text(lines: list[str]) -> str:
     words = []
     for ln in lines:
         if ln.startswith((".", "'")):
-            macro = ln[1:].split(maxsplit=1)
-            if macro and macro[0] in _TEXT_MACROS:
+            macro = _macro(ln)
+            if macro in _TEXT_MACROS:
                 words.append(" ".join(_args(ln)))
-            elif macro and macro[0] == "IP":  # an indented paragraph's tag
+            elif macro == "IP":  # an indented paragraph's tag
                 words.append(" ".join(_args(ln)[:1]))
         else:
             words.append(ln)
@@ -176,7 +185,7 @@ def _body(lines: list[str]) -> list[str]:
     out: list[str] = []
     defining = False
     for ln in lines:
-        word = ln[1:].split(maxsplit=1)[0] if ln.startswith((".", "'")) and len(ln) > 1 else ""
+        word = _macro(ln)
         if defining:
             defining = ln.strip() != ".."
             continue
@@ -200,16 +209,14 @@ def _body(lines: list[str]) -> list[str]:
 @param("max_bytes", int, default=4 << 20, low=1, high=64 << 20, desc="bytes read")
 def manpage(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
     """A manual page: title, section, names and description, synopsis, sections."""
-    with open(path, "rb") as f:
-        raw = f.read(max_bytes)
-    text, warnings = decode_text(raw)
+    text, warnings, cut = read_text(path, max_bytes)
     lines = text.splitlines()
     out: dict[str, Any] = {"format": "man"}
     sections: dict[str, list[str]] = {}
     order: list[str] = []
     current: str | None = None
     for ln in lines:
-        word = ln[1:].split(maxsplit=1)[0] if ln.startswith(".") and len(ln) > 1 else ""
+        word = _macro(ln)
         if word == "TH":
             args = _args(ln)
             keys = ("title", "section", "date", "source", "manual")
@@ -243,7 +250,7 @@ def manpage(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
     synopsis = _text_of(_body(sections.get("SYNOPSIS", [])))
     out["synopsis"] = synopsis[:2000] or None
     out["sections"] = order
-    if len(raw) == max_bytes:
+    if cut:
         warnings.append(f"read the first {max_bytes} bytes")
     if warnings:
         out["warnings"] = warnings

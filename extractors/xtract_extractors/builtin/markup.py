@@ -17,19 +17,12 @@ from html.parser import HTMLParser
 from typing import Any
 
 from ..registry import extractor, param
-from ._common import decode_text, need
+from ._common import need, read_text
 from ._text import count_file, words_in
 from .keyword import keywords_of
 
 _SKIP = {"script", "style", "noscript", "template"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-
-
-def _read(path: str, max_bytes: int) -> tuple[str, list[str], bool]:
-    with open(path, "rb") as f:
-        raw = f.read(max_bytes + 1)
-    text, warnings = decode_text(raw[:max_bytes])
-    return text, warnings, len(raw) > max_bytes
 
 
 class _Page(HTMLParser):
@@ -93,7 +86,7 @@ class _Page(HTMLParser):
 @param("top", int, default=20, low=1, high=200, desc="keywords returned")
 def html(path: str, max_bytes: int = 4 << 20, top: int = 20) -> dict[str, Any]:
     """An HTML or XHTML page: title, language, headings, links, text keywords."""
-    text, warnings, cut = _read(path, max_bytes)
+    text, warnings, cut = read_text(path, max_bytes)
     page = _Page()
     page.feed(text)
     page.close()
@@ -136,7 +129,7 @@ def markdown(path: str, max_bytes: int = 4 << 20) -> dict[str, Any]:
     metadata, not text: its keys are listed."""
     from markdown_it import MarkdownIt
 
-    text, warnings, cut = _read(path, max_bytes)
+    text, warnings, cut = read_text(path, max_bytes)
     out: dict[str, Any] = {}
     front = _FRONT_MATTER.match(text)
     if front:

@@ -15,7 +15,6 @@ and files DuckDB is missing for or cannot read, go to the standard-library reade
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import os
@@ -26,7 +25,7 @@ from ..errors import NotATable
 from ..registry import extractor, param
 from ._common import decode_text
 from ._csv_stdlib import profile_stdlib
-from ._sniff import WHITESPACE, Dialect, sniff
+from ._sniff import WHITESPACE, Dialect, fields, sniff
 
 # DuckDB's types, as the words this extractor has always used
 _TYPES = {
@@ -196,11 +195,6 @@ def _typed(value: Any, kind: str) -> Any:
         return value
 
 
-def _fields_of(text: str, dialect: Dialect) -> list[str]:
-    line = text.splitlines()[dialect.skip] if text else ""
-    return next(csv.reader([line], delimiter=dialect.delimiter), [])
-
-
 def _with_duckdb(
     path: str,
     dialect: Dialect,
@@ -264,7 +258,7 @@ def tabular(
     if more and b"\n" not in head:  # one line longer than the sample: its start only
         dialect = sniff(text, os.path.splitext(path)[1])
         warnings.append(f"the first line is longer than {len(head)} bytes; profiled its start")
-        names = _fields_of(text, dialect) if dialect.header else []
+        names = fields(text.splitlines()[dialect.skip], dialect.delimiter) if dialect.header else []
         return {
             "reader": "stdlib",
             "delimiter": dialect.delimiter,
