@@ -125,6 +125,33 @@ def test_c_code_reads_includes_functions_structs_comments(good: dict[str, Path])
     assert md["structs"] == ["point"] and md["comments"] == 2
 
 
+def test_c_code_lists_prototypes_and_says_when_a_macro_hides_some(tmp_path: Path) -> None:
+    header = tmp_path / "api.h"
+    header.write_text(
+        "#define WRAP(n) n\n"
+        "extern int open_thing(const char *name, int flags);\n"
+        "void (*handler(int sig, void (*fn)(int)))(int);\n"  # returns a function pointer
+        "int (*callback)(void);\n"  # a variable, not a prototype
+        "struct s { int (*m)(int); };\n"
+        "static int twice(int x) { int inner(int); return 2 * x; }\n"
+        "#if 0\nlong never_compiled(void);\n#endif\n"
+    )
+    md = run("c_code", header)
+    assert md["prototypes"] == [
+        {"name": "open_thing", "line": 2},
+        {"name": "handler", "line": 3},
+        {"name": "never_compiled", "line": 8},
+    ]
+    assert md["prototypes_complete"] is True
+    assert [f["name"] for f in md["functions"]] == ["twice"]
+    header.write_text(
+        "#define WRAP(n) n\nint WRAP(hidden) (int a);\nstruct t WRAP(struct u);\nint shown(void);\n"
+    )
+    md = run("c_code", header)
+    assert md["prototypes"] == [{"name": "shown", "line": 4}]
+    assert md["prototypes_complete"] is False
+
+
 def test_pdf_reads_pages_info_and_encryption(good: dict[str, Path]) -> None:
     md = run("pdf", good["paper.pdf"])
     assert md["pages"] == 2 and md["encrypted"] is False

@@ -19,6 +19,8 @@ import html.parser
 import json
 import os
 import re
+import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,9 @@ class Kind:
     files: Callable[[], list[Path]]
     truth: Callable[[Path], Facts | None]
     said: Callable[[dict[str, Any]], Facts]
+    # the facts a document declares partial (a list that may miss some): each item it
+    # lists must be in the truth, but it need not list them all
+    partial: Callable[[dict[str, Any]], set[str]] = lambda doc: set()
 
 
 def _md(doc: dict[str, Any], extractor: str) -> dict[str, Any]:
@@ -520,6 +525,82 @@ def words_said(doc: dict[str, Any]) -> Facts:
     return {"word_count": _md(doc, "keyword").get("word_count")}
 
 
+# -- C prototypes: the compiler (gcc's -aux-info lists each prototype it declared) -------
+_GCC: dict[str, tuple[set[tuple[int, str]], set[int]] | None] = {}
+
+
+def _gcc_view(path: Path) -> tuple[set[tuple[int, str]], set[int]] | None:
+    """The prototypes gcc declares from ``path`` itself (line, name as compiled) and the
+    lines of ``path`` the preprocessor kept (not in an ``#if`` branch it skipped)."""
+    key = os.fspath(path)
+    if key not in _GCC:
+        _GCC[key] = None
+        with tempfile.TemporaryDirectory() as tmp:
+            aux = Path(tmp) / "aux.txt"
+            compiled = subprocess.run(
+                ["gcc", "-fsyntax-only", "-aux-info", str(aux), "-x", "c", key],
+                capture_output=True,
+            )
+            if compiled.returncode == 0:  # a header gcc cannot compile alone: no truth
+                real = os.path.realpath(key)
+                declared = set()
+                for line in aux.read_text(errors="replace").splitlines():
+                    m = re.match(r"/\* (.*):(\d+):(\w\w) \*/ .*?(\w+) \((?!\*)", line)
+                    if m and m[3][1] == "C" and os.path.realpath(m[1]) == real:
+                        declared.add((int(m[2]), m[4]))
+                _GCC[key] = (declared, _kept_lines(key))
+    return _GCC[key]
+
+
+def _kept_lines(path: str) -> set[int]:
+    """The non-blank lines of ``path`` in ``gcc -E``'s output, by its line markers."""
+    out = subprocess.run(["gcc", "-E", "-x", "c", path], capture_output=True, text=True)
+    kept, here, line = set(), False, 0
+    real = os.path.realpath(path)
+    for text in out.stdout.splitlines():
+        marker = re.match(r'# (\d+) "(.*)"', text)
+        if marker:
+            line, here = int(marker[1]), os.path.realpath(marker[2]) == real
+            continue
+        if here and text.strip():
+            kept.add(line)
+        line += 1
+    return kept
+
+
+def _as_compiled(path: str, names: list[str]) -> list[str]:
+    """Each name as the compiler sees it after the header's macros (ICU's ``uset_add`` is
+    ``uset_add_72``)."""
+    if not names:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.c"
+        probe.write_text(f'#include "{path}"\n' + "".join(f"@@ {n}\n" for n in names))
+        out = subprocess.run(["gcc", "-E", "-P", str(probe)], capture_output=True, text=True)
+    expanded = [ln[3:].strip() for ln in out.stdout.splitlines() if ln.startswith("@@ ")]
+    return expanded if len(expanded) == len(names) else names
+
+
+def c_truth(path: Path) -> Facts | None:
+    view = _gcc_view(path)
+    return None if view is None else {"prototypes": sorted(view[0])}
+
+
+def c_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "c_code")
+    view = _gcc_view(Path(doc["path"]))
+    if "prototypes" not in md or view is None:
+        return {"prototypes": None}
+    # what Xtract lists in a branch the compiler skipped is in the file but not compiled
+    listed = [p for p in md["prototypes"] if p["line"] in view[1]]
+    names = _as_compiled(doc["path"], [p["name"] for p in listed])
+    return {"prototypes": sorted((p["line"], n) for p, n in zip(listed, names, strict=True))}
+
+
+def c_partial(doc: dict[str, Any]) -> set[str]:
+    return set() if _md(doc, "c_code").get("prototypes_complete", True) else {"prototypes"}
+
+
 KINDS = [
     Kind(
         "csv/tsv/tab",
@@ -580,6 +661,14 @@ KINDS = [
     Kind("html", "html", lambda: corpus.files_of("html"), html_truth, html_said),
     Kind("markdown", "markdown", lambda: corpus.files_of("md"), markdown_truth, markdown_said),
     Kind("text words", "keyword", lambda: corpus.files_of("txt"), words_truth, words_said),
+    Kind(
+        "C headers",
+        "c_code",
+        lambda: corpus.files_of("h", where="/usr/include/"),
+        c_truth,
+        c_said,
+        c_partial,
+    ),
 ]
 
 
