@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint check bench faults truth clean chromium
+.PHONY: run test test-fast lint check bench faults truth clean chromium samples
 
 # a quiet install: the editable install's one notice (a warning about folders named like
 # the packages, which this layout does not have) is silenced; anything else shows
@@ -28,7 +28,11 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) chromium
+# real files in the research formats for the truth test (tests/samples.sh)
+samples: $(STAMP)
+	@bash tests/samples.sh $(BIN)/pip
+
+test: $(STAMP) chromium samples
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
 
 # the stores, Lua scripts and key table against one embedded Redis, no service: seconds
@@ -47,7 +51,7 @@ faults: $(STAMP)
 
 # every fact true: the truth test on 150 real files of each kind (CI checks 12), and its
 # table for docs/BENCHMARKS.md
-truth: $(STAMP)
+truth: $(STAMP) samples
 	rm -rf test-artifacts/truth
 	XTRACT_TRUTH_PER_KIND=150 $(BIN)/pytest -q tests/truth
 	$(BIN)/python bench/truth_table.py

@@ -39,6 +39,14 @@ def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
         "pdf",
         "archive",
         "documents",
+        "spreadsheets",
+        "imaging",
+        "medical",
+        "astro",
+        "columnar",
+        "stats",
+        "audio",
+        "sequences",
     }
     builtin = {e.name for e in all_extractors() if e.source == "builtin"}
     assert builtin - set(families) == {"filetype"}

@@ -16,8 +16,16 @@ from .registry import Extractor, all_extractors
 _CONTAINERS: dict[str, frozenset[str]] = {
     "application/x-hdf5": frozenset({"netcdf"}),
     "application/x-hdf": frozenset({"netcdf"}),
-    "application/zip": frozenset({"keyword", "numpy"}),  # .docx and .npz are zip files
+    # .docx, .xlsx, .npz are zip files (libmagic names some of them only "zip")
+    "application/zip": frozenset({"keyword", "numpy", "spreadsheet", "office"}),
+    "application/x-ole-storage": frozenset({"spreadsheet"}),  # .xls is an OLE2 file
+    "application/CDFV2": frozenset({"spreadsheet"}),
+    # libmagic takes an IDL save file (``SR\0\4``) for an ISO 9660 image
+    "application/x-iso9660-image": frozenset({"statistics"}),
 }
+# extractors that check a file's magic bytes themselves (and say clearly when it is not
+# theirs): chosen by extension even where libmagic knows only "data"
+_OWN_MAGIC = frozenset({"columnar", "statistics", "nifti", "fits", "dicom", "matlab"})
 TEXT_KINDS = ("text/", "message/")  # what is text whatever else it is
 TEXT_READER = "keyword"  # reads any text nothing more particular reads
 _NOT_CONTENT = frozenset({"application/octet-stream", "inode/x-empty", "application/x-empty"})
@@ -32,7 +40,7 @@ def _mime_match(e: Extractor, mimetype: str) -> bool:
 def _compatible(e: Extractor, mimetype: str) -> bool:
     """Whether an extractor chosen by extension may read a file of this detected type."""
     if mimetype in _NOT_CONTENT:
-        return False
+        return e.name in _OWN_MAGIC
     return (
         mimetype.startswith("text/")
         or _mime_match(e, mimetype)

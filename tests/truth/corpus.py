@@ -17,6 +17,9 @@ ROOTS = [
     Path("/usr/lib/python3/dist-packages"),
     Path(sysconfig.get_paths()["purelib"]),
     Path.home() / ".m2",  # Maven's jars, where a Java tool chain left them
+    # research formats this machine's folders lack: Debian packages' example data and
+    # sdists' test files, unpacked (never installed) by `make samples` (tests/samples.sh)
+    Path(__file__).resolve().parents[2] / ".cache" / "samples",
 ]
 MAX_BYTES = 16 << 20  # a truth check reads the whole file with the reference reader
 PER_KIND = int(os.environ.get("XTRACT_TRUTH_PER_KIND", "12"))  # `make truth`: 100

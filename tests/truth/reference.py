@@ -29,6 +29,7 @@ from typing import Any
 from defusedxml import ElementTree
 
 from tests.truth import corpus
+from tests.truth import research as r
 
 Facts = dict[str, Any]
 
@@ -669,6 +670,39 @@ KINDS = [
         c_said,
         c_partial,
     ),
+    # the research formats (issue 23): Debian's R packages' example data and sdists'
+    # test files unpacked by `make samples`, and the readers' own packages' files
+    Kind(
+        "xlsx", "spreadsheet", lambda: r.samples("xlsx", "xlsm"), r.xlsx_truth, r.spreadsheet_said
+    ),
+    Kind("xls", "spreadsheet", lambda: r.samples("xls"), r.xls_truth, r.spreadsheet_said),
+    Kind("ods", "spreadsheet", lambda: r.samples("ods"), r.ods_truth, r.spreadsheet_said),
+    Kind("docx", "office", lambda: r.samples("docx"), r.docx_truth, r.office_said),
+    Kind("pptx", "office", lambda: r.samples("pptx"), r.pptx_truth, r.office_said),
+    Kind("odt/odp", "office", lambda: r.samples("odt", "odp"), r.odf_text_truth, r.office_said),
+    Kind("tiff", "tiff", lambda: r.samples("tif", "tiff"), r.tiff_truth, r.tiff_said),
+    Kind("dicom", "dicom", lambda: r.samples("dcm"), r.dicom_truth, r.dicom_said),
+    Kind("nifti", "nifti", lambda: r.samples("nii"), r.nifti_truth, r.nifti_said),
+    Kind("fits", "fits", lambda: r.samples("fits", "fit", "fts"), r.fits_truth, r.fits_said),
+    Kind(
+        "parquet/feather/orc",
+        "columnar",
+        lambda: r.samples("parquet", "feather", "arrow", "orc"),
+        r.columnar_truth,
+        r.columnar_said,
+    ),
+    Kind(
+        "spss/stata/sas",
+        "statistics",
+        lambda: r.samples("sav", "dta", "sas7bdat", "xpt"),
+        r.stats_truth,
+        r.stats_said,
+    ),
+    Kind("matlab", "matlab", lambda: r.samples("mat"), r.matlab_truth, r.matlab_said),
+    Kind("wav", "audio", lambda: r.samples("wav"), r.wav_truth, r.audio_said),
+    Kind("fasta", "sequences", lambda: r.samples("fa", "fasta"), r.fasta_truth, r.sequences_said),
+    Kind("vcf", "sequences", lambda: r.samples("vcf"), r.vcf_truth, r.sequences_said),
+    Kind("sam", "sequences", lambda: r.samples("sam"), r.sam_truth, r.sequences_said),
 ]
 
 

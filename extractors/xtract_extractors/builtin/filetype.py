@@ -88,6 +88,30 @@ _BY_EXTENSION = {
     "zip": "application/zip",
     "whl": "application/zip",
     "tar": "application/x-tar",
+    # research formats libmagic knows only as "data" (issue 23)
+    "parquet": "application/vnd.apache.parquet",
+    "feather": "application/vnd.apache.arrow.file",
+    "arrow": "application/vnd.apache.arrow.file",
+    "orc": "application/vnd.apache.orc",
+    "sav": "application/x-spss-sav",
+    "zsav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+    "sas7bdat": "application/x-sas-data",
+    "xpt": "application/x-sas-xport",
+    "nii": "image/x.nifti",
+    "fits": "image/fits",
+    "fit": "image/fits",
+    "fts": "image/fits",
+    "dcm": "application/dicom",
+    "mat": "application/x-matlab-data",
+    "fa": "text/x-fasta",
+    "fasta": "text/x-fasta",
+    "fna": "text/x-fasta",
+    "faa": "text/x-fasta",
+    "fq": "text/x-fastq",
+    "fastq": "text/x-fastq",
+    "vcf": "text/x-vcf",
+    "sam": "text/x-sam",
 }
 # libmagic answers that say little: any extension naming a format knows more
 _GENERIC = frozenset({"application/octet-stream", "text/plain", "application/x-empty"})
@@ -149,6 +173,14 @@ def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, 
             "description": "empty",
             "detected_by": "size",
             "reason": "the file is empty",
+        }
+    if head[128:132] == b"DICM":  # DICOM's magic follows a free 128-byte preamble,
+        return {  # which may hold a TIFF header (a dual-personality file)
+            "magic_mimetype": "application/dicom",
+            "mimetype": "application/dicom",
+            "description": "DICOM medical imaging data",
+            "detected_by": "signature",
+            "reason": "'DICM' at byte 128: DICOM, whatever the preamble looks like",
         }
     found = _libmagic(head) if use_libmagic else None
     by = "libmagic"
