@@ -123,6 +123,8 @@ def _key_values(metadata: dict[bytes, bytes] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     used = 0
     for k, v in (metadata or {}).items():
+        if k == b"ARROW:schema":  # pyarrow's own copy of the schema listed beside
+            continue
         key, value = k.decode("utf-8", "replace"), v.decode("utf-8", "replace")
         if used + len(key) + len(value) > MAX_KV:
             out[key] = value[: max(0, MAX_KV - used - len(key))] + "..."

@@ -1,0 +1,214 @@
+"""The research formats' extractors on files the tests write: what each must say, what
+it must never copy, and the clear error a file that only looks like one gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import wave
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from xtract_extractors.builtin.imaging import dicom
+from xtract_extractors.builtin.office import office
+from xtract_extractors.builtin.records import audio, notebook, sequences
+from xtract_extractors.builtin.science import columnar, statistics_file
+from xtract_extractors.builtin.spreadsheets import spreadsheet
+
+
+def test_a_workbook_is_read_by_its_cells_not_its_stored_dimension(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "runs"
+    ws.append(["sample", "temp", "when", "ok"])
+    for i in range(30):
+        ws.append([f"s{i % 4}", 20.5 + i, dt.datetime(2024, 1, 1 + i % 28), i % 2 == 0])
+    wb.create_sheet("empty")
+    path = tmp_path / "runs.xlsx"
+    wb.save(path)
+    # a writer that leaves the stored dimension at A1 (readxl's own samples do)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b'<dimension ref="A1:D31"/>', b'<dimension ref="A1"/>')
+    del parts["docProps/core.xml"]  # and states no properties (openpyxl makes up dates)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+    out = spreadsheet(str(path), max_rows=10)
+    runs, empty = out["sheets"]
+    assert (runs["range"], runs["rows"], runs["columns"], runs["header"]) == ("A1:D31", 30, 4, True)
+    assert runs["rows_profiled"] == 10 and runs["sampled"] is True
+    types = {c["name"]: c["type"] for c in runs["column_profiles"]}
+    assert types == {"sample": "text", "temp": "number", "when": "datetime", "ok": "boolean"}
+    temp = runs["column_profiles"][1]
+    assert (temp["min"], temp["max"]) == (20.5, 29.5)
+    assert empty["rows"] == 0 and empty["range"] is None
+    assert out["properties"] == {}
+
+
+def test_an_ods_with_a_million_repeated_blank_rows_is_read_in_bounds(tmp_path: Path) -> None:
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    cell = (
+        '<table:table-cell office:value-type="float" office:value="{0}">'
+        "<text:p>{0}</text:p></table:table-cell>"
+    )
+    rows = "".join(f"<table:table-row>{cell.format(i)}</table:table-row>" for i in range(3))
+    blank = (
+        '<table:table-row table:number-rows-repeated="1048573">'
+        '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>'
+    )
+    content = (
+        f"<office:document-content {ns}><office:body><office:spreadsheet>"
+        f'<table:table table:name="T">{rows}{blank}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    path = tmp_path / "t.ods"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+    (sheet,) = spreadsheet(str(path))["sheets"]
+    assert (sheet["range"], sheet["rows"], sheet["columns"]) == ("A1:A3", 3, 1)
+    assert sheet["column_profiles"][0]["type"] == "integer"
+
+
+def test_a_zip_named_like_a_workbook_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "fake.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("hello.txt", "not a workbook")
+    with pytest.raises(Exception, match=r"(?i)workbook|content_types|no item|archive"):
+        spreadsheet(str(path))
+    with pytest.raises(ValueError, match="not a DOCX, PPTX, ODT or ODP"):
+        office(str(path))
+
+
+def test_a_document_lists_headings_tables_and_counts_words(tmp_path: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = "Lab notes"
+    d.add_heading("Methods", level=1)
+    d.add_paragraph("We measured the thing twice.")
+    d.add_heading("Samples", level=2)
+    table = d.add_table(rows=2, cols=3)
+    table.cell(0, 0).text = "one two"
+    path = tmp_path / "notes.docx"
+    d.save(str(path))
+    out = office(str(path))
+    assert out["properties"]["title"] == "Lab notes"
+    assert [(h["level"], h["text"]) for h in out["headings"]] == [(1, "Methods"), (2, "Samples")]
+    assert out["tables"] == [{"rows": 2, "columns": 3}]
+    assert out["word_count"] == 1 + 5 + 1 + 2
+
+
+def test_dicom_names_identifying_fields_and_never_copies_them(tmp_path: Path) -> None:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.PatientName = "Doe^Jane"
+    ds.PatientBirthDate = "19800101"
+    ds.Modality = "CT"
+    ds.StudyInstanceUID = generate_uid()
+    ds.Rows, ds.Columns = 4, 5
+    path = tmp_path / "scan.dcm"
+    ds.save_as(str(path), enforce_file_format=True)
+    out = dicom(str(path))
+    assert out["Modality"] == "CT" and (out["Rows"], out["Columns"]) == (4, 5)
+    assert out["identifying_fields"] == ["PatientName", "PatientBirthDate"]
+    text = json.dumps(out)
+    assert "Doe" not in text and "19800101" not in text
+
+
+def test_fastq_quality_encoding_and_a_cut_record(tmp_path: Path) -> None:
+    good = tmp_path / "reads.fastq"
+    good.write_text("@r1\nACGT\n+\n!!II\n@r2\nACG\n+\nIII\n")
+    out = sequences(str(good))
+    assert (out["records"], out["total_length"], out["quality_encoding"]) == (2, 7, "phred+33")
+    cut = tmp_path / "cut.fastq"
+    cut.write_text("@r1\nACGT\n+\n")
+    with pytest.raises(ValueError, match="cut short"):
+        sequences(str(cut))
+
+
+def test_a_notebook_is_described_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+        "cells": [
+            {"cell_type": "markdown", "source": ["# Title"]},
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "outputs": [{"output_type": "stream"}],
+                "source": [
+                    "import numpy as np\n",
+                    "from pandas import read_csv\n",
+                    f"open({str(marker)!r}, 'w')\n",
+                    "%matplotlib inline\n",
+                ],
+            },
+        ],
+    }
+    path = tmp_path / "a.ipynb"
+    path.write_text(json.dumps(nb))
+    out = notebook(str(path))
+    assert out["cells_by_type"] == {"markdown": 1, "code": 1}
+    assert out["imports"] == ["numpy", "pandas"] and out["outputs_by_type"] == {"stream": 1}
+    assert not marker.exists()
+
+
+def test_wave_duration_is_frames_over_rate(tmp_path: Path) -> None:
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 2 * 4000)
+    out = audio(str(path))
+    assert (out["duration_seconds"], out["channels"], out["sample_rate"]) == (0.5, 2, 8000)
+
+
+def test_spss_value_labels_and_parquet_key_values(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pyreadstat
+
+    frame = pd.DataFrame({"sex": [1.0, 2.0, 1.0], "age": [30.0, 41.0, 25.0]})
+    sav = tmp_path / "survey.sav"
+    pyreadstat.write_sav(
+        frame,
+        str(sav),
+        column_labels=["Sex of respondent", "Age"],
+        variable_value_labels={"sex": {1.0: "female", 2.0: "male"}},
+    )
+    out = statistics_file(str(sav))
+    sex = out["variables"][0]
+    assert (out["format"], out["rows"], sex["label"]) == ("SPSS", 3, "Sex of respondent")
+    assert sex["value_labels"] == {"1.0": "female", "2.0": "male"}
+
+    table = pa.table({"x": [1, 2, 3]}).replace_schema_metadata({"instrument": "APS-8ID"})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=2)
+    out = columnar(str(tmp_path / "t.parquet"))
+    assert (out["rows"], out["row_groups"]) == (3, 2)
+    assert out["key_value_metadata"] == {"instrument": "APS-8ID"}
+    (tmp_path / "x.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(ValueError, match="neither Parquet"):
+        columnar(str(tmp_path / "x.parquet"))
