@@ -3,9 +3,9 @@
 - **words**: maximal runs of characters that are not white space, the text read as
   UTF-8 (or in the encoding it was found to be in): what ``LC_ALL=C.UTF-8 wc -w``
   counts (``tests/truth`` checks it against ``wc`` on real files). White space is
-  Unicode's (``str.isspace``) but for NEL
-  (U+0085) and the four information separators (U+001C-U+001F), which ``wc`` counts as
-  letters; bytes that are not UTF-8 are dropped, as ``wc`` drops them.
+  Unicode's (``str.isspace``); control characters that are not white space to ``wc``
+  (NEL, U+001C-U+001F, a lone ESC) neither make a word nor end one, and bytes that are
+  not UTF-8 are dropped, as ``wc`` drops them.
 - **lines**: newline characters, plus one for a last line with none.
 
 Every extractor that reports ``word_count`` or ``lines`` of a text uses these.
@@ -17,7 +17,12 @@ import codecs
 from typing import BinaryIO
 
 _CHUNK = 1 << 20
-_NOT_SPACE = {c: "a" for c in (0x1C, 0x1D, 0x1E, 0x1F, 0x85)}
+# control characters that are not white space to ``wc`` (C0 but tab to carriage return,
+# the information separators U+001C-U+001F that Python calls space, DEL, C1 with NEL)
+# neither make a word nor end one: ``wc`` counts only printable characters into words
+_NOT_SPACE: dict[int, str | None] = {
+    c: None for c in (*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0))
+}
 _NOT_SPACE[0xFFFD] = " "  # an undecodable byte is neither a word nor part of one
 
 
