@@ -4,6 +4,7 @@ every extractor but ``filetype`` (which every image runs)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
         "stats",
         "audio",
         "sequences",
+        "materials",
     }
     builtin = {e.name for e in all_extractors() if e.source == "builtin"}
     assert builtin - set(families) == {"filetype"}
@@ -93,3 +95,32 @@ def test_every_package_folder_is_packaged() -> None:
         base = ROOT / top
         for folder in {p.parent for p in base.rglob("*.py")}:
             assert ".".join((base.name, *folder.relative_to(base).parts)) in found, folder
+
+
+def test_extractors_say_which_extra_brings_what_is_not_installed(tmp_path: Path) -> None:
+    """An installation whose metadata names a library that is not there: the CLI names
+    it, and the extra that brings it, beside each extractor of that family."""
+    meta = tmp_path / "xtract-0.0.0.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: xtract\nVersion: 0.0.0\n"
+        'Requires-Dist: no-such-library-xyz>=1; extra == "spreadsheets"\n'
+        'Requires-Dist: numpy>=1; extra == "hierarchical"\n'
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    out = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "extractors"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,  # not the checkout, whose own egg-info would be found first
+    ).stdout
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("spreadsheet "))
+    following = lines[at + 1 : at + 3]
+    assert any(
+        "not installed: no-such-library-xyz (pip install 'xtract[spreadsheets]')" in line
+        for line in following
+    ), following
+    assert "not installed: numpy" not in out

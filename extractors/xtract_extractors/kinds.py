@@ -102,3 +102,30 @@ def container_families() -> dict[str, str]:
 def container_family(extractor: str | None) -> str | None:
     """The container family that serves an extractor (``None``: any image will do)."""
     return _tables().family_by_extractor.get(extractor or "")
+
+
+@cache
+def missing_libraries(family: str | None) -> tuple[str, ...]:
+    """The distributions the extra called ``family`` names that are not installed here
+    (from the installed ``xtract``'s own metadata; none known: nothing missing)."""
+    import re
+    from importlib import metadata
+
+    if not family:
+        return ()
+    try:
+        requires = metadata.requires("xtract") or []
+    except metadata.PackageNotFoundError:
+        return ()
+    missing = []
+    for requirement in requires:
+        if not re.search(rf"extra\s*==\s*['\"]{re.escape(family)}['\"]", requirement):
+            continue
+        name = re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0]
+        if name == "xtract":
+            continue
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return tuple(missing)

@@ -160,6 +160,8 @@ class Extractor:
     # what of the file's name the answer depends on ("extension": read as a hint;
     # "name": put in the answer): the content cache keys it by that too
     reads_name: Literal["", "extension", "name"] = ""
+    # base-name globs of files without a telling extension (VASP's ``POSCAR``, ``OUTCAR``)
+    names: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
     description: str = ""
     source: str = "builtin"
@@ -190,6 +192,7 @@ class Extractor:
             "description": self.description,
             "kinds": list(self.kinds),
             "extensions": list(self.extensions),
+            "names": list(self.names),
             "mimetypes": list(self.mimetypes),
             "per_file": self.per_file,
             "params": [p.describe() for p in self.params],
@@ -240,12 +243,14 @@ def extractor(
     description: str | None = None,
     family: str | None = None,
     reads_name: Literal["", "extension", "name"] = "",
+    names: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as the extractor called ``name``. ``family`` names the
     project extra (and the container built from it) that installs its library;
     ``reads_name`` says its answer depends on the file's ``extension`` or whole
     ``name``, not only its bytes (then identical bytes under another extension, or
-    name, are read again)."""
+    name, are read again); ``names`` are base-name globs (``POSCAR*``) of the text files
+    it reads that no extension marks."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         module = fn.__module__
@@ -262,6 +267,7 @@ def extractor(
             source="builtin" if module.startswith(__package__ or "xtract_extractors") else module,
             family=family,
             reads_name=reads_name,
+            names=tuple(names),
         )
         return fn
 

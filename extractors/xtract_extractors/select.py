@@ -7,6 +7,7 @@ detected in its bytes; the bytes win when the two disagree.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 
 from .kinds import extension_of
@@ -26,6 +27,8 @@ _CONTAINERS: dict[str, frozenset[str]] = {
 # extractors that check a file's magic bytes themselves (and say clearly when it is not
 # theirs): chosen by extension even where libmagic knows only "data"
 _OWN_MAGIC = frozenset({"columnar", "statistics", "nifti", "fits", "dicom", "matlab"})
+# readers a crawl names for every file of a dataset it made one family (a Zarr store)
+DATASET_READERS = frozenset({"zarr"})
 TEXT_KINDS = ("text/", "message/")  # what is text whatever else it is
 TEXT_READER = "keyword"  # reads any text nothing more particular reads
 _NOT_CONTENT = frozenset({"application/octet-stream", "inode/x-empty", "application/x-empty"})
@@ -48,13 +51,24 @@ def _compatible(e: Extractor, mimetype: str) -> bool:
     )
 
 
+def _named(e: Extractor, path: str) -> bool:
+    """Whether the file's base name matches one of the extractor's name globs."""
+    if not e.names:
+        return False
+    base = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(base, pattern) for pattern in e.names)
+
+
 def readers_for(path: str, mimetype: str | None) -> list[str]:
     """Names of the extractors (``filetype`` aside) that read this file."""
     ext = extension_of(path)
     content = [e for e in all_extractors() if e.name != "filetype"]
     if mimetype is None:
-        return [e.name for e in content if ext in e.extensions]
+        return [e.name for e in content if ext in e.extensions or _named(e, path)]
     by_ext = [e.name for e in content if ext in e.extensions and _compatible(e, mimetype)]
+    # a name glob marks text files (VASP's OUTCAR, vasprun.xml): text or XML it must be
+    textual = mimetype.startswith("text/") or mimetype.endswith("xml")
+    by_ext += [e.name for e in content if textual and _named(e, path) and e.name not in by_ext]
     if mimetype == "text/plain" and by_ext:
         return by_ext  # a .csv is text/plain too: the name is more precise here
     by_mime = [e.name for e in content if _mime_match(e, mimetype)]
@@ -74,6 +88,8 @@ def plan(
     """The content extractors to run on one file: the grouper's suggestion (if the
     bytes agree), the readers of the detected type, restricted to ``only`` if given,
     plus ``add``."""
+    if suggested in DATASET_READERS:  # a store's files: its reader alone (chunks too)
+        return list(dict.fromkeys([suggested, *add]))
     names = readers_for(path, mimetype)
     if suggested and suggested not in names and suggested != "filetype":
         from .registry import get

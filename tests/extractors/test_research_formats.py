@@ -8,6 +8,7 @@ import json
 import wave
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +213,30 @@ def test_spss_value_labels_and_parquet_key_values(tmp_path: Path) -> None:
     (tmp_path / "x.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(ValueError, match="neither Parquet"):
         columnar(str(tmp_path / "x.parquet"))
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_a_zarr_store_is_described_as_zarr_reads_it(tmp_path: Path, zarr_format: Any) -> None:
+    import zarr
+
+    from xtract_extractors.builtin.chunked import zarr_store
+
+    store = tmp_path / "run.zarr"
+    g = zarr.open_group(str(store), mode="w", zarr_format=zarr_format)
+    g.attrs["instrument"] = "APS-8ID"
+    a = g.create_array("frames", shape=(6, 4, 4), chunks=(2, 4, 4), dtype="u2")
+    a[:] = 7
+    g.create_group("calib").create_array("dark", shape=(4, 4), chunks=(4, 4), dtype="f8")
+    said = {
+        str(p.parent.relative_to(store)): out
+        for p in store.rglob("*")
+        if p.is_file() and (out := zarr_store(str(p)))["role"] == "array"
+    }
+    reread = zarr.open_group(str(store), mode="r")  # the reference reader
+    arrays: dict[str, Any] = {name: reread[name] for name in ("frames", "calib/dark")}
+    truth = {name: (list(a.shape), list(a.chunks)) for name, a in arrays.items()}
+    assert {k: (v["shape"], v["chunks"]) for k, v in said.items()} == truth
+    root = store / (".zattrs" if zarr_format == 2 else "zarr.json")
+    assert zarr_store(str(root))["attributes"] == {"instrument": "APS-8ID"}
+    chunk = next(p for p in (store / "frames").rglob("*") if p.is_file() and p.name[0].isdigit())
+    assert zarr_store(str(chunk)) == {"role": "chunk", "key": chunk.name}

@@ -37,6 +37,7 @@ FORMATS = [
     ("fa", "Biostrings/extdata/someORF", "sequences"),
     ("vcf", "VariantAnnotation/extdata/ex2", "sequences"),
     ("sam", "Rsamtools/extdata/tiny", "sequences"),
+    ("cif", "ase/test/testdata/minerals", "materials"),
 ]
 
 
@@ -70,3 +71,69 @@ def test_a_lab_share_of_research_formats_has_no_unknown_file(
         assert not doc["unknown"], path
         assert doc["errors"] == [], (path, doc["errors"])
         assert extractor in doc["metadata"], (path, sorted(doc["metadata"]))
+
+
+def _datasets(root: Path) -> dict[str, list[str]]:
+    """Multi-file datasets as a lab keeps them: a Zarr store, a DICOM series, a numbered
+    TIFF series, a VASP run folder. Dataset -> its files (paths)."""
+    import zarr
+
+    store = root / "beamline" / "scan42.zarr"
+    g = zarr.open_group(str(store), mode="w", zarr_format=2)
+    g.attrs["sample"] = "NiSb"
+    frames = g.create_array("frames", shape=(4, 8, 8), chunks=(1, 8, 8), dtype="u2")
+    frames[:] = 1
+    dicoms = corpus.files_of("dcm", n=40, where="pydicom")[:3]
+    tiffs = corpus.files_of("tif", "tiff", n=3, where="terra")
+    (ase_data,) = {p.parent.parent for p in corpus.files_of("xml", n=1, where="vasprun")}
+    copies = {
+        "series/ct/": [(p, p.name) for p in dicoms],
+        "series/elev/": [(p, f"elev_{i:03d}.tif") for i, p in enumerate(tiffs)],
+        "vasp/relax/": [
+            (ase_data / "vasp" / "vasprun_pstress.xml", "vasprun.xml"),
+            (ase_data / "vasp" / "OUTCAR_example_1", "OUTCAR"),
+        ],
+    }
+    found = {"beamline/scan42.zarr": [str(p) for p in store.rglob("*") if p.is_file()]}
+    for folder, files in copies.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        found[folder] = []
+        for source, name in files:
+            shutil.copyfile(source, root / folder / name)
+            found[folder].append(str(root / folder / name))
+    for p in [root, *root.rglob("*")]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    return found
+
+
+def test_each_dataset_is_one_family(service: Service, tree_dir: Path) -> None:
+    datasets = _datasets(tree_dir)
+    xtr, cid, _ = crawl(service, tree_dir, grouper="datasets")
+    (final,) = xtr.xtract_and_wait(progress=False, timeout=240)
+    assert final["xtract_status"] == "COMPLETED", final
+    docs = all_documents(xtr, cid)
+    family_of = {f["path"]: d["family_id"] for d in docs for f in d["files"]}
+    assert set(family_of) == {p for files in datasets.values() for p in files}
+    for name, files in datasets.items():
+        assert len({family_of[p] for p in files}) == 1, name
+    assert len(docs) == len(datasets)
+    (store_doc,) = [d for d in docs if any(".zgroup" in f["path"] for f in d["files"])]
+    assert store_doc["unknown"] == [] and store_doc["errors"] == []
+    roles = {
+        p.split("scan42.zarr/")[1]: m["zarr"]["role"] for p, m in store_doc["metadata"].items()
+    }
+    assert sorted(r for r in roles.values()) == [
+        "array",
+        "attributes",
+        "attributes",
+        "chunk",
+        "chunk",
+        "chunk",
+        "chunk",
+        "group",
+    ]
+    frames = store_doc["metadata"][str(tree_dir / "beamline/scan42.zarr/frames/.zarray")]
+    assert frames["zarr"]["shape"] == [4, 8, 8]
+    (vasp_doc,) = [d for d in docs if any(f["path"].endswith("OUTCAR") for f in d["files"])]
+    readers = {p.rsplit("/", 1)[1]: sorted(m) for p, m in vasp_doc["metadata"].items()}
+    assert all("materials" in r for r in readers.values()), (readers, vasp_doc["errors"])

@@ -703,6 +703,15 @@ KINDS = [
     Kind("fasta", "sequences", lambda: r.samples("fa", "fasta"), r.fasta_truth, r.sequences_said),
     Kind("vcf", "sequences", lambda: r.samples("vcf"), r.vcf_truth, r.sequences_said),
     Kind("sam", "sequences", lambda: r.samples("sam"), r.sam_truth, r.sequences_said),
+    Kind("cif", "materials", lambda: r.samples("cif"), r.cif_truth, r.materials_said),
+    Kind(
+        "vasp",
+        "materials",
+        lambda: r.samples("xml", where="vasprun") + r.samples("", where="/OUTCAR"),
+        r.vasp_truth,
+        r.materials_said,
+    ),
+    Kind("xyz", "materials", lambda: r.samples("xyz"), r.xyz_truth, r.materials_said),
 ]
 
 

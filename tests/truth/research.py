@@ -512,3 +512,47 @@ def sequences_said(doc: dict[str, Any]) -> Facts:
 def samples(*suffixes: str, where: str = "") -> list[Path]:
     """Files of these suffixes anywhere the corpus looks (the sample packages too)."""
     return corpus.files_of(*suffixes, where=where)
+
+
+# -- materials -----------------------------------------------------------------------
+_NUMBER = r"([-+]?\d+(?:\.\d*)?)(?:\(\d+\))?"
+
+
+def cif_truth(path: Path) -> Facts | None:
+    """The cell as the CIF states it (``_cell_length_a`` ..., uncertainties dropped)."""
+    import re
+
+    text = path.read_text(errors="replace")
+    lengths = [re.search(rf"^_cell_length_{a}\s+{_NUMBER}", text, re.M) for a in "abc"]
+    if not all(lengths):
+        return None
+    return {"cell_lengths": [round(float(m.group(1)), 4) for m in lengths if m]}
+
+
+def vasp_truth(path: Path) -> Facts | None:
+    """The number of ions as VASP writes it: ``<atoms>`` in vasprun.xml, ``NIONS`` in
+    an OUTCAR."""
+    import re
+
+    text = path.read_text(errors="replace")
+    m = re.search(r"<atoms>\s*(\d+)\s*</atoms>", text) or re.search(r"NIONS\s*=\s*(\d+)", text)
+    if not m or ("General timing and accounting" not in text and "OUTCAR" in path.name):
+        return None  # an OUTCAR cut short holds no final structure
+    return {"atoms": int(m.group(1))}
+
+
+def xyz_truth(path: Path) -> Facts | None:
+    """An XYZ file's first line: its atom count."""
+    first = path.read_text(errors="replace").split("\n", 1)[0].strip()
+    return {"atoms": int(first)} if first.isdigit() else None
+
+
+def materials_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "materials")
+    if "formula" not in md:
+        return {}
+    lengths = md.get("cell_lengths")
+    return {
+        "atoms": md["atoms"],
+        "cell_lengths": [round(x, 4) for x in lengths] if lengths else None,
+    }

@@ -8,6 +8,7 @@ library is missing gives an error naming the extra to install.
 from . import (
     archives,
     c_code,
+    chunked,
     docs,
     filetype,
     hdf5,
@@ -16,6 +17,7 @@ from . import (
     jsonxml,
     keyword,
     markup,
+    materials,
     netcdf,
     office,
     pdf,
@@ -29,6 +31,7 @@ from . import (
 __all__ = [
     "archives",
     "c_code",
+    "chunked",
     "docs",
     "filetype",
     "hdf5",
@@ -37,6 +40,7 @@ __all__ = [
     "jsonxml",
     "keyword",
     "markup",
+    "materials",
     "netcdf",
     "office",
     "pdf",

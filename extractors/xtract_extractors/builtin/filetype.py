@@ -112,6 +112,8 @@ _BY_EXTENSION = {
     "fastq": "text/x-fastq",
     "vcf": "text/x-vcf",
     "sam": "text/x-sam",
+    "cif": "chemical/x-cif",  # Magika: CSV
+    "xyz": "chemical/x-xyz",
 }
 # libmagic answers that say little: any extension naming a format knows more
 _GENERIC = frozenset({"application/octet-stream", "text/plain", "application/x-empty"})
@@ -161,6 +163,8 @@ def _textual(mimetype: str) -> bool:
         "application/toml",
         "application/javascript",
         "image/svg+xml",
+        "chemical/x-cif",
+        "chemical/x-xyz",
     )
 
 

@@ -49,16 +49,28 @@ def list_extractors(
 ) -> None:
     """List the extractors this installation has, with their parameters."""
     from xtract_extractors import PLUGIN_ERRORS, all_extractors, container_families
+    from xtract_extractors.kinds import missing_libraries
 
     if families:
         served: dict[str, list[str]] = {}
         for name, family in sorted(container_families().items()):
             served.setdefault(family, []).append(name)
-        show(
-            served, as_json, "\n".join(f"{f:<14} {' '.join(n)}" for f, n in sorted(served.items()))
-        )
+        lines = [
+            f"{f:<14} {' '.join(n)}"
+            + (
+                f"  (not installed: {', '.join(missing_libraries(f))})"
+                if missing_libraries(f)
+                else ""
+            )
+            for f, n in sorted(served.items())
+        ]
+        show(served, as_json, "\n".join(lines))
         return
-    found = [e.describe() for e in all_extractors()]
+    found = []
+    for extractor in all_extractors():
+        described = extractor.describe()
+        described["missing"] = list(missing_libraries(extractor.family))
+        found.append(described)
     if as_json:
         typer.echo(json.dumps({"extractors": found, "plugin_errors": PLUGIN_ERRORS}, indent=2))
         return
@@ -67,5 +79,10 @@ def list_extractors(
         typer.echo(f"{e['name']:<10} {e['version']:<5} {e['description']}")
         if params:
             typer.echo(f"{'':<16} params: {params}")
+        if e["missing"]:
+            typer.echo(
+                f"{'':<16} not installed: {', '.join(e['missing'])} "
+                f"(pip install 'xtract[{e['family']}]')"
+            )
     for name, why in PLUGIN_ERRORS.items():
         typer.echo(f"xtract: plug-in {name!r} was skipped: {why}", err=True)

@@ -20,6 +20,7 @@ Third-party packages add groupers through the ``xtract.groupers`` entry-point gr
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -67,6 +68,73 @@ def by_kind(directory: str, files: list[FileEntry]) -> Any:
         ext = extension(f[0])
         families.setdefault(kind_of_extension(ext), []).append([[i], extractor_for_extension(ext)])
     return list(families.values())
+
+
+# the files of one VASP run, named by VASP (a run folder is one dataset)
+VASP_FILES = frozenset(
+    {
+        "INCAR",
+        "POSCAR",
+        "KPOINTS",
+        "POTCAR",
+        "OUTCAR",
+        "CONTCAR",
+        "OSZICAR",
+        "CHGCAR",
+        "CHG",
+        "WAVECAR",
+        "DOSCAR",
+        "EIGENVAL",
+        "IBZKPT",
+        "PCDAT",
+        "REPORT",
+        "XDATCAR",
+        "PROCAR",
+        "LOCPOT",
+        "ELFCAR",
+        "vasprun.xml",
+        "vaspout.h5",
+    }
+)
+# formats whose datasets are series of files: one file per slice, frame or exposure
+SERIES_EXTENSIONS = frozenset({"dcm", "tif", "tiff", "fits", "fit", "fts", "nii"})
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def _series_key(name: str) -> tuple[str, str] | None:
+    """``(prefix, extension)`` of a numbered file of a series format (``scan_0012.tif``
+    -> ``("scan_", "tif")``); a DICOM file's key is its extension alone (a folder of
+    ``.dcm`` files is one series however they are named)."""
+    ext = extension(name)
+    if ext not in SERIES_EXTENSIONS:
+        return None
+    if ext == "dcm":
+        return ("", ext)
+    m = _NUMBERED.match(name[: -len(ext) - 1])
+    return (m.group(1), ext) if m else None
+
+
+@grouper("datasets")
+def datasets(directory: str, files: list[FileEntry]) -> Any:
+    """Per directory, the files of one dataset become one family: a VASP run's files,
+    a DICOM series (every ``.dcm`` of the folder), a numbered series of TIFF, FITS or
+    NIfTI files sharing a prefix (two or more). Each file keeps a group of its own, read
+    by its extractor; every other file is a family of its own."""
+    vasp = [i for i, f in enumerate(files) if f[0] in VASP_FILES]
+    series: dict[tuple[str, str], list[int]] = {}
+    for i, f in enumerate(files):
+        key = _series_key(f[0])
+        if key is not None and f[0] not in VASP_FILES:
+            series.setdefault(key, []).append(i)
+    families = [members for members in series.values() if len(members) > 1]
+    if len(vasp) > 1:
+        families.append(vasp)
+    grouped = {i for members in families for i in members}
+    families += [[i] for i in range(len(files)) if i not in grouped]
+    return [
+        [[[i], extractor_for_extension(extension(files[i][0]))] for i in members]
+        for members in families
+    ]
 
 
 def _load_plugins() -> None:

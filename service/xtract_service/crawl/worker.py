@@ -33,6 +33,7 @@ from xtract_service.crawl.repos import Fallback, Listing, Repo, list_tree, make_
 from xtract_service.crawl.shape import Shape
 from xtract_service.crawl.spec import CrawlSpec
 from xtract_service.crawl.store import Commit, CrawlNotFound, CrawlStore
+from xtract_service.crawl.stores import absorb_stores, store_family
 from xtract_service.crawl_record import CHANGE_CLASSES
 from xtract_service.events import publish
 from xtract_service.globus.ratelimit import owner_bucket
@@ -260,6 +261,7 @@ class CrawlWorker(Consumer):
         blocks: list[Block] = []
         index: list[tuple[str, bytes]] = []
         pairs = list_tree(repo, work.dirs)
+        stores = absorb_stores(repo, pairs)  # a Zarr or N5 store: one family
         listed = {d for d, _ in pairs}
         # BASE's entries for every folder listed, those a walker listed on the way too
         since = Since(self.r, spec.since, [d for d, _ in pairs]) if spec.since else None
@@ -268,7 +270,8 @@ class CrawlWorker(Consumer):
             shape.add(d, listing)
             mine: list[Block] = []
             if listing.files:
-                grouped = normalize(group(d, listing.files), len(listing.files))
+                found = store_family(len(listing.files)) if d in stores else group(d, listing.files)
+                grouped = normalize(found, len(listing.files))
                 mine = make_blocks(d, listing.files, grouped, per_entry)
             if self.settings.crawl_index and not refused(listing):
                 index.append((d, index_entry(listing, [family_refs(b) for b in mine])))
