@@ -61,14 +61,17 @@ def to_duckdb(client: XtractClient, crawl_id: str, connection: Any = None) -> An
         raise XtractError(
             "to_duckdb needs duckdb and pyarrow: pip install 'xtract[tabular]'"
         ) from None
-    from xtract_sdk.tables import parquet_table
+    from xtract_sdk.tables import FIELDS, parquet_table
 
+    # the typed fields the service's extractors declare, as its Parquet exports have them
+    declared = {e["name"]: e["fields"] for e in client.list_extractors() if e.get("fields")}
     files = parquet_table(
         [
             item
             for doc in client.metadata(crawl_id, follow=False)
             for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)})
-        ]
+        ],
+        {**FIELDS, **declared},
     )
     con = connection if connection is not None else duckdb.connect()
     con.register("_xtract_files", files)

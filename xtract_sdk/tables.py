@@ -121,17 +121,25 @@ def _arrow(kind: str) -> Any:
         "bool": pa.bool_(),
         "timestamp": pa.timestamp("us", tz="UTC"),
         "list<string>": pa.list_(pa.string()),
+        "list<int64>": pa.list_(pa.int64()),
+        "list<double>": pa.list_(pa.float64()),
     }[kind]
 
 
-def schema() -> Any:
-    """The one Parquet schema every export part has."""
+Fields = dict[str, dict[str, str]]  # extractor -> its typed summary fields
+
+
+def schema(fields: Fields | None = None) -> Any:
+    """The one Parquet schema every export part has (a struct per extractor of
+    ``fields``, :data:`FIELDS` by default; the service adds the fields extractors
+    declare, ``@extractor(fields=...)``)."""
     import pyarrow as pa
 
-    fields = [pa.field(name, _arrow(kind)) for name, kind in BASE.items()]
-    for extractor, typed in FIELDS.items():
+    table = FIELDS if fields is None else fields
+    fields_out = [pa.field(name, _arrow(kind)) for name, kind in BASE.items()]
+    for extractor, typed in table.items():
         inner = pa.struct([pa.field(k, _arrow(t)) for k, t in typed.items()])
-        fields.append(pa.field(extractor, inner))
+        fields_out.append(pa.field(extractor, inner))
     error = pa.struct(
         [
             pa.field("extractor", pa.string()),
@@ -139,8 +147,8 @@ def schema() -> Any:
             pa.field("message", pa.string()),
         ]
     )
-    fields += [pa.field("errors", pa.list_(error)), pa.field("metadata_json", pa.string())]
-    return pa.schema(fields)
+    fields_out += [pa.field("errors", pa.list_(error)), pa.field("metadata_json", pa.string())]
+    return pa.schema(fields_out)
 
 
 def _value(value: Any, kind: str) -> Any:
@@ -171,19 +179,25 @@ def _value(value: Any, kind: str) -> Any:
                 return None
             # keywords are [keyword, score] pairs: the keyword is what one searches by
             return [str(v[0]) if isinstance(v, list) and v else str(v) for v in value]
+        if kind in ("list<int64>", "list<double>"):
+            if not isinstance(value, list):
+                return None
+            inner = kind[5:-1]
+            return [_value(v, inner) for v in value]
     except (TypeError, ValueError, OverflowError, OSError):
         return None
     return None
 
 
-def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
-    """One item as a row of :func:`schema`."""
+def parquet_row(item: dict[str, Any], fields: Fields | None = None) -> dict[str, Any]:
+    """One item as a row of :func:`schema` (of ``fields``)."""
+    table = FIELDS if fields is None else fields
     row: dict[str, Any] = {name: _value(item.get(name), kind) for name, kind in BASE.items()}
     raw = item.get("metadata")
     metadata: dict[str, Any] = raw if isinstance(raw, dict) else {}
     leftovers: dict[str, Any] = {}
     for extractor, md in metadata.items():
-        typed = FIELDS.get(extractor)
+        typed = table.get(extractor)
         if typed is None or not isinstance(md, dict):
             leftovers[extractor] = md
             continue
@@ -191,7 +205,7 @@ def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
         rest = {k: v for k, v in md.items() if k not in typed}
         if rest:
             leftovers[extractor] = rest
-    for extractor in FIELDS:
+    for extractor in table:
         row.setdefault(extractor, None)
     row["errors"] = _errors(item)
     extra = {k: v for k, v in item.items() if k not in BASE and k not in _ITEM_PARTS}
@@ -241,18 +255,19 @@ _ERROR_KEYS = ("extractor", "error", "message")
 _NOT_EXTRA = frozenset(BASE) | {"metadata", "errors"}
 
 
-def row_parts(item: dict[str, Any]) -> RowParts:
+def row_parts(item: dict[str, Any], fields: Fields | None = None) -> RowParts:
     """``item`` taken apart into the pieces of its Parquet row (see :data:`RowParts`)."""
+    table = FIELDS if fields is None else fields
     raw = item.get("metadata")
     leftovers: dict[str, Any] = {}
     typed = []
     for extractor, md in raw.items() if isinstance(raw, dict) else ():
-        fields = FIELDS.get(extractor)
-        if fields is None or not isinstance(md, dict):
+        declared = table.get(extractor)
+        if declared is None or not isinstance(md, dict):
             leftovers[extractor] = md
             continue
-        typed.append((extractor, tuple(map(md.get, fields))))
-        rest = md.keys() - fields.keys()
+        typed.append((extractor, tuple(map(md.get, declared))))
+        rest = md.keys() - declared.keys()
         if rest:
             leftovers[extractor] = {k: v for k, v in md.items() if k in rest}
     extra = item.keys() - _NOT_EXTRA
@@ -276,39 +291,42 @@ def row_size(parts: RowParts) -> int:
     return 512 + len(parts[3] or "") + (len(path) if type(path) is str else 0)
 
 
-def parquet_table(items: list[dict[str, Any]] | list[RowParts]) -> Any:
+def parquet_table(
+    items: list[dict[str, Any]] | list[RowParts], fields: Fields | None = None
+) -> Any:
     """Many items (or their :func:`row_parts`) as a pyarrow Table of :func:`schema`,
     column by column: the same table as ``pa.Table.from_pylist([parquet_row(i) for i in
     items], schema())``, several times faster (no dict per row; pyarrow converts each
-    column in one call)."""
+    column in one call). Row parts must have been taken apart with the same ``fields``."""
     import pyarrow as pa
 
-    parts = [p if isinstance(p, tuple) else row_parts(p) for p in items]
+    table = FIELDS if fields is None else fields
+    parts = [p if isinstance(p, tuple) else row_parts(p, table) for p in items]
     n = len(parts)
     base_columns = list(zip(*(p[0] for p in parts), strict=True)) or [()] * len(BASE)
     arrays = [
         _column(list(col), kind) for col, kind in zip(base_columns, BASE.values(), strict=True)
     ]
-    present: dict[str, list[tuple[int, tuple[Any, ...]]]] = {ex: [] for ex in FIELDS}
+    present: dict[str, list[tuple[int, tuple[Any, ...]]]] = {ex: [] for ex in table}
     for row, p in enumerate(parts):
         for extractor, values in p[1]:
             present[extractor].append((row, values))
-    for extractor, fields in FIELDS.items():
-        columns: list[list[Any]] = [[None] * n for _ in fields]
+    for extractor, declared in table.items():
+        columns: list[list[Any]] = [[None] * n for _ in declared]
         absent = [True] * n
         for row, values in present[extractor]:
             absent[row] = False
             for column, v in zip(columns, values, strict=True):
                 column[row] = v
-        children = [_column(c, kind) for c, kind in zip(columns, fields.values(), strict=True)]
+        children = [_column(c, kind) for c, kind in zip(columns, declared.values(), strict=True)]
         arrays.append(
             pa.StructArray.from_arrays(
                 children,
-                fields=[pa.field(k, _arrow(kind)) for k, kind in fields.items()],
+                fields=[pa.field(k, _arrow(kind)) for k, kind in declared.items()],
                 mask=pa.array(absent, pa.bool_()),
             )
         )
-    sch = schema()
+    sch = schema(table)
     arrays.append(pa.array([p[2] for p in parts], sch.field("errors").type))
     arrays.append(pa.array([p[3] for p in parts], pa.string()))
     return pa.Table.from_arrays(arrays, schema=sch)

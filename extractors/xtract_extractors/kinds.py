@@ -129,3 +129,11 @@ def missing_libraries(family: str | None) -> tuple[str, ...]:
         except metadata.PackageNotFoundError:
             missing.append(name)
     return tuple(missing)
+
+
+def declared_fields() -> dict[str, dict[str, str]]:
+    """Extractor -> the facts it declares as typed export columns (``@extractor(fields=
+    ...)``), plug-ins' too."""
+    from .registry import all_extractors
+
+    return {e.name: dict(e.fields) for e in all_extractors() if e.fields}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal, TypeVar
 
@@ -41,6 +41,9 @@ _TYPES: dict[type, str] = {
 # every parameter is bounded: numbers unless declared otherwise, text and lists always
 DEFAULT_LOW, DEFAULT_HIGH = 0, 2**31
 MAX_TEXT = 1000
+FIELD_TYPES = frozenset(
+    {"string", "int64", "double", "bool", "list<string>", "list<int64>", "list<double>"}
+)
 MAX_ITEMS = 100
 
 
@@ -162,6 +165,9 @@ class Extractor:
     reads_name: Literal["", "extension", "name"] = ""
     # base-name globs of files without a telling extension (VASP's ``POSCAR``, ``OUTCAR``)
     names: tuple[str, ...] = ()
+    # its key facts as typed columns of a Parquet export: field -> "string", "int64",
+    # "double", "bool", "list<string>", "list<int64>" or "list<double>"
+    fields: dict[str, str] = field(default_factory=dict)
     params: tuple[Param, ...] = ()
     description: str = ""
     source: str = "builtin"
@@ -193,6 +199,7 @@ class Extractor:
             "kinds": list(self.kinds),
             "extensions": list(self.extensions),
             "names": list(self.names),
+            "fields": dict(self.fields),
             "mimetypes": list(self.mimetypes),
             "per_file": self.per_file,
             "params": [p.describe() for p in self.params],
@@ -244,13 +251,18 @@ def extractor(
     family: str | None = None,
     reads_name: Literal["", "extension", "name"] = "",
     names: Iterable[str] = (),
+    fields: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as the extractor called ``name``. ``family`` names the
     project extra (and the container built from it) that installs its library;
     ``reads_name`` says its answer depends on the file's ``extension`` or whole
     ``name``, not only its bytes (then identical bytes under another extension, or
     name, are read again); ``names`` are base-name globs (``POSCAR*``) of the text files
-    it reads that no extension marks."""
+    it reads that no extension marks; ``fields`` are the top-level facts a Parquet
+    export keeps as typed columns (a struct column named after the extractor)."""
+    unknown = set((fields or {}).values()) - FIELD_TYPES
+    if unknown:
+        raise ValueError(f"extractor {name!r} declares fields of unknown types: {unknown}")
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         module = fn.__module__
@@ -268,6 +280,7 @@ def extractor(
             family=family,
             reads_name=reads_name,
             names=tuple(names),
+            fields=dict(fields or {}),
         )
         return fn
 

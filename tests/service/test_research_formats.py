@@ -58,8 +58,10 @@ def _lab_share(root: Path) -> dict[str, str]:
 
 
 def test_a_lab_share_of_research_formats_has_no_unknown_file(
-    service: Service, tree_dir: Path
+    service: Service, tree_dir: Path, data_root: Path
 ) -> None:
+    import duckdb
+
     expected = _lab_share(tree_dir)
     xtr, cid, _ = crawl(service, tree_dir)
     (final,) = xtr.xtract_and_wait(progress=False, timeout=240)
@@ -71,6 +73,29 @@ def test_a_lab_share_of_research_formats_has_no_unknown_file(
         assert not doc["unknown"], path
         assert doc["errors"] == [], (path, doc["errors"])
         assert extractor in doc["metadata"], (path, sorted(doc["metadata"]))
+
+    # each family's key facts are typed columns of the Parquet export (declared by the
+    # extractor), and of the SDK's DuckDB table, not JSON text
+    dest = data_root / "exports" / "research"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    folder = Path(xtr.offload_metadata(dest_path=str(dest), crawl_ids=[cid], format="parquet"))
+    source = f"'{folder / cid}/*.parquet'"
+    for con, table in ((duckdb.connect(), source), (xtr.to_duckdb(cid), "files")):
+        for extractor, column, kind in (
+            ("spreadsheet", "sheet_count", "BIGINT"),
+            ("dicom", "Rows", "BIGINT"),
+            ("nifti", "shape", "BIGINT[]"),
+            ("audio", "duration_seconds", "DOUBLE"),
+            ("materials", "elements", "VARCHAR[]"),
+            ("columnar", "rows", "BIGINT"),
+        ):
+            path, value, typed = con.execute(
+                f"SELECT path, {extractor}.{column}, typeof({extractor}.{column}) FROM {table} "
+                f"WHERE {extractor} IS NOT NULL LIMIT 1"
+            ).fetchone()
+            assert typed == kind, (extractor, column, typed)
+            assert value == found[path]["metadata"][extractor][column], (extractor, column)
 
 
 def _datasets(root: Path) -> dict[str, list[str]]:

@@ -78,6 +78,13 @@ def _n5_array(meta: dict[str, Any]) -> dict[str, Any]:
     extensions=["zarray", "zgroup", "zattrs"],
     mimetypes=["application/x-zarr"],
     version="1.0",
+    fields={
+        "role": "string",
+        "format": "string",
+        "shape": "list<int64>",
+        "chunks": "list<int64>",
+        "dtype": "string",
+    },
     family="jsonxml",
     reads_name="name",
 )

@@ -65,6 +65,18 @@ def _ome(xml: str, max_items: int) -> dict[str, Any]:
     extensions=["tif", "tiff", "btf", "tf8"],
     mimetypes=["image/tiff"],
     version="1.0",
+    fields={
+        "format": "string",
+        "pages": "int64",
+        "width": "int64",
+        "height": "int64",
+        "compression": "string",
+        "photometric": "string",
+        "bits_per_sample": "int64",
+        "samples_per_pixel": "int64",
+        "ome": "bool",
+        "geotiff": "bool",
+    },
     family="imaging",
 )
 @param("max_pages", int, default=10_000, low=1, high=1_000_000, desc="pages counted")
@@ -181,6 +193,16 @@ _DICOM_FACTS = (
     extensions=["dcm", "dicom"],
     mimetypes=["application/dicom"],
     version="1.0",
+    fields={
+        "Modality": "string",
+        "StudyInstanceUID": "string",
+        "SeriesInstanceUID": "string",
+        "StudyDate": "string",
+        "Rows": "int64",
+        "Columns": "int64",
+        "Manufacturer": "string",
+        "identifying_fields": "list<string>",
+    },
     family="medical",
 )
 def dicom(path: str) -> dict[str, Any]:
@@ -216,6 +238,12 @@ def dicom(path: str) -> dict[str, Any]:
     extensions=["nii"],
     mimetypes=["image/x.nifti", "image/x-nifti"],
     version="1.0",
+    fields={
+        "format": "string",
+        "shape": "list<int64>",
+        "voxel_sizes": "list<double>",
+        "dtype": "string",
+    },
     family="medical",
 )
 def nifti(path: str) -> dict[str, Any]:

@@ -62,6 +62,17 @@ def _calculated(atoms: Any) -> dict[str, Any]:
     names=["POSCAR*", "CONTCAR*", "OUTCAR*", "vasprun*.xml"],
     mimetypes=["chemical/x-cif", "chemical/x-xyz"],
     version="1.0",
+    fields={
+        "format": "string",
+        "code": "string",
+        "code_version": "string",
+        "formula": "string",
+        "atoms": "int64",
+        "elements": "list<string>",
+        "volume": "double",
+        "energy": "double",
+        "space_group": "string",
+    },
     family="materials",
     reads_name="name",
 )

@@ -290,6 +290,14 @@ def _format(z: zipfile.ZipFile) -> str:
         "application/vnd.oasis.opendocument.presentation",
     ],
     version="1.0",
+    fields={
+        "format": "string",
+        "word_count": "int64",
+        "paragraphs": "int64",
+        "headings_total": "int64",
+        "slide_count": "int64",
+        "characters": "int64",
+    },
     family="documents",
 )
 @param("max_chars", int, default=20_000, high=10_000_000, desc="characters of text kept")

@@ -243,6 +243,18 @@ def _sequence_format(path: str) -> str:
     extensions=list(_SEQ_EXT),
     mimetypes=["text/x-fasta", "text/x-fastq", "text/x-vcf", "text/x-sam"],
     version="1.0",
+    fields={
+        "format": "string",
+        "records": "int64",
+        "total_length": "int64",
+        "min_length": "int64",
+        "max_length": "int64",
+        "alphabet": "string",
+        "gc_content": "double",
+        "quality_encoding": "string",
+        "samples": "int64",
+        "version": "string",
+    },
     family="sequences",
 )
 @param("max_ids", int, default=20, high=10_000, desc="record ids, contigs and samples listed")
@@ -280,6 +292,12 @@ def _imports(source: str) -> list[str]:
     extensions=["ipynb"],
     mimetypes=["application/x-ipynb+json"],
     version="1.0",
+    fields={
+        "kernel": "string",
+        "language": "string",
+        "cells": "int64",
+        "imports": "list<string>",
+    },
     family="jsonxml",
 )
 def notebook(path: str) -> dict[str, Any]:
@@ -386,6 +404,14 @@ def _wave(path: str) -> dict[str, Any] | None:
     extensions=["wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "aac", "aiff", "aif", "wma"],
     mimetypes=["audio/*"],
     version="1.0",
+    fields={
+        "format": "string",
+        "duration_seconds": "double",
+        "sample_rate": "int64",
+        "channels": "int64",
+        "bitrate": "int64",
+        "codec": "string",
+    },
     family="audio",
 )
 @param("max_tags", int, default=100, high=10_000, desc="tag names listed")

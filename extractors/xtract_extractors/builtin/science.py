@@ -84,6 +84,7 @@ def _fits_hdu(hdu: Any, max_columns: int) -> dict[str, Any]:
     extensions=["fits", "fit", "fts"],
     mimetypes=["image/fits", "application/fits"],
     version="1.0",
+    fields={"format": "string", "hdu_count": "int64"},
     family="astro",
 )
 @param("max_hdus", int, default=200, low=1, high=100_000, desc="HDUs described")
@@ -93,14 +94,15 @@ def fits(path: str, max_hdus: int = 200, max_columns: int = 500) -> dict[str, An
     coordinates and table columns, from the headers only."""
     astropy_fits = need("astropy.io.fits", "astro")
     hdus: list[dict[str, Any]] = []
+    count = 0
     with pywarnings.catch_warnings(record=True) as caught:
         pywarnings.simplefilter("always")
         with astropy_fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
-            for i, hdu in enumerate(hdul):
-                if i >= max_hdus:
-                    break
-                hdus.append(_fits_hdu(hdu, max_columns))
-    out: dict[str, Any] = {"format": "FITS", "hdus": hdus}
+            for hdu in hdul:  # every header is read (counted), the first max_hdus described
+                count += 1
+                if len(hdus) < max_hdus:
+                    hdus.append(_fits_hdu(hdu, max_columns))
+    out: dict[str, Any] = {"format": "FITS", "hdu_count": count, "hdus": hdus}
     notes = list(dict.fromkeys(str(w.message)[:300] for w in caught))[:20]
     if notes:
         out["warnings"] = notes
@@ -178,7 +180,7 @@ def _orc(path: str, max_columns: int) -> dict[str, Any]:
         "stripes": f.nstripes,
         "columns": len(f.schema),
         "schema": _schema(f.schema, max_columns),
-        "compression": f.compression,
+        "compression": [f.compression],  # one codec a file, listed as Parquet's are
         "writer": f.writer,
         "software_version": f.software_version,
         "key_value_metadata": _key_values(f.metadata),
@@ -211,6 +213,14 @@ def _columnar_format(path: str) -> str:
         "application/vnd.apache.orc",
     ],
     version="1.0",
+    fields={
+        "format": "string",
+        "rows": "int64",
+        "columns": "int64",
+        "row_groups": "int64",
+        "stripes": "int64",
+        "created_by": "string",
+    },
     family="columnar",
 )
 @param("max_columns", int, default=1000, low=1, high=1_000_000, desc="schema fields listed")
@@ -265,6 +275,13 @@ def _readstat_reader(path: str) -> str:
         "application/x-sas-xport",
     ],
     version="1.0",
+    fields={
+        "format": "string",
+        "rows": "int64",
+        "columns": "int64",
+        "file_label": "string",
+        "encoding": "string",
+    },
     family="stats",
 )
 @param("max_variables", int, default=2000, low=1, high=1_000_000, desc="variables listed")
@@ -347,6 +364,7 @@ def _idl(path: str, max_variables: int) -> dict[str, Any]:
     extensions=["mat"],
     mimetypes=["application/x-matlab-data"],
     version="1.0",
+    fields={"format": "string", "variable_count": "int64", "header": "string"},
     family="stats",
 )
 @param("max_variables", int, default=2000, low=1, high=1_000_000, desc="variables listed")

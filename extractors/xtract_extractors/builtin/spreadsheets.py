@@ -301,6 +301,12 @@ def _format(path: str) -> str:
         "application/vnd.oasis.opendocument.spreadsheet",
     ],
     version="1.0",
+    fields={
+        "format": "string",
+        "sheet_count": "int64",
+        "sheet_names": "list<string>",
+        "macros": "bool",
+    },
     family="spreadsheets",
 )
 @param("max_sheets", int, default=50, low=1, high=10_000, desc="sheets described")
@@ -318,7 +324,7 @@ def spreadsheet(
     document properties of an XLSX, XLSM, XLS or ODS workbook."""
     fmt = _format(path)
     meta, sheets = _READERS[fmt](path, max_rows + 1, max_sheets)
-    out: dict[str, Any] = {"format": fmt, **meta}
+    out: dict[str, Any] = {"format": fmt, **meta, "sheet_count": len(meta["sheet_names"])}
     out["sheets"] = [used.describe(name, max_columns, top_values) for name, used in sheets]
     states = out.pop("sheet_states", {})
     for sheet in out["sheets"]:

@@ -21,9 +21,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired, TypedDict
 
+from xtract_extractors.kinds import declared_fields
 from xtract_extractors.registry import Param, check_params, declared_params, param
 from xtract_extractors.safepath import write_file
 from xtract_sdk.tables import (
+    FIELDS,
     RowParts,
     json_bytes,
     jsonl_item,
@@ -212,16 +214,24 @@ class JsonlWriter(PartWriter):
     desc="parquet compression codec",
 )
 class ParquetWriter(PartWriter):
+    """The built-in extractors' typed fields (``xtract_sdk.tables.FIELDS``) and those
+    every installed extractor declares (``@extractor(fields=...)``, plug-ins' too),
+    fixed for the whole export: every part has one schema."""
+
     suffix = ".parquet"
 
+    def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
+        super().__init__(folder, first_part, **params)
+        self.fields = {**FIELDS, **declared_fields()}
+
     def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
-        parts = row_parts(item)  # taken apart once; the part's columns are built from these
+        parts = row_parts(item, self.fields)  # taken apart once; columns are built from these
         return parts, row_size(parts)
 
     def encode(self, items: list[RowParts]) -> bytes:
         import pyarrow.parquet as pq
 
-        table = parquet_table(items)  # column by column, not row by row
+        table = parquet_table(items, self.fields)  # column by column, not row by row
         buf = io.BytesIO()
         pq.write_table(  # type: ignore[no-untyped-call]
             table, buf, compression=self.options.get("compression") or "zstd"
