@@ -38,7 +38,9 @@ KINDS = {
     "parquet/orc": ("columnar", ("parquet", "orc"), research.columnar_truth, "columnar"),
     "spss/stata/sas": ("statistics", ("sav", "dta", "sas7bdat"), research.stats_truth, "stats"),
     "matlab": ("matlab", ("mat",), research.matlab_truth, "stats"),
-    "wav": ("audio", ("wav",), research.wav_truth, "audio"),
+    "wav": ("media", ("wav",), research.wav_truth, "media"),
+    "ogg audio": ("media", ("oga",), research.ffmpeg_truth, "media"),
+    "cif": ("materials", ("cif",), research.cif_truth, "materials"),
     "fasta/vcf/sam": ("sequences", ("fa", "vcf", "sam"), research.fasta_truth, "sequences"),
 }
 

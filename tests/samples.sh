@@ -8,7 +8,7 @@
 set -euo pipefail
 pip=${1:-pip}
 out=.cache/samples
-debs="r-cran-readxl r-cran-haven r-cran-terra r-bioc-biostrings r-bioc-rsamtools r-bioc-variantannotation"
+debs="r-cran-readxl r-cran-haven r-cran-terra r-bioc-biostrings r-bioc-rsamtools r-bioc-variantannotation sound-theme-freedesktop r-bioc-shortread"
 sdists="odfpy==1.4.1 python-docx==1.2.0 python-pptx==1.0.2"
 stamp="$out/.fetched"
 want="$debs | $sdists"

@@ -46,7 +46,7 @@ def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
         "astro",
         "columnar",
         "stats",
-        "audio",
+        "media",
         "sequences",
         "materials",
     }

@@ -27,6 +27,7 @@ _CONTAINERS: dict[str, frozenset[str]] = {
 # extractors that check a file's magic bytes themselves (and say clearly when it is not
 # theirs): chosen by extension even where libmagic knows only "data"
 _OWN_MAGIC = frozenset({"columnar", "statistics", "nifti", "fits", "dicom", "matlab"})
+_GZIP = frozenset({"application/gzip", "application/x-gzip"})
 # readers a crawl names for every file of a dataset it made one family (a Zarr store)
 DATASET_READERS = frozenset({"zarr"})
 TEXT_KINDS = ("text/", "message/")  # what is text whatever else it is
@@ -66,8 +67,9 @@ def readers_for(path: str, mimetype: str | None) -> list[str]:
     if mimetype is None:
         return [e.name for e in content if ext in e.extensions or _named(e, path)]
     by_ext = [e.name for e in content if ext in e.extensions and _compatible(e, mimetype)]
-    # a name glob marks text files (VASP's OUTCAR, vasprun.xml): text or XML it must be
-    textual = mimetype.startswith("text/") or mimetype.endswith("xml")
+    # a name glob marks text files (VASP's OUTCAR, vasprun.xml, reads.fastq.gz): text,
+    # XML, or gzip-compressed text it must be
+    textual = mimetype.startswith("text/") or mimetype.endswith("xml") or mimetype in _GZIP
     by_ext += [e.name for e in content if textual and _named(e, path) and e.name not in by_ext]
     if mimetype == "text/plain" and by_ext:
         return by_ext  # a .csv is text/plain too: the name is more precise here

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import wave
 import zipfile
 from pathlib import Path
@@ -240,3 +241,39 @@ def test_a_zarr_store_is_described_as_zarr_reads_it(tmp_path: Path, zarr_format:
     assert zarr_store(str(root))["attributes"] == {"instrument": "APS-8ID"}
     chunk = next(p for p in (store / "frames").rglob("*") if p.is_file() and p.name[0].isdigit())
     assert zarr_store(str(chunk)) == {"role": "chunk", "key": chunk.name}
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mov"])
+def test_a_video_is_read_from_its_boxes_as_ffmpeg_reads_it(tmp_path: Path, suffix: str) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from tests.truth.research import ffmpeg_truth
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    path = tmp_path / f"clip.{suffix}"
+    subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc=duration=2:size=160x120:rate=10", "-f", "lavfi", "-i",
+         "sine=frequency=440:duration=2", "-c:v", "mpeg4", "-c:a", "aac", "-ac", "2",
+         "-ar", "22050", str(path)],
+        check=True,
+    )  # fmt: skip
+    out = audio(str(path))
+    probe = subprocess.run(
+        [ffmpeg, "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    )
+    size = re.search(r"Video: .*?, (\d+)x(\d+)", probe.stderr)
+    assert size is not None
+    assert (out["width"], out["height"]) == (int(size.group(1)), int(size.group(2)))
+    truth = ffmpeg_truth(path)
+    assert truth is not None
+    assert (out["sample_rate"], out["channels"]) == (truth["sample_rate"], truth["channels"])
+    assert round(out["duration_seconds"], 2) == truth["duration"]
+    assert [t["type"] for t in out["tracks"]] == ["video", "audio"]
+
+    cut = tmp_path / f"cut.{suffix}"
+    cut.write_bytes(path.read_bytes()[:600])  # the movie header cut off
+    with pytest.raises(Exception, match=r"(?i)not an audio format|chunk|header|sync|mp4"):
+        audio(str(cut))

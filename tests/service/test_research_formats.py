@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.service.test_extraction import crawl
 from tests.support import Service, all_documents, by_path
@@ -33,7 +34,7 @@ FORMATS = [
     ("dta", "haven", "statistics"),
     ("sas7bdat", "haven", "statistics"),
     ("mat", "scipy/io/matlab/tests/data/testdouble_7.4", "matlab"),
-    ("wav", "scipy/io/tests/data/test-44100Hz-le-1ch-4bytes.wav", "audio"),
+    ("wav", "scipy/io/tests/data/test-44100Hz-le-1ch-4bytes.wav", "media"),
     ("fa", "Biostrings/extdata/someORF", "sequences"),
     ("vcf", "VariantAnnotation/extdata/ex2", "sequences"),
     ("sam", "Rsamtools/extdata/tiny", "sequences"),
@@ -81,12 +82,13 @@ def test_a_lab_share_of_research_formats_has_no_unknown_file(
     dest.mkdir(parents=True)
     folder = Path(xtr.offload_metadata(dest_path=str(dest), crawl_ids=[cid], format="parquet"))
     source = f"'{folder / cid}/*.parquet'"
-    for con, table in ((duckdb.connect(), source), (xtr.to_duckdb(cid), "files")):
+    connections: list[tuple[Any, str]] = [(duckdb.connect(), source), (xtr.to_duckdb(cid), "files")]
+    for con, table in connections:
         for extractor, column, kind in (
             ("spreadsheet", "sheet_count", "BIGINT"),
             ("dicom", "Rows", "BIGINT"),
             ("nifti", "shape", "BIGINT[]"),
-            ("audio", "duration_seconds", "DOUBLE"),
+            ("media", "duration_seconds", "DOUBLE"),
             ("materials", "elements", "VARCHAR[]"),
             ("columnar", "rows", "BIGINT"),
         ):

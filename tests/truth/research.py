@@ -8,6 +8,7 @@ library's ``wave``, Biopython-free counting by ``grep``-like rules written here)
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -444,7 +445,7 @@ def wav_truth(path: Path) -> Facts | None:
 
 
 def audio_said(doc: dict[str, Any]) -> Facts:
-    md = _md(doc, "audio")
+    md = _md(doc, "media")
     if "format" not in md:
         return {}
     duration = md.get("duration_seconds")
@@ -476,6 +477,15 @@ def fasta_truth(path: Path) -> Facts | None:
     return {"records": len(chunks), "total_length": sum(lengths)}
 
 
+def fastq_truth(path: Path) -> Facts | None:
+    """Four lines a record (the FASTQ definition, no wrapped lines): records and the
+    total of the sequence lines' lengths."""
+    lines = [ln for ln in _text_lines(path) if ln.strip()]
+    if not lines or not lines[0].startswith("@") or len(lines) % 4:
+        return None
+    return {"records": len(lines) // 4, "total_length": sum(len(ln) for ln in lines[1::4])}
+
+
 def vcf_truth(path: Path) -> Facts | None:
     lines = _text_lines(path)
     if not lines or not lines[0].startswith("##fileformat=VCF"):
@@ -500,7 +510,7 @@ def sequences_said(doc: dict[str, Any]) -> Facts:
     if "format" not in md:
         return {}
     out: Facts = {"records": md["records"]}
-    if md["format"] == "FASTA":
+    if md["format"] in ("FASTA", "FASTQ"):
         out["total_length"] = md["total_length"]
     elif md["format"] == "VCF":
         out["samples"] = md["samples"]
@@ -555,4 +565,45 @@ def materials_said(doc: dict[str, Any]) -> Facts:
     return {
         "atoms": md["atoms"],
         "cell_lengths": [round(x, 4) for x in lengths] if lengths else None,
+    }
+
+
+# -- audio and video: ffmpeg (imageio-ffmpeg's static build) --------------------------
+def ffmpeg_truth(path: Path) -> Facts | None:
+    """Duration, sample rate and channels as ``ffmpeg -i`` reports them (its duration
+    is printed rounded to the centisecond)."""
+    import re
+    import subprocess
+
+    import imageio_ffmpeg
+
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stderr
+    duration = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", probe)
+    audio = re.search(r"Audio: .*?, (\d+) Hz, (mono|stereo|(\d+) channels)", probe)
+    if not duration or not audio:
+        return None
+    h, m, sec = duration.groups()
+    channels = {"mono": 1, "stereo": 2}.get(audio.group(2)) or int(audio.group(3))
+    return {
+        "duration": round(int(h) * 3600 + int(m) * 60 + float(sec), 2),
+        "sample_rate": int(audio.group(1)),
+        "channels": channels,
+    }
+
+
+def media_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "media")
+    if "format" not in md:
+        return {}
+    duration = md.get("duration_seconds")
+    return {
+        # as ffmpeg prints it: rounded half up to the centisecond
+        "duration": math.floor((duration + 0.005) * 100) / 100 if duration is not None else None,
+        "sample_rate": md.get("sample_rate"),
+        "channels": md.get("channels"),
     }

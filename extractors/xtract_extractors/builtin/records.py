@@ -241,6 +241,8 @@ def _sequence_format(path: str) -> str:
     "sequences",
     kinds=["sequence"],
     extensions=list(_SEQ_EXT),
+    names=[f"*.{ext}.gz" for ext in _SEQ_EXT],
+    reads_name="name",  # its last resort is the name (a file whose first line is blank)
     mimetypes=["text/x-fasta", "text/x-fastq", "text/x-vcf", "text/x-sam"],
     version="1.0",
     fields={
@@ -398,11 +400,156 @@ def _wave(path: str) -> dict[str, Any] | None:
     }
 
 
+# -- ISO base media files (MP4, MOV, M4A, 3GP): their boxes, never their samples ------
+
+MAX_MOOV = 64 << 20  # a movie header larger than this is not read
+_CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"udta"})
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+    """``(type, payload)`` of the boxes in ``data[start:end]``."""
+    import struct
+
+    end = len(data) if end is None else end
+    at = start
+    while at + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        head = 8
+        if size == 1 and at + 16 <= end:
+            size, head = struct.unpack(">Q", data[at + 8 : at + 16])[0], 16
+        elif size == 0:
+            size = end - at
+        if size < head or at + size > end:
+            return
+        yield kind, data[at + head : at + size]
+        at += size
+
+
+def _moov(path: str) -> bytes | None:
+    """The ``moov`` box of an ISO base media file, found by walking the top-level boxes
+    (their headers only), or None."""
+    import struct
+
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        total = f.tell()
+        at = 0
+        for _ in range(10_000):
+            f.seek(at)
+            head = f.read(16)
+            if len(head) < 8:
+                return None
+            size, kind = struct.unpack(">I4s", head[:8])
+            header = 8
+            if size == 1:
+                size, header = struct.unpack(">Q", head[8:16])[0], 16
+            elif size == 0:
+                size = total - at
+            if size < header:
+                return None
+            if kind == b"moov":
+                if size > MAX_MOOV:
+                    raise ValueError(f"a movie header of {size} bytes (limit {MAX_MOOV})")
+                f.seek(at + header)
+                return f.read(size - header)
+            at += size
+    return None
+
+
+def _child(payload: bytes, kind: bytes) -> bytes | None:
+    return next((p for k, p in _boxes(payload) if k == kind), None)
+
+
+def _timing(full_box: bytes) -> tuple[int, int]:
+    """(timescale, duration) of an ``mvhd`` or ``mdhd`` box (versions 0 and 1)."""
+    import struct
+
+    if full_box[0] == 1:
+        return struct.unpack(">I", full_box[20:24])[0], struct.unpack(">Q", full_box[24:32])[0]
+    return struct.unpack(">II", full_box[12:20])
+
+
+def _track(trak: bytes) -> dict[str, Any]:
+    import struct
+
+    out: dict[str, Any] = {}
+    tkhd = _child(trak, b"tkhd")
+    mdia = _child(trak, b"mdia") or b""
+    hdlr = _child(mdia, b"hdlr")
+    handler = hdlr[8:12].decode("latin-1") if hdlr and len(hdlr) >= 12 else "?"
+    out["type"] = {"vide": "video", "soun": "audio", "text": "text", "sbtl": "subtitles"}.get(
+        handler, handler
+    )
+    mdhd = _child(mdia, b"mdhd")
+    if mdhd:
+        scale, duration = _timing(mdhd)
+        out["duration_seconds"] = duration / scale if scale else None
+    stbl = _child(_child(mdia, b"minf") or b"", b"stbl") or b""
+    stsd = _child(stbl, b"stsd")
+    if stsd and len(stsd) >= 16:
+        entry = stsd[8:]  # version, flags, entry count; then the first sample entry
+        out["codec"] = entry[4:8].decode("latin-1").strip()
+        if out["type"] == "audio" and len(entry) >= 36:
+            out["channels"] = struct.unpack(">H", entry[24:26])[0]
+            out["sample_rate"] = struct.unpack(">I", entry[32:36])[0] >> 16
+        if out["type"] == "video" and len(entry) >= 36:
+            out["width"], out["height"] = struct.unpack(">HH", entry[32:36])
+    if tkhd and out["type"] == "video" and "width" not in out and len(tkhd) >= 8:
+        w, h = struct.unpack(">II", tkhd[-8:])
+        out["width"], out["height"] = w >> 16, h >> 16
+    return out
+
+
+def _iso_media(path: str) -> dict[str, Any] | None:
+    """Duration and tracks (type, codec, duration, size or channels and rate) of an
+    MP4/MOV file from its ``moov`` box, or None when it has none."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[4:8] not in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return None
+    moov = _moov(path)
+    if moov is None:
+        return None
+    brand = head[8:12].decode("latin-1").strip() if head[4:8] == b"ftyp" else None
+    mvhd = _child(moov, b"mvhd")
+    scale, duration = _timing(mvhd) if mvhd else (0, 0)
+    tracks = [_track(p) for k, p in _boxes(moov) if k == b"trak"][:100]
+    video = next((t for t in tracks if t["type"] == "video"), None)
+    sound = next((t for t in tracks if t["type"] == "audio"), None)
+    out: dict[str, Any] = {
+        "format": "ISO media" + (f" ({brand})" if brand else ""),
+        "duration_seconds": duration / scale if scale else None,
+        "tracks": tracks,
+    }
+    if video:
+        out.update(width=video.get("width"), height=video.get("height"), codec=video.get("codec"))
+    if sound:
+        out.update(channels=sound.get("channels"), sample_rate=sound.get("sample_rate"))
+        out.setdefault("codec", sound.get("codec"))
+    return out
+
+
 @extractor(
-    "audio",
+    "media",
     kinds=["media"],
-    extensions=["wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "aac", "aiff", "aif", "wma"],
-    mimetypes=["audio/*"],
+    extensions=[
+        "wav",
+        "mp3",
+        "flac",
+        "ogg",
+        "oga",
+        "opus",
+        "m4a",
+        "aac",
+        "aiff",
+        "aif",
+        "wma",
+        "mp4",
+        "m4v",
+        "mov",
+        "3gp",
+    ],
+    mimetypes=["audio/*", "video/mp4", "video/quicktime", "video/3gpp"],
     version="1.0",
     fields={
         "format": "string",
@@ -411,14 +558,20 @@ def _wave(path: str) -> dict[str, Any] | None:
         "channels": "int64",
         "bitrate": "int64",
         "codec": "string",
+        "width": "int64",
+        "height": "int64",
     },
-    family="audio",
+    family="media",
 )
 @param("max_tags", int, default=100, high=10_000, desc="tag names listed")
 def audio(path: str, max_tags: int = 100) -> dict[str, Any]:
     """Duration, codec, sample rate, channels, bit rate and the tags' names (and title,
-    artist, album) of an audio file, from its headers."""
-    mutagen = need("mutagen", "audio")
+    artist, album) of an audio file; duration and tracks (codec, size, channels, rate)
+    of an MP4 or MOV video; from their headers."""
+    iso = _iso_media(path)
+    if iso is not None and any(t["type"] == "video" for t in iso["tracks"]):
+        return {k: v for k, v in iso.items() if v is not None}
+    mutagen = need("mutagen", "media")
     pcm = _wave(path)
     if pcm is not None and pcm["format"] != "WAVE":
         return pcm  # RIFX and RF64: mutagen does not read them
