@@ -266,3 +266,15 @@ def test_the_first_member_of_each_type_is_read_in_a_folder_of_our_own(tmp_path: 
     assert [f["name"] for f in inner["pkg/a.py"]["python"]["functions"]] == ["first"]
     assert inner["../../escape.csv"]["tabular"]["rows"] == 2
     assert not (tmp_path.parent / "escape.csv").exists()
+
+
+def test_text_that_libmagic_takes_for_a_plotter_language_keeps_its_name(tmp_path: Path) -> None:
+    """libmagic calls any text starting ``PA`` HP-GL (moto's ``utils.py``: ``PAGINATION_
+    MODEL = {``); a text format's extension refines that guess, as it refines others."""
+    from xtract_extractors.builtin.filetype import detect
+
+    path = tmp_path / "utils.py"
+    path.write_text('PAGINATION_MODEL = {\n    "list_things": {"limit_default": 10},\n}\n')
+    found = detect(path.read_bytes(), name=str(path))
+    assert found["magic_mimetype"].lower() == "application/vnd.hp-hpgl"
+    assert found["mimetype"] == "text/x-python" and found["detected_by"] == "extension"

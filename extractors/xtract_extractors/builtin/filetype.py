@@ -136,6 +136,7 @@ _TEXT_GUESSES = frozenset(
         "text/xml",
         "application/xml",
         "text/html",
+        "application/vnd.hp-HPGL",  # any text starting "PA" (a Python `PAGINATION = {`)
     }
 )
 
