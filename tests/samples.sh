@@ -9,7 +9,7 @@ set -euo pipefail
 pip=${1:-pip}
 out=.cache/samples
 debs="r-cran-readxl r-cran-haven r-cran-terra r-bioc-biostrings r-bioc-rsamtools r-bioc-variantannotation sound-theme-freedesktop r-bioc-shortread"
-sdists="odfpy==1.4.1 python-docx==1.2.0 python-pptx==1.0.2"
+sdists="odfpy==1.4.1 python-docx==1.2.0 python-pptx==1.0.2 zarr==2.18.3"
 stamp="$out/.fetched"
 want="$debs | $sdists"
 [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && exit 0

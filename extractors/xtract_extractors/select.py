@@ -67,9 +67,11 @@ def readers_for(path: str, mimetype: str | None) -> list[str]:
     if mimetype is None:
         return [e.name for e in content if ext in e.extensions or _named(e, path)]
     by_ext = [e.name for e in content if ext in e.extensions and _compatible(e, mimetype)]
-    # a name glob marks text files (VASP's OUTCAR, vasprun.xml, reads.fastq.gz): text,
-    # XML, or gzip-compressed text it must be
-    textual = mimetype.startswith("text/") or mimetype.endswith("xml") or mimetype in _GZIP
+    # a name glob marks text files (VASP's OUTCAR, vasprun.xml, Zarr's .zarray,
+    # reads.fastq.gz): text, XML, JSON, or gzip-compressed text it must be
+    textual = (
+        mimetype.startswith("text/") or mimetype.endswith(("xml", "json")) or mimetype in _GZIP
+    )
     by_ext += [e.name for e in content if textual and _named(e, path) and e.name not in by_ext]
     if mimetype == "text/plain" and by_ext:
         return by_ext  # a .csv is text/plain too: the name is more precise here

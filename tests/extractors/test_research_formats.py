@@ -277,3 +277,31 @@ def test_a_video_is_read_from_its_boxes_as_ffmpeg_reads_it(tmp_path: Path, suffi
     cut.write_bytes(path.read_bytes()[:600])  # the movie header cut off
     with pytest.raises(Exception, match=r"(?i)not an audio format|chunk|header|sync|mp4"):
         audio(str(cut))
+
+
+def test_an_ome_tiff_gives_its_channels_and_pixel_sizes(tmp_path: Path) -> None:
+    import numpy as np
+    import tifffile
+
+    from xtract_extractors.builtin.imaging import tiff
+
+    path = tmp_path / "cells.ome.tif"
+    tifffile.imwrite(
+        path,
+        np.zeros((2, 16, 24), dtype="uint16"),
+        ome=True,
+        metadata={
+            "axes": "CYX",
+            "PhysicalSizeX": 0.25,
+            "PhysicalSizeY": 0.5,
+            "Channel": {"Name": ["DAPI", "GFP"]},
+        },
+    )
+    out = tiff(str(path))
+    with tifffile.TiffFile(path) as tif:  # the reference: tifffile's own OME-XML reading
+        ome = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]["Pixels"]
+    (image,) = out["ome_metadata"]["images"]
+    assert out["ome"] is True and out["series"][0]["shape"] == [2, 16, 24]
+    assert float(image["pixels"]["PhysicalSizeX"]) == ome["PhysicalSizeX"]
+    assert float(image["pixels"]["PhysicalSizeY"]) == ome["PhysicalSizeY"]
+    assert [c["Name"] for c in image["channels"]] == [c["Name"] for c in ome["Channel"]]

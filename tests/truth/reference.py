@@ -717,6 +717,13 @@ KINDS = [
         r.ffmpeg_truth,
         r.media_said,
     ),
+    Kind(
+        "zarr arrays",
+        "zarr",
+        r.zarr_arrays,
+        r.zarr_truth,
+        r.zarr_said,
+    ),
     Kind("cif", "materials", lambda: r.samples("cif"), r.cif_truth, r.materials_said),
     Kind(
         "vasp",

@@ -607,3 +607,27 @@ def media_said(doc: dict[str, Any]) -> Facts:
         "sample_rate": md.get("sample_rate"),
         "channels": md.get("channels"),
     }
+
+
+# -- Zarr: zarr-python reading the array (its sdist's compatibility fixtures) ---------
+def zarr_arrays() -> list[Path]:
+    """The ``.zarray`` files of the fixtures (a dot file has no suffix to index by)."""
+    found = [p for p in corpus.files_of("", n=1 << 30, where="/fixture/") if p.name == ".zarray"]
+    n = corpus.PER_KIND
+    step = max(1, len(found) // n) if found else 1
+    return found[::step][:n]
+
+
+def zarr_truth(path: Path) -> Facts | None:
+    import zarr
+
+    try:
+        array: Any = zarr.open_array(str(path.parent), mode="r", zarr_format=2)
+        return {"shape": list(array.shape), "chunks": list(array.chunks)}
+    except Exception:  # a codec this zarr does not know
+        return None
+
+
+def zarr_said(doc: dict[str, Any]) -> Facts:
+    md = _md(doc, "zarr")
+    return {"shape": md.get("shape"), "chunks": md.get("chunks")} if md else {}

@@ -75,7 +75,7 @@ def _n5_array(meta: dict[str, Any]) -> dict[str, Any]:
 @extractor(
     "zarr",
     kinds=["hierarchical"],
-    extensions=["zarray", "zgroup", "zattrs"],
+    names=[".zarray", ".zgroup", ".zattrs"],  # dot files: no extension to go by
     mimetypes=["application/x-zarr"],
     version="1.0",
     fields={
