@@ -299,7 +299,7 @@ def test_an_ome_tiff_gives_its_channels_and_pixel_sizes(tmp_path: Path) -> None:
     )
     out = tiff(str(path))
     with tifffile.TiffFile(path) as tif:  # the reference: tifffile's own OME-XML reading
-        ome = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]["Pixels"]
+        ome = tifffile.xml2dict(tif.ome_metadata or "")["OME"]["Image"]["Pixels"]
     (image,) = out["ome_metadata"]["images"]
     assert out["ome"] is True and out["series"][0]["shape"] == [2, 16, 24]
     assert float(image["pixels"]["PhysicalSizeX"]) == ome["PhysicalSizeX"]
