@@ -305,3 +305,26 @@ def test_an_ome_tiff_gives_its_channels_and_pixel_sizes(tmp_path: Path) -> None:
     assert float(image["pixels"]["PhysicalSizeX"]) == ome["PhysicalSizeX"]
     assert float(image["pixels"]["PhysicalSizeY"]) == ome["PhysicalSizeY"]
     assert [c["Name"] for c in image["channels"]] == [c["Name"] for c in ome["Channel"]]
+
+
+def test_hostile_office_packages_get_clear_errors(tmp_path: Path) -> None:
+    """Entities in a document part, and a part that inflates past the bound: each a
+    clear error, nothing expanded, nothing read whole."""
+    from xtract_extractors.builtin import office as office_module
+
+    laughs = tmp_path / "laughs.docx"
+    with zipfile.ZipFile(laughs, "w") as z:
+        z.writestr(
+            "word/document.xml",
+            '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><d>&b;</d>',
+        )
+    with pytest.raises(Exception, match=r"(?i)entit|dtd"):
+        office(str(laughs))
+
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"<d>" + b" " * (office_module.MAX_DOC_XML + 1) + b"</d>")
+    assert bomb.stat().st_size < 1 << 20  # small on disk, large inflated
+    with pytest.raises(ValueError, match="inflates to"):
+        office(str(bomb))

@@ -28,7 +28,8 @@ _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _DRAW = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}"
 _OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
-MAX_DOC_XML = 256 << 20  # a document part inflating past this is not read
+MAX_DOC_XML = 64 << 20  # a document part inflating past this is not read (a DOM of it
+# takes several times its size, within the extractor process's memory limit)
 MAX_LISTED = 500  # headings, tables, slides and media listed
 
 
