@@ -93,7 +93,8 @@ def plan(
     bytes agree), the readers of the detected type, restricted to ``only`` if given,
     plus ``add``."""
     if suggested in DATASET_READERS:  # a store's files: its reader alone (chunks too)
-        return list(dict.fromkeys([suggested, *add]))
+        alone = [suggested] if only is None or suggested in set(only) else []
+        return list(dict.fromkeys([*alone, *add]))
     names = readers_for(path, mimetype)
     if suggested and suggested not in names and suggested != "filetype":
         from .registry import get

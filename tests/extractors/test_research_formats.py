@@ -328,3 +328,14 @@ def test_hostile_office_packages_get_clear_errors(tmp_path: Path) -> None:
     assert bomb.stat().st_size < 1 << 20  # small on disk, large inflated
     with pytest.raises(ValueError, match="inflates to"):
         office(str(bomb))
+
+
+def test_a_store_file_is_read_by_its_store_reader_alone_unless_only_excludes_it() -> None:
+    from xtract_extractors.select import plan
+
+    chunk = "/data/scan.zarr/frames/0.0"
+    assert plan(chunk, "application/gzip", suggested="zarr") == ["zarr"]
+    assert plan(chunk, "application/gzip", suggested="zarr", only=["tabular"]) == []
+    assert plan(chunk, "application/gzip", suggested="zarr", only=[], add=["x"]) == ["x"]
+    # no store: a gzip file is read as one
+    assert plan("/data/a.gz", "application/gzip") == ["compressed"]
