@@ -10,8 +10,9 @@ pip=${1:-pip}
 out=.cache/samples
 debs="r-cran-readxl r-cran-haven r-cran-terra r-bioc-biostrings r-bioc-rsamtools r-bioc-variantannotation sound-theme-freedesktop r-bioc-shortread"
 sdists="odfpy==1.4.1 python-docx==1.2.0 python-pptx==1.0.2 zarr==2.18.3"
+media_sdists="moviepy==2.2.1"  # of its 58 MB, only its one video (a real MP4) is kept
 stamp="$out/.fetched"
-want="$debs | $sdists"
+want="$debs | $sdists | $media_sdists"
 [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && exit 0
 rm -rf "$out" && mkdir -p "$out/deb" "$out/sdist"
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
@@ -28,6 +29,10 @@ fi
 "$pip" download --quiet --no-deps --no-binary :all: -d "$tmp/sdist" $sdists
 for archive in "$tmp"/sdist/*.tar.gz; do
     tar -xzf "$archive" -C "$out/sdist"
+done
+"$pip" download --quiet --no-deps --no-binary :all: -d "$tmp/media" $media_sdists
+for archive in "$tmp"/media/*.tar.gz; do
+    tar -xzf "$archive" -C "$out/sdist" --wildcards '*.mp4'
 done
 [ "$complete" = yes ] && echo "$want" > "$stamp"
 exit 0

@@ -717,6 +717,7 @@ KINDS = [
         r.ffmpeg_truth,
         r.media_said,
     ),
+    Kind("mp4 video", "media", lambda: r.samples("mp4", "mov"), r.ffmpeg_truth, r.media_said),
     Kind(
         "zarr arrays",
         "zarr",

@@ -585,15 +585,17 @@ def ffmpeg_truth(path: Path) -> Facts | None:
     ).stderr
     duration = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", probe)
     audio = re.search(r"Audio: .*?, (\d+) Hz, (mono|stereo|(\d+) channels)", probe)
-    if not duration or not audio:
+    video = re.search(r"Video: [^\n]*?, (\d+)x(\d+)", probe)
+    if not duration or not (audio or video):
         return None
     h, m, sec = duration.groups()
-    channels = {"mono": 1, "stereo": 2}.get(audio.group(2)) or int(audio.group(3))
-    return {
-        "duration": round(int(h) * 3600 + int(m) * 60 + float(sec), 2),
-        "sample_rate": int(audio.group(1)),
-        "channels": channels,
-    }
+    out: Facts = {"duration": round(int(h) * 3600 + int(m) * 60 + float(sec), 2)}
+    if audio:
+        out["sample_rate"] = int(audio.group(1))
+        out["channels"] = {"mono": 1, "stereo": 2}.get(audio.group(2)) or int(audio.group(3))
+    if video:
+        out["width"], out["height"] = int(video.group(1)), int(video.group(2))
+    return out
 
 
 def media_said(doc: dict[str, Any]) -> Facts:
@@ -606,6 +608,8 @@ def media_said(doc: dict[str, Any]) -> Facts:
         "duration": math.floor((duration + 0.005) * 100) / 100 if duration is not None else None,
         "sample_rate": md.get("sample_rate"),
         "channels": md.get("channels"),
+        "width": md.get("width"),
+        "height": md.get("height"),
     }
 
 
