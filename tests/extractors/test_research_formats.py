@@ -339,3 +339,38 @@ def test_a_store_file_is_read_by_its_store_reader_alone_unless_only_excludes_it(
     assert plan(chunk, "application/gzip", suggested="zarr", only=[], add=["x"]) == ["x"]
     # no store: a gzip file is read as one
     assert plan("/data/a.gz", "application/gzip") == ["compressed"]
+
+
+def test_an_n5_array_is_described_in_c_order(tmp_path: Path) -> None:
+    """N5 lists the fastest-varying dimension first (the N5 specification); the
+    extractor gives shapes as Zarr and NumPy do, slowest first."""
+    from xtract_extractors.builtin.chunked import zarr_store
+
+    root = tmp_path / "volume.n5"
+    (root / "raw" / "0").mkdir(parents=True)
+    (root / "attributes.json").write_text(json.dumps({"n5": "2.5.1", "resolution": [4, 4, 40]}))
+    (root / "raw" / "attributes.json").write_text(
+        json.dumps(
+            {
+                "dimensions": [640, 480, 12],
+                "blockSize": [64, 64, 1],
+                "dataType": "uint8",
+                "compression": {"type": "gzip", "level": 5},
+            }
+        )
+    )
+    (root / "raw" / "0" / "0").write_bytes(b"\0" * 16)
+    array = zarr_store(str(root / "raw" / "attributes.json"))
+    assert (array["role"], array["shape"], array["chunks"]) == (
+        "array",
+        [12, 480, 640],
+        [1, 64, 64],
+    )
+    assert array["compressor"] == {"type": "gzip", "level": 5}
+    group = zarr_store(str(root / "attributes.json"))
+    assert group == {
+        "role": "group",
+        "format": "N5",
+        "attributes": {"n5": "2.5.1", "resolution": [4, 4, 40]},
+    }
+    assert zarr_store(str(root / "raw" / "0" / "0")) == {"role": "chunk", "key": "0"}
