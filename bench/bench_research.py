@@ -84,7 +84,8 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with IsolatedRunner(time_limit=60) as runner:
         for kind, (name, suffixes, reference, extra) in KINDS.items():
-            files = corpus.files_of(*suffixes, n=args.per_kind)
+            where = "/haven/" if kind == "spss/stata/sas" else ""  # not IDL save files
+            files = corpus.files_of(*suffixes, n=args.per_kind, where=where)
             if not files:
                 continue
             fn = get(name).fn
