@@ -374,3 +374,22 @@ def test_an_n5_array_is_described_in_c_order(tmp_path: Path) -> None:
         "attributes": {"n5": "2.5.1", "resolution": [4, 4, 40]},
     }
     assert zarr_store(str(root / "raw" / "0" / "0")) == {"role": "chunk", "key": "0"}
+
+
+def test_a_camera_image_gives_its_xmp(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from xtract_extractors.builtin.images import images
+
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="MicroscopeCam 2.1" '
+        b'xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
+    )
+    Image.new("RGB", (8, 8)).save(tmp_path / "cell.jpg", xmp=xmp)
+    Image.new("RGB", (8, 8)).save(tmp_path / "plain.png")
+    out = images(str(tmp_path / "cell.jpg"))
+    assert out["xmp"] == {"CreatorTool": "MicroscopeCam 2.1", "Rating": "4"}
+    plain = images(str(tmp_path / "plain.png"))
+    assert "xmp" not in plain and "step_errors" not in plain

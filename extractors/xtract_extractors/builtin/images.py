@@ -73,12 +73,12 @@ def _exif(im: Any) -> dict[str, Any]:
         "image/x-xpixmap",
         "image/x-xpmi",
     ],
-    version="1.1",
+    version="1.2",
     family="images",
 )
 @param("mean_colour", bool, default=True, desc="compute the mean colour (decodes the image)")
 def images(path: str, mean_colour: bool = True) -> dict[str, Any]:
-    """Format, width, height, mode, EXIF and mean colour of an image."""
+    """Format, width, height, mode, EXIF, XMP and mean colour of an image."""
     image = need("PIL.Image", "images")
     stat = need("PIL.ImageStat", "images")
     with image.open(path) as im:
@@ -92,11 +92,37 @@ def images(path: str, mean_colour: bool = True) -> dict[str, Any]:
         exif = step(out, "exif", _exif, im)
         if exif:
             out["exif"] = exif
+        xmp = step(out, "xmp", _xmp, im)
+        if xmp:
+            out["xmp"] = xmp
         if mean_colour:  # decoding the pixels can fail where the header read
             colour = step(out, "mean_colour", _mean_colour, im, stat)
             if colour is not None:
                 out["mean_colour"] = colour
     return out
+
+
+def _xmp(im: Any) -> dict[str, Any]:
+    """An image's XMP packet (JPEG, PNG, TIFF, WebP), as Pillow parses it with
+    defusedxml: its namespaces' properties, bounded (camera and editing software,
+    ratings, creator, rights, title, keywords...)."""
+    if not hasattr(im, "getxmp"):
+        return {}
+    found = im.getxmp()
+    meta = found.get("xmpmeta", {}) if isinstance(found, dict) else {}
+    rdf = meta.get("RDF", {}) if isinstance(meta, dict) else {}
+    described = rdf.get("Description", {}) if isinstance(rdf, dict) else {}
+    if isinstance(described, list):  # one Description per namespace
+        merged: dict[str, Any] = {}
+        for d in described:
+            if isinstance(d, dict):
+                merged.update(d)
+        described = merged
+    if not isinstance(described, dict):
+        return {}
+    return {
+        str(k): jsonable(v, max_items=20, max_chars=300) for k, v in list(described.items())[:100]
+    }
 
 
 def _mean_colour(im: Any, stat: Any) -> list[float]:
