@@ -682,7 +682,13 @@ KINDS = [
     Kind("odt/odp", "office", lambda: r.samples("odt", "odp"), r.odf_text_truth, r.office_said),
     Kind("tiff", "tiff", lambda: r.samples("tif", "tiff"), r.tiff_truth, r.tiff_said),
     Kind("dicom", "dicom", lambda: r.samples("dcm"), r.dicom_truth, r.dicom_said),
-    Kind("nifti", "nifti", lambda: r.samples("nii"), r.nifti_truth, r.nifti_said),
+    Kind(
+        "nifti",
+        "nifti",
+        lambda: r.samples("nii") + r.samples("gz", where=".nii.gz"),
+        r.nifti_truth,
+        r.nifti_said,
+    ),
     Kind("fits", "fits", lambda: r.samples("fits", "fit", "fts"), r.fits_truth, r.fits_said),
     Kind(
         "parquet/feather/orc",

@@ -236,6 +236,8 @@ def dicom(path: str) -> dict[str, Any]:
     "nifti",
     kinds=["image"],
     extensions=["nii"],
+    names=["*.nii.gz"],  # nibabel reads the header through the compression
+    reads_name="name",  # nibabel picks its reader by the name's extensions
     mimetypes=["image/x.nifti", "image/x-nifti"],
     version="1.0",
     fields={
