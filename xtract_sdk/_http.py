@@ -149,6 +149,20 @@ class HttpCore:
         """The decoded JSON answer; an :class:`~xtract_sdk.errors.XtractError` subclass
         for an error answer or an unreachable service. A 401 after a Globus login gets
         the access token refreshed and the request sent once more."""
+        resp = self._answered(method, path, json)
+        if not resp.content:
+            return None
+        try:
+            return _loads(resp.content)
+        except ValueError:
+            raise self._not_xtract(resp) from None
+
+    def content(self, path: str) -> bytes:
+        """The bytes a GET answers (a Parquet part, say), errors as :meth:`request`'s."""
+        return bytes(self._answered("GET", path, None).content)
+
+    def _answered(self, method: str, path: str, json: Any) -> requests.Response:
+        """The answer to a request that succeeded (retried, refreshed as need be)."""
         resp = self._send(method, path, json)
         for wait in _RETRY_WAITS:  # refused for work running at once: it passes
             if resp.status_code != 429 or not _retry_after(resp):
@@ -168,12 +182,7 @@ class HttpCore:
             except (ValueError, KeyError, TypeError):
                 raise self._not_xtract(resp) from None
             raise error_for_status(resp.status_code, message, code)
-        if not resp.content:
-            return None
-        try:
-            return _loads(resp.content)
-        except ValueError:
-            raise self._not_xtract(resp) from None
+        return resp
 
     def _not_xtract(self, resp: requests.Response) -> ServiceUnavailableError:
         kind = resp.headers.get("Content-Type", "no content type").split(";")[0]

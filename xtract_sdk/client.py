@@ -410,6 +410,19 @@ class XtractClient:
                 break
         return out if limit is None else out[:limit]
 
+    def index_status(self, crawl_id: str) -> dict[str, Any]:
+        """The crawl's metadata index: ``{parts: [{name, rows, bytes}], rows, pending,
+        current_rows_sql}`` (``pending``: documents wait to be indexed)."""
+        return self.http.answer("GET", f"/v1/crawls/{path_id(crawl_id)}/index")
+
+    def index_part(self, crawl_id: str, name: str) -> bytes:
+        """One Parquet part of the crawl's metadata index."""
+        return self.http.content(f"/v1/crawls/{path_id(crawl_id)}/index/{path_id(name)}")
+
+    def rebuild_index(self, crawl_id: str) -> dict[str, Any]:
+        """Have the service write the crawl's index anew from its documents."""
+        return self.http.answer("POST", f"/v1/crawls/{path_id(crawl_id)}/index/rebuild")
+
     def list_extractors(self) -> list[dict[str, Any]]:
         """The extractors the service runs, with their parameters."""
         found: list[dict[str, Any]] = self.http.request("GET", "/v1/extractors")["extractors"]

@@ -23,6 +23,7 @@ from xtract_service.api.routes import (
     events,
     extraction,
     health,
+    index,
     legacy,
     me,
     offload,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, supervise: bool = True) -> F
     app.include_router(me.router)
     app.include_router(crawls.router)
     app.include_router(extraction.router)
+    app.include_router(index.router)
     app.include_router(endpoints.router)
     app.include_router(offload.router)
     app.include_router(events.router)

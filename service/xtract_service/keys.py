@@ -62,6 +62,8 @@ CRAWL_WAKE = f"{PREFIX}:crawls:wake"
 _doc("crawls:active", "set", "crawls with directories still to list")
 XTRACT_ACTIVE = f"{PREFIX}:xtracts:active"
 _doc("xtracts:active", "set", "crawls with an extraction running")
+INDEX_PENDING = f"{PREFIX}:index:pending"
+_doc("index:pending", "set", "crawls with documents the metadata index has not taken yet")
 OFFLOAD_JOBS = f"{PREFIX}:offloads:jobs"
 _doc("offloads:jobs", "stream, group `offloaders`", "offload ids to run")
 WEBHOOK_OUTBOX = f"{PREFIX}:webhooks:outbox"
@@ -254,6 +256,12 @@ def document_at(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{crawl_id}:docat"
 
 
+@_key("crawl:{id}:mdindex:lock", "string with a TTL")
+def metadata_index_lock(crawl_id: str) -> str:
+    """the metadata indexer that appends to the crawl's index now (its name)"""
+    return f"{PREFIX}:crawl:{crawl_id}:mdindex:lock"
+
+
 @_key("owner:{owner}:content", "hash")
 def content(owner: str) -> str:
     """`<content id> <extractor>@<version>` -> `{path, result}`: an extractor's answer for
@@ -372,6 +380,7 @@ def of_crawl(crawl_id: str) -> list[str]:
             family_state,
             results,
             document_at,
+            metadata_index_lock,
             crawl_offloads,
             webhooks,
             webhook_secrets,

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 # each worker role, and what it runs (one loop per process)
-ROLES = ("crawl", "orchestrator", "offload", "webhooks", "retention")
+ROLES = ("crawl", "orchestrator", "offload", "webhooks", "retention", "indexer")
 API = "api"  # the API process (``python -m xtract_service.app``, on the supervisor's socket)
 
 
@@ -60,6 +60,10 @@ def make_worker(role: str, r: redis.Redis, settings: Settings) -> Loop:
             timeout=settings.webhook_timeout,
             tries=settings.webhook_tries,
         )
+    if role == "indexer":
+        from xtract_service.extraction.index import Indexer
+
+        return Indexer(r, settings)
     if role == "retention":
         from xtract_service.retention import Sweeper
 
@@ -124,7 +128,7 @@ def service_roles(settings: Settings) -> list[str]:
         ["crawl"] * settings.crawl_workers
         + ["orchestrator"] * settings.orchestrators
         + ["offload"] * settings.offloaders
-        + ["webhooks"]
+        + ["webhooks", "indexer"]
         + (["retention"] if settings.retention_days > 0 else [])
     )
 

@@ -52,15 +52,17 @@ def forget_crawl(r: redis.Redis, crawl_id: str, settings: Settings) -> None:
     pipe.delete(*keys.of_crawl(crawl_id), *(k for oid in oids for k in keys.of_offload(oid)))
     pipe.srem(keys.ACTIVE, crawl_id)
     pipe.srem(keys.XTRACT_ACTIVE, crawl_id)
+    pipe.srem(keys.INDEX_PENDING, crawl_id)
     if owner:
         pipe.zrem(keys.owner_crawls(owner), crawl_id)
         if number(run.get("bytes")):
             pipe.hincrby(keys.owner_usage(owner), "metadata_bytes", -number(run["bytes"]))
     pipe.execute()
     home = service_home(settings)
-    for folder in [os.path.join(home, "metadata", crawl_id)] + [
-        os.path.join(home, "offloads", oid) for oid in oids
-    ]:
+    for folder in [
+        os.path.join(home, "metadata", crawl_id),
+        os.path.join(home, "index", crawl_id),
+    ] + [os.path.join(home, "offloads", oid) for oid in oids]:
         shutil.rmtree(folder, ignore_errors=True)  # never follows links out
 
 

@@ -138,7 +138,10 @@ class ExtractionResults:
             keys.xtract_rates(crawl_id),
             keys.xtract_error_kinds(crawl_id),
         ]
-        return {text(x) for x in self._record(keys=k, args=args)}
+        recorded = {text(x) for x in self._record(keys=k, args=args)}
+        if recorded:  # the metadata index takes them next (extraction/index.py)
+            self.r.sadd(keys.INDEX_PENDING, crawl_id)
+        return recorded
 
     def documents_of(self, crawl_id: str, family_ids: list[str]) -> dict[str, Document]:
         """The current document of each of these families that has one (two round

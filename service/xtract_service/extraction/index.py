@@ -1,0 +1,274 @@
+"""The metadata index: each crawl's documents as Parquet parts, appended as documents are
+recorded, so a question about the metadata reads a few column files instead of every
+document one by one.
+
+Where: ``{home}/index/{crawl_id}/``, parts ``part-00001.parquet``, ... and a
+``manifest.json`` naming them with the results-stream cursor they reach. Each part has
+the Parquet export's schema (``xtract_sdk.tables``: typed file columns, a struct per
+extractor with its declared fields, ``errors``, ``metadata_json``) plus ``extracted_at``,
+so a family retried later supersedes its earlier rows: readers keep, per family, the
+rows of its newest document (:data:`CURRENT_ROWS`).
+
+Why Parquet parts and not a DuckDB file: parts are written whole or not at all (a
+temporary file renamed), read by any tool without a lock, served as they are to the SDK
+(which runs the caller's SQL in the caller's own DuckDB: nothing a caller sends runs in
+the service), and the same bytes an export copies; a DuckDB file would need one
+writer's lock for readers and writers alike.
+
+Who writes: the ``indexer`` role (one process). Recording a batch of documents marks
+the crawl pending (``keys.INDEX_PENDING``); the indexer takes a pending crawl (its
+lock held), reads the documents after the manifest's cursor, writes them as the next
+part, then writes the manifest. A writer killed between the part and the manifest
+leaves a part the manifest does not name: the next write reuses that name and replaces
+it, so nothing is doubled; nothing is lost either, since the cursor only moves with
+the manifest. Small parts are merged once there are :data:`MERGE_AFTER` of them.
+The documents stay the record: ``rebuild`` deletes a crawl's index and writes it anew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+
+from xtract_extractors.kinds import declared_fields
+from xtract_extractors.safepath import Roots, opened, read_in, write_file
+from xtract_sdk.records import items_of
+from xtract_sdk.tables import FIELDS, parquet_table
+from xtract_service import keys
+from xtract_service.access import own_folder
+from xtract_service.errors import Conflict, NotFound
+from xtract_service.extraction.results import ExtractionResults
+from xtract_service.settings import Settings
+from xtract_service.streams import Cursor, Loop
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+ROWS_PER_PART = 100_000  # file rows read into one part at most
+MERGE_AFTER = 16  # parts before the small ones are merged into one
+SMALL_PART = 20_000  # rows: a part below this is merged
+LOCK_SECONDS = 120
+# the rows of each family's newest document, as a view over the parts (DuckDB SQL);
+# ``{parts}`` is a list literal of the part paths
+CURRENT_ROWS = (
+    "SELECT * EXCLUDE (extracted_at, _newest) FROM ("
+    "SELECT *, max(extracted_at) OVER (PARTITION BY family_id) AS _newest "
+    "FROM read_parquet({parts}, union_by_name = true)) "
+    "WHERE extracted_at IS NOT DISTINCT FROM _newest"
+)
+
+
+def index_folder(settings: Settings, crawl_id: str) -> tuple[str, str]:
+    """``(folder, root)`` of a crawl's index in the service's home."""
+    return own_folder(settings, "index", crawl_id)
+
+
+def export_fields() -> dict[str, dict[str, str]]:
+    """The typed fields of the index and the Parquet export: the built-in table and
+    what every installed extractor declares."""
+    return {**FIELDS, **declared_fields()}
+
+
+def read_manifest(settings: Settings, crawl_id: str) -> dict[str, Any]:
+    """The crawl's manifest (``{cursor, parts: [{name, rows, bytes}], rows}``); an
+    empty one where nothing is indexed yet."""
+    folder, root = index_folder(settings, crawl_id)
+    try:
+        with opened(Roots([root]).open_dir(folder)) as fd:
+            manifest: dict[str, Any] = json.loads(read_in(fd, MANIFEST))
+            return manifest
+    except FileNotFoundError:
+        return {"cursor": str(Cursor()), "parts": [], "rows": 0}
+
+
+def _rows(docs: list[dict[str, Any]], crawl_id: str, fields: dict[str, Any]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    items = []
+    versions = []
+    for doc in docs:
+        for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)}):
+            items.append(item)
+            versions.append(doc.get("extracted_at"))
+    table = parquet_table(items, fields)
+    table = table.append_column("extracted_at", pa.array(versions, pa.float64()))
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")  # type: ignore[no-untyped-call]
+    return buf.getvalue()
+
+
+class Index:
+    """One crawl's index: appending, merging, rebuilding (the caller holds the lock)."""
+
+    def __init__(self, r: redis.Redis, settings: Settings, crawl_id: str) -> None:
+        self.r = r
+        self.settings = settings
+        self.crawl_id = crawl_id
+        self.results = ExtractionResults(r)
+        self.folder, self.root = index_folder(settings, crawl_id)
+
+    def _open(self) -> int:
+        return Roots([self.root]).open_dir(self.folder, create=True)
+
+    def append(self, limit: int = ROWS_PER_PART) -> int:
+        """Index the documents recorded after the manifest's cursor (up to about
+        ``limit`` file rows); returns the rows written (0: nothing new)."""
+        manifest = read_manifest(self.settings, self.crawl_id)
+        cursor = Cursor.parse(manifest["cursor"])
+        docs: list[dict[str, Any]] = []
+        rows = 0
+        for after, doc in self.results.read(self.crawl_id, cursor, scan=64):
+            docs.append(dict(doc))
+            rows += len(doc.get("files", []))
+            cursor = after
+            if rows >= limit:
+                break
+        if not docs:
+            return 0
+        data = _rows(docs, self.crawl_id, export_fields())
+        name = f"part-{len(manifest['parts']) + 1:05d}.parquet"
+        with opened(self._open()) as fd:
+            write_file(fd, name, data)  # whole or not at all; an orphan of this name is replaced
+            manifest["parts"].append({"name": name, "rows": rows, "bytes": len(data)})
+            manifest["cursor"] = str(cursor)
+            manifest["rows"] = sum(p["rows"] for p in manifest["parts"])
+            manifest["updated_at"] = time.time()
+            write_file(fd, MANIFEST, json.dumps(manifest).encode())
+        if len(manifest["parts"]) >= MERGE_AFTER:
+            self.merge()
+        return rows
+
+    def merge(self) -> None:
+        """Merge the small parts into one (written before the manifest names it)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        manifest = read_manifest(self.settings, self.crawl_id)
+        small = [p for p in manifest["parts"] if p["rows"] < SMALL_PART]
+        if len(small) < 2:
+            return
+        with opened(self._open()) as fd:
+            tables = [
+                pq.read_table(pa.BufferReader(read_in(fd, part["name"])))  # type: ignore[no-untyped-call]
+                for part in small
+            ]
+            merged = pa.concat_tables(tables, promote_options="default")
+            buf = io.BytesIO()
+            pq.write_table(merged, buf, compression="zstd")  # type: ignore[no-untyped-call]
+            kept = [p for p in manifest["parts"] if p["rows"] >= SMALL_PART]
+            name = f"merged-{int(time.time() * 1000):x}.parquet"
+            write_file(fd, name, buf.getvalue())
+            rows = sum(p["rows"] for p in small)
+            manifest["parts"] = [{"name": name, "rows": rows, "bytes": buf.tell()}, *kept]
+            write_file(fd, MANIFEST, json.dumps(manifest).encode())
+            for part in small:  # no longer named: a reader that listed them has its copy
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(part["name"], dir_fd=fd)
+
+    def rebuild(self) -> None:
+        """Forget the index; the next :meth:`append` calls write it anew."""
+        shutil.rmtree(self.folder, ignore_errors=True)  # our own folder; never follows links
+
+
+_PART = re.compile(r"^(part|merged)-[0-9a-f]{1,16}\.parquet$")
+
+
+def summary(r: redis.Redis, settings: Settings, crawl_id: str) -> dict[str, Any]:
+    """``{parts, rows, pending, current_rows_sql}`` of a crawl's index (``pending``:
+    documents wait to be indexed)."""
+    manifest = read_manifest(settings, crawl_id)
+    pending = bool(r.sismember(keys.INDEX_PENDING, crawl_id)) or bool(
+        r.exists(keys.metadata_index_lock(crawl_id))
+    )
+    return {
+        "crawl_id": crawl_id,
+        "parts": manifest["parts"],
+        "rows": manifest.get("rows", 0),
+        "pending": pending,
+        "current_rows_sql": CURRENT_ROWS,
+    }
+
+
+def part_bytes(settings: Settings, crawl_id: str, part: str) -> bytes:
+    """The bytes of one part the manifest names; NotFound otherwise (or merged away)."""
+    names = {p["name"] for p in read_manifest(settings, crawl_id)["parts"]}
+    if not _PART.match(part) or part not in names:
+        raise NotFound(f"crawl {crawl_id} has no index part {part[:100]!r}", "no_such_part")
+    folder, root = index_folder(settings, crawl_id)
+    try:
+        with opened(Roots([root]).open_dir(folder)) as fd:
+            return read_in(fd, part)
+    except FileNotFoundError:  # merged away since the manifest was read: ask again
+        raise NotFound(
+            f"index part {part} was merged; list the parts again", "no_such_part"
+        ) from None
+
+
+def rebuild(r: redis.Redis, settings: Settings, crawl_id: str, who: str) -> None:
+    """Forget the crawl's index and have the indexer write it anew; Conflict while the
+    indexer holds it."""
+    with index_lock(r, crawl_id, f"rebuild-{who}") as taken:
+        if not taken:
+            raise Conflict("the index is being written now; try again in a moment", "busy")
+        Index(r, settings, crawl_id).rebuild()
+        mark_pending(r, crawl_id)
+
+
+def mark_pending(r: redis.Redis, crawl_id: str) -> None:
+    """Tell the indexer that the crawl has documents to index."""
+    r.sadd(keys.INDEX_PENDING, crawl_id)
+
+
+@contextlib.contextmanager
+def index_lock(r: redis.Redis, crawl_id: str, owner: str) -> Iterator[bool]:
+    """Hold the crawl's index lock (yields whether it was taken)."""
+    key = keys.metadata_index_lock(crawl_id)
+    taken = bool(r.set(key, owner, nx=True, ex=LOCK_SECONDS))
+    try:
+        yield taken
+    finally:
+        if taken and r.get(key) in (owner, owner.encode()):
+            r.delete(key)
+
+
+class Indexer(Loop):
+    """The ``indexer`` role: appends pending crawls' new documents to their indexes."""
+
+    def __init__(self, r: redis.Redis, settings: Settings) -> None:
+        super().__init__(r, f"indexer-{os.getpid()}")
+        self.settings = settings
+
+    def step(self) -> bool:
+        busy = False
+        for raw in self.r.smembers(keys.INDEX_PENDING):
+            crawl_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+            with index_lock(self.r, crawl_id, self.name) as taken:
+                if not taken:
+                    continue
+                # taken off before reading: a batch recorded while this one is
+                # written marks the crawl again
+                self.r.srem(keys.INDEX_PENDING, crawl_id)
+                try:
+                    written = Index(self.r, self.settings, crawl_id).append()
+                except Exception:
+                    log.exception("indexing crawl %s failed; it stays pending", crawl_id)
+                    mark_pending(self.r, crawl_id)
+                    continue
+                if written >= ROWS_PER_PART:
+                    mark_pending(self.r, crawl_id)  # more to read
+                busy = busy or written > 0
+        return busy
+
+    def pause(self) -> None:
+        self.stop.wait(0.5)

@@ -1,0 +1,88 @@
+"""The metadata index (issue 24): documents appended to Parquet parts as they are
+recorded, read by the SDK's DuckDB (`to_duckdb`, `xtract query`) instead of every
+document; rebuilt from the documents; a killed indexer loses and doubles nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.service.test_extraction import crawl
+from tests.support import Service, all_documents, make_tree
+
+
+def _indexed(xtr: object, cid: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = xtr.index_status(cid)  # type: ignore[attr-defined]
+        if not status["pending"]:
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+
+
+def test_queries_read_the_index_and_agree_with_the_documents(
+    service: Service, corpus: Path, tmp_path: Path, monkeypatch: object
+) -> None:
+    xtr, cid, crawled = crawl(service, corpus)
+    (final,) = xtr.xtract_and_wait(progress=False, timeout=240)
+    assert final["xtract_status"] == "COMPLETED"
+    status = _indexed(xtr, cid)
+    docs = all_documents(xtr, cid)
+    files = {f["path"] for d in docs for f in d["files"]}
+    assert status["rows"] == len(files) == crawled["data"]["files_crawled"]
+
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the SDK's part cache
+    try:
+        con = xtr.to_duckdb(cid)
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT path) FROM files").fetchone()
+        assert n == distinct == len(files)
+        (rows,) = con.execute(
+            "SELECT tabular.rows FROM files WHERE path LIKE '%good/table.csv'"
+        ).fetchone()
+        assert rows == 100
+        cached = list((tmp_path / "cache" / "xtract" / "index").rglob("*.parquet"))
+        assert sorted(p.name for p in cached) == sorted(p["name"] for p in status["parts"])
+
+        # `xtract query`, as a user types it
+        env = {**os.environ, "XTRACT_URL": xtr.base_url, "XTRACT_TOKEN": xtr.http._token or ""}
+        out = subprocess.run(
+            [sys.executable, "-m", "xtract_service.cli", "query", cid,
+             "SELECT count(*) AS n FROM files"],
+            capture_output=True, text=True, env=env, check=True,
+        ).stdout  # fmt: skip
+        assert out.splitlines() == ["n", str(len(files))]
+    finally:
+        del os.environ["XDG_CACHE_HOME"]
+
+
+def test_a_rebuilt_index_holds_the_same_rows(service: Service, corpus: Path) -> None:
+    xtr, cid, _ = crawl(service, corpus)
+    xtr.xtract_and_wait(progress=False, timeout=240)
+    before = _indexed(xtr, cid)
+    assert xtr.rebuild_index(cid)["pending"] is True
+    after = _indexed(xtr, cid)
+    assert after["rows"] == before["rows"] > 0
+
+
+def test_a_killed_indexer_loses_and_doubles_nothing(service: Service, tree_dir: Path) -> None:
+    make_tree(tree_dir, 1500, fanout=5, depth=2)
+    xtr, cid, crawled = crawl(service, tree_dir)
+    xtr.xtract(cid, extractors=[])  # filetype only: documents arrive fast
+    kills = 0
+    deadline = time.monotonic() + 240
+    while xtr.get_xtract_status(cid)["xtract_status"] not in ("COMPLETED", "FAILED"):
+        assert time.monotonic() < deadline
+        for pid in service.worker_pids("indexer"):
+            os.kill(int(pid), signal.SIGKILL)
+            kills += 1
+        time.sleep(0.3)
+    assert kills > 0
+    status = _indexed(xtr, cid, timeout=120)
+    con = xtr.to_duckdb(cid)
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT path) FROM files").fetchone()
+    assert n == distinct == status["rows"] == crawled["data"]["files_crawled"]
