@@ -6,7 +6,7 @@ const js = require("@eslint/js");
 const globals = require("globals");
 
 module.exports = [
-  { ignores: [".venv/**", "build/**", "test-artifacts/**", "bench/results/**"] },
+  { ignores: [".venv/**", ".cache/**", "build/**", "test-artifacts/**", "bench/results/**"] },
   js.configs.recommended,
   {
     files: ["service/xtract_service/ui/**/*.js"],

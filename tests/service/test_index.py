@@ -64,9 +64,20 @@ def test_a_rebuilt_index_holds_the_same_rows(service: Service, corpus: Path) -> 
     xtr, cid, _ = crawl(service, corpus)
     xtr.xtract_and_wait(progress=False, timeout=240)
     before = _indexed(xtr, cid)
-    assert xtr.rebuild_index(cid)["pending"] is True
+    env = {**os.environ, "XTRACT_URL": xtr.base_url, "XTRACT_TOKEN": xtr.http._token or ""}
+    out = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "index", cid, "rebuild"],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout  # fmt: skip
+    assert "rows in" in out
     after = _indexed(xtr, cid)
     assert after["rows"] == before["rows"] > 0
+    assert [p["name"] for p in after["parts"]] == ["part-00001.parquet"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "index", cid, "explode"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "unknown action 'explode'" in bad.stderr
 
 
 def test_a_killed_indexer_loses_and_doubles_nothing(service: Service, tree_dir: Path) -> None:

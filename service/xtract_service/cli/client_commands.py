@@ -249,6 +249,25 @@ def query(
         typer.echo("\t".join("" if v is None else str(v) for v in r))
 
 
+@app.command("index")
+def index_command(
+    crawl_id: str,
+    action: str = typer.Argument("status", help="status, or rebuild (from the documents)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show a crawl's metadata index (parts, rows, pending), or rebuild it."""
+    if action not in ("status", "rebuild"):
+        fail(f"unknown action {action!r}; use status or rebuild", 2, as_json, "bad_action")
+    with sdk_errors(as_json):
+        xtr = client(as_json)
+        if action == "rebuild":
+            xtr.rebuild_index(crawl_id)
+        found = xtr.index_status(crawl_id)
+    found.pop("current_rows_sql", None)
+    state = "documents waiting to be indexed" if found["pending"] else "up to date"
+    show(found, as_json, f"{found['rows']:,} rows in {len(found['parts'])} parts; {state}")
+
+
 @app.command("ls")
 def list_crawls(as_json: bool = typer.Option(False, "--json")) -> None:
     """List your crawls, newest first."""
