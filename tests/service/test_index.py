@@ -97,3 +97,42 @@ def test_a_killed_indexer_loses_and_doubles_nothing(service: Service, tree_dir: 
     con = xtr.to_duckdb(cid)
     n, distinct = con.execute("SELECT count(*), count(DISTINCT path) FROM files").fetchone()
     assert n == distinct == status["rows"] == crawled["data"]["files_crawled"]
+
+
+def test_search_reads_the_index_with_exact_counts_and_no_empty_page(
+    service: Service, corpus: Path
+) -> None:
+    import requests
+
+    xtr, cid, crawled = crawl(service, corpus)
+    xtr.xtract_and_wait(progress=False, timeout=240)
+    _indexed(xtr, cid)
+    files = crawled["data"]["files_crawled"]
+    url = f"{xtr.base_url}/v1/crawls/{cid}/metadata/search"
+    headers = {"Authorization": f"Bearer {xtr.http._token}"}
+
+    def ask(**params: object) -> dict:
+        resp = requests.get(url, params=params, headers=headers, timeout=30)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    everything = ask(limit=500)
+    assert everything["source"] == "index" and everything["complete"] is True
+    assert everything["matched"] == everything["searched"] == files
+    csv = ask(type="text/csv", extractor="tabular", field="name=temperature")
+    assert [f["path"] for f in csv["files"]] == [str(corpus / "good" / "table.csv")]
+    assert csv["matched"] == 1 and csv["next"] is None
+    assert csv["files"][0]["metadata"]["tabular"]["rows"] == 100
+    # pages of 2: every match once, and no page without files
+    seen: list[str] = []
+    after = None
+    while True:
+        page = ask(limit=2, **({"after": after} if after else {}))
+        assert page["files"], page
+        seen += [f["path"] for f in page["files"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert len(seen) == len(set(seen)) == files
+    bad = requests.get(url, params={"after": "i:x"}, headers=headers, timeout=30)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_cursor"

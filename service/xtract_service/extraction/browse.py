@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from xtract_service.extraction.documents import Document
+from xtract_service.extraction.index import search_index
 from xtract_service.extraction.results import ExtractionResults, docs_of
 from xtract_service.redis_client import Fields
+from xtract_service.settings import Settings
 from xtract_service.streams import Cursor
 
 MAX_SCANNED = 20_000  # documents one request reads
@@ -140,3 +142,43 @@ def search(
             )
             if len(files) >= limit or full:
                 return {"files": files, "scanned": scanned, "next": str(position)}
+
+
+MAX_OFFSET = 1 << 30
+
+
+def find(
+    results: ExtractionResults,
+    settings: Settings,
+    crawl_id: str,
+    q: Query,
+    after: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """Matching files a page at a time, from the metadata index where the crawl has
+    one: ``{files, matched, searched, scanned, complete, next}`` with exact counts
+    (``matched`` of ``searched`` files; ``complete``: every recorded document is
+    indexed; ``next`` only when another page holds files). Without an index, the
+    bounded scan of the documents (:func:`search`: ``scanned`` says how far it read).
+    ValueError for a cursor that is neither's."""
+    if after is None or after.startswith("i:"):
+        offset = 0
+        if after is not None:
+            if not after[2:].isdigit() or int(after[2:]) > MAX_OFFSET:
+                raise ValueError(after)
+            offset = int(after[2:])
+        found = search_index(results.r, settings, crawl_id, q, offset, limit)
+        if found is not None:
+            docs = results.documents_of(crawl_id, sorted({fid for _, fid in found["files"]}))
+            files = [
+                hit
+                for path, fid in found["files"]
+                if fid in docs and (hit := file_hit(docs[fid], path, Query())) is not None
+            ]
+            return {**found, "files": files, "scanned": found["searched"], "source": "index"}
+        if after is not None:
+            raise ValueError(after)
+    return {
+        **search(results, crawl_id, q, after, limit, settings.search_scan_bytes),
+        "source": "documents",
+    }

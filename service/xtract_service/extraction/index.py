@@ -61,7 +61,7 @@ LOCK_SECONDS = 120
 # the rows of each family's newest document, as a view over the parts (DuckDB SQL);
 # ``{parts}`` is a list literal of the part paths
 CURRENT_ROWS = (
-    "SELECT * EXCLUDE (extracted_at, _newest) FROM ("
+    "SELECT * EXCLUDE (extracted_at, _newest, field_text) FROM ("
     "SELECT *, max(extracted_at) OVER (PARTITION BY family_id) AS _newest "
     "FROM read_parquet({parts}, union_by_name = true)) "
     "WHERE extracted_at IS NOT DISTINCT FROM _newest"
@@ -91,18 +91,57 @@ def read_manifest(settings: Settings, crawl_id: str) -> dict[str, Any]:
         return {"cursor": str(Cursor()), "parts": [], "rows": 0}
 
 
+MAX_FIELD_TEXT = 64 << 10  # characters of one file's field_text
+MAX_FIELD_DEPTH = 8
+MAX_VALUE_TEXT = 200
+
+
+def field_text(metadata: Any) -> str:
+    """Every ``key=value`` of a file's metadata at any depth (lists too), lower-cased,
+    one a line, values cut at :data:`MAX_VALUE_TEXT` characters: what a field search
+    (``name`` or ``name=value``) looks through, as ``browse.matches_field`` does."""
+    lines: list[str] = []
+    size = 0
+
+    def walk(x: Any, depth: int) -> None:
+        nonlocal size
+        if depth > MAX_FIELD_DEPTH or size > MAX_FIELD_TEXT:
+            return
+        if isinstance(x, dict):
+            for k, v in x.items():
+                value = v if isinstance(v, str) else json.dumps(v, default=str)
+                line = f"{str(k).lower()}={value[:MAX_VALUE_TEXT].lower()}".replace("\n", " ")
+                lines.append(line)
+                size += len(line) + 1
+                walk(v, depth + 1)
+        elif isinstance(x, list):
+            for v in x[:1000]:
+                walk(v, depth + 1)
+
+    walk(metadata, 0)
+    return "\n".join(lines)[:MAX_FIELD_TEXT]
+
+
 def _rows(docs: list[dict[str, Any]], crawl_id: str, fields: dict[str, Any]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     items = []
     versions = []
+    readers = []
+    texts = []
     for doc in docs:
         for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)}):
             items.append(item)
             versions.append(doc.get("extracted_at"))
+            readers.append(sorted(k for k in item["metadata"] if k != "filetype"))
+            texts.append(field_text(item["metadata"]))
     table = parquet_table(items, fields)
+    # the index's own columns: the newest document wins; which extractors read the
+    # file; its fields as text for a field search
     table = table.append_column("extracted_at", pa.array(versions, pa.float64()))
+    table = table.append_column("extractors", pa.array(readers, pa.list_(pa.string())))
+    table = table.append_column("field_text", pa.array(texts, pa.string()))
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")  # type: ignore[no-untyped-call]
     return buf.getvalue()
@@ -272,3 +311,89 @@ class Indexer(Loop):
 
     def pause(self) -> None:
         self.stop.wait(0.5)
+
+
+# -- searching the index ----------------------------------------------------------------
+_LIST = "list_transform(errors, e -> coalesce(e.error, ''))"
+
+
+def _part_paths(settings: Settings, crawl_id: str, manifest: dict[str, Any]) -> list[str]:
+    folder, _ = index_folder(settings, crawl_id)
+    return [os.path.join(folder, p["name"]) for p in manifest["parts"]]
+
+
+def _filters(q: Any) -> tuple[str, list[Any]]:
+    """SQL conditions and their parameters for a search (``browse.Query``); every value
+    a parameter, the field search an escaped RE2 pattern (linear time)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if q.path:
+        where.append("contains(lower(path), ?)")
+        params.append(q.path.lower())
+    if q.type:
+        where.append("contains(lower(coalesce(mimetype, '')), ?)")
+        params.append(q.type.lower())
+    if q.extractor:
+        where.append("contains(lower(array_to_string(extractors, chr(10))), ?)")
+        params.append(q.extractor.lower())
+    if q.error:
+        where.append(f"contains(lower(array_to_string({_LIST}, chr(10))), ?)")
+        params.append(q.error.lower())
+    if q.field:
+        name, has_value, value = q.field.partition("=")
+        pattern = "(?m)^" + re.escape(name.strip().lower()) + "="
+        if has_value:
+            pattern += "[^\\n]*" + re.escape(value.strip().lower())
+        where.append("regexp_matches(field_text, ?)")
+        params.append(pattern)
+    return (" AND ".join(where) or "true"), params
+
+
+def search_index(
+    r: redis.Redis,
+    settings: Settings,
+    crawl_id: str,
+    q: Any,
+    offset: int,
+    limit: int,
+) -> dict[str, Any] | None:
+    """The files matching ``q`` (``browse.Query``) in path order from ``offset``, with
+    exact counts: ``{files: [(path, family_id)], matched, searched, next, complete}``
+    (``complete``: every recorded document is indexed). None without an index."""
+    import duckdb
+
+    manifest = read_manifest(settings, crawl_id)
+    if not manifest["parts"]:
+        return None
+    listed = ", ".join(
+        "'" + p.replace("'", "''") + "'" for p in _part_paths(settings, crawl_id, manifest)
+    )
+    current = (
+        "SELECT * FROM (SELECT path, family_id, mimetype, extractors, errors, field_text, "
+        "extracted_at, max(extracted_at) OVER (PARTITION BY family_id) AS _newest "
+        f"FROM read_parquet([{listed}], union_by_name = true)) "
+        "WHERE extracted_at IS NOT DISTINCT FROM _newest"
+    )
+    where, params = _filters(q)
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE TEMP TABLE cur AS {current}")
+        counted = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {where}) FROM cur", params
+        ).fetchone()
+        assert counted is not None  # an aggregate answers one row
+        searched, matched = counted
+        rows = con.execute(
+            f"SELECT path, family_id FROM cur WHERE {where} ORDER BY path LIMIT ? OFFSET ?",
+            [*params, limit + 1, offset],
+        ).fetchall()
+    finally:
+        con.close()
+    more = len(rows) > limit
+    return {
+        "files": rows[:limit],
+        "matched": int(matched),
+        "searched": int(searched),
+        "next": f"i:{offset + limit}" if more else None,
+        "complete": not summary(r, settings, crawl_id)["pending"],
+    }

@@ -331,8 +331,14 @@ async function runSearch(ev, more) {
     state.search = got.next;
     $("#search-more").hidden = !got.next;
     const shown = $("#results tbody").children.length;
-    $("#search-note").textContent =
-      `${fmt(shown)} file${shown === 1 ? "" : "s"}${got.next ? " so far: More reads on" : ""}`;
+    if (got.matched !== undefined) {  // from the index: exact counts
+      const lag = got.complete ? "" : " (documents still being indexed)";
+      $("#search-note").textContent =
+        `${fmt(got.matched)} of ${fmt(got.searched)} files match; ${fmt(shown)} shown${lag}`;
+    } else {  // a bounded scan of the documents, before anything is indexed
+      $("#search-note").textContent = `${fmt(shown)} file${shown === 1 ? "" : "s"}` +
+        (got.next ? ` so far (scanned ${fmt(got.scanned)} documents): More reads on` : "");
+    }
   } catch (e) { $("#search-note").textContent = e.message; }
 }
 

@@ -23,7 +23,7 @@ from xtract_service.api.responses import FastJSON
 from xtract_service.bounds import Name
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.browse import Query as MetadataQuery
-from xtract_service.extraction.browse import search
+from xtract_service.extraction.browse import find
 from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 from xtract_service.quotas import search_slot
@@ -100,13 +100,16 @@ def search_metadata(
     limit: int = Query(50, ge=1, le=500),
 ) -> FastJSON:
     """Files whose metadata matches every filter given (case-insensitive parts), with
-    their metadata: ``{files, scanned, next}``. One request reads a bounded number of
-    documents; pass ``next`` as ``after`` to go on."""
+    their metadata, in path order from the crawl's metadata index: ``{files, matched,
+    searched, complete, next}``, exact counts (``matched`` of ``searched`` files;
+    ``complete``: every recorded document is indexed). Before anything is indexed, a
+    bounded scan of the documents: ``{files, scanned, next}``. Pass ``next`` as
+    ``after`` to go on; there is a ``next`` only when another page holds files."""
     crawls.get(crawl_id, owner)
     query = MetadataQuery(path, type, extractor, field, error)
     try:
         with search_slot(runs.r, owner, settings):
-            found = search(runs.results, crawl_id, query, after, limit, settings.search_scan_bytes)
+            found = find(runs.results, settings, crawl_id, query, after, limit)
     except ValueError:
         raise BadRequest(
             f"bad cursor {after!r}; pass the 'next' of the previous page", "bad_cursor"
