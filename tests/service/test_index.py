@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.service.test_extraction import crawl
 from tests.support import Service, all_documents, make_tree
@@ -111,7 +112,7 @@ def test_search_reads_the_index_with_exact_counts_and_no_empty_page(
     url = f"{xtr.base_url}/v1/crawls/{cid}/metadata/search"
     headers = {"Authorization": f"Bearer {xtr.http._token}"}
 
-    def ask(**params: object) -> dict:
+    def ask(**params: Any) -> dict:
         resp = requests.get(url, params=params, headers=headers, timeout=30)
         assert resp.status_code == 200, resp.text
         return resp.json()
