@@ -3,6 +3,8 @@ pandas DataFrame with one row per file."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -59,8 +61,9 @@ def to_duckdb(
     metadata as ``files``: one typed row per file, the columns of a Parquet export (see
     :mod:`xtract_sdk.tables`). ``files`` is a view over the service's metadata index,
     whose Parquet parts are fetched into a local cache (``~/.cache/xtract/index``; a
-    part fetched once is not fetched again), after waiting up to ``wait`` seconds for
-    documents still being indexed. The SQL runs here, in this DuckDB."""
+    part fetched once is not fetched again) and loaded once into a DuckDB file there
+    (per state of the index), after waiting up to ``wait`` seconds for documents still
+    being indexed. The SQL runs here, in this DuckDB."""
     try:
         import duckdb
         import pyarrow  # noqa: F401  (parquet_table needs it)
@@ -76,17 +79,48 @@ def to_duckdb(
     con = connection if connection is not None else duckdb.connect()
     if not status["parts"]:  # nothing indexed (an empty crawl, or an older service)
         return _from_documents(client, crawl_id, con)
-    paths = _fetched_parts(client, crawl_id, status["parts"])
-    listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
-    con.execute(
-        f"CREATE OR REPLACE VIEW files AS {status['current_rows_sql'].format(parts=listed)}"
-    )
+    table = _local_table(client, crawl_id, status)
+    alias = "xtract_" + hashlib.sha256(crawl_id.encode()).hexdigest()[:12]
+    con.execute(f"DETACH DATABASE IF EXISTS {alias}")
+    con.execute(f"ATTACH '{_quoted(str(table))}' AS {alias} (READ_ONLY)")
+    con.execute(f"CREATE OR REPLACE VIEW files AS SELECT * FROM {alias}.files")
     return con
 
 
-def _cache_folder(client: XtractClient, crawl_id: str) -> Path:
-    import hashlib
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
 
+
+def _local_table(client: XtractClient, crawl_id: str, status: dict[str, Any]) -> Path:
+    """A DuckDB file holding the index's current rows as the table ``files``, made
+    once per state of the index (its parts' names and sizes) from the fetched parts:
+    a query then reads DuckDB's own storage, not the parts."""
+    import duckdb
+
+    folder = _cache_folder(client, crawl_id)
+    signature = hashlib.sha256(
+        json.dumps([[p["name"], p["bytes"]] for p in status["parts"]]).encode()
+    ).hexdigest()
+    table = folder / f"files-{signature[:16]}.duckdb"
+    if table.exists():
+        return table
+    paths = _fetched_parts(client, crawl_id, status["parts"])
+    listed = "[" + ", ".join(f"'{_quoted(p)}'" for p in paths) + "]"
+    tmp = folder / f".files-{os.getpid()}-{signature[:16]}.duckdb"
+    tmp.unlink(missing_ok=True)
+    build = duckdb.connect(str(tmp))
+    try:
+        build.execute(f"CREATE TABLE files AS {status['current_rows_sql'].format(parts=listed)}")
+    finally:
+        build.close()
+    tmp.replace(table)
+    for old in folder.glob("files-*.duckdb"):
+        if old != table:
+            old.unlink(missing_ok=True)  # an earlier state of the index
+    return table
+
+
+def _cache_folder(client: XtractClient, crawl_id: str) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     service = hashlib.sha256(client.base_url.encode()).hexdigest()[:16]
     folder = Path(base) / "xtract" / "index" / service / crawl_id
@@ -99,8 +133,8 @@ def _fetched_parts(client: XtractClient, crawl_id: str, parts: list[dict[str, An
     and size name its content: parts are written once and never changed)."""
     folder = _cache_folder(client, crawl_id)
     wanted = {p["name"]: p["bytes"] for p in parts}
-    for old in folder.iterdir():
-        if wanted.get(old.name) != (old.stat().st_size if old.is_file() else None):
+    for old in folder.glob("*.parquet"):
+        if wanted.get(old.name) != old.stat().st_size:
             old.unlink(missing_ok=True)  # merged away, or a copy cut short
     out = []
     for name in wanted:
