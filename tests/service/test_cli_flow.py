@@ -108,6 +108,8 @@ def test_cli_usage_errors_exit_2_and_run_failures_exit_1(service: Service) -> No
         "token",
         "extract-file",
         "run",
+        "index",
+        "query",
     ):
         assert shell(service, f"XTRACT {c} --help").returncode == 0, c
 

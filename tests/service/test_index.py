@@ -137,3 +137,24 @@ def test_search_reads_the_index_with_exact_counts_and_no_empty_page(
     assert len(seen) == len(set(seen)) == files
     bad = requests.get(url, params={"after": "i:x"}, headers=headers, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_cursor"
+
+
+def test_the_offload_prints_the_folder_its_parts_are_in(
+    service: Service, corpus: Path, data_root: Path
+) -> None:
+    """The README's pattern, as written: `xtract offload ... --format parquet` prints a
+    folder, and `'FOLDER/*.parquet'` reads every file's row."""
+    import duckdb
+
+    xtr, cid, crawled = crawl(service, corpus)
+    xtr.xtract_and_wait(progress=False, timeout=240)
+    dest = data_root / "exports" / "printed"
+    dest.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "XTRACT_URL": xtr.base_url, "XTRACT_TOKEN": xtr.http._token or ""}
+    printed = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "offload", cid, "--dest-path", str(dest),
+         "--format", "parquet"],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout.strip()  # fmt: skip
+    found = duckdb.connect().execute(f"SELECT count(*) FROM '{printed}/*.parquet'").fetchone()
+    assert found is not None and found[0] == crawled["data"]["files_crawled"]

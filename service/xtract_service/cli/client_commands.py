@@ -150,13 +150,15 @@ def offload(
     timeout: int = typer.Option(600, help="Seconds a Globus transfer may take."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Export the crawl's metadata; prints the new folder."""
+    """Export the crawl's metadata; prints the folder holding its parts (the new
+    export folder's sub-folder of the crawl), so `'FOLDER/*.parquet'` reads them."""
     params = {"gzip": True} if gzip and fmt == "jsonl" else {}
     with sdk_errors(as_json):
-        path = client(as_json).offload_metadata(
+        folder = client(as_json).offload_metadata(
             dest_ep, dest_path, timeout, crawl_ids=[crawl_id], format=fmt, format_params=params
         )
-    show({"crawl_id": crawl_id, "path": path}, as_json, path)
+    parts = os.path.join(folder, crawl_id)
+    show({"crawl_id": crawl_id, "path": parts, "export": folder}, as_json, parts)
 
 
 @app.command()
