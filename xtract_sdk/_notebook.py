@@ -44,14 +44,16 @@ def iter_metadata(
 
 
 def to_dataframe(client: XtractClient, crawl_id: str) -> Any:
-    """One row per file: path, size, extension, mtime, mimetype, unknown, family_id,
-    and the ``metadata`` and ``errors`` columns."""
+    """One typed row per file, the columns of a Parquet export (``mtime`` a UTC
+    timestamp, a struct per extractor, ``errors``, ``metadata_json``): the table
+    :func:`to_duckdb` makes, as a pandas DataFrame."""
     try:
-        import pandas as pd
+        import pandas  # noqa: F401  (DuckDB's .df() needs it)
     except ImportError:
-        raise XtractError("to_pandas needs pandas: pip install 'xtract[pandas]'") from None
-    rows = [item for doc in client.metadata(crawl_id) for item in items_of(doc)]
-    return pd.DataFrame(rows)
+        raise XtractError(
+            "to_pandas needs pandas, duckdb and pyarrow: pip install 'xtract[pandas]'"
+        ) from None
+    return to_duckdb(client, crawl_id).execute("SELECT * FROM files").df()
 
 
 def to_duckdb(
@@ -69,7 +71,7 @@ def to_duckdb(
         import pyarrow  # noqa: F401  (parquet_table needs it)
     except ImportError:
         raise XtractError(
-            "to_duckdb needs duckdb and pyarrow: pip install 'xtract[tabular]'"
+            "to_duckdb needs duckdb and pyarrow: pip install 'xtract[pandas]'"
         ) from None
     status = client.index_status(crawl_id)
     deadline = time.monotonic() + wait

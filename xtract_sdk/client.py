@@ -529,8 +529,9 @@ class XtractClient:
         return iter_metadata(self, crawl_id, page, follow, interval)
 
     def to_pandas(self, crawl_id: str) -> Any:
-        """A pandas DataFrame with one row per file: path, size, extension, mtime,
-        mimetype, unknown, family_id, and the ``metadata`` and ``errors`` columns."""
+        """A pandas DataFrame with one typed row per file, the columns of a Parquet
+        export (path, size, extension, mtime, mimetype, unknown, family_id, a struct per
+        extractor, errors, metadata_json): :meth:`to_duckdb`'s table."""
         return to_dataframe(self, crawl_id)
 
     def to_duckdb(self, crawl_id: str, connection: Any = None) -> Any:

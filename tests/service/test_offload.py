@@ -268,9 +268,12 @@ def test_notebook_helpers_iterate_and_make_a_dataframe(extracted: tuple) -> None
     xtr, cid, files = extracted
     docs = list(xtr.metadata(cid, page=5))
     assert len(docs) == len({d["family_id"] for d in docs}) == len(files)
-    df = xtr.to_pandas(cid)
+    df = xtr.to_pandas(cid)  # typed as the Parquet export
     assert len(df) == len(files) and set(df["path"]) == files
-    assert {"path", "size", "extension", "mimetype", "metadata", "errors"} <= set(df.columns)
+    assert {"path", "size", "extension", "mimetype", "errors", "metadata_json"} <= set(df.columns)
+    assert str(df["mtime"].dtype).startswith("datetime64") and str(df["size"].dtype) == "int64"
+    table = df[df["path"].str.endswith("good/table.csv")].iloc[0]
+    assert table["tabular"]["rows"] == 100
 
 
 class Hook:
