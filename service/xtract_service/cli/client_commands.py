@@ -144,7 +144,9 @@ def offload(
     dest_path: str = typer.Option("", help="Folder for the new YYYY-MM-DD-hh.mm.ss folder."),
     dest_ep: str = typer.Option(None, help="A Globus endpoint id (default: this machine)."),
     fmt: str = typer.Option(
-        "family_json", "--format", help="family_json, jsonl, parquet, globus_search."
+        "family_json",
+        "--format",
+        help="family_json, jsonl, parquet, globus_search, datacite, croissant.",
     ),
     gzip: bool = typer.Option(False, help="Compress jsonl parts."),
     timeout: int = typer.Option(600, help="Seconds a Globus transfer may take."),

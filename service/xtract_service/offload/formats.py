@@ -33,6 +33,7 @@ from xtract_sdk.tables import (
     row_parts,
     row_size,
 )
+from xtract_service.offload import shapes
 from xtract_service.streams import Cursor
 
 
@@ -287,6 +288,72 @@ class FamilyJsonWriter(PartWriter):
 
     def close(self) -> list[Part]:
         return []
+
+
+class DatasetWriter(PartWriter):
+    """The whole export as one dataset document (``shapes.py``): each file's summary
+    is kept while the documents are read, the document written at the end."""
+
+    shape: Callable[[list[dict[str, Any]], dict[str, Any], float], dict[str, Any]]
+    part_name = "dataset.json"
+
+    def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
+        super().__init__(folder, first_part, **params)
+        self.max_items = self.max_bytes = 1 << 62  # one part, at the end
+        self.summaries: list[dict[str, Any]] = []
+
+    def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
+        return None, 0
+
+    def add_family(self, items: list[dict[str, Any]], position: Cursor) -> list[Part]:
+        self.summaries += [shapes.summary_of(i) for i in items]
+        self.families += 1
+        self.position = position
+        return []
+
+    def close(self) -> list[Part]:
+        import time
+
+        doc = type(self).shape(self.summaries, self.options, time.time())
+        data = json.dumps(doc, indent=1, default=str).encode()
+        part = write_part(
+            self.folder, self.part_name, data, len(self.summaries), self.families, self.position
+        )
+        return [part]
+
+
+_SHAPE_PARAMS = [
+    param("title", str, default="", desc="the dataset's title (default: the files' folder)"),
+    param("creator", str, default="", desc="who made the data (DataCite: ':unav' if not given)"),
+    param("publisher", str, default="", desc="who publishes it (DataCite)"),
+    param("license", str, default="", desc="the license's URL"),
+]
+
+
+def _with_shape_params(cls: type[PartWriter]) -> type[PartWriter]:
+    for declare in reversed(_SHAPE_PARAMS):
+        cls = declare(cls)
+    return cls
+
+
+@writer("datacite", "One DataCite 4.5 JSON record of the crawl as a dataset (datacite.json).")
+@param("doi", str, default="", desc="the DOI, where one is reserved")
+@_with_shape_params
+class DataCiteWriter(DatasetWriter):
+    shape = staticmethod(shapes.datacite)
+    part_name = "datacite.json"
+
+
+@writer(
+    "croissant",
+    "One Croissant JSON-LD document (croissant.json): a FileObject per file with its "
+    "checksum, a RecordSet per CSV table with its columns typed.",
+)
+@param("url", str, default="", desc="where the dataset lives (default: file:// its folder)")
+@_with_shape_params
+class CroissantWriter(DatasetWriter):
+    shape = staticmethod(shapes.croissant)
+    part_name = "croissant.json"
 
 
 def open_writer(name: str, folder: int, first_part: int, params: dict[str, Any]) -> PartWriter:
