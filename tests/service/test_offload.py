@@ -24,7 +24,7 @@ from tests.corpus import write_good
 from tests.emulators.search import SearchEmulator
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, roots_env
-from xtract_sdk import XtractClient, XtractEndpoint, XtractError
+from xtract_sdk import BadRequestError, XtractClient, XtractEndpoint, XtractError
 
 SOURCE = str(uuid.uuid4())  # the service's own Globus collection
 DEST = str(uuid.uuid4())  # a user's endpoint
@@ -496,3 +496,37 @@ def test_sql_over_a_crawl_with_to_duckdb_and_xtract_query(extracted: tuple) -> N
         timeout=120,
     )
     assert bad.returncode == 2 and "query failed" in bad.stderr
+
+
+def test_search_kept_in_step_with_a_since_crawl(env: dict, data_root: Path) -> None:
+    """A since= crawl's ingest deletes the entries of removed files and re-ingests the
+    changed ones; subjects name the file; no ingest document holds more than 100
+    entries (the emulator refuses more, as Search does)."""
+    xtr = env["service"].client(tokens={"Search": TOKEN})
+    tree = data_root / "search-in-step"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir()
+    for i in range(150):
+        (tree / f"f{i:03d}.txt").write_text(f"file {i}\n")
+    xep = XtractEndpoint("local", dirs=[str(tree)])
+    ((first, _),) = xtr.crawl_and_wait(xep, progress=False).items()
+    xtr.xtract_and_wait(first, progress=False, timeout=240)
+    (status,) = xtr.search_ingest(INDEX, crawl_ids=[first], visible_to=["public"])
+    assert status["status"] == "COMPLETED", status
+    assert len(status["search_tasks"]) == 2  # 150 entries: two documents of at most 100
+    entries = env["search"].entries[INDEX]
+    gone = f"file://{tree}/f007.txt"
+    assert gone in entries
+
+    (tree / "f007.txt").unlink()
+    (tree / "f008.txt").write_text("changed, and longer than before\n")
+    ((second, _),) = xtr.crawl_and_wait(xep, progress=False, since=first).items()
+    xtr.xtract_and_wait(second, progress=False, timeout=240)
+    (status,) = xtr.search_ingest(INDEX, crawl_ids=[second], visible_to=["public"])
+    assert status["status"] == "COMPLETED", status
+    assert gone not in entries and gone in env["search"].deleted
+    assert entries[f"file://{tree}/f008.txt"]["content"]["size"] == len(
+        "changed, and longer than before\n"
+    )
+    with pytest.raises(BadRequestError, match="max_items"):
+        xtr.search_ingest(INDEX, crawl_ids=[second], visible_to=["public"], batch_size=101)

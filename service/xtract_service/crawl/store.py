@@ -9,6 +9,7 @@ is counted twice.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import uuid
@@ -354,6 +355,10 @@ class CrawlStore:
                 }
             )
         return out
+
+    def shared_with(self, crawl_id: str) -> builtins.list[str]:
+        """Who may read the crawl besides its owner (``identity:<id>``, ``group:<id>``)."""
+        return sorted(text(m) for m in self.r.smembers(keys.shares(crawl_id)))
 
     def spec(self, crawl_id: str) -> tuple[CrawlSpec, dict[str, str], int]:
         """What a worker needs to list this crawl: spec, secrets, dirs per entry."""

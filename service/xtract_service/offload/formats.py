@@ -245,7 +245,8 @@ class ParquetWriter(PartWriter):
     "visible_to", list, default=[], desc="principals allowed to see entries (default: the owner)"
 )
 @param("subject_prefix", str, default="file://", desc="prefix of each entry's subject")
-@param("max_items", int, default=1000, low=1, high=10_000, desc="entries per ingest document")
+# Globus Search takes at most 100 entries and 10 MB per ingest document
+@param("max_items", int, default=100, low=1, high=100, desc="entries per ingest document")
 @param("max_bytes", int, default=9_000_000, low=1 << 10, high=10_000_000, desc="bytes per document")
 class SearchWriter(PartWriter):
     suffix = ".json"

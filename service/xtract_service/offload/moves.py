@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import globus_sdk
@@ -22,6 +23,7 @@ from xtract_extractors.safepath import (
     read_in,
     remove_partials,
 )
+from xtract_service.crawl.changes import changes_page
 from xtract_service.globus import clients, tokens
 from xtract_service.globus.ratelimit import RateLimiter, owner_bucket
 from xtract_service.offload import OffloadFailed
@@ -36,6 +38,7 @@ class Job(Protocol):
 
     r: redis.Redis
     oid: str
+    crawl_id: str
     owner: str
     settings: Settings
     spec: OffloadRequest
@@ -128,8 +131,34 @@ def _ingest(sc: globus_sdk.SearchClient, index: str, doc: Any) -> dict[str, Any]
         return {"task_id": None, "state": "REFUSED", "message": clients.refusal(exc)}
 
 
+DELETES_PER_REQUEST = 100
+
+
+def _removed_subjects(engine: Job, prefix: str) -> Iterator[list[str]]:
+    """The subjects of the files a ``since=`` crawl found removed, a request's worth at
+    a time (none for a crawl without ``since``)."""
+    after = ""
+    while True:
+        page = changes_page(engine.r, engine.crawl_id, "removed", after, DELETES_PER_REQUEST)
+        if page["paths"]:
+            yield [prefix + p for p in page["paths"]]
+        if not page["next"]:
+            return
+        after = page["next"]
+
+
+def _delete(sc: globus_sdk.SearchClient, index: str, subjects: list[str]) -> dict[str, Any]:
+    """Ask Search to delete these subjects' entries; its task, or why it refused."""
+    try:
+        found = sc.batch_delete_by_subject(index, subjects)
+        return {"task_id": found["task_id"], "state": "PENDING", "deletes": len(subjects)}
+    except globus_sdk.GlobusAPIError as exc:
+        return {"task_id": None, "state": "REFUSED", "message": clients.refusal(exc)}
+
+
 def search_ingest(engine: Job) -> str:
-    """Ingest every GMetaList part into ``index_id`` and wait for each ingest task."""
+    """Ingest every GMetaList part into ``index_id``, delete the entries of files a
+    ``since=`` crawl found removed, and wait for each of those tasks."""
     s = engine.settings
     sc = clients.search(tokens.pick(engine.secrets, tokens.SEARCH), s, _bucket(engine))
     index = str(engine.spec.index_id)
@@ -141,6 +170,12 @@ def search_ingest(engine: Job) -> str:
                 doc = json.loads(read_in(staging, part["name"]))
                 tasks[part["name"]] = _ingest(sc, index, doc)
                 engine.update(search_tasks=json.dumps(tasks))
+    prefix = str(engine.spec.format_params.get("subject_prefix") or "file://")
+    for i, subjects in enumerate(_removed_subjects(engine, prefix), 1):
+        name = f"delete-{i:05d}"
+        if name not in tasks:  # the files a since= crawl found removed leave the index
+            tasks[name] = _delete(sc, index, subjects)
+            engine.update(search_tasks=json.dumps(tasks))
     deadline = time.monotonic() + engine.spec.timeout
     while any(t["state"] not in ("SUCCESS", "FAILED", "REFUSED") for t in tasks.values()):
         for t in tasks.values():

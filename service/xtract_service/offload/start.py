@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from xtract_extractors.safepath import UnsafePath, check_name, within
+from xtract_service import crawl_record
 from xtract_service.access import Access, own_folder
 from xtract_service.bounds import Name, Params, PathText, Tokens
 from xtract_service.crawl.store import CrawlStore
@@ -117,6 +118,34 @@ def _validate(req: OffloadRequest, access: Access, settings: Settings) -> str | 
     return root
 
 
+def search_defaults(
+    crawls: CrawlStore, crawl_id: str, params: dict[str, Any], shared: bool
+) -> dict[str, Any]:
+    """Search entries' subjects name the file where it lives (``globus://<endpoint>`` and
+    its path for a crawl of a Globus endpoint, ``file://`` and the path for a local
+    one), unless the caller set ``subject_prefix``; with ``shared`` (the caller did not
+    say who may see them), entries are seen by their owner and by whom the crawl is
+    shared with."""
+    out = dict(params)
+    if "subject_prefix" not in out:
+        spec = crawl_record.spec(crawls.r, crawl_id) or {}
+        eid = spec.get("globus_ep_id")
+        out["subject_prefix"] = (
+            f"globus://{eid}" if spec.get("repo_type") == "globus" and eid else "file://"
+        )
+    visible = list(out.get("visible_to") or [])
+    if shared and visible and "public" not in visible:
+        for member in crawls.shared_with(crawl_id):
+            kind, _, ident = member.partition(":")
+            urn = {"identity": "urn:globus:auth:identity:", "group": "urn:globus:groups:id:"}.get(
+                kind
+            )
+            if urn and urn + ident not in visible:
+                visible.append(urn + ident)
+        out["visible_to"] = visible
+    return out
+
+
 def _principal(owner: str, *, ingest: bool) -> str:
     """Who sees Search entries nobody said who may see: their owner, a Globus identity.
     An owner who is not one (a local token) must say before an ingest: the entries carry
@@ -153,12 +182,15 @@ def start_offload(
     """Check the request and queue the job; returns its status."""
     owner = access.owner
     crawls.get(crawl_id, owner)
+    unsaid = "visible_to" not in req.format_params  # the owner's, and the crawl's sharers'
     try:  # a malformed request is said first, whatever state the crawl is in
         root = validate_request(req, access, settings)
     except ValueError as exc:
         raise BadRequest(str(exc), "bad_offload") from None
     if not runs.exists(crawl_id):
         raise Conflict("no metadata to offload yet: run xtract on this crawl first", "no_metadata")
+    if req.format == "globus_search":
+        req.format_params = search_defaults(crawls, crawl_id, req.format_params, unsaid)
     secrets = {k: v for k, v in req.tokens.items() if k in SECRET_NAMES}
     spec = req.model_dump(exclude={"tokens"})
     oid = offloads.create(crawl_id, owner, spec, secrets, dest_root=root)
