@@ -423,6 +423,12 @@ class XtractClient:
         """Have the service write the crawl's index anew from its documents."""
         return self.http.answer("POST", f"/v1/crawls/{path_id(crawl_id)}/index/rebuild")
 
+    def list_formats(self) -> list[dict[str, Any]]:
+        """The export formats (drivers) the service has, plug-ins' too, with their
+        typed parameters."""
+        found: list[dict[str, Any]] = self.http.request("GET", "/v1/formats")["formats"]
+        return found
+
     def list_extractors(self) -> list[dict[str, Any]]:
         """The extractors the service runs, with their parameters."""
         found: list[dict[str, Any]] = self.http.request("GET", "/v1/extractors")["extractors"]

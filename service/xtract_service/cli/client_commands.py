@@ -146,7 +146,8 @@ def offload(
     fmt: str = typer.Option(
         "family_json",
         "--format",
-        help="family_json, jsonl, parquet, globus_search, datacite, croissant.",
+        help="family_json, jsonl, parquet, globus_search, datacite, croissant, or a "
+        "plug-in's driver (`xtract formats` lists what the service has, with parameters).",
     ),
     gzip: bool = typer.Option(False, help="Compress jsonl parts."),
     timeout: int = typer.Option(600, help="Seconds a Globus transfer may take."),
@@ -251,6 +252,20 @@ def query(
     typer.echo("\t".join(names))
     for r in rows:
         typer.echo("\t".join("" if v is None else str(v) for v in r))
+
+
+@app.command("formats")
+def formats_command(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the export formats (drivers) the service has, with their parameters."""
+    with sdk_errors(as_json):
+        found = client(as_json).list_formats()
+    lines = []
+    for f in found:
+        lines.append(f"{f['name']:<14} {f['description']}")
+        params = ", ".join(f"{p['name']}={p['default']!r}" for p in f["params"])
+        if params:
+            lines.append(f"{'':<14} params: {params}")
+    show(found, as_json, "\n".join(lines))
 
 
 @app.command("index")

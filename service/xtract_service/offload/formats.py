@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired, TypedDict
 
@@ -49,6 +50,7 @@ class Part(TypedDict):
     position: NotRequired[Cursor]
 
 
+log = logging.getLogger(__name__)
 WRITERS: dict[str, type[PartWriter]] = {}
 dumps = json_bytes  # items' JSON: orjson, compact (xtract_sdk.tables.json_bytes)
 
@@ -374,3 +376,24 @@ def write_manifest(folder: int, fmt: str, parts: list[Part], extra: dict[str, An
         **extra,
     }
     write_part(folder, "manifest.json", json.dumps(manifest, indent=2).encode())
+
+
+# -- drivers from other packages ---------------------------------------------------------
+PLUGIN_ERRORS: dict[str, str] = {}  # entry-point name -> why it did not load
+
+
+def load_plugins() -> None:
+    """Import every ``xtract.exporters`` entry point: a module whose ``@writer`` classes
+    register export drivers (typed ``@param``s, listed by ``GET /v1/formats`` and
+    ``xtract offload --help``). One that fails to load is recorded and skipped."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="xtract.exporters"):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken plug-in must not stop the service
+            PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
+            log.warning("export driver plug-in %r failed to load: %s", ep.name, exc)
+
+
+load_plugins()
