@@ -87,7 +87,9 @@ def check_format(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Validated parameters of the format ``name``; ValueError names what is wrong."""
     if name not in WRITERS:
         raise ValueError(f"unknown format {name!r}; use one of {', '.join(sorted(WRITERS))}")
-    return check_params(f"format {name!r}", WRITERS[name].params, params)
+    checked = check_params(f"format {name!r}", WRITERS[name].params, params)
+    WRITERS[name].check_options(checked)
+    return checked
 
 
 def describe_formats() -> list[dict[str, Any]]:
@@ -127,6 +129,11 @@ class PartWriter:
     description = ""
     params: tuple[Param, ...] = ()
     suffix = ".dat"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """ValueError for options that are well typed but wrong together (a driver's
+        own checks, made when the offload is asked for)."""
 
     def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
         self.folder = folder
