@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,16 @@ def test_a_recrawl_since_reports_the_four_classes_exactly_and_extracts_only_what
     renamed = docs[f"{tree}/b/renamed.csv"]["extractors"]["tabular"]
     assert renamed["reused"] == 1
     assert docs[f"{tree}/b/new.csv"]["extractors"]["tabular"]["reused"] == 0
+
+    # the since= crawl's metadata index carries the unchanged files' rows forward
+    deadline = time.monotonic() + 60
+    while xtr.index_status(second)["pending"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    con = xtr.to_duckdb(second)
+    indexed = dict(con.execute("SELECT path, family_id FROM files").fetchall())
+    assert set(indexed) == set(docs)
+    assert all(indexed[p] == d["family_id"] for p, d in docs.items())
 
 
 def test_small_unchanged_files_are_vouched_for_by_their_content_id(
