@@ -158,3 +158,37 @@ def test_the_offload_prints_the_folder_its_parts_are_in(
     ).stdout.strip()  # fmt: skip
     found = duckdb.connect().execute(f"SELECT count(*) FROM '{printed}/*.parquet'").fetchone()
     assert found is not None and found[0] == crawled["data"]["files_crawled"]
+
+
+def test_parts_keep_their_names_through_merges(
+    service: Service, tree_dir: Path, monkeypatch: Any
+) -> None:
+    """Appends after a merge never reuse the name of a part the manifest still names
+    (each appended part gets the manifest's next number)."""
+    import redis
+
+    from xtract_service.extraction import index as idx
+    from xtract_service.settings import Settings
+
+    make_tree(tree_dir, 60, fanout=3, depth=1)
+    xtr, cid, _ = crawl(service, tree_dir)
+    xtr.xtract_and_wait(cid, progress=False, extractors=[], timeout=240)
+    _indexed(xtr, cid)
+    r = redis.Redis.from_url(service.redis_url)
+    settings = Settings(home=service.home)
+    index = idx.Index(r, settings, cid)
+    with idx.index_lock(r, cid, "test") as taken:
+        assert taken
+        index.rebuild()
+        monkeypatch.setattr(idx, "MERGE_AFTER", 3)
+        monkeypatch.setattr(idx, "SMALL_PART", 15)
+        sizes = [10, 10, 20, 10, 10]  # the third part large, kept through the merge
+        for size in sizes:
+            assert index.append(limit=size) > 0
+    manifest = idx.read_manifest(settings, cid)
+    names = [p["name"] for p in manifest["parts"]]
+    assert len(names) == len(set(names)) and any(n.startswith("merged-") for n in names)
+    assert manifest["rows"] == sum(p["rows"] for p in manifest["parts"]) == 60
+    con = xtr.to_duckdb(cid)
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT path) FROM files").fetchone()
+    assert n == distinct == 60

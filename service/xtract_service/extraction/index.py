@@ -176,10 +176,14 @@ class Index:
         if not docs:
             return 0
         data = _rows(docs, self.crawl_id, export_fields())
-        name = f"part-{len(manifest['parts']) + 1:05d}.parquet"
+        # numbered by the manifest, which moves on only once it names the part: a
+        # killed writer's part gets the same name next time, and is replaced
+        number = int(manifest.get("next_part", len(manifest["parts"]) + 1))
+        name = f"part-{number:05d}.parquet"
         with opened(self._open()) as fd:
             write_file(fd, name, data)  # whole or not at all; an orphan of this name is replaced
             manifest["parts"].append({"name": name, "rows": rows, "bytes": len(data)})
+            manifest["next_part"] = number + 1
             manifest["cursor"] = str(cursor)
             manifest["rows"] = sum(p["rows"] for p in manifest["parts"])
             manifest["updated_at"] = time.time()
