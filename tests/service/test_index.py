@@ -192,3 +192,19 @@ def test_parts_keep_their_names_through_merges(
     con = xtr.to_duckdb(cid)
     n, distinct = con.execute("SELECT count(*), count(DISTINCT path) FROM files").fetchone()
     assert n == distinct == 60
+
+
+def test_clearing_the_results_empties_the_index_and_a_new_run_fills_it(
+    service: Service, tree_dir: Path
+) -> None:
+    make_tree(tree_dir, 30, fanout=3, depth=1)
+    xtr, cid, _ = crawl(service, tree_dir)
+    xtr.xtract_and_wait(cid, progress=False, extractors=[], timeout=240)
+    assert _indexed(xtr, cid)["rows"] == 30
+    xtr.clear(cid)
+    assert _indexed(xtr, cid)["rows"] == 0  # no row outlives the documents it came from
+    xtr.xtract_and_wait(cid, progress=False, extractors=[], timeout=240)
+    status = _indexed(xtr, cid)
+    con = xtr.to_duckdb(cid)
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT path) FROM files").fetchone()
+    assert status["rows"] == n == distinct == 30

@@ -261,11 +261,14 @@ def part_bytes(settings: Settings, crawl_id: str, part: str) -> bytes:
 def rebuild(r: redis.Redis, settings: Settings, crawl_id: str, who: str) -> None:
     """Forget the crawl's index and have the indexer write it anew; Conflict while the
     indexer holds it."""
-    with index_lock(r, crawl_id, f"rebuild-{who}") as taken:
-        if not taken:
-            raise Conflict("the index is being written now; try again in a moment", "busy")
-        Index(r, settings, crawl_id).rebuild()
-        mark_pending(r, crawl_id)
+    for _ in range(50):  # the indexer holds the lock for one append at a time
+        with index_lock(r, crawl_id, f"rebuild-{who}") as taken:
+            if taken:
+                Index(r, settings, crawl_id).rebuild()
+                mark_pending(r, crawl_id)
+                return
+        time.sleep(0.1)
+    raise Conflict("the index is being written now; try again in a moment", "busy")
 
 
 def mark_pending(r: redis.Redis, crawl_id: str) -> None:

@@ -24,6 +24,7 @@ from xtract_service.bounds import Name
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.browse import Query as MetadataQuery
 from xtract_service.extraction.browse import find
+from xtract_service.extraction.index import rebuild
 from xtract_service.extraction.staging import staging_scopes
 from xtract_service.extraction.start import XtractRequest, check_extractor, start_extraction
 from xtract_service.quotas import search_slot
@@ -130,9 +131,15 @@ def retry_extraction(crawl_id: str, body: RetryRequest, owner: Owner, runs: Runs
 
 
 @router.post("/v1/crawls/{crawl_id}/xtract/clear")
-def clear_extraction(crawl_id: str, body: ClearRequest, owner: Owner, runs: Runs) -> dict[str, Any]:
-    """Forget extraction results: all (a new xtract can start), or one extractor's
-    (a retry then runs those families again)."""
+def clear_extraction(
+    crawl_id: str, body: ClearRequest, owner: Owner, runs: Runs, settings: AppSettings
+) -> dict[str, Any]:
+    """Forget extraction results: all (a new xtract can start, and the metadata index
+    is emptied with them), or one extractor's (a retry then runs those families
+    again)."""
     if body.extractor is not None:
         check_extractor(body.extractor)
-    return runs.clear(crawl_id, owner, body.extractor)
+    cleared = runs.clear(crawl_id, owner, body.extractor)
+    if body.extractor is None:
+        rebuild(runs.r, settings, crawl_id, owner)  # from the (now empty) documents
+    return cleared
