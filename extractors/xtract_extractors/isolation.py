@@ -19,6 +19,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import re
 import resource
 import shutil
 import tempfile
@@ -107,6 +108,9 @@ class _Opened:
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 
 
+_OUT_OF_SPACE = re.compile(r"failed to map segment|cannot allocate memory", re.IGNORECASE)
+
+
 def _call(
     name: str, ref: str, paths: list[str], params: Any, roots: Roots, workdir: str, slots: set[int]
 ) -> Any:
@@ -121,6 +125,9 @@ def _call(
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit and the like from a parser end one call only
+        if isinstance(exc, ImportError) and _OUT_OF_SPACE.search(str(exc)):
+            # a shared library that could not be mapped: the address space is full
+            return ("error", "memory_limit", f"the extractor ran out of its memory limit ({exc})")
         return files.named(("error", error_kind(exc), _message(exc)))
     finally:
         files.close()
@@ -236,7 +243,9 @@ class IsolatedRunner:
         The child answers each call as it finishes; the time limit applies to each call.
         After a timeout, a crash or a memory blow-up the child is replaced and the calls
         not yet answered are sent again. A call whose process died is tried once more
-        (the process may have been killed from outside), then recorded as crashed.
+        (the process may have been killed from outside), then recorded as crashed; one
+        that ran out of memory in a process that had served other calls (whose libraries
+        fill its address space) is tried once more in a fresh process.
         """
         prepared = []
         for name, paths, params in calls:
@@ -264,10 +273,16 @@ class IsolatedRunner:
                     else:
                         retried.add(i)
                     break
+                error = outcome[0].get("error")
+                if error == "memory_limit" and self._calls > 0 and i not in retried:
+                    # a process that served other calls carries their libraries in its
+                    # address space: the call is tried once more in a fresh process
+                    retried.add(i)  # (the answer killed the process already)
+                    break
                 results[i] = outcome
                 self._calls += 1
                 i += 1
-                if outcome[0].get("error") in ("timeout", "memory_limit"):
+                if error in ("timeout", "memory_limit"):
                     break  # the child was replaced; send the rest again
         return [r for r in results if r is not None]
 

@@ -23,6 +23,21 @@ def hog(path: str) -> dict[str, Any]:
         blocks.append(bytearray(64 << 20))
 
 
+_SERVED = [0]
+
+
+@extractor("test_crowded", version="0")
+def crowded(path: str) -> dict[str, Any]:
+    """Out of memory in a process that served a call before (a library that cannot be
+    mapped into a full address space), fine in a fresh one."""
+    import os
+
+    _SERVED[0] += 1
+    if _SERVED[0] > 1:
+        raise ImportError("libgfortran.so.5: failed to map segment from shared object")
+    return {"pid": os.getpid()}
+
+
 @extractor("test_crasher", version="0")
 def crasher(path: str) -> dict[str, Any]:
     ctypes.string_at(0)  # a segmentation fault in "native code"

@@ -98,3 +98,20 @@ def test_a_child_killed_from_outside_costs_no_call(target: str) -> None:
         os.kill(first, signal.SIGKILL)
         second = r.run("test_pid", [target])
     assert second["pid"] != first  # retried in a new process, not recorded as crashed
+
+
+def test_out_of_memory_in_a_crowded_process_is_tried_again_in_a_fresh_one(
+    tmp_path: Path,
+) -> None:
+    """A process that served calls holds their libraries; a call that runs out of
+    memory there (a shared library it cannot map) is tried once more in a fresh
+    process. One that runs out of memory in a fresh process stays an error record."""
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    with IsolatedRunner(time_limit=30) as r:
+        answers = r.run_many([("test_crowded", [str(f)], None)] * 3)
+        pids = [a["pid"] for a, _ in answers]
+        assert len(set(pids)) == 3 and r.restarts >= 2, answers
+    with IsolatedRunner(time_limit=60, memory_limit=512 << 20) as r:
+        (hog, _), (again, _) = r.run_many([("test_hog", [str(f)], None)] * 2)
+        assert hog["error"] == again["error"] == "memory_limit"

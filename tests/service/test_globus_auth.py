@@ -103,6 +103,9 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
             ("POST", f"/v1/crawls/{c}/webhooks", {"urls": ["https://example.org/h"]}),
             ("GET", f"/v1/crawls/{c}/webhooks", None),
             ("GET", f"/v1/crawls/{c}/events", None),
+            ("GET", f"/v1/crawls/{c}/index", None),
+            ("GET", f"/v1/crawls/{c}/index/part-00001.parquet", None),
+            ("POST", f"/v1/crawls/{c}/index/rebuild", {}),
             ("GET", f"/v1/crawls/{c}/shares", None),
             ("POST", f"/v1/crawls/{c}/shares", {"identities": [token_sub]}),
             ("POST", f"/v1/crawls/{c}/shares/remove", {"identities": [token_sub]}),
@@ -114,6 +117,7 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
             resp = call(world, method, path, token, body)
             assert resp.status_code == 404, (method, path, resp.status_code, resp.text)
             route = path.replace(c, "{crawl_id}").split("/offload/")[0].split("?")[0]
+            route = route.replace("/index/part-00001.parquet", "/index/{part}")
             checked.add((method, route))
     # every route that names a crawl was tried
     spec = requests.get(world.service.url + "/openapi.json", timeout=10).json()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xtract_service.extraction.documents import Document
-from xtract_service.extraction.index import search_index
+from xtract_service.extraction.index import search_index, summary
 from xtract_service.extraction.results import ExtractionResults, docs_of
 from xtract_service.redis_client import Fields
 from xtract_service.settings import Settings
@@ -158,10 +158,12 @@ def find(
     """Matching files a page at a time, from the metadata index where the crawl has
     one: ``{files, matched, searched, scanned, complete, next}`` with exact counts
     (``matched`` of ``searched`` files; ``complete``: every recorded document is
-    indexed; ``next`` only when another page holds files). Without an index, the
-    bounded scan of the documents (:func:`search`: ``scanned`` says how far it read).
+    indexed; ``next`` only when another page holds files). Without an index, or while
+    documents wait to be indexed (an extraction running), the bounded scan of the
+    documents (:func:`search`: ``scanned`` says how far it read), which misses none.
     ValueError for a cursor that is neither's."""
-    if after is None or after.startswith("i:"):
+    behind = after is None and summary(results.r, settings, crawl_id)["pending"]
+    if not behind and (after is None or after.startswith("i:")):
         offset = 0
         if after is not None:
             if not after[2:].isdigit() or int(after[2:]) > MAX_OFFSET:
