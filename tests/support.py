@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,3 +220,36 @@ def read_events(service: Service, crawl_id: str, until: str) -> list[dict[str, A
                 if out[-1]["type"] == until:
                     return out
     raise AssertionError(f"the event stream ended before {until}")
+
+
+def make_plugin(root: Path, name: str, body: str, group: str = "xtract.extractors") -> Path:
+    """A throw-away package ``name`` (its module's source ``body``) that names its
+    module under the entry-point ``group``; returns its folder."""
+    pkg = root / name
+    (pkg / name).mkdir(parents=True)
+    (pkg / name / "__init__.py").write_text(textwrap.dedent(body))
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "{name}"
+        version = "0.1"
+        [project.entry-points."{group}"]
+        {name} = "{name}"
+    """)
+    )
+    return pkg
+
+
+def install_into(target: Path, *packages: Path) -> Path:
+    """Install the packages into the folder ``target`` (offline: no dependencies, no
+    build isolation), for a PYTHONPATH; returns ``target``."""
+    for pkg in packages:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+             "--no-build-isolation", "--target", str(target), str(pkg)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    return target

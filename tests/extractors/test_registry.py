@@ -7,12 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import tests.extractors.sample_extractors  # noqa: F401 - registers the test extractors
+from tests.support import install_into, make_plugin
 from xtract_extractors import all_extractors, get
 
 BUILTINS = {
@@ -43,25 +43,6 @@ def test_secret_params_are_masked_in_descriptions() -> None:
     assert token["secret"] is True and token["optional"] is False
 
 
-def make_plugin(root: Path, name: str, body: str) -> Path:
-    pkg = root / name
-    (pkg / name).mkdir(parents=True)
-    (pkg / name / "__init__.py").write_text(textwrap.dedent(body))
-    (pkg / "pyproject.toml").write_text(
-        textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "{name}"
-        version = "0.1"
-        [project.entry-points."xtract.extractors"]
-        {name} = "{name}"
-    """)
-    )
-    return pkg
-
-
 @pytest.fixture(scope="module")
 def plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("plugins")
@@ -82,24 +63,7 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ''',
     )
     broken = make_plugin(root, "xtract_broken", "import a_module_that_does_not_exist\n")
-    for pkg in (good, broken):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-build-isolation",
-                "--target",
-                str(target),
-                str(pkg),
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return target
+    return install_into(target, good, broken)
 
 
 def xtract(plugins: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -5,15 +5,13 @@ service lists it (`GET /v1/formats`, `xtract formats`) and runs it like a built-
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import Service, roots_env
+from tests.support import Service, install_into, make_plugin, roots_env
 from xtract_sdk import BadRequestError, XtractEndpoint
 
 DRIVER = """
@@ -40,27 +38,8 @@ class PathsWriter(PartWriter):
 @pytest.fixture(scope="module")
 def plugin_service(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     root = tmp_path_factory.mktemp("exporter")
-    pkg = root / "xtract_paths_tsv"
-    (pkg / "xtract_paths_tsv").mkdir(parents=True)
-    (pkg / "xtract_paths_tsv" / "__init__.py").write_text(DRIVER)
-    (pkg / "pyproject.toml").write_text(
-        textwrap.dedent("""
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "xtract_paths_tsv"
-        version = "0.1"
-        [project.entry-points."xtract.exporters"]
-        paths_tsv = "xtract_paths_tsv"
-    """)
-    )
-    site = root / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(site), str(pkg)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    pkg = make_plugin(root, "xtract_paths_tsv", DRIVER, group="xtract.exporters")
+    site = install_into(root / "site", pkg)
     env = {**roots_env(data_root), "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
     with Service(tmp_path_factory.mktemp("exporter-home"), env=env) as svc:
         yield svc

@@ -28,7 +28,10 @@ def need(module: str, extra: str) -> ModuleType:
 
 
 def jsonable(value: Any, max_items: int = 50, max_chars: int = 500) -> Any:
-    """Attribute values from HDF5/NetCDF/EXIF made JSON-safe and bounded."""
+    """Attribute values from HDF5/NetCDF/EXIF made JSON-safe and bounded (``None``
+    stays ``null``)."""
+    if value is None:
+        return None
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):

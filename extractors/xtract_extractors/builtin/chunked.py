@@ -32,19 +32,14 @@ def _read_json(path: str) -> Any:
     return json.loads(data)
 
 
-def _j(value: Any) -> Any:
-    """A metadata value made JSON-safe and bounded (``null`` stays ``null``)."""
-    return None if value is None else jsonable(value)
-
-
 def _v2_array(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "shape": meta.get("shape"),
         "chunks": meta.get("chunks"),
-        "dtype": _j(meta.get("dtype")),
-        "compressor": _j(meta.get("compressor")),
-        "filters": _j(meta.get("filters")),
-        "fill_value": _j(meta.get("fill_value")),
+        "dtype": jsonable(meta.get("dtype")),
+        "compressor": jsonable(meta.get("compressor")),
+        "filters": jsonable(meta.get("filters")),
+        "fill_value": jsonable(meta.get("fill_value")),
         "order": meta.get("order"),
     }
 
@@ -54,9 +49,9 @@ def _v3_array(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "shape": meta.get("shape"),
         "chunks": (grid.get("configuration") or {}).get("chunk_shape"),
-        "dtype": _j(meta.get("data_type")),
-        "codecs": _j(meta.get("codecs")),
-        "fill_value": _j(meta.get("fill_value")),
+        "dtype": jsonable(meta.get("data_type")),
+        "codecs": jsonable(meta.get("codecs")),
+        "fill_value": jsonable(meta.get("fill_value")),
         "dimension_names": meta.get("dimension_names"),
     }
 
@@ -68,7 +63,7 @@ def _n5_array(meta: dict[str, Any]) -> dict[str, Any]:
         "shape": list(reversed(dims)) if isinstance(dims, list) else None,
         "chunks": list(reversed(blocks)) if isinstance(blocks, list) else None,
         "dtype": meta.get("dataType"),
-        "compressor": _j(meta.get("compression")),
+        "compressor": jsonable(meta.get("compression")),
     }
 
 
@@ -102,14 +97,14 @@ def zarr_store(path: str) -> dict[str, Any]:
     if name == ".zgroup":
         return {"role": "group", "format": "Zarr v2"}
     if name == ".zattrs":
-        return {"role": "attributes", "attributes": _j(meta)}
+        return {"role": "attributes", "attributes": jsonable(meta)}
     if name == "zarr.json":
         kind = "array" if meta.get("node_type") == "array" else "group"
         out: dict[str, Any] = {"role": kind, "format": f"Zarr v{meta.get('zarr_format', 3)}"}
         if kind == "array":
             out.update(_v3_array(meta))
         if meta.get("attributes"):
-            out["attributes"] = _j(meta["attributes"])
+            out["attributes"] = jsonable(meta["attributes"])
         return out
     kind = "array" if "dimensions" in meta else "group"  # N5's attributes.json
     out = {"role": kind, "format": "N5"}
@@ -117,5 +112,5 @@ def zarr_store(path: str) -> dict[str, Any]:
         out.update(_n5_array(meta))
     rest = {k: v for k, v in meta.items() if k not in _N5_KEYS}
     if rest:
-        out["attributes"] = _j(rest)
+        out["attributes"] = jsonable(rest)
     return out

@@ -145,28 +145,30 @@ def _slide_order(z: zipfile.ZipFile) -> list[str]:
     return order
 
 
+def _drawn_text(paragraph: Any) -> str:
+    """A DrawingML paragraph's text (its runs' ``a:t``)."""
+    return "".join(t.text or "" for t in paragraph.iter(_A + "t"))
+
+
 def _pptx(z: zipfile.ZipFile) -> dict[str, Any]:
     texts: list[str] = []
     slides: list[dict[str, Any]] = []
     tables = 0
-    for number, name in enumerate(_slide_order(z), 1):
+    order = _slide_order(z)
+    for number, name in enumerate(order, 1):
         root = _xml(z, name)
         title = None
         paragraphs = []
         for sp in root.iter(_P + "sp"):
             ph = sp.find(f"{_P}nvSpPr/{_P}nvPr/{_P}ph")
-            shape_text = [
-                "".join(t.text or "" for t in p.iter(_A + "t")) for p in sp.iter(_A + "p")
-            ]
+            shape_text = [_drawn_text(p) for p in sp.iter(_A + "p")]
             if ph is not None and ph.get("type") in ("title", "ctrTitle") and title is None:
                 title = "\n".join(shape_text).strip()[:300] or None
             paragraphs.extend(shape_text)
         for frame in root.iter(_P + "graphicFrame"):
             for tbl in frame.iter(_A + "tbl"):
                 tables += 1
-                paragraphs.extend(
-                    "".join(t.text or "" for t in p.iter(_A + "t")) for p in tbl.iter(_A + "p")
-                )
+                paragraphs.extend(_drawn_text(p) for p in tbl.iter(_A + "p"))
         texts.extend(paragraphs)
         if len(slides) < MAX_LISTED:
             slides.append(
@@ -180,7 +182,7 @@ def _pptx(z: zipfile.ZipFile) -> dict[str, Any]:
     return {
         "format": "pptx",
         "properties": ooxml_properties(z),
-        "slide_count": len(_slide_order(z)),
+        "slide_count": len(order),
         "slides": slides,
         "tables": tables,
         "media": _media(z, ("ppt/media/",)),

@@ -15,11 +15,11 @@ True
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from xtract_service.extraction.documents import Document
-from xtract_service.extraction.index import search_index, summary
 from xtract_service.extraction.results import ExtractionResults, docs_of
 from xtract_service.redis_client import Fields
 from xtract_service.settings import Settings
@@ -61,6 +61,37 @@ def matches_field(metadata: Any, field: str) -> bool:
         return False
 
     return walk(metadata, 0)
+
+
+MAX_FIELD_TEXT = 64 << 10  # characters of one file's field_text
+MAX_VALUE_TEXT = 200
+
+
+def field_text(metadata: Any) -> str:
+    """Every ``key=value`` of a file's metadata at any depth (lists too), lower-cased,
+    one a line, values cut at :data:`MAX_VALUE_TEXT` characters: what a field search
+    (``name`` or ``name=value``) looks through, as :func:`matches_field` does; the
+    metadata index keeps it per file."""
+    lines: list[str] = []
+    size = 0
+
+    def walk(x: Any, depth: int) -> None:
+        nonlocal size
+        if depth > MAX_FIELD_DEPTH or size > MAX_FIELD_TEXT:
+            return
+        if isinstance(x, dict):
+            for k, v in x.items():
+                value = v if isinstance(v, str) else json.dumps(v, default=str)
+                line = f"{str(k).lower()}={value[:MAX_VALUE_TEXT].lower()}".replace("\n", " ")
+                lines.append(line)
+                size += len(line) + 1
+                walk(v, depth + 1)
+        elif isinstance(x, list):
+            for v in x[:1000]:
+                walk(v, depth + 1)
+
+    walk(metadata, 0)
+    return "\n".join(lines)[:MAX_FIELD_TEXT]
 
 
 def _text(v: Any) -> str:
@@ -162,14 +193,17 @@ def find(
     documents wait to be indexed (an extraction running), the bounded scan of the
     documents (:func:`search`: ``scanned`` says how far it read), which misses none.
     ValueError for a cursor that is neither's."""
-    behind = after is None and summary(results.r, settings, crawl_id)["pending"]
+    from xtract_service.extraction.index import search_index, summary  # index uses us
+
+    state = summary(results.r, settings, crawl_id)
+    behind = after is None and state["pending"]
     if not behind and (after is None or after.startswith("i:")):
         offset = 0
         if after is not None:
             if not after[2:].isdigit() or int(after[2:]) > MAX_OFFSET:
                 raise ValueError(after)
             offset = int(after[2:])
-        found = search_index(results.r, settings, crawl_id, q, offset, limit)
+        found = search_index(settings, state, q, offset, limit)
         if found is not None:
             docs = results.documents_of(crawl_id, sorted({fid for _, fid in found["files"]}))
             files = [

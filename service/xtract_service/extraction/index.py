@@ -47,6 +47,7 @@ from xtract_sdk.tables import FIELDS, parquet_table
 from xtract_service import keys
 from xtract_service.access import own_folder
 from xtract_service.errors import Conflict, NotFound
+from xtract_service.extraction.browse import field_text
 from xtract_service.extraction.results import ExtractionResults
 from xtract_service.settings import Settings
 from xtract_service.streams import Cursor, Loop
@@ -89,37 +90,6 @@ def read_manifest(settings: Settings, crawl_id: str) -> dict[str, Any]:
             return manifest
     except FileNotFoundError:
         return {"cursor": str(Cursor()), "parts": [], "rows": 0}
-
-
-MAX_FIELD_TEXT = 64 << 10  # characters of one file's field_text
-MAX_FIELD_DEPTH = 8
-MAX_VALUE_TEXT = 200
-
-
-def field_text(metadata: Any) -> str:
-    """Every ``key=value`` of a file's metadata at any depth (lists too), lower-cased,
-    one a line, values cut at :data:`MAX_VALUE_TEXT` characters: what a field search
-    (``name`` or ``name=value``) looks through, as ``browse.matches_field`` does."""
-    lines: list[str] = []
-    size = 0
-
-    def walk(x: Any, depth: int) -> None:
-        nonlocal size
-        if depth > MAX_FIELD_DEPTH or size > MAX_FIELD_TEXT:
-            return
-        if isinstance(x, dict):
-            for k, v in x.items():
-                value = v if isinstance(v, str) else json.dumps(v, default=str)
-                line = f"{str(k).lower()}={value[:MAX_VALUE_TEXT].lower()}".replace("\n", " ")
-                lines.append(line)
-                size += len(line) + 1
-                walk(v, depth + 1)
-        elif isinstance(x, list):
-            for v in x[:1000]:
-                walk(v, depth + 1)
-
-    walk(metadata, 0)
-    return "\n".join(lines)[:MAX_FIELD_TEXT]
 
 
 def _rows(docs: list[dict[str, Any]], crawl_id: str, fields: dict[str, Any]) -> bytes:
@@ -357,23 +327,22 @@ def _filters(q: Any) -> tuple[str, list[Any]]:
 
 
 def search_index(
-    r: redis.Redis,
     settings: Settings,
-    crawl_id: str,
+    state: dict[str, Any],
     q: Any,
     offset: int,
     limit: int,
 ) -> dict[str, Any] | None:
     """The files matching ``q`` (``browse.Query``) in path order from ``offset``, with
     exact counts: ``{files: [(path, family_id)], matched, searched, next, complete}``
-    (``complete``: every recorded document is indexed). None without an index."""
+    (``complete``: every recorded document is indexed), over the index ``state``
+    (:func:`summary`). None without an index."""
     import duckdb
 
-    manifest = read_manifest(settings, crawl_id)
-    if not manifest["parts"]:
+    if not state["parts"]:
         return None
     listed = ", ".join(
-        "'" + p.replace("'", "''") + "'" for p in _part_paths(settings, crawl_id, manifest)
+        "'" + p.replace("'", "''") + "'" for p in _part_paths(settings, state["crawl_id"], state)
     )
     current = (
         "SELECT * FROM (SELECT path, family_id, mimetype, extractors, errors, field_text, "
@@ -402,5 +371,5 @@ def search_index(
         "matched": int(matched),
         "searched": int(searched),
         "next": f"i:{offset + limit}" if more else None,
-        "complete": not summary(r, settings, crawl_id)["pending"],
+        "complete": not state["pending"],
     }

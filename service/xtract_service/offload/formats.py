@@ -22,11 +22,9 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired, TypedDict
 
-from xtract_extractors.kinds import declared_fields
 from xtract_extractors.registry import Param, check_params, declared_params, param
 from xtract_extractors.safepath import write_file
 from xtract_sdk.tables import (
-    FIELDS,
     RowParts,
     json_bytes,
     jsonl_item,
@@ -34,6 +32,7 @@ from xtract_sdk.tables import (
     row_parts,
     row_size,
 )
+from xtract_service.extraction.index import export_fields
 from xtract_service.offload import shapes
 from xtract_service.streams import Cursor
 
@@ -232,7 +231,7 @@ class ParquetWriter(PartWriter):
 
     def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
         super().__init__(folder, first_part, **params)
-        self.fields = {**FIELDS, **declared_fields()}
+        self.fields = export_fields()
 
     def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
         parts = row_parts(item, self.fields)  # taken apart once; columns are built from these
@@ -311,9 +310,6 @@ class DatasetWriter(PartWriter):
         super().__init__(folder, first_part, **params)
         self.max_items = self.max_bytes = 1 << 62  # one part, at the end
         self.summaries: list[dict[str, Any]] = []
-
-    def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
-        return None, 0
 
     def add_family(self, items: list[dict[str, Any]], position: Cursor) -> list[Part]:
         self.summaries += [shapes.summary_of(i) for i in items]

@@ -22,20 +22,11 @@ from typing import Any
 
 from xtract_extractors.registry import param
 from xtract_service.offload.formats import PartWriter, writer
+from xtract_service.offload.pipeline import ITEM_FIELDS
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-COLUMNS = (
-    "path",
-    "crawl_id",
-    "family_id",
-    "size",
-    "extension",
-    "mtime",
-    "mimetype",
-    "unknown",
-    "metadata",
-    "errors",
-)
+# an export item's fields, the path (the key) first
+COLUMNS = ("path", *(f for f in ITEM_FIELDS if f != "path"))
 _CREATE = """CREATE TABLE IF NOT EXISTS {table} (
     path text PRIMARY KEY,
     crawl_id text,
@@ -61,19 +52,17 @@ def check_dsn(dsn: str) -> str:
 
 
 def _row(item: dict[str, Any]) -> tuple[Any, ...]:
+    """An item's values in :data:`COLUMNS` order, as the table's types take them."""
     mtime = item.get("mtime")
-    return (
-        item.get("path"),
-        item.get("crawl_id"),
-        item.get("family_id"),
-        item.get("size"),
-        item.get("extension"),
-        datetime.fromtimestamp(float(mtime), UTC) if isinstance(mtime, int | float) else None,
-        item.get("mimetype"),
-        bool(item.get("unknown")),
-        json.dumps(item.get("metadata") or {}, default=str),
-        json.dumps(item.get("errors") or [], default=str),
-    )
+    typed = {
+        "mtime": datetime.fromtimestamp(float(mtime), UTC)
+        if isinstance(mtime, int | float)
+        else None,
+        "unknown": bool(item.get("unknown")),
+        "metadata": json.dumps(item.get("metadata") or {}, default=str),
+        "errors": json.dumps(item.get("errors") or [], default=str),
+    }
+    return tuple(typed[c] if c in typed else item.get(c) for c in COLUMNS)
 
 
 @writer(
@@ -101,7 +90,7 @@ class PostgresWriter(PartWriter):
 
     def prepare(self, item: dict[str, Any]) -> tuple[Any, int]:
         row = _row(item)
-        return row, 256 + len(row[8]) + len(row[9])
+        return row, 256 + len(row[-2]) + len(row[-1])  # metadata and errors, as JSON
 
     def encode(self, items: list[Any]) -> bytes:
         import psycopg
