@@ -120,6 +120,10 @@ def test_search_reads_the_index_with_exact_counts_and_no_empty_page(
     everything = ask(limit=500)
     assert everything["source"] == "index" and everything["complete"] is True
     assert everything["matched"] == everything["searched"] == files
+    # in the order the document scan lists them: a search's pages read the same
+    # whether the index or the documents answered them
+    in_order = [f["path"] for d in all_documents(xtr, cid) for f in d["files"]]
+    assert [f["path"] for f in everything["files"]] == in_order
     csv = ask(type="text/csv", extractor="tabular", field="name=temperature")
     assert [f["path"] for f in csv["files"]] == [str(corpus / "good" / "table.csv")]
     assert csv["matched"] == 1 and csv["next"] is None

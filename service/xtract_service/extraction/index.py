@@ -62,7 +62,7 @@ LOCK_SECONDS = 120
 # the rows of each family's newest document, as a view over the parts (DuckDB SQL);
 # ``{parts}`` is a list literal of the part paths
 CURRENT_ROWS = (
-    "SELECT * EXCLUDE (extracted_at, _newest, field_text) FROM ("
+    "SELECT * EXCLUDE (extracted_at, _newest, field_text, position) FROM ("
     "SELECT *, max(extracted_at) OVER (PARTITION BY family_id) AS _newest "
     "FROM read_parquet({parts}, union_by_name = true)) "
     "WHERE extracted_at IS NOT DISTINCT FROM _newest"
@@ -92,24 +92,40 @@ def read_manifest(settings: Settings, crawl_id: str) -> dict[str, Any]:
         return {"cursor": str(Cursor()), "parts": [], "rows": 0}
 
 
-def _rows(docs: list[dict[str, Any]], crawl_id: str, fields: dict[str, Any]) -> bytes:
+def position(cursor: Cursor, file: int) -> str:
+    """A file's place in the results stream, as text that sorts in stream order: the
+    order the document scan (``browse.search``) reads files in."""
+    ms, _, seq = cursor.entry.partition("-")
+    return f"{int(ms):015d}-{int(seq or 0):09d}-{cursor.taken:09d}-{file:06d}"
+
+
+def _rows(
+    docs: list[dict[str, Any]],
+    crawl_id: str,
+    fields: dict[str, Any],
+    cursors: list[Cursor] | None = None,
+) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     items = []
     versions = []
+    places = []
     readers = []
     texts = []
-    for doc in docs:
-        for item in items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)}):
+    for n, doc in enumerate(docs):
+        cursor = cursors[n] if cursors else Cursor("0-0", n + 1)
+        for i, item in enumerate(items_of({**doc, "crawl_id": doc.get("crawl_id", crawl_id)})):
             items.append(item)
             versions.append(doc.get("extracted_at"))
+            places.append(position(cursor, i))
             readers.append(sorted(k for k in item["metadata"] if k != "filetype"))
             texts.append(field_text(item["metadata"]))
     table = parquet_table(items, fields)
     # the index's own columns: the newest document wins; which extractors read the
     # file; its fields as text for a field search
     table = table.append_column("extracted_at", pa.array(versions, pa.float64()))
+    table = table.append_column("position", pa.array(places, pa.string()))
     table = table.append_column("extractors", pa.array(readers, pa.list_(pa.string())))
     table = table.append_column("field_text", pa.array(texts, pa.string()))
     buf = io.BytesIO()
@@ -136,16 +152,18 @@ class Index:
         manifest = read_manifest(self.settings, self.crawl_id)
         cursor = Cursor.parse(manifest["cursor"])
         docs: list[dict[str, Any]] = []
+        cursors: list[Cursor] = []
         rows = 0
         for after, doc in self.results.read(self.crawl_id, cursor, scan=64):
             docs.append(dict(doc))
+            cursors.append(after)
             rows += len(doc.get("files", []))
             cursor = after
             if rows >= limit:
                 break
         if not docs:
             return 0
-        data = _rows(docs, self.crawl_id, export_fields())
+        data = _rows(docs, self.crawl_id, export_fields(), cursors)
         # numbered by the manifest, which moves on only once it names the part: a
         # killed writer's part gets the same name next time, and is replaced
         number = int(manifest.get("next_part", len(manifest["parts"]) + 1))
@@ -333,7 +351,8 @@ def search_index(
     offset: int,
     limit: int,
 ) -> dict[str, Any] | None:
-    """The files matching ``q`` (``browse.Query``) in path order from ``offset``, with
+    """The files matching ``q`` (``browse.Query``) from ``offset``, in the order the
+    documents were recorded (as the document scan lists them), with
     exact counts: ``{files: [(path, family_id)], matched, searched, next, complete}``
     (``complete``: every recorded document is indexed), over the index ``state``
     (:func:`summary`). None without an index."""
@@ -346,7 +365,7 @@ def search_index(
     )
     current = (
         "SELECT * FROM (SELECT path, family_id, mimetype, extractors, errors, field_text, "
-        "extracted_at, max(extracted_at) OVER (PARTITION BY family_id) AS _newest "
+        "position, extracted_at, max(extracted_at) OVER (PARTITION BY family_id) AS _newest "
         f"FROM read_parquet([{listed}], union_by_name = true)) "
         "WHERE extracted_at IS NOT DISTINCT FROM _newest"
     )
@@ -360,7 +379,7 @@ def search_index(
         assert counted is not None  # an aggregate answers one row
         searched, matched = counted
         rows = con.execute(
-            f"SELECT path, family_id FROM cur WHERE {where} ORDER BY path LIMIT ? OFFSET ?",
+            f"SELECT path, family_id FROM cur WHERE {where} ORDER BY position LIMIT ? OFFSET ?",
             [*params, limit + 1, offset],
         ).fetchall()
     finally:

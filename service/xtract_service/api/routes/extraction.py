@@ -101,11 +101,12 @@ def search_metadata(
     limit: int = Query(50, ge=1, le=500),
 ) -> FastJSON:
     """Files whose metadata matches every filter given (case-insensitive parts), with
-    their metadata, in path order from the crawl's metadata index: ``{files, matched,
-    searched, complete, next}``, exact counts (``matched`` of ``searched`` files;
-    ``complete``: every recorded document is indexed). Before anything is indexed, a
-    bounded scan of the documents: ``{files, scanned, next}``. Pass ``next`` as
-    ``after`` to go on; there is a ``next`` only when another page holds files."""
+    their metadata, in the order the documents were recorded, from the crawl's
+    metadata index: ``{files, matched, searched, complete, next}``, exact counts
+    (``matched`` of ``searched`` files; ``complete``: every recorded document is
+    indexed). Before anything is indexed, a bounded scan of the documents: ``{files,
+    scanned, next}``. Pass ``next`` as ``after`` to go on; there is a ``next`` only
+    when another page holds files."""
     crawls.get(crawl_id, owner)
     query = MetadataQuery(path, type, extractor, field, error)
     try:
