@@ -336,6 +336,14 @@ _SHAPE_PARAMS = [
 ]
 
 
+_URI_PREFIX = param(
+    "uri_prefix",
+    str,
+    default="",
+    desc="the files' URI prefix (default: globus://<endpoint> for a Globus crawl, else file://)",
+)
+
+
 def _with_shape_params(cls: type[PartWriter]) -> type[PartWriter]:
     for declare in reversed(_SHAPE_PARAMS):
         cls = declare(cls)
@@ -360,6 +368,30 @@ class DataCiteWriter(DatasetWriter):
 class CroissantWriter(DatasetWriter):
     shape = staticmethod(shapes.croissant)
     part_name = "croissant.json"
+
+
+@writer(
+    "rocrate",
+    "An RO-Crate 1.3 metadata document (ro-crate-metadata.json): a File entity per "
+    "file, a Dataset per folder, the extraction as a CreateAction.",
+)
+@_URI_PREFIX
+@_with_shape_params
+class RoCrateWriter(DatasetWriter):
+    shape = staticmethod(shapes.rocrate)
+    part_name = "ro-crate-metadata.json"
+
+
+@writer(
+    "schemaorg",
+    "A schema.org Dataset in JSON-LD (schemaorg.json), as dataset search engines read "
+    "one: a DataDownload per file, CSV columns as variableMeasured.",
+)
+@_URI_PREFIX
+@_with_shape_params
+class SchemaOrgWriter(DatasetWriter):
+    shape = staticmethod(shapes.schemaorg)
+    part_name = "schemaorg.json"
 
 
 def open_writer(name: str, folder: int, first_part: int, params: dict[str, Any]) -> PartWriter:

@@ -128,11 +128,7 @@ def search_defaults(
     shared with."""
     out = dict(params)
     if "subject_prefix" not in out:
-        spec = crawl_record.spec(crawls.r, crawl_id) or {}
-        eid = spec.get("globus_ep_id")
-        out["subject_prefix"] = (
-            f"globus://{eid}" if spec.get("repo_type") == "globus" and eid else "file://"
-        )
+        out["subject_prefix"] = uri_prefix(crawls, crawl_id)
     visible = list(out.get("visible_to") or [])
     if shared and visible and "public" not in visible:
         for member in crawls.shared_with(crawl_id):
@@ -144,6 +140,14 @@ def search_defaults(
                 visible.append(urn + ident)
         out["visible_to"] = visible
     return out
+
+
+def uri_prefix(crawls: CrawlStore, crawl_id: str) -> str:
+    """What a crawled path is prefixed with to name the file where it lives:
+    ``globus://<endpoint>`` for a crawl of a Globus endpoint, else ``file://``."""
+    spec = crawl_record.spec(crawls.r, crawl_id) or {}
+    eid = spec.get("globus_ep_id")
+    return f"globus://{eid}" if spec.get("repo_type") == "globus" and eid else "file://"
 
 
 def _principal(owner: str, *, ingest: bool) -> str:
@@ -191,6 +195,8 @@ def start_offload(
         raise Conflict("no metadata to offload yet: run xtract on this crawl first", "no_metadata")
     if req.format == "globus_search":
         req.format_params = search_defaults(crawls, crawl_id, req.format_params, unsaid)
+    if req.format in ("rocrate", "schemaorg") and not req.format_params.get("uri_prefix"):
+        req.format_params = {**req.format_params, "uri_prefix": uri_prefix(crawls, crawl_id)}
     secrets = {k: v for k, v in req.tokens.items() if k in SECRET_NAMES}
     spec = req.model_dump(exclude={"tokens"})
     oid = offloads.create(crawl_id, owner, spec, secrets, dest_root=root)
