@@ -86,7 +86,13 @@ def wait_offloads(
             ]
             done = [s for s in statuses if s["status"] in OffloadStatus.terminal()]
             items = sum(s["items"] for s in statuses)
-            bar.update(f"offload: {len(done)}/{len(statuses)} done, {items:,} files written")
+            shares = [p for s in statuses for p in s.get("partitions") or []]
+            split = (
+                f" ({sum(p['done'] for p in shares)}/{len(shares)} partitions written)"
+                if len(shares) > len(statuses)
+                else ""
+            )
+            bar.update(f"offload: {len(done)}/{len(statuses)} done, {items:,} files written{split}")
             if len(done) == len(statuses):
                 return statuses
             if timeout is not None and bar.elapsed > timeout:

@@ -447,12 +447,15 @@ class XtractClient:
         format_params: dict[str, Any] | None = None,
         filters: list[dict[str, Any]] | None = None,
         transform: dict[str, Any] | None = None,
+        partitions: int | None = None,
         wait: bool = True,
         progress: bool = False,
     ) -> str:
         """Export the metadata of every crawl this client started (or ``crawl_ids``)
         into a new folder ``dest_path/YYYY-MM-DD-hh.mm.ss`` (one sub-folder per crawl) on
         the Globus endpoint ``dest_ep_id``, or in a local folder when it is ``None``.
+        ``partitions`` splits the writing into shares the service's offload workers
+        take up side by side (default: one per offload worker the service runs).
         Returns that folder's path; raises :class:`XtractError` with the reason if an
         offload failed (its source metadata is kept)."""
         from datetime import UTC, datetime
@@ -472,6 +475,8 @@ class XtractClient:
                 "delete_source": delete_source,
                 "tokens": self.tokens,
             }
+            if partitions is not None:
+                body["partitions"] = partitions
             status = self.http.request("POST", f"/v1/crawls/{path_id(cid)}/offload", body)
             started.append((cid, status["offload_id"]))
         if not wait:

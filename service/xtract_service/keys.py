@@ -65,7 +65,7 @@ _doc("xtracts:active", "set", "crawls with an extraction running")
 INDEX_PENDING = f"{PREFIX}:index:pending"
 _doc("index:pending", "set", "crawls with documents the metadata index has not taken yet")
 OFFLOAD_JOBS = f"{PREFIX}:offloads:jobs"
-_doc("offloads:jobs", "stream, group `offloaders`", "offload ids to run")
+_doc("offloads:jobs", "stream, group `offloaders`", "offload ids to run, one entry per partition")
 WEBHOOK_OUTBOX = f"{PREFIX}:webhooks:outbox"
 _doc("webhooks:outbox", "stream, group `notifiers`", "lifecycle events to POST to webhooks")
 ISSUED_TOKENS = f"{PREFIX}:auth:tokens"
@@ -317,6 +317,12 @@ def offload_parts(offload_id: str) -> str:
     return f"{PREFIX}:offload:{offload_id}:parts"
 
 
+@_key("offload:{oid}:done", "set")
+def offload_done(offload_id: str) -> str:
+    """the partitions of an offload that have written all their parts"""
+    return f"{PREFIX}:offload:{offload_id}:done"
+
+
 @_key("offload:{oid}:secrets", "hash")
 def offload_secrets(offload_id: str) -> str:
     """the Transfer or Search token an offload moves with; never returned by the API"""
@@ -391,7 +397,12 @@ def of_crawl(crawl_id: str) -> list[str]:
 
 def of_offload(offload_id: str) -> list[str]:
     """Every key that belongs to one offload."""
-    return [offload(offload_id), offload_parts(offload_id), offload_secrets(offload_id)]
+    return [
+        offload(offload_id),
+        offload_parts(offload_id),
+        offload_done(offload_id),
+        offload_secrets(offload_id),
+    ]
 
 
 def crawl_id_of(stream: str) -> str:

@@ -43,7 +43,8 @@ def test_crawl_xtract_offload_watch_retry_in_a_shell(service: Service, tree_dir:
         ID_OF='import json,sys; print(json.load(sys.stdin)["crawl_id"])'
         CID=$(XTRACT crawl {tree_dir} --wait --json | python3 -c "$ID_OF")
         XTRACT xtract $CID --wait > /dev/null
-        XTRACT offload $CID --dest-path {out} --format jsonl > /dev/null
+        XTRACT offload $CID --dest-path {out} --format jsonl -p max_items=4 --partitions 2 \
+            > /dev/null
         XTRACT status $CID --json
     """,
     )
@@ -58,7 +59,14 @@ def test_crawl_xtract_offload_watch_retry_in_a_shell(service: Service, tree_dir:
         for p in (folder / cid).glob("part-*.jsonl")
         for line in p.read_text().splitlines()
     ]
-    assert len(lines) == files
+    assert len(lines) == len({line["path"] for line in lines}) == files
+    names = {p.name for p in (folder / cid).glob("part-*.jsonl")}
+    assert {n[:8] for n in names} <= {"part-00-", "part-01-"}  # two shares (by results entry)
+    assert json.loads((folder / cid / "manifest.json").read_text())["partitions"] == 2
+    assert all(len(p.read_text().splitlines()) <= 4 for p in (folder / cid).glob("part-*"))
+    bad = shell(service, f"XTRACT offload {cid} --format jsonl -p max_items=many")
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "max_items" in bad.stderr, bad.stderr
 
     watched = shell(service, f"XTRACT watch {cid} --until xtract.completed --json")
     kinds = [json.loads(line)["type"] for line in watched.stdout.splitlines()]

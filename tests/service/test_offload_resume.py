@@ -22,9 +22,11 @@ def no_offloader(data_root: Path, tmp_path: Path) -> Iterator[Service]:
         yield svc
 
 
+@pytest.mark.parametrize("partitions", [1, 3])
 def test_an_offload_killed_mid_way_finishes_with_each_family_once(
-    no_offloader: Service, tree_dir: Path
+    no_offloader: Service, tree_dir: Path, partitions: int
 ) -> None:
+    """With partitions, two workers share the writing and one of them is killed."""
     svc = no_offloader
     tree = make_tree(tree_dir / "data", 3000)
     xtr = svc.client()
@@ -38,8 +40,10 @@ def test_an_offload_killed_mid_way_finishes_with_each_family_once(
         crawl_ids=[cid],
         format="jsonl",
         format_params={"max_items": 5},
+        partitions=partitions,
         wait=False,
     )
+    other = svc.worker("offload") if partitions > 1 else None
     a = svc.worker("offload")
     try:
         deadline = time.monotonic() + 120
@@ -60,9 +64,13 @@ def test_an_offload_killed_mid_way_finishes_with_each_family_once(
             assert time.monotonic() < deadline, s
             time.sleep(0.2)
     finally:
-        b.terminate()
-        b.wait(30)
+        for w in (b, other):
+            if w is not None:
+                w.terminate()
+                w.wait(30)
     assert s["status"] == "COMPLETED", s
+    assert [p["partition"] for p in s["partitions"] if p["done"]] == list(range(partitions))
+    assert sum(p["items"] for p in s["partitions"]) == s["items"]
     folder = Path(s["destination"])
     manifest = json.loads((folder / "manifest.json").read_text())
     names = [p["name"] for p in manifest["parts"]]
@@ -71,3 +79,6 @@ def test_an_offload_killed_mid_way_finishes_with_each_family_once(
         json.loads(line)["path"] for n in names for line in (folder / n).read_text().splitlines()
     ]
     assert len(paths) == len(set(paths)) == len(tree) == manifest["items"] == s["items"]
+    if partitions > 1:  # each partition wrote a share, under names of its own
+        prefixes = {n[: len("part-00-")] for n in names}
+        assert prefixes == {f"part-{k:02d}-" for k in range(partitions)}, prefixes

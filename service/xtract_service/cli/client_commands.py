@@ -138,6 +138,21 @@ def clear(
     show(r, as_json, f"{r['cleared']:,} families cleared; {hint}")
 
 
+def format_params(pairs: list[str], as_json: bool) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as a driver's parameters: a value that reads as JSON (a
+    number, true/false, a list) is taken as such, any other as text."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            fail(f"--param {pair!r}: say KEY=VALUE", 2, as_json, "bad_param")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
 @app.command()
 def offload(
     crawl_id: str,
@@ -146,19 +161,42 @@ def offload(
     fmt: str = typer.Option(
         "family_json",
         "--format",
-        help="family_json, jsonl, parquet, globus_search, datacite, croissant, or a "
-        "plug-in's driver (`xtract formats` lists what the service has, with parameters).",
+        help="The export driver: family_json, jsonl, parquet, globus_search, datacite, "
+        "croissant, rocrate, schemaorg, postgres, or a plug-in's (`xtract formats` lists "
+        "the service's drivers with their typed parameters).",
     ),
-    gzip: bool = typer.Option(False, help="Compress jsonl parts."),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        "-p",
+        help="A driver parameter as KEY=VALUE, repeatable: e.g. -p max_items=50000, "
+        "-p dsn='host=/run/postgresql dbname=meta', -p creator='Doe, Jane'. The service "
+        "checks each against the driver's declared type.",
+    ),
+    partitions: int = typer.Option(
+        None,
+        min=1,
+        help="Split the writing into this many shares, taken up side by side by the "
+        "service's offload workers (default: one per worker).",
+    ),
+    gzip: bool = typer.Option(False, help="Compress jsonl parts (as -p gzip=true)."),
     timeout: int = typer.Option(600, help="Seconds a Globus transfer may take."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Export the crawl's metadata; prints the folder holding its parts (the new
     export folder's sub-folder of the crawl), so `'FOLDER/*.parquet'` reads them."""
-    params = {"gzip": True} if gzip and fmt == "jsonl" else {}
+    params = format_params(param, as_json)
+    if gzip and fmt == "jsonl":
+        params["gzip"] = True
     with sdk_errors(as_json):
         folder = client(as_json).offload_metadata(
-            dest_ep, dest_path, timeout, crawl_ids=[crawl_id], format=fmt, format_params=params
+            dest_ep,
+            dest_path,
+            timeout,
+            crawl_ids=[crawl_id],
+            format=fmt,
+            format_params=params,
+            partitions=partitions,
         )
     parts = os.path.join(folder, crawl_id)
     show({"crawl_id": crawl_id, "path": parts, "export": folder}, as_json, parts)

@@ -93,7 +93,12 @@ def check_format(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
 
 def describe_formats() -> list[dict[str, Any]]:
     return [
-        {"name": n, "description": w.description, "params": [p.describe() for p in w.params]}
+        {
+            "name": n,
+            "description": w.description,
+            "params": [p.describe() for p in w.params],
+            "partitionable": w.partitionable,
+        }
         for n, w in sorted(WRITERS.items())
     ]
 
@@ -128,6 +133,8 @@ class PartWriter:
     description = ""
     params: tuple[Param, ...] = ()
     suffix = ".dat"
+    name_prefix = "part-"  # the engine sets ``part-KK-`` when partitions share the writing
+    partitionable = True  # False: the format writes one document of the whole export
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
@@ -164,7 +171,7 @@ class PartWriter:
         return [self._finish()] if self.items else []
 
     def _finish(self) -> Part:
-        name = f"part-{self.index:05d}{self.suffix}"
+        name = f"{self.name_prefix}{self.index:05d}{self.suffix}"
         with collector_paused():
             data = self.encode(self.items)
         part = write_part(self.folder, name, data, len(self.items), self.families, self.position)
@@ -305,6 +312,7 @@ class DatasetWriter(PartWriter):
 
     shape: Callable[[list[dict[str, Any]], dict[str, Any], float], dict[str, Any]]
     part_name = "dataset.json"
+    partitionable = False
 
     def __init__(self, folder: int, first_part: int = 0, **params: Any) -> None:
         super().__init__(folder, first_part, **params)

@@ -17,12 +17,13 @@ from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest, Conflict
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.globus import tokens as names
-from xtract_service.offload.formats import check_format
+from xtract_service.offload.formats import WRITERS, check_format
 from xtract_service.offload.pipeline import Filter, Transform
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
 
 MAX_FILTERS = 50
+MAX_PARTITIONS = 64
 # the tokens an offload keeps (sealed), by any of their names
 SECRET_NAMES = (*names.ALIASES[names.TRANSFER], *names.ALIASES[names.SEARCH])
 
@@ -43,6 +44,14 @@ class OffloadRequest(BaseModel):
     delete_source: bool = False
     move: Literal["local", "globus", "search"] = "local"
     index_id: Name | None = None
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PARTITIONS,
+        description="how many shares the writing is split into, each taken up by any "
+        "offload worker (default: the service's XTRACT_OFFLOADERS; always 1 for a "
+        "format that writes one document, such as datacite)",
+    )
     tokens: Tokens = Field(default_factory=dict)
 
 
@@ -85,6 +94,11 @@ def validate_request(req: OffloadRequest, access: Access, settings: Settings) ->
 
 def _validate(req: OffloadRequest, access: Access, settings: Settings) -> str | None:
     check_format(req.format, req.format_params)
+    if not WRITERS[req.format].partitionable:
+        if (req.partitions or 1) > 1:
+            raise ValueError(f"format {req.format!r} writes one document; it has no partitions")
+        req.partitions = 1
+    req.partitions = req.partitions or max(1, settings.offloaders)
     if req.folder is not None:
         try:
             check_name(req.folder)
@@ -199,5 +213,7 @@ def start_offload(
         req.format_params = {**req.format_params, "uri_prefix": uri_prefix(crawls, crawl_id)}
     secrets = {k: v for k, v in req.tokens.items() if k in SECRET_NAMES}
     spec = req.model_dump(exclude={"tokens"})
-    oid = offloads.create(crawl_id, owner, spec, secrets, dest_root=root)
+    oid = offloads.create(
+        crawl_id, owner, spec, secrets, dest_root=root, partitions=req.partitions or 1
+    )
     return offloads.status(oid)

@@ -1,5 +1,6 @@
-"""Offload jobs in Redis: creating one (and queueing it), its state, its committed parts
-and position, and reading its status."""
+"""Offload jobs in Redis: creating one (and queueing it, one stream entry per partition),
+its state, each partition's committed parts and position, which partitions are done
+and which of them finishes the job, and reading its status."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class OffloadStore:
         spec: dict[str, Any],
         secrets: dict[str, str],
         dest_root: str | None = None,
+        partitions: int = 1,
     ) -> str:
         oid = str(uuid.uuid4())
         now = time.time()
@@ -46,7 +48,7 @@ class OffloadStore:
                 "status": OffloadStatus.QUEUED.value,
                 "message": "OK",
                 "spec": json.dumps(spec),
-                "position": str(Cursor()),
+                "partitions": partitions,
                 "items": 0,
                 "families": 0,
                 "created_at": now,
@@ -57,7 +59,8 @@ class OffloadStore:
             stored = sealed(self.vault, secrets)
             pipe.hset(keys.offload_secrets(oid), mapping=Mapping(stored))
         pipe.zadd(keys.crawl_offloads(crawl_id), {oid: now})
-        pipe.xadd(keys.OFFLOAD_JOBS, {"offload_id": oid})
+        for k in range(partitions):
+            pipe.xadd(keys.OFFLOAD_JOBS, {"offload_id": oid, "partition": k})
         pipe.execute()
         return oid
 
@@ -89,22 +92,53 @@ class OffloadStore:
         self.end(oid, status=status, message=message, finished_at=time.time())
 
     def parts(self, oid: str) -> list[Part]:
-        """The parts committed so far, in order."""
+        """The parts committed so far (every partition's), in order."""
         return [json.loads(text(p)) for p in self.r.lrange(keys.offload_parts(oid), 0, -1)]
 
-    def position(self, oid: str) -> Cursor:
-        return Cursor.parse(self.get(oid).get("position"))
+    def position(self, oid: str, partition: int = 0) -> Cursor:
+        return Cursor.parse(self.get(oid).get(f"position:{partition}"))
 
-    def commit(self, oid: str, parts: list[Part], position: Cursor) -> None:
-        """Record durably written parts together with the position after them."""
+    def commit(
+        self,
+        oid: str,
+        parts: list[Part],
+        position: Cursor,
+        partition: int = 0,
+        *,
+        last: bool = False,
+    ) -> bool:
+        """Record a partition's durably written parts together with its position after
+        them; with ``last``, the partition is done. Returns whether every partition is."""
+        h = keys.offload(oid)
         pipe = self.r.pipeline(transaction=True)
         for p in parts:
-            p.pop("position", None)  # the job's position says it; the manifest need not
-            pipe.rpush(keys.offload_parts(oid), json.dumps(p))
-            pipe.hincrby(keys.offload(oid), "items", p["items"])
-            pipe.hincrby(keys.offload(oid), "families", p["families"])
-        pipe.hset(keys.offload(oid), "position", str(position))
-        pipe.execute()
+            p.pop("position", None)  # the partition's position says it
+            pipe.rpush(keys.offload_parts(oid), json.dumps({**p, "partition": partition}))
+            for field in ("items", "families"):
+                pipe.hincrby(h, field, p[field])
+                pipe.hincrby(h, f"{field}:{partition}", p[field])
+        pipe.hset(h, f"position:{partition}", str(position))
+        if last:
+            pipe.sadd(keys.offload_done(oid), partition)
+        pipe.scard(keys.offload_done(oid))
+        pipe.hget(h, "partitions")
+        *_, done, partitions = pipe.execute()
+        return int(done) >= int(partitions or 1)
+
+    def done(self, oid: str) -> set[int]:
+        """The partitions that have written all their parts."""
+        return {int(text(k)) for k in self.r.smembers(keys.offload_done(oid))}
+
+    def finisher(self, oid: str, partition: int) -> bool:
+        """Whether ``partition`` finishes the job (manifest, move) once every partition
+        is done: the first to ask is, and stays so if its worker dies and another takes
+        its stream entry up again."""
+        self.r.hsetnx(keys.offload(oid), "finisher", partition)
+        return text(self.r.hget(keys.offload(oid), "finisher")) == str(partition)
+
+    def started(self, oid: str) -> bool:
+        """True for the one partition that starts the job first (it says so)."""
+        return bool(self.r.hsetnx(keys.offload(oid), "started_at", time.time()))
 
     def status(self, oid: str) -> dict[str, Any]:
         h = self.get(oid)
@@ -119,6 +153,7 @@ class OffloadStore:
             "items": number(h.get("items")),
             "families": number(h.get("families")),
             "parts": self.r.llen(keys.offload_parts(oid)),
+            "partitions": self._partitions(oid, h),
             "destination": h.get("destination"),
             "created_at": float(h["created_at"]),
             "finished_at": float(h["finished_at"]) if h.get("finished_at") else None,
@@ -128,6 +163,20 @@ class OffloadStore:
         if h.get("search_tasks"):
             out["search_tasks"] = json.loads(h["search_tasks"])
         return out
+
+    def _partitions(self, oid: str, h: dict[str, str]) -> list[dict[str, Any]]:
+        """Each partition's progress: the files and families it has written, and
+        whether it is done."""
+        done = self.done(oid)
+        return [
+            {
+                "partition": k,
+                "items": number(h.get(f"items:{k}")),
+                "families": number(h.get(f"families:{k}")),
+                "done": k in done,
+            }
+            for k in range(int(h.get("partitions") or 1))
+        ]
 
     def list(self, crawl_id: str) -> list[dict[str, Any]]:
         ids = [text(i) for i in self.r.zrevrange(keys.crawl_offloads(crawl_id), 0, LISTED - 1)]

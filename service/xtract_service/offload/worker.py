@@ -62,8 +62,9 @@ class OffloadWorker(Consumer):
 
     def _run_job(self, job: Entry) -> None:
         oid = job.fields["offload_id"]
+        partition = int(job.fields.get("partition") or 0)
         try:
-            Engine(self.r, self.settings, oid).run()  # held: the heartbeat keeps it ours
+            Engine(self.r, self.settings, oid, partition).run()  # held: the heartbeat keeps it ours
         except redis.RedisError:
             log.exception("offload %s lost redis; it will be resumed", oid)
             return
