@@ -429,6 +429,12 @@ class XtractClient:
         found: list[dict[str, Any]] = self.http.request("GET", "/v1/formats")["formats"]
         return found
 
+    def list_destinations(self) -> list[dict[str, Any]]:
+        """Where offloads can send metadata (drivers, plug-ins' too), with their typed
+        parameters."""
+        found: list[dict[str, Any]] = self.http.request("GET", "/v1/formats")["destinations"]
+        return found
+
     def list_extractors(self) -> list[dict[str, Any]]:
         """The extractors the service runs, with their parameters."""
         found: list[dict[str, Any]] = self.http.request("GET", "/v1/extractors")["extractors"]
@@ -448,6 +454,8 @@ class XtractClient:
         filters: list[dict[str, Any]] | None = None,
         transform: dict[str, Any] | None = None,
         partitions: int | None = None,
+        move: str | None = None,
+        move_params: dict[str, Any] | None = None,
         wait: bool = True,
         progress: bool = False,
     ) -> str:
@@ -456,6 +464,8 @@ class XtractClient:
         the Globus endpoint ``dest_ep_id``, or in a local folder when it is ``None``.
         ``partitions`` splits the writing into shares the service's offload workers
         take up side by side (default: one per offload worker the service runs).
+        ``move`` names a plug-in destination (``list_destinations()``) and
+        ``move_params`` its parameters; it returns where that destination sent them.
         Returns that folder's path; raises :class:`XtractError` with the reason if an
         offload failed (its source metadata is kept)."""
         from datetime import UTC, datetime
@@ -477,6 +487,8 @@ class XtractClient:
             }
             if partitions is not None:
                 body["partitions"] = partitions
+            if move is not None:
+                body["move"], body["move_params"] = move, move_params or {}
             status = self.http.request("POST", f"/v1/crawls/{path_id(cid)}/offload", body)
             started.append((cid, status["offload_id"]))
         if not wait:
@@ -488,6 +500,8 @@ class XtractClient:
                 "; ".join(f"offload of {s['crawl_id']}: {s['message']}" for s in failed)
             )
         destination: str = statuses[0]["destination"]
+        if move not in (None, "local", "globus"):
+            return destination  # where the plug-in destination says it sent them
         return os.path.dirname(destination.rstrip("/"))
 
     def search_ingest(

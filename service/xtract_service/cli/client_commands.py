@@ -173,6 +173,15 @@ def offload(
         "-p dsn='host=/run/postgresql dbname=meta', -p creator='Doe, Jane'. The service "
         "checks each against the driver's declared type.",
     ),
+    to: str = typer.Option(
+        None,
+        "--to",
+        help="A plug-in destination driver (`xtract formats` lists them); the built-in "
+        "ones are a local folder (--dest-path) and a Globus endpoint (--dest-ep).",
+    ),
+    to_param: list[str] = typer.Option(
+        [], "--to-param", help="A destination parameter as KEY=VALUE, repeatable."
+    ),
     partitions: int = typer.Option(
         None,
         min=1,
@@ -197,7 +206,12 @@ def offload(
             format=fmt,
             format_params=params,
             partitions=partitions,
+            move=to,
+            move_params=format_params(to_param, as_json),
         )
+    if to:  # a plug-in destination: where it says it sent them
+        show({"crawl_id": crawl_id, "destination": folder}, as_json, folder)
+        return
     parts = os.path.join(folder, crawl_id)
     show({"crawl_id": crawl_id, "path": parts, "export": folder}, as_json, parts)
 
@@ -296,14 +310,18 @@ def query(
 def formats_command(as_json: bool = typer.Option(False, "--json")) -> None:
     """List the export formats (drivers) the service has, with their parameters."""
     with sdk_errors(as_json):
-        found = client(as_json).list_formats()
-    lines = []
-    for f in found:
-        lines.append(f"{f['name']:<14} {f['description']}")
-        params = ", ".join(f"{p['name']}={p['default']!r}" for p in f["params"])
-        if params:
-            lines.append(f"{'':<14} params: {params}")
-    show(found, as_json, "\n".join(lines))
+        xtr = client(as_json)
+        found, destinations = xtr.list_formats(), xtr.list_destinations()
+    lines = ["formats (--format, -p KEY=VALUE):"]
+    for section in (found, destinations):
+        for f in section:
+            lines.append(f"  {f['name']:<14} {f['description']}")
+            params = ", ".join(f"{p['name']}={p['default']!r}" for p in f["params"])
+            if params:
+                lines.append(f"  {'':<14} params: {params}")
+        if section is found:
+            lines.append("destinations (--to, --to-param KEY=VALUE):")
+    show({"formats": found, "destinations": destinations}, as_json, "\n".join(lines))
 
 
 @app.command("index")

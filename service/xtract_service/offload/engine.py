@@ -203,11 +203,7 @@ class Engine:
 
     # -- moving ---------------------------------------------------------------------------
     def move(self) -> str | None:
-        if self.spec.move == "search":
-            return moves.search_ingest(self)
-        if self.spec.move == "globus":
-            return moves.globus_transfer(self)
-        return moves.local_copy(self)
+        return moves.destination_named(self.spec.move).move(self, self.spec.move_params)
 
     def destination(self) -> str:
         """``dest_path/FOLDER/CRAWL_ID``; a local folder another offload already filled

@@ -84,6 +84,7 @@ def collector_paused() -> Iterator[None]:
 
 def check_format(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Validated parameters of the format ``name``; ValueError names what is wrong."""
+    load_plugins()
     if name not in WRITERS:
         raise ValueError(f"unknown format {name!r}; use one of {', '.join(sorted(WRITERS))}")
     checked = check_params(f"format {name!r}", WRITERS[name].params, params)
@@ -92,6 +93,7 @@ def check_format(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def describe_formats() -> list[dict[str, Any]]:
+    load_plugins()
     return [
         {
             "name": n,
@@ -403,7 +405,8 @@ class SchemaOrgWriter(DatasetWriter):
 
 
 def open_writer(name: str, folder: int, first_part: int, params: dict[str, Any]) -> PartWriter:
-    return WRITERS[name](folder, first_part, **check_format(name, params))
+    checked = check_format(name, params)  # first: it loads the plug-ins
+    return WRITERS[name](folder, first_part, **checked)
 
 
 def write_manifest(folder: int, fmt: str, parts: list[Part], extra: dict[str, Any]) -> None:
@@ -423,20 +426,23 @@ def write_manifest(folder: int, fmt: str, parts: list[Part], extra: dict[str, An
 
 # -- drivers from other packages ---------------------------------------------------------
 PLUGIN_ERRORS: dict[str, str] = {}  # entry-point name -> why it did not load
+_loaded: list[bool] = []
 
 
 def load_plugins() -> None:
-    """Import every ``xtract.exporters`` entry point: a module whose ``@writer`` classes
-    register export drivers (typed ``@param``s, listed by ``GET /v1/formats`` and
-    ``xtract offload --help``). One that fails to load is recorded and skipped."""
+    """Import every ``xtract.exporters`` entry point, once: a module whose ``@writer``
+    classes register export formats and whose ``@destination`` functions (``moves.py``)
+    register destinations (typed ``@param``s, listed by ``GET /v1/formats`` and
+    ``xtract formats``). One that fails to load is recorded and skipped. Called when a
+    driver is first looked up, not on import: a plug-in imports this room's modules."""
     from importlib.metadata import entry_points
 
+    if _loaded:
+        return
+    _loaded.append(True)
     for ep in entry_points(group="xtract.exporters"):
         try:
             ep.load()
         except Exception as exc:  # a broken plug-in must not stop the service
             PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
             log.warning("export driver plug-in %r failed to load: %s", ep.name, exc)
-
-
-load_plugins()

@@ -1,7 +1,19 @@
-"""Moves: where written metadata goes. A local copy into a folder, a Globus transfer to
-any endpoint, or an ingest into a Globus Search index. Each takes the job being run (a
-:class:`Job`: the offload engine) and returns where the data now is (a path, or the
-index id), or raises OffloadFailed with the reason. Globus clients come from the
+"""Moves: where written metadata goes. Destinations are drivers, declared like export
+formats::
+
+    @destination("http_post", "POST each part to a URL")
+    @param("url", str, optional=False, desc="where to")
+    def post_parts(job: Job, params: dict[str, Any]) -> str: ...
+
+The built-in ones are a local copy into a folder (``local``), a Globus transfer to any
+endpoint (``globus``) and an ingest into a Globus Search index (``search``); their
+settings are the offload request's own fields (``dest_path``, ``dest_ep_id``,
+``index_id``). Another package's destinations load through the ``xtract.exporters``
+entry point (as formats do) and take typed ``move_params``. A destination takes the
+job being run (a :class:`Job`: the offload engine, its staging folder and committed
+parts) and returns where the data now is (a path, a URL, an index id), or raises
+OffloadFailed with the reason. It may run again for the same job (its worker died
+mid-move), so it must be idempotent, as the built-ins are. Globus clients come from the
 Globus room, within the owner's rate bucket."""
 
 from __future__ import annotations
@@ -9,12 +21,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import globus_sdk
 import redis
 
+from xtract_extractors.registry import Param, check_params, declared_params
 from xtract_extractors.safepath import (
     Roots,
     copy_file,
@@ -27,10 +41,12 @@ from xtract_service.crawl.changes import changes_page
 from xtract_service.globus import clients, tokens
 from xtract_service.globus.ratelimit import RateLimiter, owner_bucket
 from xtract_service.offload import OffloadFailed
-from xtract_service.offload.formats import Part
-from xtract_service.offload.start import OffloadRequest
+from xtract_service.offload.formats import Part, load_plugins
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
+
+if TYPE_CHECKING:
+    from xtract_service.offload.start import OffloadRequest
 
 
 class Job(Protocol):
@@ -52,11 +68,73 @@ class Job(Protocol):
     def committed(self) -> list[Part]: ...
 
 
+Move = Callable[[Job, dict[str, Any]], str]
+BUILT_IN = ("local", "globus", "search")  # set by the request's own fields
+
+
+@dataclass(frozen=True)
+class Destination:
+    name: str
+    move: Move
+    description: str
+    params: tuple[Param, ...]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "params": [p.describe() for p in self.params],
+        }
+
+
+DESTINATIONS: dict[str, Destination] = {}
+
+
+def destination(name: str, description: str = "") -> Callable[[Move], Move]:
+    """Register ``fn(job, params) -> where`` as the destination ``name`` (its
+    ``@param``s, stacked under this, declare its typed parameters)."""
+
+    def register(fn: Move) -> Move:
+        doc = description or (fn.__doc__ or "").strip().split("\n")[0]
+        DESTINATIONS[name] = Destination(name, fn, doc, declared_params(fn))
+        return fn
+
+    return register
+
+
+def check_destination(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Validated parameters of the destination ``name``; ValueError says what is wrong."""
+    load_plugins()
+    if name not in DESTINATIONS:
+        raise ValueError(f"unknown destination {name!r}; use one of {', '.join(DESTINATIONS)}")
+    if name in BUILT_IN and params:
+        raise ValueError(
+            f"destination {name!r} takes no move_params: its settings are the request's "
+            "dest_path, dest_ep_id and index_id"
+        )
+    return check_params(f"destination {name!r}", DESTINATIONS[name].params, params)
+
+
+def describe_destinations() -> list[dict[str, Any]]:
+    load_plugins()
+    return [d.describe() for d in DESTINATIONS.values()]
+
+
+def destination_named(name: str) -> Destination:
+    """The destination ``name`` (plug-ins loaded); OffloadFailed if it is gone (the
+    package that declared it was removed since the offload was asked for)."""
+    load_plugins()
+    if name not in DESTINATIONS:
+        raise OffloadFailed(f"destination {name!r} is not installed on this offload worker")
+    return DESTINATIONS[name]
+
+
 def _bucket(engine: Job) -> RateLimiter:
     return owner_bucket(engine.r, engine.owner, engine.settings)
 
 
-def local_copy(engine: Job) -> str:
+@destination("local", "A folder on this machine (dest_path; default: the owner's exports).")
+def local_copy(engine: Job, params: dict[str, Any] | None = None) -> str:
     """Copy the parts and manifests into ``dest_path/YYYY-MM-DD-hh.mm.ss/CRAWL_ID``
     (folders 0700, files 0600), opened beneath the root the request was checked in."""
     h = engine.store.get(engine.oid)
@@ -78,7 +156,8 @@ def local_copy(engine: Job) -> str:
     return dest
 
 
-def globus_transfer(engine: Job) -> str:
+@destination("globus", "A Globus transfer to an endpoint (dest_ep_id, dest_path).")
+def globus_transfer(engine: Job, params: dict[str, Any] | None = None) -> str:
     """A Globus transfer from this service's collection to ``dest_ep_id``; waits up to
     ``timeout`` seconds and reports the task's final status."""
     s = engine.settings
@@ -156,7 +235,8 @@ def _delete(sc: globus_sdk.SearchClient, index: str, subjects: list[str]) -> dic
         return {"task_id": None, "state": "REFUSED", "message": clients.refusal(exc)}
 
 
-def search_ingest(engine: Job) -> str:
+@destination("search", "An ingest into a Globus Search index (index_id).")
+def search_ingest(engine: Job, params: dict[str, Any] | None = None) -> str:
     """Ingest every GMetaList part into ``index_id``, delete the entries of files a
     ``since=`` crawl found removed, and wait for each of those tasks."""
     s = engine.settings
@@ -195,4 +275,13 @@ def search_ingest(engine: Job) -> str:
     return index
 
 
-__all__ = ["globus_transfer", "local_copy", "search_ingest"]
+__all__ = [
+    "DESTINATIONS",
+    "check_destination",
+    "describe_destinations",
+    "destination",
+    "destination_named",
+    "globus_transfer",
+    "local_copy",
+    "search_ingest",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +17,8 @@ from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest, Conflict
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.globus import tokens as names
-from xtract_service.offload.formats import WRITERS, check_format
+from xtract_service.offload.formats import WRITERS, check_format, describe_formats
+from xtract_service.offload.moves import BUILT_IN, check_destination, describe_destinations
 from xtract_service.offload.pipeline import Filter, Transform
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
@@ -42,7 +43,14 @@ class OffloadRequest(BaseModel):
     folder: Name | None = Field(None, description="the new folder's name (YYYY-MM-DD-hh.mm.ss)")
     timeout: float = Field(600, gt=0, le=7 * 24 * 3600)
     delete_source: bool = False
-    move: Literal["local", "globus", "search"] = "local"
+    move: Name = Field(
+        "local",
+        description="the destination driver: local, globus (set by dest_ep_id), search, "
+        "or a plug-in's (GET /v1/formats lists them)",
+    )
+    move_params: Params = Field(
+        default_factory=dict, description="a plug-in destination's typed parameters"
+    )
     index_id: Name | None = None
     partitions: int | None = Field(
         None,
@@ -80,6 +88,25 @@ class SearchRequest(BaseModel):
         )
 
 
+def drivers_doc() -> str:
+    """The installed formats and destinations with their typed parameters, as Markdown
+    for the offload route's OpenAPI description."""
+    lines = []
+    for title, field, found in (
+        ("Formats", "format_params", describe_formats()),
+        ("Destinations", "move_params", describe_destinations()),
+    ):
+        lines += [f"**{title}** (parameters in `{field}`):", ""]
+        for d in found:
+            params = "; ".join(
+                f"`{p['name']}` ({p['type']}{'' if p['optional'] else ', required'}): {p['desc']}"
+                for p in d["params"]
+            )
+            lines.append(f"- `{d['name']}`: {d['description']}" + (f" {params}" if params else ""))
+        lines.append("")
+    return "\n".join(lines)
+
+
 def validate_request(req: OffloadRequest, access: Access, settings: Settings) -> str | None:
     """Everything that can be checked before the run starts (ValueError says what);
     returns the root beneath which a local destination is opened. Search entries nobody
@@ -99,6 +126,9 @@ def _validate(req: OffloadRequest, access: Access, settings: Settings) -> str | 
             raise ValueError(f"format {req.format!r} writes one document; it has no partitions")
         req.partitions = 1
     req.partitions = req.partitions or max(1, settings.offloaders)
+    req.move_params = check_destination(req.move, req.move_params)
+    if req.move not in BUILT_IN:
+        return None  # a plug-in destination: where it sends is its own business
     if req.folder is not None:
         try:
             check_name(req.folder)

@@ -23,8 +23,14 @@ from xtract_service.api.deps import (
 )
 from xtract_service.bounds import Url
 from xtract_service.crawl.start import MAX_WEBHOOKS
-from xtract_service.offload.formats import describe_formats
-from xtract_service.offload.start import OffloadRequest, SearchRequest, start_offload
+from xtract_service.offload.formats import PLUGIN_ERRORS, describe_formats
+from xtract_service.offload.moves import describe_destinations
+from xtract_service.offload.start import (
+    OffloadRequest,
+    SearchRequest,
+    drivers_doc,
+    start_offload,
+)
 from xtract_service.webhooks import add_webhooks, webhook_report
 
 router = APIRouter(tags=["offload"])
@@ -36,7 +42,13 @@ class WebhookRequest(BaseModel):
     urls: list[Url] = Field(min_length=1, max_length=MAX_WEBHOOKS)
 
 
-@router.post("/v1/crawls/{crawl_id}/offload", status_code=202)
+@router.post(
+    "/v1/crawls/{crawl_id}/offload",
+    status_code=202,
+    description="Export the crawl's metadata in a format, filtered and transformed, into "
+    "a new folder `dest_path/YYYY-MM-DD-hh.mm.ss` here or on a Globus endpoint, or to "
+    "another destination.\n\n" + drivers_doc(),
+)
 def create_offload(
     crawl_id: str,
     body: OffloadRequest,
@@ -120,5 +132,10 @@ def webhooks(crawl_id: str, owner: Owner, crawls: Crawls, r: Redis) -> dict[str,
 
 @router.get("/v1/formats")
 def formats(owner: Owner) -> dict[str, Any]:
-    """The offload formats, with their parameters."""
-    return {"formats": describe_formats()}
+    """The offload formats and destinations (drivers, plug-ins' too), with their typed
+    parameters."""
+    return {
+        "formats": describe_formats(),
+        "destinations": describe_destinations(),
+        "plugin_errors": PLUGIN_ERRORS,
+    }
