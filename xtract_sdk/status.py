@@ -35,6 +35,7 @@ class XtractStatus(enum.StrEnum):
     """An extraction, in the order it advances (a status never moves back)."""
 
     INIT = "INIT"
+    QUEUED = "QUEUED"  # said, never stored: INIT behind the owner's earlier runs
     IN_SCHEDULING = "IN_SCHEDULING"
     SCHEDULED = "SCHEDULED"
     EXTRACTING = "EXTRACTING"

@@ -54,11 +54,20 @@ def xtract_text(x: dict[str, Any]) -> str:
         parts.append(f"{fx['pending']:,} still to do")
     if c["flagged_unknown"]:
         parts.append(f"{_n(c['flagged_unknown'], 'file')} no extractor understands")
+    queue = x.get("queue")
+    if queue:  # not begun: the owner's earlier runs go first
+        ahead = ", ".join(queue["waiting_for"])
+        message += f" ({_ordinal(queue['place'])} in line, waiting for {ahead})"
     return (
         f"extraction: {x['xtract_status']}{message} on {x['executor']}: "
         + ", ".join(parts)
         + f"; documents in {x['local_mdata_path']}"
     )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def extraction_text(doc: dict[str, Any]) -> str:

@@ -113,7 +113,35 @@ class ExtractionRuns:
         return hash_of(self.r, keys.containers(owner, endpoint_id))
 
     def active(self) -> list[str]:
-        return sorted(text(m) for m in self.r.smembers(keys.XTRACT_ACTIVE))
+        """The runs the orchestrators serve, first started first: an owner's runs are
+        taken first-come-first-served (``fair_order`` shares the room between owners)."""
+        return [cid for cid, _, _ in self._active_runs()]
+
+    def _active_runs(self) -> list[tuple[str, str, float]]:
+        """``(crawl id, owner, started_at)`` of each active run, first started first."""
+        ids = sorted(text(m) for m in self.r.smembers(keys.XTRACT_ACTIVE))
+        pipe = self.r.pipeline(transaction=False)
+        for cid in ids:
+            pipe.hmget(keys.xtract(cid), ["owner", "started_at"])
+        found = [
+            (cid, text(owner), float(started or 0))
+            for cid, (owner, started) in zip(ids, pipe.execute(), strict=True)
+        ]
+        return sorted(found, key=lambda run: (run[2], run[0]))
+
+    def queue(self, crawl_id: str, owner: str, word: str) -> dict[str, Any] | None:
+        """Where a run that has not begun stands: ``{"place", "waiting_for"}``, the
+        same owner's earlier runs still going (they are served first), or None for a
+        run that has begun or waits for nobody."""
+        if word != XtractStatus.INIT:
+            return None
+        ahead = []
+        for cid, run_owner, _ in self._active_runs():
+            if cid == crawl_id:
+                break
+            if run_owner == owner:
+                ahead.append(cid)
+        return {"place": len(ahead) + 1, "waiting_for": ahead} if ahead else None
 
     # -- status -------------------------------------------------------------------------
     def status(self, crawl_id: str, owner: str | None) -> dict[str, Any]:
@@ -143,9 +171,12 @@ class ExtractionRuns:
             rates_of(raw_rates),
             h["status"] in XtractStatus.terminal(),
         )
+        queue = self.queue(crawl_id, h.get("owner", ""), h["status"])
         return {
             "crawl_id": crawl_id,
-            "xtract_status": h["status"],
+            # QUEUED: not begun, behind the same owner's earlier runs (``queue`` says)
+            "xtract_status": XtractStatus.QUEUED.value if queue else h["status"],
+            "queue": queue,
             "message": h.get("message", "OK"),
             "xtract_counters": {
                 "cumu_orch_enter": c["orch_enter"],

@@ -197,6 +197,12 @@ function crawlForecast(f, files, status) {
     `about ${range(f.files, fmt)} files, ${range(f.seconds_left, seconds)} left`;
 }
 
+function ordinal(n) {
+  const tens = n % 100, ones = n % 10;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][ones] || "th";
+  return `${n}${suffix}`;
+}
+
 function showExtraction(x) {
   $("#xtract-start").hidden = x !== null;
   if (x === null) {
@@ -215,8 +221,10 @@ function showExtraction(x) {
   const total = fx.success + fx.failed + fx.pending;
   $("#xtract-bar").style.width = `${total ? (100 * (fx.success + fx.failed)) / total : 0}%`;
   const f = x.forecast;
-  $("#xtract-forecast").textContent = f && f.seconds_left.high > 0 ?
-    `${range(f.seconds_left, seconds)} left at ${fmt(f.families_per_second)} families/s` : "";
+  $("#xtract-forecast").textContent = x.queue ?
+    `queued: ${ordinal(x.queue.place)} in line, behind ${x.queue.waiting_for.join(", ")}` :
+    f && f.seconds_left.high > 0 ?
+      `${range(f.seconds_left, seconds)} left at ${fmt(f.families_per_second)} families/s` : "";
   const per = (f && f.per_extractor) || {};
   $("#per-extractor tbody").replaceChildren(...Object.entries(per).map(([name, r]) =>
     row([name, fmt(r.files), r.seconds.toFixed(2), r.files_per_second === null ? "–" : fmt(r.files_per_second)])));
