@@ -43,6 +43,7 @@ import redis
 from xtract_extractors.kinds import declared_fields
 from xtract_extractors.safepath import Roots, opened, read_in, write_file
 from xtract_sdk.records import items_of
+from xtract_sdk.status import XtractStatus
 from xtract_sdk.tables import FIELDS, parquet_table
 from xtract_service import keys
 from xtract_service.access import own_folder
@@ -276,17 +277,47 @@ def index_lock(r: redis.Redis, crawl_id: str, owner: str) -> Iterator[bool]:
             r.delete(key)
 
 
+# seconds between appends to the index of a crawl whose extraction runs: an append has
+# a fixed cost (about 8 ms: the typed schema, the Parquet footer, the manifest, fsyncs),
+# so appending each recorded batch as it came cost 100-700 us a row on fast extractions
+# (measured: the index at 16% of a 100,000-file extraction's time); every 2 s it is
+# about 30 us a row. Searches read the documents not yet indexed, so none waits for it.
+APPEND_EVERY = 2.0
+
+
 class Indexer(Loop):
-    """The ``indexer`` role: appends pending crawls' new documents to their indexes."""
+    """The ``indexer`` role: appends pending crawls' new documents to their indexes,
+    every :data:`APPEND_EVERY` seconds while a crawl's extraction runs, at once when it
+    has ended (or for a rebuild)."""
 
     def __init__(self, r: redis.Redis, settings: Settings) -> None:
         super().__init__(r, f"indexer-{os.getpid()}")
         self.settings = settings
+        self._appended: dict[str, float] = {}  # crawl id -> when this process last appended
+
+    def _due(self, crawl_id: str) -> bool:
+        if time.monotonic() - self._appended.get(crawl_id, -APPEND_EVERY) >= APPEND_EVERY:
+            return True
+        word = self.r.hget(keys.xtract(crawl_id), "status")
+        running = (
+            word is not None
+            and (word.decode() if isinstance(word, bytes) else str(word))
+            not in XtractStatus.terminal()
+        )
+        return not running
 
     def step(self) -> bool:
         busy = False
-        for raw in self.r.smembers(keys.INDEX_PENDING):
-            crawl_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+        pending = [
+            raw.decode() if isinstance(raw, bytes) else str(raw)
+            for raw in self.r.smembers(keys.INDEX_PENDING)
+        ]
+        now = time.monotonic()  # older entries are due anyway: forgotten
+        self._appended = {c: t for c, t in self._appended.items() if now - t < APPEND_EVERY}
+        for crawl_id in pending:
+            if not self._due(crawl_id):
+                continue
+            self._appended[crawl_id] = time.monotonic()
             with index_lock(self.r, crawl_id, self.name) as taken:
                 if not taken:
                     continue

@@ -76,7 +76,7 @@ def rates_of(stored: dict[Any, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
-def _timings(doc: Document) -> list[list[Any]]:
+def timings(doc: Document) -> list[list[Any]]:
     """``[[extractor, files read, seconds]]`` of a document (files reused from identical
     content, and carried documents, took no time and are not counted)."""
     if doc.get("carried_from"):
@@ -127,7 +127,7 @@ class ExtractionResults:
                 len(doc["files"]),
                 "1" if has_errors(state) else "0",
                 "1" if doc.get("carried_from") else "0",
-                json.dumps({"t": _timings(doc), "e": error_kinds(doc)}),
+                json.dumps({"t": timings(doc), "e": error_kinds(doc)}),
             ]
         k = [
             keys.family_state(crawl_id),

@@ -20,6 +20,7 @@ from xtract_service.extraction.results import (
     has_errors,
     kinds_of,
     rates_of,
+    timings,
 )
 from xtract_service.forecast import extraction_forecast
 from xtract_service.redis_client import Mapping, hash_of, number, text
@@ -299,9 +300,14 @@ class ExtractionRuns:
             unknown = sum(len(latest[f].get("unknown", [])) for f in families)
             carried = sum(1 for f in families if latest[f].get("carried_from"))
             kinds: dict[str, int] = {}
+            read: dict[str, list[float]] = {}  # extractor -> [files read, seconds]
             for f in families:
                 for kind, n in error_kinds(latest[f]):
                     kinds[kind] = kinds.get(kind, 0) + n
+                for name, n, seconds in timings(latest[f]):
+                    got = read.setdefault(name, [0, 0.0])
+                    got[0] += n
+                    got[1] += seconds
             pipe = self.r.pipeline(transaction=True)
             pipe.hdel(keys.family_state(crawl_id), *families)
             pipe.hincrby(keys.xtract(crawl_id), "failed", -was_failed)
@@ -312,6 +318,9 @@ class ExtractionRuns:
             pipe.hincrby(keys.xtract(crawl_id), "carried", -carried)
             for kind, n in kinds.items():
                 pipe.hincrby(keys.xtract_error_kinds(crawl_id), kind, -n)
+            for name, (n, seconds) in read.items():  # per extractor, as recorded
+                pipe.hincrby(keys.xtract_rates(crawl_id), f"{name}:files", -int(n))
+                pipe.hincrbyfloat(keys.xtract_rates(crawl_id), f"{name}:seconds", -seconds)
             pipe.xadd(
                 keys.families(crawl_id), {"retry": json.dumps(list(families.values())), "n": 0}
             )
