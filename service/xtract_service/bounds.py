@@ -1,6 +1,6 @@
 """Bounded request fields: every string, list and mapping a caller sends has a size
 limit, and text must be valid Unicode (a lone surrogate such as ``"\\ud800"`` cannot be
-stored or written anywhere, so it is refused at the door with a 422 naming the field).
+stored or written anywhere, so it is refused at the door with a 400 naming the field).
 
 >>> from pydantic import TypeAdapter
 >>> TypeAdapter(Name).validate_python("tabular")

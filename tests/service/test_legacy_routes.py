@@ -100,7 +100,7 @@ def test_legacy_routes_refuse_missing_token_and_bad_bodies(
     r = requests.get(
         service.url + "/get_crawl_status", json={"Authorization": service.token}, timeout=10
     )
-    assert r.status_code == 422 and "crawl_id" in r.json()["error"]
+    assert r.status_code == 400 and "crawl_id" in r.json()["error"]
     r = requests.post(service.url + "/crawl", data=b"[1, 2", timeout=10)
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
     r = requests.post(
@@ -108,7 +108,7 @@ def test_legacy_routes_refuse_missing_token_and_bad_bodies(
         json={"endpoints": [], "tokens": {"Authorization": service.token}},
         timeout=10,
     )
-    assert r.status_code == 422 and "non-empty" in r.json()["error"]
+    assert r.status_code == 400 and "non-empty" in r.json()["error"]
     r = requests.post(
         service.url + "/crawl",
         json={
@@ -119,7 +119,7 @@ def test_legacy_routes_refuse_missing_token_and_bad_bodies(
         },
         timeout=10,
     )
-    assert r.status_code == 422 and "not an endpoint UUID" in r.json()["error"]
+    assert r.status_code == 400 and "not an endpoint UUID" in r.json()["error"]
 
 
 def test_a_crawl_id_is_the_capability_only_while_the_setting_allows(

@@ -31,7 +31,7 @@ STATUS: dict[type[ServiceError], int] = {
     BadRequest: 400,
     NotFound: 404,
     Conflict: 409,
-    Unprocessable: 422,
+    Unprocessable: 400,
     TooMany: 429,
     AuthUnavailable: 503,
 }
@@ -94,7 +94,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", describe_validation(list(exc.errors())))
+        return error_response(400, "invalid_request", describe_validation(list(exc.errors())))
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:

@@ -14,9 +14,12 @@ ERRORS = {
     "401": "No token, or a token that is not valid here (expired, revoked, another's)",
     "403": "A valid token without the scope this service needs",
     "404": "No such crawl, or not yours",
+    "400": "The service will not take the request as sent (not JSON, a wrong type, an "
+    "unknown name, a value out of range, a path outside your roots): the message names "
+    "the field and the code says why; every such refusal is a 400, whichever layer "
+    "finds it",
     "409": "The crawl or run is not in a state that allows this",
     "413": "The request body is larger than XTRACT_MAX_BODY_BYTES",
-    "422": "The request is malformed; the message names the field",
     "429": "Over one of your quotas; the message says which and what to do",
     "503": "Redis or Globus Auth cannot be reached",
 }
@@ -58,9 +61,8 @@ def install(app: FastAPI) -> None:
                     op["security"] = []
                     continue
                 op["security"] = [{"bearer": []}]
+                responses.pop("422", None)  # FastAPI's default: the service answers 400
                 for status, text in ERRORS.items():
-                    if status == "422" and status in responses:
-                        continue  # FastAPI's own validation answer is described already
                     responses.setdefault(status, {"description": text, **ref})
         app.openapi_schema = doc
         return doc

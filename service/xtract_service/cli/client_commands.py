@@ -23,12 +23,17 @@ def client(as_json: bool = False) -> XtractClient:
     raise AssertionError("unreachable")  # sdk_errors exits
 
 
-def endpoint_of(path: str, grouper: str, skip: list[str]) -> XtractEndpoint:
+def endpoint_of(path: str, grouper: str, skip: list[str], follow: bool = False) -> XtractEndpoint:
     if path.startswith("globus://"):
         rest = path[len("globus://") :]
         ep, _, p = rest.partition("/")
-        return XtractEndpoint("globus", globus_ep_id=ep, dirs=["/" + p], grouper=grouper, skip=skip)
-    return XtractEndpoint("local", dirs=[os.path.abspath(path)], grouper=grouper, skip=skip)
+        return XtractEndpoint(
+            "globus", globus_ep_id=ep, dirs=["/" + p], grouper=grouper, skip=skip,
+            follow_symlinks=follow,
+        )  # fmt: skip
+    return XtractEndpoint(
+        "local", dirs=[os.path.abspath(path)], grouper=grouper, skip=skip, follow_symlinks=follow
+    )
 
 
 @app.command()
@@ -42,25 +47,42 @@ def crawl(
         help="An earlier crawl of the same folders: say what changed since, and "
         "extract only added and changed files.",
     ),
+    follow_symlinks: bool = typer.Option(
+        False,
+        "--follow-symlinks",
+        help="Follow symbolic links to folders and files (each real folder is read once; "
+        "links that leave the allowed roots are still refused).",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Start a crawl; prints its id (or its final status with --wait)."""
     xtr = client(as_json)
+    where = endpoint_of(path, grouper, skip, follow_symlinks)
     with sdk_errors(as_json):
         if wait:
             status = next(
-                iter(
-                    xtr.crawl_and_wait(
-                        endpoint_of(path, grouper, skip), progress=not as_json, since=since
-                    ).values()
-                )
+                iter(xtr.crawl_and_wait(where, progress=not as_json, since=since).values())
             )
             show(status, as_json, status_text(status))
             if status["status"] != CrawlStatus.COMPLETE:
                 raise typer.Exit(1)
         else:
-            cid = xtr.crawl(endpoint_of(path, grouper, skip), since=since)[0]
+            cid = xtr.crawl(where, since=since)[0]
             show({"crawl_id": cid}, as_json, cid)
+
+
+@app.command()
+def changes(
+    crawl_id: str,
+    kind: str = typer.Option("added", help="added, changed or removed."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the paths a crawl started with --since found added, changed or removed."""
+    if kind not in ("added", "changed", "removed"):
+        fail(f"unknown kind {kind!r}; use added, changed or removed", 2, as_json, "bad_kind")
+    with sdk_errors(as_json):
+        paths = client(as_json).get_changes(crawl_id, kind)
+    show({"crawl_id": crawl_id, "kind": kind, "paths": paths}, as_json, "\n".join(paths))
 
 
 @app.command()
@@ -268,15 +290,21 @@ def run_is_over(xtr: XtractClient, crawl_id: str) -> bool:
 
 
 def event_line(event: Any) -> str:
-    """One event as a line: id, type, the files it is about, and its other fields."""
+    """One event as a line: its local time, type, the files it is about (not family
+    ids), and its other fields."""
+    import datetime as dt
+
     data = dict(event.data)
     doc = data.pop("document", None)
     paths = [f["path"] for f in doc.get("files", [])] if isinstance(doc, dict) else []
-    brief = json.dumps(data, default=str)
+    if paths:
+        data.pop("family_id", None)
+    brief = json.dumps(data, default=str) if data else ""
     where = ""
     if paths:
         where = paths[0] + (f" (+{len(paths) - 1} more)" if len(paths) > 1 else "") + "  "
-    return f"{event.id}  {event.type:<18} {where}{brief}"
+    at = dt.datetime.fromtimestamp(float(event.at)).strftime("%H:%M:%S.%f")[:-3]
+    return f"{at}  {event.type:<18} {where}{brief}".rstrip()
 
 
 @app.command()

@@ -12,7 +12,11 @@ from xtract_sdk.progress import human_bytes
 
 
 def _n(count: int, word: str) -> str:
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
+    """``1 family``, ``2 families``, ``3 files``."""
+    if count == 1:
+        return f"{count:,} {word}"
+    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return f"{count:,} {plural}"
 
 
 def status_text(s: dict[str, Any]) -> str:
@@ -25,9 +29,16 @@ def status_text(s: dict[str, Any]) -> str:
     )
     if d["families_crawled"] != d["files_crawled"]:  # a grouper put files together
         found += f", put together in {_n(d['families_crawled'], 'family')}"
-    found += "; " + (
-        f"{_n(d['errors'], 'folder')} could not be read" if d["errors"] else "every folder was read"
-    )
+    unread = []
+    if d["errors"]:
+        unread.append(f"{_n(d['errors'], 'folder')} could not be read")
+    if d.get("dirs_pending"):  # a cancelled (or running) crawl did not reach these
+        unread.append(f"{_n(d['dirs_pending'], 'folder')} not read yet")
+    if s["status"] == "CANCELLED" and not d.get("dirs_pending"):
+        unread.append("cancelled")
+    found += "; " + (", ".join(unread) if unread else "every folder was read")
+    if d.get("links_skipped"):
+        found += f"; {_n(d['links_skipped'], 'symbolic link')} skipped (not followed)"
     message = "" if s["message"] == "OK" else f" ({s['message']})"
     lines = [f"crawl {s['crawl_id']}: {s['status']}{message}", found]
     if d.get("changes"):
@@ -45,13 +56,21 @@ def xtract_text(x: dict[str, Any]) -> str:
     c = x["xtract_counters"]
     fx = c["fx"]
     message = "" if x["message"] == "OK" else f" ({x['message']})"
-    parts = [f"metadata read for {_n(fx['success'], 'file group')}"]
+    # one vocabulary: files are grouped into families; each family gets one document
+    parts = [
+        f"documents for {_n(fx['success'], 'family')} ({_n(x.get('files_extracted', 0), 'file')})"
+    ]
+    if x.get("families_carried"):
+        parts.append(
+            f"{_n(x['families_carried'], 'family')} of them carried forward unchanged "
+            "from the since crawl, not read again"
+        )
     if fx.get("errors"):
-        parts.append(f"{fx['errors']:,} of them with an extractor error")
+        parts.append(f"{_n(fx['errors'], 'family')} with an extractor error")
     if fx["failed"]:
-        parts.append(f"{fx['failed']:,} could not be extracted")
+        parts.append(f"{_n(fx['failed'], 'family')} could not be extracted")
     if fx["pending"]:
-        parts.append(f"{fx['pending']:,} still to do")
+        parts.append(f"{_n(fx['pending'], 'family')} still to do")
     if c["flagged_unknown"]:
         parts.append(f"{_n(c['flagged_unknown'], 'file')} no extractor understands")
     queue = x.get("queue")

@@ -182,13 +182,13 @@ def _specs(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
     if "endpoints" in body:
         eps = body["endpoints"]
         if not isinstance(eps, list) or not eps:
-            raise ApiError(422, "invalid_request", "endpoints: must be a non-empty list")
+            raise ApiError(400, "invalid_request", "endpoints: must be a non-empty list")
         if len(eps) > MAX_ENDPOINTS:
-            raise ApiError(422, "invalid_request", f"endpoints: at most {MAX_ENDPOINTS}")
+            raise ApiError(400, "invalid_request", f"endpoints: at most {MAX_ENDPOINTS}")
         out = []
         for ep in eps:
             if not isinstance(ep, dict):
-                raise ApiError(422, "invalid_request", "endpoints: each must be an object")
+                raise ApiError(400, "invalid_request", "endpoints: each must be an object")
             out.append(_spec(ep, ep.get("dir_paths")))
         return out, _tokens(body.get("tokens"))
     dirs = body.get("dir_path")
@@ -203,7 +203,7 @@ def _tokens(raw: Any) -> dict[str, str]:
     try:
         return TypeAdapter(Tokens).validate_python(found)
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
+        raise ApiError(400, "invalid_request", describe_validation(list(exc.errors()))) from None
 
 
 def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def _spec(ep: dict[str, Any], dirs: Any) -> dict[str, Any]:
 def _crawl_id(body: dict[str, Any]) -> str:
     cid = body.get("crawl_id")
     if not isinstance(cid, str):
-        raise ApiError(422, "invalid_request", "crawl_id: a crawl id string is required")
+        raise ApiError(400, "invalid_request", "crawl_id: a crawl id string is required")
     return cid
 
 
@@ -234,7 +234,7 @@ async def crawl(request: Request, crawls: Crawls, settings: AppSettings) -> dict
     try:
         specs = [CrawlSpec.model_validate(s) for s in raw_specs]
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
+        raise ApiError(400, "invalid_request", describe_validation(list(exc.errors()))) from None
     if any(s.repo_type == "globus" for s in specs):
         tokens = await run_in_threadpool(acting_tokens, request, caller, tokens)
     access = await run_in_threadpool(access_of, request, caller)
@@ -285,7 +285,7 @@ def _funcx_endpoint(body: dict[str, Any]) -> str | None:
     if isinstance(ids, list):
         named = [i for i in ids if isinstance(i, str) and i]
         if len(named) > 1:
-            raise ApiError(422, "invalid_request", "fx_ep_ids: one Compute endpoint per crawl")
+            raise ApiError(400, "invalid_request", "fx_ep_ids: one Compute endpoint per crawl")
         return named[0] if named else None
     return _str(body.get("funcx_eid")) or _str(body.get("fx_eid")) or None
 
@@ -320,7 +320,7 @@ async def extract(
             }
         )
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
+        raise ApiError(400, "invalid_request", describe_validation(list(exc.errors()))) from None
     access = await run_in_threadpool(access_of, request, caller)
     status = await run_in_threadpool(start_extraction, cid, access, req, crawls, runs, settings)
     return {"crawl_id": cid, "status": 200, "xtract_status": status["xtract_status"]}
@@ -351,7 +351,7 @@ async def config_containers(request: Request, r: Redis) -> dict[str, Any]:
     caller = await run_in_threadpool(_caller, request, body)
     endpoint = body.get("fx_eid") or body.get("funcx_eid") or body.get("endpoint_id")
     if not isinstance(endpoint, str):
-        raise ApiError(422, "invalid_request", "fx_eid: a funcX endpoint id is required")
+        raise ApiError(400, "invalid_request", "fx_eid: a funcX endpoint id is required")
     try:
         req = ContainerRequest.model_validate(
             {
@@ -360,6 +360,6 @@ async def config_containers(request: Request, r: Redis) -> dict[str, Any]:
             }
         )
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", describe_validation(list(exc.errors()))) from None
+        raise ApiError(400, "invalid_request", describe_validation(list(exc.errors()))) from None
     done = await run_in_threadpool(register_containers, r, endpoint, caller.owner, req)
     return {"status": 200, **done}
