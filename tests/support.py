@@ -35,6 +35,7 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    terminal: Path | None = None  # where `xtract serve`'s own output goes (None: ours)
 
     @property
     def url(self) -> str:
@@ -79,7 +80,15 @@ class Service:
         return subprocess.Popen(cmd, env=full, stdin=subprocess.DEVNULL)
 
     def start(self, timeout: float = 60) -> Service:
-        self.proc = subprocess.Popen(self.command(), env=self.full_env(), stdin=subprocess.DEVNULL)
+        out = open(self.terminal, "ab") if self.terminal else None  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                self.command(), env=self.full_env(), stdin=subprocess.DEVNULL,
+                stdout=out, stderr=out,
+            )  # fmt: skip
+        finally:
+            if out is not None:
+                out.close()  # the child has its own copy
         return self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float = 60) -> Service:

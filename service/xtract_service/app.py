@@ -175,10 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="the listening socket")
     parser.add_argument("--parent-pid", type=int)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    run_api(Settings(), args.parent_pid, args.fd)
+    from xtract_service.logs import configure
+
+    settings = Settings()
+    configure(settings.home, "api")
+    run_api(settings, args.parent_pid, args.fd)
 
 
 if __name__ == "__main__":

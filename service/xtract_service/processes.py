@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import redis
 
+from xtract_service.logs import configure
 from xtract_service.redis_client import connect
 from xtract_service.redis_server import EmbeddedRedis
 from xtract_service.settings import Settings
@@ -140,10 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--parent-pid", type=int)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    run_worker(Settings(), parent_pid=args.parent_pid, role=args.role)
+    settings = Settings()
+    configure(settings.home, args.role)
+    run_worker(settings, parent_pid=args.parent_pid, role=args.role)
 
 
 class Supervisor:

@@ -1,6 +1,8 @@
 """Executors that start anywhere: Parsl from a service whose PATH lacks the virtual
 environment (as `.venv/bin/xtract serve` is run without activating it), and a run whose
-executor could not start is FAILED with the reason, then `retry` runs it."""
+executor could not start is FAILED with the reason, then `retry` runs it. What the
+terminal `xtract serve` runs in shows of it: one line, the traceback and Parsl's own
+logging left in the role's log file."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ def test_parsl_starts_without_the_venv_on_path_and_retry_resumes_a_run_that_coul
         "PATH": "/usr/local/bin:/usr/bin:/bin",  # no .venv/bin, as in a fresh shell
         "XTRACT_PARSL_CONFIG": str(config),
     }
-    svc = Service(tmp_path / "home", env=env)
+    terminal = tmp_path / "terminal.txt"
+    svc = Service(tmp_path / "home", env=env, terminal=terminal)
     assert venv_bin not in svc.full_env()["PATH"].split(":")
     svc.start()
     try:
@@ -55,3 +58,11 @@ def test_parsl_starts_without_the_venv_on_path_and_retry_resumes_a_run_that_coul
         assert (fx["success"], fx["failed"], fx["pending"]) == (len(files), 0, 0)
     finally:
         svc.stop()
+    shown = terminal.read_text()
+    logged = (tmp_path / "home" / "logs" / "orchestrator.log").read_text()
+    assert "Traceback" in logged and "not reachable" in logged
+    assert (tmp_path / "home" / "logs" / "parsl.log").exists()  # what the broker says
+    ours = ("xtract: ", "xtract error: ", "xtract warning: ")
+    assert all(line.startswith(ours) for line in shown.splitlines()), shown  # nothing else
+    (said,) = [line for line in shown.splitlines() if "cannot start" in line]
+    assert said.startswith("xtract error: ") and "orchestrator.log" in said

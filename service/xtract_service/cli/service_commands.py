@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import ipaddress
+import os
 import signal
 import socket
 import threading
@@ -43,7 +44,13 @@ def serve(
     insecure_http: bool = typer.Option(
         False, "--insecure-http", help="Serve plain HTTP on a non-loopback address anyway."
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Show every process's log here, libraries' included (else only Xtract's "
+        "warnings, one line each; everything is in ~/.xtract/logs/ROLE.log).",
+    ),
 ) -> None:
     """Run the API service, its Redis (unless XTRACT_REDIS_URL is set) and crawl workers.
 
@@ -55,6 +62,8 @@ def serve(
     from xtract_service.settings import Settings
 
     setup_logging(verbose)
+    if verbose:  # the roles it starts show their logs here too (xtract_service.logs)
+        os.environ["XTRACT_VERBOSE"] = "1"
     overrides: dict[str, Any] = {
         k: v
         for k, v in {"host": host, "port": port, "crawl_workers": workers}.items()

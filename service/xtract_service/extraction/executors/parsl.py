@@ -30,7 +30,6 @@ from typing import Any
 from xtract_extractors.batch import extract_batch
 from xtract_service.errors import BadRequest
 from xtract_service.extraction.executors.base import BatchExecutor, ExecutorSetup
-from xtract_service.extraction.executors.parsl_broker import MAX_ANSWER_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +117,21 @@ class ParslExecutor(BatchExecutor):
             str(write),
         ]
         env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "HOME": str(run_dir)}
+        # what Parsl and its workers print goes to the service's log folder, not the
+        # terminal `xtract serve` runs in (unless -v: xtract_service.logs)
+        log = None
+        if home is not None and os.environ.get("XTRACT_VERBOSE") != "1":
+            (home / "logs").mkdir(mode=0o700, parents=True, exist_ok=True)
+            log = open(home / "logs" / "parsl.log", "ab")  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, env=env, pass_fds=(write,), cwd=run_dir, text=True
-            )
+                cmd, stdin=subprocess.PIPE, env=env, pass_fds=(write,), cwd=run_dir, text=True,
+                stdout=log, stderr=log,
+            )  # fmt: skip
         finally:
             os.close(write)
+            if log is not None:
+                log.close()  # the broker has its own copy
         self._answers = os.fdopen(read, encoding="utf-8")
         self._pending: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
@@ -149,6 +157,10 @@ class ParslExecutor(BatchExecutor):
         self._proc.stdin.flush()
 
     def _read(self) -> dict[str, Any] | None:
+        # imported here, not at the top: the package imports this module, and `python -m`
+        # of a module the package had imported already warns on the terminal
+        from xtract_service.extraction.executors.parsl_broker import MAX_ANSWER_BYTES
+
         line = self._answers.readline(MAX_ANSWER_BYTES + 1)
         if not line or len(line) > MAX_ANSWER_BYTES or not line.endswith("\n"):
             return None
