@@ -28,6 +28,7 @@ def follow(
     line: Callable[[list[Status], float, list[Status]], str],
     timeout: float | None,
     progress: bool,
+    share: Callable[[list[Status]], float | None] = lambda statuses: None,
 ) -> dict[str, Status]:
     """Wait for every crawl in ``ids`` to be ``finished``, driven by its live events:
     each burst of events refreshes the statuses (at most four times a second), and a
@@ -41,7 +42,8 @@ def follow(
         statuses = {cid: fetch(cid) for cid in ids}
         start = list(statuses.values())  # rates count only what happens from now on
         while True:
-            bar.update(line(list(statuses.values()), bar.elapsed, start))
+            now = list(statuses.values())
+            bar.update(line(now, bar.elapsed, start), share(now))
             if all(finished(s) for s in statuses.values()):
                 return statuses
             if timeout is not None and bar.elapsed > timeout:
@@ -55,6 +57,21 @@ def follow(
         for m in monitors:
             m.stop(timeout=0)
         bar.close()
+
+
+def crawl_share(statuses: list[Status]) -> float | None:
+    """How far the crawls are: folders read of folders known."""
+    done = sum(s.get("data", {}).get("dirs_crawled", 0) for s in statuses)
+    pending = sum(s.get("data", {}).get("dirs_pending", 0) for s in statuses)
+    return done / (done + pending) if done + pending else None
+
+
+def xtract_share(statuses: list[Status]) -> float | None:
+    """How far the extractions are: families recorded of families found."""
+    fx = [s.get("xtract_counters", {}).get("fx", {}) for s in statuses]
+    done = sum(f.get("success", 0) + f.get("failed", 0) for f in fx)
+    pending = sum(f.get("pending", 0) for f in fx)
+    return done / (done + pending) if done + pending else None
 
 
 def _burst(events: queue.Queue[Event], until: float, final: frozenset[EventType]) -> list[Event]:

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode
 
 from xtract_sdk._http import HttpCore, path_id
 from xtract_sdk._notebook import iter_metadata, to_dataframe, to_duckdb
-from xtract_sdk._waits import follow, wait_offloads
+from xtract_sdk._waits import crawl_share, follow, wait_offloads, xtract_share
 from xtract_sdk.endpoint import XtractEndpoint
 from xtract_sdk.errors import ServiceUnavailableError, XtractError
 from xtract_sdk.monitor import Callback, Monitor, MonitorOptions
@@ -64,6 +64,7 @@ class XtractClient:
         self.http = HttpCore(base_url, token, timeout)
         self.tokens = dict(tokens or {})  # Globus tokens passed on (e.g. {"Transfer": ...})
         self.crawl_ids: list[str] = []
+        self._extracting: set[str] = set()  # crawls whose extraction this client started
         self.cid_to_xep_map: dict[str, XtractEndpoint] = {}
         self.globus_login: Any = None
         if login is not False and (force_login or login or not self.http.token_chosen):
@@ -217,6 +218,7 @@ class XtractClient:
             crawl_line,
             timeout,
             progress,
+            crawl_share,
         )
 
     def crawl_and_wait(
@@ -304,6 +306,7 @@ class XtractClient:
             if xep is not None and xep.funcx_ep_id and "funcx_ep_id" not in options:
                 body["funcx_ep_id"] = xep.funcx_ep_id
             self.http.request("POST", f"/v1/crawls/{path_id(cid)}/xtract", body)
+            self._extracting.add(cid)
         return 200
 
     def retry(self, crawl_id: str, errors: bool = False) -> dict[str, Any]:
@@ -333,9 +336,13 @@ class XtractClient:
         **xtract_options: Any,
     ) -> list[dict[str, Any]]:
         """Extract and block until every extraction is COMPLETED or FAILED, with a live
-        progress line built on events; returns the final statuses."""
+        progress line built on events; returns the final statuses. A crawl whose
+        extraction this client already started (``xtract()`` just before, as a notebook
+        run top to bottom does) is waited for, not started again."""
         ids = self._ids(crawl_ids)
-        self.xtract(ids, **xtract_options)
+        fresh = [cid for cid in ids if cid not in self._extracting]
+        if fresh:
+            self.xtract(fresh, **xtract_options)
         return self.wait_for_xtract(ids, timeout=timeout, progress=progress)
 
     def wait_for_xtract(
@@ -356,6 +363,7 @@ class XtractClient:
             xtract_line,
             timeout,
             progress,
+            xtract_share,
         )
         return [done[cid] for cid in ids]
 

@@ -104,6 +104,18 @@ def xtract_line(
     )
 
 
+def _html(text: str, fraction: float | None) -> str:
+    """The notebook's view: a progress bar (indeterminate while ``fraction`` is
+    unknown) and the line beside it."""
+    import html
+
+    value = "" if fraction is None else f' value="{min(max(fraction, 0.0), 1.0):.4f}"'
+    return (
+        f'<div class="xtract-progress"><progress max="1"{value} style="width: 16em"></progress>'
+        f" <code>{html.escape(text)}</code></div>"
+    )
+
+
 class Progress:
     """Shows a changing line; ``close()`` leaves the last one on screen."""
 
@@ -122,17 +134,19 @@ class Progress:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def update(self, text: str) -> None:
+    def update(self, text: str, fraction: float | None = None) -> None:
+        """Show ``text`` (and, in a notebook, a bar filled to ``fraction`` of 1)."""
         self._text = text
         if not self.enabled:
             return
         if self._notebook:
             from IPython.display import display  # only present in a notebook
 
+            bundle = {"text/plain": text, "text/html": _html(text, fraction)}
             if self._handle is None:
-                self._handle = display({"text/plain": text}, raw=True, display_id=True)
+                self._handle = display(bundle, raw=True, display_id=True)  # type: ignore[no-untyped-call,unused-ignore]
             else:
-                self._handle.update({"text/plain": text}, raw=True)
+                self._handle.update(bundle, raw=True)
         elif self._tty:
             pad = max(0, self._width - len(text))
             self.stream.write("\r" + text + " " * pad)

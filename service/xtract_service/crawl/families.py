@@ -57,7 +57,8 @@ class GroupRecord(TypedDict):
     group_id: str
     files: list[str]
     kind: str
-    extractor: str | None
+    extractor: str | None  # the crawl's guess; in a document, what ran (documents.labelled)
+    extractors: NotRequired[list[str]]  # in a document: every extractor that read them
 
 
 class Family(TypedDict):

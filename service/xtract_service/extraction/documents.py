@@ -48,6 +48,32 @@ def remove_leftovers(root: str, out_dir: str) -> None:
         pass  # nothing written there yet
 
 
+def labelled(groups: list[Any], metadata: dict[str, Any]) -> list[Any]:
+    """The crawl's groups, labelled with what ran on their files: ``extractors`` every
+    extractor that wrote metadata for them (``filetype`` aside), ``extractor`` the first
+    of those, and ``kind`` what that extractor reads. A group nothing read keeps the
+    crawl's guess from its extension."""
+    from xtract_extractors import registry
+
+    out = []
+    for group in groups:
+        ran = sorted(
+            {name for p in group["files"] for name in metadata.get(p, {}) if name != "filetype"}
+        )
+        if not ran:
+            out.append(group)
+            continue
+        first = group.get("extractor") if group.get("extractor") in ran else ran[0]
+        try:
+            kinds = registry.get(first).kinds
+        except LookupError:
+            kinds = ()
+        kind = group.get("kind") if group.get("kind") in kinds else (kinds[0] if kinds else None)
+        label = {"extractor": first, "kind": kind or group.get("kind"), "extractors": ran}
+        out.append({**group, **label})
+    return out
+
+
 def failed_document(family: Family, reason: str) -> Document:
     """The document of a family the executor could not run: an error record per file."""
     paths = list(dict.fromkeys([r["path"] for r in family["files"]]))

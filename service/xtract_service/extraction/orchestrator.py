@@ -32,6 +32,7 @@ from xtract_service.extraction.documents import (
     Document,
     checked_remote,
     failed_document,
+    labelled,
     remove_leftovers,
     write_documents,
 )
@@ -329,6 +330,7 @@ class Orchestrator(Consumer):
         for doc in docs:
             doc["crawl_id"] = run.crawl_id
             doc["executor"] = run.options["executor"]
+            doc["groups"] = labelled(doc.get("groups", []), doc.get("metadata", {}))
         try:
             write_documents(run.out_root, run.out_dir, docs)
         except OSError as exc:  # the folder went away or was swapped for a link
