@@ -318,9 +318,12 @@ class XtractClient:
 
     def clear(self, crawl_id: str, extractor: str | None = None) -> dict[str, Any]:
         """Forget extraction results: all of them, or one extractor's (then ``retry``)."""
-        return self.http.answer(
+        cleared = self.http.answer(
             "POST", f"/v1/crawls/{path_id(crawl_id)}/xtract/clear", {"extractor": extractor}
         )
+        if extractor is None:  # no extraction left: the next xtract_and_wait starts one
+            self._extracting.discard(crawl_id)
+        return cleared
 
     def get_xtract_status(self, crawl_ids: str | Sequence[str] | None = None) -> Any:
         """``{'xtract_status', 'xtract_counters': {...}, ...}`` for one crawl id, or a

@@ -37,6 +37,16 @@ def publish_many(
     pipe.execute()
 
 
+def newest_event(r: redis.Redis, crawl_id: str) -> str:
+    """The id of the crawl's newest event (``0-0`` if it has none): a reader that
+    starts after it hears only what happens from now on."""
+    newest = r.xrevrange(keys.events(crawl_id), count=1)
+    if not newest:
+        return "0-0"
+    eid = newest[0][0]
+    return eid.decode() if isinstance(eid, bytes) else str(eid)
+
+
 def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> None:
     """Add ``event`` to the crawl's event stream, and queue a lifecycle event for the
     crawl's webhooks."""

@@ -58,6 +58,7 @@ def test_the_dashboard_watches_a_crawl_and_finds_a_files_metadata(
     cid = page.inner_text("#run-id")
     page.reload()
     page.click(f"#runs tbody tr[data-crawl='{cid}']")
+    page.click("#events-history")  # a crawl opened afresh shows events from now on
     page.locator("#events", has_text="crawl.completed").wait_for(timeout=TIMEOUT)
     page.wait_for_selector("#run-status.complete", timeout=TIMEOUT)
     assert f"{files:,}" in page.inner_text("#crawl-counters")
@@ -184,12 +185,12 @@ import json
 from xtract_extractors import all_extractors
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.extraction.executors import EXECUTORS
-from xtract_service.offload.formats import WRITERS
+from xtract_service.offload.formats import describe_formats
 print(json.dumps({
     "groupers": list(GROUPERS),
     "executors": sorted(EXECUTORS),
     "extractors": sorted(e.name for e in all_extractors()),
-    "formats": sorted(WRITERS),
+    "formats": sorted(f["name"] for f in describe_formats()),
 }))
 """
 

@@ -376,8 +376,17 @@ def list_crawls(as_json: bool = typer.Option(False, "--json")) -> None:
     """List your crawls, newest first."""
     with sdk_errors(as_json):
         crawls = client(as_json).list_crawls()
+
+    def extraction(c: dict[str, Any]) -> str:
+        word = c.get("xtract_status")
+        if not word:
+            return "not extracted"
+        total = c.get("families_crawled") or 0
+        return f"{word} {c.get('families_extracted', 0):,}/{total:,} families"
+
     text = "\n".join(
-        f"{c['crawl_id']}  {c['status']:<10} {c['files_crawled']:>10,} files  {' '.join(c['dirs'])}"
+        f"{c['crawl_id']}  {c['status']:<10} {c['files_crawled']:>10,} files  "
+        f"{extraction(c):<32} {' '.join(c['dirs'])}"
         for c in crawls
     )
     show(crawls, as_json, text or "no crawls")

@@ -351,6 +351,7 @@ class CrawlStore:
                     "repo_type": rec.spec["repo_type"],
                     "dirs": rec.spec["dirs"],
                     "files_crawled": rec.counts["files"],
+                    "families_crawled": rec.counts["families"],
                     "created_at": rec.created_at,
                 }
             )

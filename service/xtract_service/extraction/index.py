@@ -340,7 +340,7 @@ class Indexer(Loop):
 
 
 # -- searching the index ----------------------------------------------------------------
-_LIST = "list_transform(errors, e -> coalesce(e.error, ''))"
+_LIST = "list_transform(errors, lambda e: coalesce(e.error, ''))"
 
 
 def _part_paths(settings: Settings, crawl_id: str, manifest: dict[str, Any]) -> list[str]:

@@ -144,6 +144,24 @@ class ExtractionRuns:
                 ahead.append(cid)
         return {"place": len(ahead) + 1, "waiting_for": ahead} if ahead else None
 
+    def annotate(self, crawls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A listing of crawls, each with its extraction's state (``xtract_status``,
+        ``None`` for none) and the families recorded (``families_extracted``): one round
+        trip for them all."""
+        pipe = self.r.pipeline(transaction=False)
+        for c in crawls:
+            pipe.hmget(keys.xtract(c["crawl_id"]), ["status", "success", "failed"])
+        out = []
+        for c, (word, ok, bad) in zip(crawls, pipe.execute(), strict=True):
+            out.append(
+                {
+                    **c,
+                    "xtract_status": text(word) if word is not None else None,
+                    "families_extracted": number(ok) + number(bad),
+                }
+            )
+        return out
+
     # -- status -------------------------------------------------------------------------
     def status(self, crawl_id: str, owner: str | None) -> dict[str, Any]:
         """The published shape ``{xtract_status, xtract_counters}``, and more.

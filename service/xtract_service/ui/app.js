@@ -8,6 +8,7 @@
 const $ = (sel) => document.querySelector(sel);
 const state = {
   token: "", crawl: null, stream: null, poll: null, search: null, over: false, words: null,
+  samples: "", // the error kinds whose sample files are shown (fetched again when they change)
 };
 
 // -- the token: from #token=... (then dropped from the address bar), else this tab's store
@@ -90,15 +91,27 @@ function el(tag, text, cls) {
   if (cls) e.className = cls;
   return e;
 }
+// a cell is text, or [text, class]: "num" never wraps, "path" may break anywhere
 function row(cells, onclick) {
   const tr = el("tr");
-  for (const c of cells) tr.append(el("td", c));
+  for (const c of cells) tr.append(Array.isArray(c) ? el("td", c[0], c[1]) : el("td", c));
   if (onclick) tr.addEventListener("click", () => onclick(tr));
   return tr;
 }
-function fill(dl, pairs) {
-  dl.replaceChildren();
-  for (const [k, v] of pairs) { dl.append(el("dt", k), el("dd", v)); }
+// set a list's values in place: a key already shown keeps its element (no flicker), a
+// new key is added; with `whole`, keys not in `pairs` are removed
+function fill(dl, pairs, whole = true) {
+  const shown = new Map();
+  for (const dt of dl.querySelectorAll("dt")) shown.set(dt.textContent, dt.nextElementSibling);
+  for (const [k, v, cls] of pairs) {
+    const dd = shown.get(k);
+    if (dd) {
+      if (dd.textContent !== v) dd.textContent = v;
+      dd.className = cls || "";
+      shown.delete(k);
+    } else dl.append(el("dt", k), el("dd", v, cls));
+  }
+  if (whole) for (const dd of shown.values()) { dd.previousElementSibling.remove(); dd.remove(); }
 }
 // the word itself is a class too, for whoever drives the page
 function badge(node, word) {
@@ -108,13 +121,21 @@ function badge(node, word) {
 function when(t) { return t ? new Date(t * 1000).toLocaleString() : "–"; }
 
 // -- runs ---------------------------------------------------------------------------
+function extractionCell(c) {
+  if (!c.xtract_status) return "not extracted";
+  const total = c.families_crawled || 0;
+  const share = total ? ` ${Math.floor((100 * c.families_extracted) / total)}%` : "";
+  return `${c.xtract_status}${share}`;
+}
+
 async function loadRuns() {
   const { crawls } = await api("GET", "/v1/crawls");
   const body = $("#runs tbody");
   body.replaceChildren(...crawls.map((c) => {
-    const tr = row([c.crawl_id.slice(0, 8), c.status, fmt(c.files_crawled), when(c.created_at)],
-      () => select(c.crawl_id));
+    const tr = row([[c.dirs.join(", "), "path"], [c.status, "num"], [extractionCell(c), "num"],
+      [fmt(c.files_crawled), "num"], [when(c.created_at), "num"]], () => select(c.crawl_id));
     tr.dataset.crawl = c.crawl_id;
+    tr.title = c.crawl_id;
     if (c.crawl_id === state.crawl) tr.classList.add("selected");
     return tr;
   }));
@@ -128,43 +149,61 @@ async function startCrawl(ev) {
     const got = await api("POST", "/v1/crawls",
       { repo_type: "local", dirs: [dir], grouper: $("#crawl-grouper").value });
     await loadRuns();
-    select(got.crawl_id);
+    select(got.crawl_id, true);
   } catch (e) { $("#crawl-error").textContent = e.message; }
 }
 
 // -- one crawl ------------------------------------------------------------------------
-function select(crawlId) {
+// `fresh`: a crawl this page just started, whose events are all worth showing; any
+// other crawl's live events start now, its history one click away
+function select(crawlId, fresh = false) {
   if (state.stream) state.stream.abort();
   clearInterval(state.poll);
   state.crawl = crawlId;
   state.over = false;
+  state.samples = "";
   $("#run").hidden = false;
   $("#run-id").textContent = crawlId;
   $("#events").replaceChildren();
   $("#results tbody").replaceChildren();
   $("#document").textContent = "";
+  // nothing of the crawl shown before stays on screen while this one's status loads
+  for (const dl of ["#crawl-counters", "#xtract-counters"]) $(dl).replaceChildren();
+  for (const t of ["#per-extractor", "#error-kinds", "#exports"]) $(`${t} tbody`).replaceChildren();
+  for (const b of ["#run-status", "#xtract-status"]) badge($(b), "");
+  for (const p of ["#crawl-forecast", "#xtract-forecast", "#search-note"]) $(p).textContent = "";
+  for (const bar of ["#crawl-bar", "#xtract-bar"]) $(bar).style.width = "0";
+  $("#error-samples").replaceChildren();
+  $("#xtract-start").hidden = true;
+  $("#events-history").hidden = fresh;
   for (const tr of document.querySelectorAll("#runs tbody tr")) {
     tr.classList.toggle("selected", tr.dataset.crawl === crawlId);
   }
   act(refresh)();
-  follow(crawlId);
+  follow(crawlId, fresh ? "" : "now"); // "Show history" replays what came before
   // events carry the counters; the full status (errors, exports) is read now and then
   state.poll = setInterval(act(refresh), 3000);
 }
 
+// every answer is painted only if its crawl is still the one shown: a slow answer about
+// the crawl shown before never lands on this one's cards
 async function refresh() {
   const id = state.crawl;
   if (!id) return;
-  const crawl = await api("GET", `/v1/crawls/${id}`);
-  if (id !== state.crawl) return;
+  const mine = () => id === state.crawl;
+  const [crawl, run, exports] = await Promise.all([
+    api("GET", `/v1/crawls/${id}`),
+    api("GET", `/v1/crawls/${id}/xtract`).catch((e) => { if (e.status === 404) return null; throw e; }),
+    api("GET", `/v1/crawls/${id}/offload`),
+  ]);
+  if (!mine()) return;
   showCrawl(crawl);
-  let run = null;
-  try { run = await api("GET", `/v1/crawls/${id}/xtract`); } catch (e) { if (e.status !== 404) throw e; }
   showExtraction(run);
-  showErrors(crawl, run);
-  const { offloads } = await api("GET", `/v1/crawls/${id}/offload`);
-  $("#exports tbody").replaceChildren(...offloads.map((o) =>
-    row([o.offload_id.slice(0, 8), o.format, o.status, fmt(o.items), o.destination || "–", when(o.created_at)])));
+  await showErrors(crawl, run, mine);
+  if (!mine()) return;
+  $("#exports tbody").replaceChildren(...exports.offloads.map((o) =>
+    row([o.offload_id.slice(0, 8), o.format, [o.status, "num"], [fmt(o.items), "num"],
+      [o.destination || "–", "path"], [when(o.created_at), "num"]])));
 }
 
 function showCrawl(c) {
@@ -176,9 +215,10 @@ function showCrawl(c) {
   const pairs = [
     ["files", fmt(d.files_crawled)], ["bytes", bytes(d.bytes_crawled)],
     ["folders", `${fmt(d.dirs_crawled)} listed, ${fmt(d.dirs_pending)} pending`],
-    ["errors", fmt(d.errors)], ["where", d.dirs.join(", ")],
+    ["errors", fmt(d.errors)], ["where", d.dirs.join(", "), "path"],
     ["time", seconds(d.elapsed_seconds)],
   ];
+  if (d.links_skipped) pairs.push(["links skipped", fmt(d.links_skipped)]);
   if (d.changes) {
     const ch = d.changes;
     pairs.push(["since", `${fmt(ch.added)} added, ${fmt(ch.changed)} changed, ` +
@@ -227,16 +267,36 @@ function showExtraction(x) {
       `${range(f.seconds_left, seconds)} left at ${fmt(f.families_per_second)} families/s` : "";
   const per = (f && f.per_extractor) || {};
   $("#per-extractor tbody").replaceChildren(...Object.entries(per).map(([name, r]) =>
-    row([name, fmt(r.files), r.seconds.toFixed(2), r.files_per_second === null ? "–" : fmt(r.files_per_second)])));
+    row([name, [fmt(r.files), "num"], [r.seconds.toFixed(2), "num"],
+      [r.files_per_second === null ? "–" : fmt(r.files_per_second), "num"]])));
 }
 
-function showErrors(crawl, run) {
+// errors by kind, and sample files of each: folders the crawl could not list, and for
+// the extraction's most common kinds a few files with the message they got
+async function showErrors(crawl, run, mine) {
   const kinds = Object.entries((run && run.errors_by_kind) || {}).sort((a, b) => b[1] - a[1]);
+  const listed = crawl.data.error_samples.slice(0, 5).map((e) => ({ path: e.path, why: e.error }));
   if (crawl.data.errors) kinds.unshift(["listing", crawl.data.errors]);
-  $("#error-kinds tbody").replaceChildren(...kinds.map(([k, n]) => row([k, fmt(n)],
+  $("#error-kinds tbody").replaceChildren(...kinds.map(([k, n]) => row([k, [fmt(n), "num"]],
     () => { if (k !== "listing") searchFor({ error: k }); })));
-  $("#error-samples").replaceChildren(...crawl.data.error_samples.slice(0, 10).map((e) =>
-    el("li", `${e.path}: ${e.error}`)));
+  const top = kinds.filter(([k]) => k !== "listing").slice(0, 3).map(([k]) => k);
+  const signature = JSON.stringify([top, listed.length]);
+  if (signature === state.samples) return;
+  const found = [...listed];
+  for (const kind of top) {
+    const got = await api("GET", `/v1/crawls/${state.crawl}/metadata/search?error=${encodeURIComponent(kind)}&limit=2`);
+    for (const f of got.files) {
+      const e = (f.errors || []).find((x) => x.error === kind) || {};
+      found.push({ path: f.path, why: `${kind}${e.message ? `: ${e.message}` : ""}` });
+    }
+  }
+  if (!mine()) return;
+  state.samples = signature;
+  $("#error-samples").replaceChildren(...found.map((e) => {
+    const li = el("li");
+    li.append(el("span", e.path, "path"), el("span", ` — ${e.why}`, "muted"));
+    return li;
+  }));
 }
 
 async function startExtraction() {
@@ -246,10 +306,10 @@ async function startExtraction() {
 }
 
 // -- live events: the SSE stream read with fetch, so the token goes in a header ----------
-async function follow(crawlId) {
+async function follow(crawlId, from) {
   const ctl = new AbortController();
   state.stream = ctl;
-  let after = "";
+  let after = from || "";
   while (!ctl.signal.aborted) {
     try {
       const resp = await fetch(`/v1/crawls/${crawlId}/events${after ? `?after=${after}` : ""}`, {
@@ -289,17 +349,18 @@ function onEvent(ev) {
   const d = ev.data || {};
   const line = [new Date(ev.at * 1000).toLocaleTimeString(), ev.type];
   if (d.files_crawled !== undefined) line.push(`${fmt(d.files_crawled)} files`);
-  if (d.family_id) line.push(d.family_id);
+  const files = (d.document && d.document.files) || [];
+  if (files.length) line.push(files[0].path + (files.length > 1 ? ` (+${files.length - 1} more)` : ""));
   if (d.reason) line.push(d.reason);
   const log = $("#events");
   log.prepend(el("li", line.join("  ")));
   while (log.children.length > 200) log.lastChild.remove();
   const words = state.words;
   if (ev.type === words.events.progress.crawl && !state.over) {
-    fill($("#crawl-counters"), [
+    fill($("#crawl-counters"), [  // these three values in place; the other rows stay
       ["files", fmt(d.files_crawled)], ["bytes", bytes(d.bytes_crawled)],
       ["folders", `${fmt(d.dirs_crawled)} listed, ${fmt(d.dirs_pending)} pending`],
-    ]);
+    ], false);
     crawlForecast(d.forecast, d.files_crawled, words.crawl_status.running);
     badge($("#run-status"), words.crawl_status.running);
   }
@@ -329,7 +390,7 @@ async function runSearch(ev, more) {
   try {
     const got = await api("GET", `/v1/crawls/${state.crawl}/metadata/search?${q}`);
     for (const f of got.files) {
-      $("#results tbody").append(row([f.path, f.mimetype || "–", f.extractors.join(", ")], (tr) => {
+      $("#results tbody").append(row([[f.path, "path"], f.mimetype || "–", f.extractors.join(", ")], (tr) => {
         for (const r of document.querySelectorAll("#results tr.selected")) r.classList.remove("selected");
         tr.classList.add("selected");
         $("#document").textContent = JSON.stringify(
@@ -368,6 +429,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#search-form").addEventListener("submit", act((ev) => runSearch(ev, false)));
   $("#search-more").addEventListener("click", act(() => runSearch(null, true)));
   $("#xtract-start").addEventListener("click", act(startExtraction));
+  $("#events-history").addEventListener("click", () => {
+    $("#events").replaceChildren();
+    $("#events-history").hidden = true;
+    follow(state.crawl, ""); // from the oldest event kept
+  });
   $("#token-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     state.token = $("#token").value.trim();

@@ -15,6 +15,7 @@ from xtract_service.api.deps import (
     Owner,
     OwnerAccess,
     Reader,
+    Runs,
     acting_tokens,
 )
 from xtract_service.api.flushing import leased_flush
@@ -72,9 +73,9 @@ def create_crawl(
 
 
 @router.get("")
-def list_crawls(owner: Owner, crawls: Crawls) -> dict[str, Any]:
-    """The caller's crawls, newest first."""
-    return {"crawls": crawls.list(owner)}
+def list_crawls(owner: Owner, crawls: Crawls, runs: Runs) -> dict[str, Any]:
+    """The caller's crawls, newest first, each with its extraction's state."""
+    return {"crawls": runs.annotate(crawls.list(owner))}
 
 
 @router.get("/{crawl_id}", response_class=FastJSON)

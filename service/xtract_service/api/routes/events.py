@@ -2,7 +2,8 @@
 
 Each event is sent as ``id: <stream id>``, ``event: <type>``, ``data: {type, at,
 crawl_id, data}``. A client that reconnects with ``Last-Event-ID`` (or ``?after=``)
-receives everything after that id that the capped stream still holds; without one, the
+receives everything after that id that the capped stream still holds; ``?after=now``
+starts at the newest event (only what happens from now on); without either, the
 stream starts from the oldest event kept. A comment line every second of quiet lets
 clients and proxies tell a live, idle stream from a dead connection. Streams are served
 on the event loop by :class:`~xtract_service.event_hub.EventHub` (no thread per client).
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from xtract_service.api.deps import Crawls, Events, Reader
 from xtract_service.errors import BadRequest
+from xtract_service.events import newest_event
 
 router = APIRouter(tags=["events"])
 _ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
@@ -33,12 +35,16 @@ async def events(
     crawls: Crawls,
     hub: Events,
     last_event_id: str | None = Header(None),
-    after: str | None = Query(None, description="resume after this event id"),
+    after: str | None = Query(
+        None, description="resume after this event id; `now`: only events from now on"
+    ),
     types: str | None = Query(None, max_length=1000, description="event types to send"),
 ) -> StreamingResponse:
     """The crawl's events, live, as ``text/event-stream``."""
     await run_in_threadpool(crawls.get, crawl_id, owner)
     start = after or last_event_id or "0-0"
+    if start == "now":
+        start = await run_in_threadpool(newest_event, crawls.r, crawl_id)
     found = _ID.match(start)
     if not found or max(int(found[1]), int(found[2])) >= 2**64:
         raise BadRequest(f"{start!r} is not an event id (like 1700000000000-0)", "bad_event_id")

@@ -17,12 +17,12 @@ from xtract_service.api.deps import Owner
 from xtract_service.crawl.groupers import GROUPERS
 from xtract_service.errors import NotFound
 from xtract_service.extraction.executors import EXECUTORS
-from xtract_service.offload.formats import WRITERS
+from xtract_service.offload.formats import describe_formats
 
 router = APIRouter(include_in_schema=False)
 words = APIRouter(tags=["dashboard"])
 
-ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
 # the page runs only its own script, loads only its own files, and talks only to us
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -49,6 +49,12 @@ def ui_redirect() -> RedirectResponse:
 def dashboard() -> Response:
     """The dashboard page."""
     return Response(_asset("index.html"), media_type="text/html", headers=HEADERS)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon (an SVG; the page names it, this answers clients that ask here)."""
+    return Response(_asset("favicon.svg"), media_type=ASSETS["favicon.svg"], headers=HEADERS)
 
 
 @router.get("/ui/assets/{name}")
@@ -90,5 +96,5 @@ def vocabulary(owner: Owner) -> dict[str, Any]:
         "groupers": list(GROUPERS),  # registered order: the default first
         "executors": sorted(EXECUTORS),
         "extractors": sorted(e.name for e in all_extractors()),
-        "formats": sorted(WRITERS),
+        "formats": [f["name"] for f in describe_formats()],  # plug-ins' too
     }
