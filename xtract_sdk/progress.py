@@ -48,6 +48,8 @@ def forecast_text(statuses: list[dict[str, Any]], section: str | None) -> str:
             found.append(f)
     if not found:
         return ""
+    if any(f.get("estimating") for f in found):  # too little seen yet to say
+        return ", estimating..."
     total = {k: sum(f["seconds_left"][k] for f in found) for k in ("low", "estimate", "high")}
     out = ", "
     if all("files" in f for f in found):

@@ -6,26 +6,31 @@ or an extraction still needs, each with its uncertainty (``low`` .. ``high`` aro
 below its roots, how many folders it listed, the sub-folders and files they held and
 their bytes (``crawl:{id}:levels``). A level's folders are all known once the level
 above is listed; the measured branching (sub-folders per folder) of the deepest listed
-levels, and its trend from one level to the next, predict the levels not seen yet:
+level (never more than the tree's mean branching so far) predicts the levels not seen
+yet, shrinking to ``SHRINK`` of itself a level (trees end: leaves have no
+sub-folders). Files and bytes in folders not listed yet count at their level's mean.
+That is the ``estimate``.
 
-- ``estimate``: branching goes on changing level by level as it did between the last
-  two measured levels, shrinking by at least a fifth a level (trees end: leaves have
-  no sub-folders);
-- ``low``: no folder deeper than those already found (what is known for certain, with
-  the folders found but not listed yet at their level's mean);
-- ``high``: branching stays at the deepest measured level's for as many more levels as
-  the tree has shown, capped at ``MAX_LEVELS_AHEAD``.
-
-Files in folders not listed yet count at their level's mean, and the range widens by
-three standard deviations of that guess (each level's spread of files per folder). On
-random trees replayed in ``tests/fast/test_forecast.py`` the range held the true count
-at about nine probes in ten. Folders still to list over the crawl's listing rate so far
-give the time left. Early in a crawl the range is wide, and it closes as levels
-complete; at the end all three agree.
+The range around it is calibrated, not assumed: breadth-first crawls of real trees
+(Debian's ``/usr``, ``/usr/share/doc``, ``/usr/lib``, ``/etc``, ``/var/lib``, ...) and
+random ones were replayed folder by folder (``bench/bench_forecast.py``), and at each
+probe the truth's ratio to the estimate was taken; :data:`CALIBRATION` holds, for each
+share of the known folders already listed (what a running crawl can see of its
+progress), the 2nd and 98th percentiles of that ratio over all probes from there on.
+The range is the estimate times those, never below what was already found, so it is
+physically possible and closes as the crawl goes on; the measured result (how often it
+held the truth, how often the estimate was within 2x) is in ``docs/BENCHMARKS.md``.
+While fewer than :data:`ESTIMATING_BELOW` of the known folders are listed, or no folder
+below the roots, the forecast says ``estimating: true`` (the surfaces say
+"estimating..."). Folders still to list over the crawl's listing rate so far give the
+time left, with the same range.
 
 **Extractions**, from measured rates: families still to extract over the families
 recorded per second since the run started; the range is the rate's spread over the
 per-extractor rates (``seconds`` per file of each extractor so far, in the run's mix).
+Until :data:`FIRST_FAMILIES` families are recorded and :data:`FIRST_SECONDS` have
+passed (a run's first batches carry its start-up: workers, imports), it is
+``estimating``.
 """
 
 from __future__ import annotations
@@ -33,10 +38,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MAX_LEVELS_AHEAD = 8  # the pessimist's tree grows at most this many levels deeper
 MAX_DEPTH = 256
-SHRINK = 0.8
-SIGMAS = 3.0
+# branching below the deepest listed level shrinks to this share a level: measured on
+# the replayed trees, 0.8 left 93% of the probes past 20% of a crawl within 2x of the
+# truth (its projections of a wide level ran to thousands of times the tree), 0.3 97%
+SHRINK = 0.3
+ESTIMATING_BELOW = 0.1  # share of the known folders listed before a forecast is given
+# (share of known folders listed from, low, high): the truth over the estimate, the
+# 2nd and 98th percentiles of all replayed probes at that share or later
+# (bench/bench_forecast.py prints this table)
+CALIBRATION: tuple[tuple[float, float, float], ...] = (
+    (0.0, 0.18, 61.06),
+    (0.2, 0.45, 61.06),
+    (0.3, 0.58, 61.06),
+    (0.4, 0.58, 61.06),
+    (0.5, 0.58, 6.21),
+    (0.6, 0.58, 4.7),
+    (0.7, 0.67, 2.93),
+    (0.8, 0.83, 2.93),
+    (0.9, 0.83, 1.18),
+)
+FIRST_FAMILIES = 20
+FIRST_SECONDS = 5.0
 
 
 @dataclass
@@ -75,43 +98,48 @@ def _range(low: float, estimate: float, high: float) -> dict[str, float]:
     return {"low": round(low), "estimate": round(estimate), "high": round(high)}
 
 
-def _project(levels: dict[int, Level], roots: int, trend: str) -> tuple[float, float, float, float]:
-    """(folders, files, bytes, variance of files) the whole tree holds if branching
-    follows ``trend`` (``"estimate"``, ``"low"`` or ``"high"``); the variance is that of
-    the files in folders not listed yet, each like its level's listed ones."""
+def _project(levels: dict[int, Level], roots: int) -> tuple[float, float, float, float]:
+    """(folders, files, bytes, folders known but not listed) the whole tree holds if
+    branching below the deepest listed level shrinks by :data:`SHRINK` a level."""
     measured = [d for d in sorted(levels) if levels[d].listed]
     ratio = {d: levels[d].subdirs / levels[d].listed for d in measured}
     last = measured[-1]
-    # how branching changed between the two deepest measured levels: it shrinks by at
-    # least a fifth a level (trees end), else the projection of a growing tree never would
-    shrink = SHRINK
-    if len(measured) >= 2 and ratio[measured[-2]] > 0:
-        shrink = min(SHRINK, ratio[last] / ratio[measured[-2]])
+
+    # below the frontier: the deepest level's branching, but never more than the tree's
+    # mean so far (one wide level, a locale folder's hundreds, is not the tree's habit)
+    overall = sum(levels[d].subdirs for d in measured) / sum(levels[d].listed for d in measured)
+    below = min(ratio[last], overall)
 
     def branching(d: int) -> float:
-        if d in ratio:
-            return ratio[d]
-        if trend == "low" or (trend == "high" and d - last > MAX_LEVELS_AHEAD):
-            return 0.0
-        return ratio[last] * (shrink ** (d - last) if trend == "estimate" else 1.0)
+        return ratio[d] if d in ratio else below * SHRINK ** (d - last)
 
-    folders = files = nbytes = variance = 0.0
+    folders = files = nbytes = 0.0
+    known = 0.0
     here = float(roots)  # folders at depth d
     for d in range(MAX_DEPTH):
         lev = levels.get(d, Level())
         here = max(here, float(lev.listed))
         unlisted = here - lev.listed
+        if d <= last + 1:  # folders found (by the level above), not listed yet
+            known += unlisted
         ref = levels[d] if d in ratio else levels[last]
         folders += here
         files += lev.files + unlisted * ref.files / ref.listed
         nbytes += lev.bytes + unlisted * ref.bytes / ref.listed
-        variance += unlisted * ref.spread()
-        # the next depth: the sub-folders found, and those the unlisted folders hold
-        found_below = float(lev.subdirs)
-        here = found_below + (0.0 if trend == "low" else unlisted * branching(d))
+        here = float(lev.subdirs) + unlisted * branching(d)
         if here < 0.5:
             break
-    return folders, files, nbytes, variance
+    return folders, files, nbytes, known
+
+
+def calibrated(share: float) -> tuple[float, float]:
+    """The (low, high) multipliers of the estimate at this share of the known folders
+    listed (:data:`CALIBRATION`)."""
+    low, high = CALIBRATION[0][1:]
+    for start, lo, hi in CALIBRATION:
+        if share >= start:
+            low, high = lo, hi
+    return low, high
 
 
 def crawl_forecast(
@@ -136,29 +164,34 @@ def crawl_forecast(
         return out
     if not levels or not any(lv.listed for lv in levels.values()):
         return None
-    low, est, high = (_project(levels, roots, t) for t in ("low", "estimate", "high"))
+    folders, files, nbytes, known = _project(levels, roots)
     listed = sum(lv.listed for lv in levels.values())
+    share = listed / (listed + known) if listed + known else 1.0
+    low, high = calibrated(share) if known else (1.0, 1.0)  # none left: exact
     rate = listed / running_seconds if running_seconds > 0 else 0.0
 
-    def seconds(folders: float) -> float:
-        return max(folders - listed, 0.0) / rate if rate > 0 else 0.0
+    def spread(estimate: float, floor: float) -> dict[str, float]:
+        estimate = max(estimate, floor)
+        return _range(max(estimate * low, floor), estimate, max(estimate * high, floor))
 
-    # three standard deviations of the files the unlisted folders may hold (a level's
-    # folders are not alike in every tree); bytes are given the same relative margin
-    down = 1 - SIGMAS * low[3] ** 0.5 / low[1] if low[1] else 1.0
-    up = 1 + SIGMAS * high[3] ** 0.5 / high[1] if high[1] else 1.0
+    out_folders = spread(folders, listed + known)
+
+    def seconds(n: float) -> float:
+        return max(n - listed, 0.0) / rate if rate > 0 else 0.0
+
+    # too little seen to say: few of the known folders listed, or none below the roots
+    estimating = share < ESTIMATING_BELOW or len([d for d in levels if levels[d].listed]) < 2
     return {
-        "folders": _range(low[0], est[0], high[0]),
-        "files": _range(
-            max(low[1] * down, counts["files"]), max(est[1], counts["files"]), high[1] * up
-        ),
-        "bytes": _range(
-            max(low[2] * down, counts["bytes"]), max(est[2], counts["bytes"]), high[2] * up
-        ),
-        "seconds_left": _range(seconds(low[0]), seconds(est[0]), seconds(high[0])),
+        "folders": out_folders,
+        "files": spread(files, counts["files"]),
+        "bytes": spread(nbytes, counts["bytes"]),
+        "seconds_left": _range(*(seconds(out_folders[k]) for k in ("low", "estimate", "high"))),
+        "estimating": estimating,
+        "listed_share": round(share, 4),
         "basis": (
-            f"{len(levels)} levels seen; branching of the deepest listed level "
-            f"projected to the levels below; {rate:,.0f} folders/s so far"
+            f"{listed:,} of the {listed + known:,.0f} folders known so far listed "
+            f"({'too few to say yet' if estimating else 'range calibrated on replayed trees'}); "
+            f"{rate:,.0f} folders/s so far"
         ),
     }
 
@@ -195,10 +228,12 @@ def extraction_forecast(
     # the rate so far is a mean over the run's mix of files; families still to come
     # may be slower or faster: the spread of the extractors' own speeds bounds that
     spread = _spread(rates)
+    estimating = families_done < FIRST_FAMILIES or running_seconds < FIRST_SECONDS
     return {
         "seconds_left": _range(estimate / spread, estimate, estimate * spread),
         "families_per_second": round(rate, 2),
         "per_extractor": per,
+        "estimating": estimating,
         "basis": f"{families_done:,} families in {running_seconds:,.1f} s; {families_left:,} to go",
     }
 

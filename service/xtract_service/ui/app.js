@@ -233,7 +233,7 @@ function crawlForecast(f, files, status) {
   const done = ended(status);
   const share = done ? 1 : f && f.files.estimate ? files / f.files.estimate : 0;
   $("#crawl-bar").style.width = `${Math.min(100, 100 * share)}%`;
-  $("#crawl-forecast").textContent = !f || done ? "" :
+  $("#crawl-forecast").textContent = !f || done ? "" : f.estimating ? "estimating…" :
     `about ${range(f.files, fmt)} files, ${range(f.seconds_left, seconds)} left`;
 }
 
@@ -263,8 +263,9 @@ function showExtraction(x) {
   const f = x.forecast;
   $("#xtract-forecast").textContent = x.queue ?
     `queued: ${ordinal(x.queue.place)} in line, behind ${x.queue.waiting_for.join(", ")}` :
-    f && f.seconds_left.high > 0 ?
-      `${range(f.seconds_left, seconds)} left at ${fmt(f.families_per_second)} families/s` : "";
+    f && f.estimating && f.seconds_left.high > 0 ? "estimating…" :
+      f && f.seconds_left.high > 0 ?
+        `${range(f.seconds_left, seconds)} left at ${fmt(f.families_per_second)} families/s` : "";
   const per = (f && f.per_extractor) || {};
   $("#per-extractor tbody").replaceChildren(...Object.entries(per).map(([name, r]) =>
     row([name, [fmt(r.files), "num"], [r.seconds.toFixed(2), "num"],
