@@ -26,6 +26,8 @@ from xtract_sdk import XtractClient
 SERVICE_CLIENT = str(uuid.uuid4())
 SERVICE_SECRET = "service-secret-" + uuid.uuid4().hex
 NATIVE_CLIENT = str(uuid.uuid4())
+ROBOT_CLIENT = str(uuid.uuid4())  # a service account's confidential client (CI, cron)
+ROBOT_SECRET = "robot-secret-" + uuid.uuid4().hex
 XTRACT_SCOPE = f"https://auth.globus.org/scopes/{SERVICE_CLIENT}/all"
 ENDPOINT = str(uuid.uuid4())
 LOCAL_COLLECTION = str(uuid.uuid4())  # this host's own collection (staging by Transfer)
@@ -75,7 +77,7 @@ class GlobusWorld:
         self.auth.browser_user = user
         return XtractClient(
             base_url=self.service.url,
-            token_file=self.tmp / f"{user}-tokens.json",
+            token_file=self.tmp / f"{user}-tokens.db",
             login_flow_manager=BrowserLogin(_native_client(), request_refresh_tokens=True),
             **kw,
         )
@@ -102,7 +104,8 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
     secret_file = tmp / "client-secret"
     secret_file.write_text(SERVICE_SECRET + "\n")
     saved = {k: os.environ.get(k) for k in ("GLOBUS_SDK_SERVICE_URL_AUTH", "XTRACT_SDK_CLIENT_ID")}
-    with AuthEmulator({SERVICE_CLIENT: SERVICE_SECRET, NATIVE_CLIENT: None}) as auth:
+    clients = {SERVICE_CLIENT: SERVICE_SECRET, NATIVE_CLIENT: None, ROBOT_CLIENT: ROBOT_SECRET}
+    with AuthEmulator(clients) as auth:
         ok = auth.accepts("transfer.api.globus.org")
         with TransferEmulator(root, ENDPOINT, "-", token_ok=ok) as transfer:
             transfer.roots[LOCAL_COLLECTION] = collection_root
@@ -121,8 +124,8 @@ def globus_world(data_root: Path, tmp: Path, **env: str) -> Iterator[GlobusWorld
                 "XTRACT_GLOBUS_NATIVE_CLIENT_ID": NATIVE_CLIENT,
                 "XTRACT_GLOBUS_INTROSPECT_CACHE_SECONDS": "1",
                 # the emulated identities' domain; the published SDK's tokens' app
-                "XTRACT_GLOBUS_ADMIT": '["domain:example.org"]',
-                "XTRACT_GLOBUS_SERVICE_CLIENTS": f'["{NATIVE_CLIENT}"]',
+                "XTRACT_GLOBUS_ADMIT": '["domain:example.org", "domain:clients.auth.globus.org"]',
+                "XTRACT_GLOBUS_SERVICE_CLIENTS": f'["{NATIVE_CLIENT}", "{ROBOT_CLIENT}"]',
                 "GLOBUS_SDK_SERVICE_URL_AUTH": auth.url,
                 "GLOBUS_SDK_SERVICE_URL_TRANSFER": transfer.url,
                 "GLOBUS_SDK_SERVICE_URL_COMPUTE": compute.url,

@@ -39,7 +39,8 @@ class XtractClient:
 
     ``base_url`` defaults to ``$XTRACT_URL`` or ``http://127.0.0.1:8765``. The token is
     ``token``, else ``$XTRACT_TOKEN``; else, when the service uses Globus Auth, a Globus
-    login (tokens kept in ``~/.xtract/sdk-tokens.json``, refreshed as they expire);
+    login (tokens kept in ``~/.xtract/storage.db``, refreshed as they expire; a service
+    account with ``XTRACT_CLIENT_ID`` and ``XTRACT_CLIENT_SECRET``, see :mod:`.login`);
     else (for a service on this machine) the local token file ``~/.xtract/token``.
     ``auth_scopes`` are added to the scopes the login asks for; ``force_login`` runs
     the login flow even when stored tokens would do. ``login=False`` never logs in.
@@ -95,6 +96,7 @@ class XtractClient:
             client_id=client_id or auth.get("native_client_id"),
             path=Path(token_file) if token_file else None,
             login_flow_manager=flow,
+            ask=True if required else None,  # login=True: asked for, so it may prompt
         )
         self.globus_login.login(force=self.force_login)
         self.http.authorizer = self.globus_login.authorizer()

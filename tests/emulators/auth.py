@@ -315,6 +315,11 @@ class AuthEmulator(JsonServer):
             doc["refresh_token"] = body["refresh_token"]
             doc["other_tokens"] = []
             return 200, doc, {}
+        if grant == "client_credentials" and confidential:
+            # the client acts as itself: its identity is ``<client id>@clients.auth.globus.org``
+            ident = self.identity(f"{cid}@clients.auth.globus.org")
+            scopes = (body.get("scope") or "").split()
+            return 200, self._token_response(ident["sub"], scopes, cid, False), {}
         if grant == DEPENDENT and confidential:
             info = self._valid(body.get("token", ""))
             if info is None or cid not in info["aud"]:

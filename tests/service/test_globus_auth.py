@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +24,8 @@ import requests
 from tests.globus_env import (
     ENDPOINT,
     NATIVE_CLIENT,
+    ROBOT_CLIENT,
+    ROBOT_SECRET,
     SERVICE_CLIENT,
     XTRACT_SCOPE,
     GlobusWorld,
@@ -56,7 +59,7 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
     bob = world.login("bob")
     assert alice.whoami()["owner"] == world.auth.identity("alice")["sub"]
     assert bob.whoami()["owner"] == world.auth.identity("bob")["sub"]
-    assert oct(os.stat(world.tmp / "alice-tokens.json").st_mode & 0o777) == "0o600"
+    assert oct(os.stat(world.tmp / "alice-tokens.db").st_mode & 0o777) == "0o600"
 
     # a Globus crawl with no Transfer token passed: the service's dependent token lists
     tree = make_tree(world.root / "alice", 40, fanout=2, depth=2)
@@ -169,7 +172,7 @@ def test_logout_revokes_and_deletes_the_tokens(world: GlobusWorld) -> None:
     token = erin.http.headers()["Authorization"].removeprefix("Bearer ")
     assert call(world, "GET", "/v1/me", token).status_code == 200
     erin.logout()
-    assert not (world.tmp / "erin-tokens.json").exists()
+    assert erin.globus_login.stored_tokens() == {}  # forgotten, not only revoked
     assert world.auth.live_tokens("erin") == 0
     time.sleep(1.2)  # the service's introspection cache (1 s here) runs out
     resp = call(world, "GET", "/v1/me", token)
@@ -272,9 +275,14 @@ def test_xtract_login_and_logout_in_a_terminal(world: GlobusWorld) -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "logged in as hank@example.org" in out
-    stored = home / "sdk-tokens.json"
+    stored = home / "storage.db"
     assert oct(stored.stat().st_mode & 0o777) == "0o600"
-    assert XTRACT_SCOPE in json.dumps(json.loads(stored.read_text()))
+    with sqlite3.connect(stored) as db:  # in the namespace of its environment and profile
+        rows = db.execute("SELECT namespace, token_data_json FROM token_storage").fetchall()
+    assert {ns for ns, _ in rows} == {"production/default"}
+    assert any(XTRACT_SCOPE in data for _, data in rows)
+    scopes = " ".join(json.loads(data)["scope"] for _, data in rows)
+    assert "search.api.globus.org:ingest" in scopes and "search.api.globus.org:all" not in scopes
     # a second command uses the stored tokens: no prompt
     done = subprocess.run(
         [*cli, "ls", "--json"], env=env, capture_output=True, text=True, timeout=60
@@ -282,8 +290,66 @@ def test_xtract_login_and_logout_in_a_terminal(world: GlobusWorld) -> None:
     assert done.returncode == 0, done.stderr
     done = subprocess.run([*cli, "logout"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "revoked" in done.stdout, done.stderr
-    assert not stored.exists()
+    with sqlite3.connect(stored) as db:
+        assert db.execute("SELECT count(*) FROM token_storage").fetchone() == (0,)
     assert world.auth.live_tokens("hank") == 0
+
+    # with no terminal to ask in, a login that is needed is one line, not a prompt
+    quiet = subprocess.run(
+        [*cli, "ls"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert quiet.returncode == 1 and quiet.stdout == "", quiet
+    (line,) = quiet.stderr.strip().splitlines()
+    assert "no terminal" in line and "XTRACT_CLIENT_ID" in line
+
+
+def test_an_earlier_versions_json_tokens_are_imported_once(world: GlobusWorld) -> None:
+    """The JSON token file of earlier versions is taken into the SQLite storage and
+    deleted; the tokens in it work without a new login."""
+    from globus_sdk.token_storage import JSONTokenStorage
+
+    home = world.tmp / "ivy-home"
+    ivy = world.login("ivy")
+    assert ivy.whoami()["name"] == "ivy@example.org"
+    old = home / "sdk-tokens.json"
+    home.mkdir()
+    JSONTokenStorage(old).store_token_data_by_resource_server(ivy.globus_login.stored_tokens())
+    env = {**os.environ, "XTRACT_URL": world.service.url, "XTRACT_HOME": str(home)}
+    env.pop("XTRACT_TOKEN", None)
+    flows = world.auth.count("v2/oauth2/authorize")
+    done = subprocess.run(
+        [sys.executable, "-m", "xtract_service.cli", "ls", "--json"], env=env,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert world.auth.count("v2/oauth2/authorize") == flows  # no new login
+    assert not old.exists() and (home / "storage.db").exists()
+
+
+def test_a_service_account_logs_in_with_client_credentials(world: GlobusWorld) -> None:
+    """XTRACT_CLIENT_ID and XTRACT_CLIENT_SECRET: no prompt, the client's own identity;
+    one of them alone is an error."""
+    home = world.tmp / "robot-home"
+    env = {**os.environ, "XTRACT_URL": world.service.url, "XTRACT_HOME": str(home),
+           "XTRACT_CLIENT_ID": ROBOT_CLIENT, "XTRACT_CLIENT_SECRET": ROBOT_SECRET}  # fmt: skip
+    env.pop("XTRACT_TOKEN", None)
+    cli = [sys.executable, "-m", "xtract_service.cli"]
+    flows = world.auth.count("v2/oauth2/authorize")
+    done = subprocess.run([*cli, "login"], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"logged in as {ROBOT_CLIENT}@clients.auth.globus.org" in done.stdout
+    assert world.auth.count("v2/oauth2/authorize") == flows  # no login flow at all
+    listed = subprocess.run([*cli, "ls", "--json"], env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    half = {k: v for k, v in env.items() if k != "XTRACT_CLIENT_ID"}
+    refused = subprocess.run([*cli, "ls"], env=half, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert refused.returncode == 1
+    (line,) = refused.stderr.strip().splitlines()
+    assert "XTRACT_CLIENT_SECRET is set but XTRACT_CLIENT_ID is not" in line
 
 
 def staged_tree(root: Path) -> dict[str, bytes]:
@@ -435,12 +501,12 @@ def test_a_revoked_refresh_token_asks_to_log_in_again(world: GlobusWorld) -> Non
     try:
         olga = world.login("olga")
         assert olga.whoami()["name"] == "olga@example.org"
-        stored = json.loads((world.tmp / "olga-tokens.json").read_text())
-        refresh = next(iter(stored["data"]["DEFAULT"].values()))["refresh_token"]
-        for data in stored["data"]["DEFAULT"].values():  # revoked elsewhere
+        stored = olga.globus_login.stored_tokens()
+        refresh = next(iter(stored.values())).refresh_token
+        for data in stored.values():  # revoked elsewhere
             requests.post(
                 world.auth.url + "v2/oauth2/token/revoke",
-                data={"token": data["refresh_token"], "client_id": NATIVE_CLIENT},
+                data={"token": data.refresh_token, "client_id": NATIVE_CLIENT},
                 timeout=10,
             )
         assert refresh

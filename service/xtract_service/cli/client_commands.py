@@ -435,7 +435,8 @@ def login(
     scope: list[str] = typer.Option([], help="An extra Globus scope to ask for (repeatable)."),
 ) -> None:
     """Log in with Globus to a service that uses Globus Auth (prints a URL, reads the
-    code); tokens are kept in ~/.xtract/sdk-tokens.json (0600) and refreshed."""
+    code); tokens are kept in ~/.xtract/storage.db (0600) and refreshed. With
+    XTRACT_CLIENT_ID and XTRACT_CLIENT_SECRET set, a service account logs in instead."""
     with sdk_errors():
         xtr = XtractClient(auth_scopes=scope, force_login=force, login=True)
         me = xtr.whoami()
@@ -445,11 +446,12 @@ def login(
 @app.command()
 def logout() -> None:
     """Revoke your Globus tokens and delete them from this machine."""
-    from xtract_sdk.login import GlobusLogin, token_file
+    from xtract_sdk.login import GlobusLogin
 
-    if not token_file().exists():
-        typer.echo("not logged in")
-        return
     with sdk_errors():
-        GlobusLogin.stored().logout()
+        stored = GlobusLogin.stored()
+        if not stored.stored_tokens():
+            typer.echo("not logged in")
+            return
+        stored.logout()
     typer.echo("logged out: tokens revoked and deleted")
