@@ -34,7 +34,7 @@ KEPT = {TRANSFER: "transfer_token", COMPUTE: "compute_token", HTTPS: "https_toke
 # our name and scope for each resource server's dependent token
 SCOPES: dict[str, tuple[str, str]] = {
     TransferScopes.resource_server: (TRANSFER, str(TransferScopes.all)),
-    SearchScopes.resource_server: (SEARCH, str(SearchScopes.all)),
+    SearchScopes.resource_server: (SEARCH, str(SearchScopes.ingest)),  # ingests, deletes
     ComputeScopes.resource_server: (COMPUTE, str(ComputeScopes.all)),
     GroupsScopes.resource_server: (GROUPS, str(GroupsScopes.view_my_groups_and_memberships)),
 }
