@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Local folders every owner may read and write (unless their token names its own).
     # None: each owner's home folder. XTRACT_HOME is never reachable either way.
     allowed_roots: list[Path] | None = None
+    # API processes ``xtract serve`` runs on its one listening socket (the kernel hands
+    # each connection to one of them); 0: one per core, at most 4.
+    api_workers: int = Field(0, ge=0, le=64)
     # Crawl worker processes supervised by ``xtract serve`` (0: only external workers).
     crawl_workers: int = 2
     # Listings a worker keeps in flight at once (matters for Globus latency).
@@ -181,6 +184,10 @@ class Settings(BaseSettings):
             except OSError:
                 return None
         return None
+
+    def api_processes(self) -> int:
+        """How many API processes ``xtract serve`` runs (:attr:`api_workers`)."""
+        return self.api_workers or max(1, min(os.cpu_count() or 1, 4))
 
     def auth_problem(self) -> str | None:
         """Why the service cannot start with these auth settings, or None."""

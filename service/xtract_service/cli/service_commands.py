@@ -41,6 +41,14 @@ def serve(
     host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default 8765)."),
     workers: int = typer.Option(None, help="Crawl worker processes to supervise."),
+    api_workers: int = typer.Option(
+        None,
+        "--api-workers",
+        min=1,
+        max=64,
+        help="API processes serving the one socket (default: one per core, at most 4; "
+        "XTRACT_API_WORKERS).",
+    ),
     insecure_http: bool = typer.Option(
         False, "--insecure-http", help="Serve plain HTTP on a non-loopback address anyway."
     ),
@@ -66,7 +74,12 @@ def serve(
         os.environ["XTRACT_VERBOSE"] = "1"
     overrides: dict[str, Any] = {
         k: v
-        for k, v in {"host": host, "port": port, "crawl_workers": workers}.items()
+        for k, v in {
+            "host": host,
+            "port": port,
+            "crawl_workers": workers,
+            "api_workers": api_workers,
+        }.items()
         if v is not None
     }
     settings = Settings(**overrides)
@@ -90,7 +103,8 @@ def serve(
             fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror}", 1)
         embedded = None if settings.redis_url else EmbeddedRedis(settings.redis_dir).start()
         url = settings.redis_url or embedded.url  # type: ignore[union-attr]
-        supervisor = Supervisor([API, *service_roles(settings)], url, embedded, sock)
+        apis = [API] * settings.api_processes()
+        supervisor = Supervisor([*apis, *service_roles(settings)], url, embedded, sock)
         try:
             supervisor.start()
             scheme = "https" if tls else "http"

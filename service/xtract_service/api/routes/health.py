@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import redis
@@ -33,4 +34,6 @@ def health(r: Redis, settings: AppSettings) -> Any:
             resource_server=settings.globus_client_id,
             native_client_id=settings.globus_native_client_id,
         )
-    return {"status": "ok", "redis": "ok", "version": __version__, "auth": auth}
+    # which API process answered (xtract serve runs several on one socket)
+    process = os.getpid()
+    return {"status": "ok", "redis": "ok", "version": __version__, "auth": auth, "process": process}
