@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 POOL_SIZE = 64  # connections per process
 POOL_WAIT = 30.0  # seconds a caller waits for a free connection
@@ -28,10 +30,30 @@ class Entry(NamedTuple):
     fields: Fields
 
 
+SENTINEL = "redis+sentinel://"
+# how long a call goes on trying through a Sentinel failover (the old master gone, the
+# Sentinels electing a replica): about 20 s, backing off up to a second a try
+FAILOVER_RETRY = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=40)
+FAILOVER_ERRORS = [redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError]
+
+
+def sentinels_of(url: str) -> tuple[list[tuple[str, int]], str]:
+    """``([(host, port), ...], master name)`` of a ``redis+sentinel://`` URL."""
+    hosts, _, master = url[len(SENTINEL) :].partition("/")
+    found = []
+    for h in hosts.split(","):
+        host, _, port = h.rpartition(":")
+        found.append((host or "127.0.0.1", int(port or 26379)))
+    if not found or not master:
+        raise ValueError(f"{url!r}: say redis+sentinel://host:port,.../MASTER")
+    return found, master
+
+
 def connect(url: str, name: str | None = None) -> redis.Redis:
-    """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``) that decodes
-    replies to ``str`` and retries briefly across a Redis restart. ``name`` shows in
-    ``CLIENT LIST`` (workers name themselves ``xtract-<role>-<pid>``)."""
+    """A client for ``url`` (``redis://``, ``rediss://``, ``unix://``, or
+    ``redis+sentinel://`` for the master Sentinels name, followed through a failover)
+    that decodes replies to ``str`` and retries briefly across a Redis restart. ``name``
+    shows in ``CLIENT LIST`` (workers name themselves ``xtract-<role>-<pid>``)."""
     options: dict[str, Any] = {
         "health_check_interval": 30,
         "retry_on_timeout": True,
@@ -39,6 +61,20 @@ def connect(url: str, name: str | None = None) -> redis.Redis:
     }
     if name:
         options["client_name"] = name
+    if url.startswith(SENTINEL):
+        from redis.sentinel import Sentinel
+
+        hosts, master = sentinels_of(url)
+        sentinel = Sentinel(hosts, socket_timeout=2.0, decode_responses=True)
+        client: redis.Redis = sentinel.master_for(
+            master,
+            socket_timeout=30.0,
+            socket_keepalive=True,
+            retry=FAILOVER_RETRY,
+            retry_on_error=FAILOVER_ERRORS,
+            **options,
+        )
+        return client
     if not url.startswith("unix://"):
         options["socket_keepalive"] = True
     # a burst of requests waits for a free connection instead of failing
@@ -53,6 +89,19 @@ def connect_async(url: str) -> Any:
     replies like :func:`connect`."""
     import redis.asyncio
 
+    if url.startswith(SENTINEL):
+        from redis.asyncio.retry import Retry as AsyncRetry
+        from redis.asyncio.sentinel import Sentinel
+
+        hosts, master = sentinels_of(url)
+        sentinel = Sentinel(hosts, socket_timeout=2.0, decode_responses=True)
+        return sentinel.master_for(
+            master,
+            decode_responses=True,
+            health_check_interval=30,
+            retry=AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=40),
+            retry_on_error=FAILOVER_ERRORS,
+        )
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
         max_connections=POOL_SIZE,

