@@ -65,6 +65,8 @@ _doc("xtracts:active", "set", "crawls with an extraction running")
 INDEX_PENDING = f"{PREFIX}:index:pending"
 _doc("index:pending", "set", "crawls with documents the metadata index has not taken yet")
 OFFLOAD_JOBS = f"{PREFIX}:offloads:jobs"
+REPLICATION_FENCE = f"{PREFIX}:replication:fence"
+_doc("replication:fence", "string", "written before WAIT: side effects follow replicated writes")
 _doc("offloads:jobs", "stream, group `offloaders`", "offload ids to run, one entry per partition")
 WEBHOOK_OUTBOX = f"{PREFIX}:webhooks:outbox"
 _doc("webhooks:outbox", "stream, group `notifiers`", "lifecycle events to POST to webhooks")

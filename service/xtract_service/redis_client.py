@@ -112,6 +112,30 @@ def connect_async(url: str) -> Any:
     return redis.asyncio.Redis(connection_pool=pool)
 
 
+class NotReplicated(redis.ConnectionError):
+    """Writes could not be confirmed on a replica in time: what depends on them outside
+    Redis waits (the work is taken up again, as after a lost connection)."""
+
+
+def replicated(r: redis.Redis, fence: str, timeout_ms: int = 5000) -> None:
+    """Return once every write made so far has reached a replica, where the master has
+    any (with none, as the embedded default, at once); NotReplicated if none confirms
+    within ``timeout_ms``. Replication is asynchronous: a side effect outside Redis (a
+    webhook, a Search ingest, a transfer) made on a write a failover then loses would
+    report what never happened. The fence is a write of this connection after all of
+    them, and ``WAIT`` counts the replicas that have it, so it covers writes any
+    connection made before."""
+    info = r.info("replication")
+    if info.get("role") != "master" or not int(info.get("connected_slaves") or 0):
+        return
+    pipe = r.pipeline(transaction=False)  # one connection: the fence, then WAIT for it
+    pipe.incr(fence)
+    pipe.wait(1, timeout_ms)
+    _, acked = pipe.execute()
+    if int(acked) < 1:
+        raise NotReplicated(f"no replica confirmed the writes within {timeout_ms} ms")
+
+
 def text(value: Any) -> str:
     """A reply as ``str`` (``""`` for a missing value)."""
     if value is None:

@@ -43,7 +43,7 @@ import requests
 
 from xtract_service import crawl_record, keys
 from xtract_service.errors import BadRequest
-from xtract_service.redis_client import Entry, Mapping, hash_of, members, text
+from xtract_service.redis_client import Entry, Mapping, hash_of, members, replicated, text
 from xtract_service.streams import Consumer
 from xtract_service.vault import Vault
 
@@ -255,6 +255,7 @@ class Notifier(Consumer):
             self.release(keys.WEBHOOK_OUTBOX, entry.id)
 
     def deliver(self, crawl_id: str, body: str) -> None:
+        replicated(self.r, keys.REPLICATION_FENCE)  # what it reports survives a failover
         sealed = hash_of(self.r, keys.webhook_secrets(crawl_id))
         for url in sorted(members(self.r, keys.webhooks(crawl_id))):
             error = self._post(url, body, self.vault.open(sealed[url]) if url in sealed else "")

@@ -143,7 +143,9 @@ def test_every_room_imports_only_the_floors_below_it() -> None:
 def test_no_module_outside_the_globus_room_builds_a_globus_client() -> None:
     import globus_sdk
 
-    globus = {n for n in dir(globus_sdk) if "Client" in n} | {"ComputeSerializer"}
+    # service clients (apps, such as ClientApp, manage a login, and live in the SDK)
+    globus = {n for n in dir(globus_sdk) if "Client" in n and not n.endswith("App")}
+    globus |= {"ComputeSerializer"}
     assert {"TransferClient", "SearchClient", "ComputeClientV3", "GroupsClient"} <= globus
     builders = []
     for module, path in modules().items():

@@ -134,3 +134,31 @@ def test_a_crawl_goes_on_through_a_sentinel_failover(
         assert s["data"]["files_crawled"] == len(files), s["data"]
         paths = [f["path"] for f in flush_all(xtr, cid, page=10_000)]
         assert len(paths) == len(set(paths)) == len(files)
+
+
+def test_side_effects_wait_until_a_replica_has_the_writes(cluster: Cluster) -> None:
+    """`replicated` (called before webhooks, Search ingests and transfers) returns once
+    a replica confirms the writes; with the replica stopped it refuses in time; on a
+    master without replicas it does not wait at all."""
+    import os
+    import signal
+
+    from xtract_service.redis_client import NotReplicated, connect, replicated
+
+    url = f"redis+sentinel://{','.join(cluster.sentinels())}/mymaster"
+    r = connect(url)
+    r.set("xtract:test:fact", "recorded")
+    replicated(r, "xtract:test:fence")
+    stats = redis.Redis(port=cluster.ports["master"]).info("commandstats")
+    assert stats["cmdstat_wait"]["calls"] >= 1
+    assert redis.Redis(port=cluster.ports["replica"]).get("xtract:test:fact") == b"recorded"
+    replica = cluster.procs["replica"]
+    os.kill(replica.pid, signal.SIGSTOP)  # it cannot acknowledge anything
+    try:
+        r.set("xtract:test:fact", "later")
+        with pytest.raises(NotReplicated):
+            replicated(r, "xtract:test:fence", timeout_ms=300)
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
+    alone = redis.Redis(port=cluster.ports["replica"])  # a replica: not a master
+    replicated(alone, "xtract:test:fence")  # nothing to wait for

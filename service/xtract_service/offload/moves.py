@@ -37,12 +37,14 @@ from xtract_extractors.safepath import (
     read_in,
     remove_partials,
 )
+from xtract_service import keys
 from xtract_service.crawl.changes import changes_page
 from xtract_service.globus import clients, tokens
 from xtract_service.globus.ratelimit import RateLimiter, owner_bucket
 from xtract_service.offload import OffloadFailed
 from xtract_service.offload.formats import Part, load_plugins
 from xtract_service.offload.store import OffloadStore
+from xtract_service.redis_client import replicated
 from xtract_service.settings import Settings
 
 if TYPE_CHECKING:
@@ -176,6 +178,7 @@ def globus_transfer(engine: Job, params: dict[str, Any] | None = None) -> str:
             verify_checksum=True,
         )
         data.add_item(source + "/", dest + "/", recursive=True)
+        replicated(engine.r, keys.REPLICATION_FENCE)  # the parts' records first
         try:
             task_id = tc.submit_transfer(data)["task_id"]
         except globus_sdk.GlobusAPIError as exc:
@@ -244,6 +247,7 @@ def search_ingest(engine: Job, params: dict[str, Any] | None = None) -> str:
     index = str(engine.spec.index_id)
     raw = engine.store.get(engine.oid).get("search_tasks")
     tasks: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
+    replicated(engine.r, keys.REPLICATION_FENCE)  # the parts' records first
     with opened(engine.open_staging()) as staging:
         for part in engine.committed():
             if part["name"] not in tasks:  # else acknowledged before a restart
