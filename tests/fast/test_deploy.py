@@ -63,3 +63,32 @@ def test_the_compose_file_runs_real_roles_with_real_settings(
             "redis+sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/xtract"
         )
         assert settings.allowed_roots == [Path("/data")]
+
+
+CHART = ROOT / "deploy" / "helm" / "xtract"
+
+
+def test_the_helm_charts_values_and_templates_agree() -> None:
+    """No Helm binary installs here, so the chart is not rendered: its values are
+    checked against its own values.schema.json (as `helm lint` and `helm install` do),
+    every `.Values` path its templates read exists, its roles are the CLI's and its
+    settings the service's."""
+    import re
+
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["apiVersion"] == "v2" and re.fullmatch(r"\d+\.\d+\.\d+", chart["version"])
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    jsonschema.validate(values, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**values, "workers": {**values["workers"], "crawl": -1}}, schema)
+    assert set(values["workers"]) <= set(ROLES)
+    templates = "".join(p.read_text() for p in (CHART / "templates").iterdir())
+    for path in set(re.findall(r"\.Values((?:\.\w+)+)", templates)):
+        node: Any = values
+        for part in path.strip(".").split("."):
+            assert isinstance(node, dict) and part in node, f".Values{path} is not in values.yaml"
+            node = node[part]
+    fields = set(Settings.model_fields)
+    names = set(re.findall(r"name: (XTRACT_\w+)", templates))
+    assert names and {n for n in names if n[7:].lower() not in fields} == set()
