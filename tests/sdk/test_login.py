@@ -13,7 +13,7 @@ def test_the_defaults_and_the_service_scope_are_asked_for_by_resource_server() -
     req = scope_requirements(XTRACT, RS)
     assert req == {
         "auth.globus.org": ["openid"],
-        "search.api.globus.org": ["urn:globus:auth:scope:search.api.globus.org:all"],
+        "search.api.globus.org": ["urn:globus:auth:scope:search.api.globus.org:ingest"],
         "transfer.api.globus.org": ["urn:globus:auth:scope:transfer.api.globus.org:all"],
         "funcx_service": [
             "https://auth.globus.org/scopes/facd7ccc-c5f4-42aa-916b-a0e270e2c2a9/all"
