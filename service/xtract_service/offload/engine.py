@@ -94,6 +94,8 @@ class Engine:
                 return
             self.finish()
         except OffloadFailed as exc:
+            if self.status() == OffloadStatus.FAILED:
+                return  # another partition failed first: its reason stands
             self.store.fail(self.oid, str(exc))
             publish(
                 self.r,
