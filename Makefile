@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint check bench faults truth clean chromium samples validators
+.PHONY: run test test-fast lint check bench faults failovers truth clean chromium samples validators
 
 # a quiet install: the editable install's one notice (a warning about folders named like
 # the packages, which this layout does not have) is silenced; anything else shows
@@ -57,6 +57,14 @@ faults: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" XTRACT_FAULT_TRIALS=8 XTRACT_FAULT_SERVICE_TRIALS=8 \
 	  XTRACT_FAULT_LOG=$(abspath bench/results/faults.jsonl) $(BIN)/pytest -q tests/faults/test_kills.py
 	$(BIN)/python bench/faults_table.py bench/results/faults.jsonl
+
+# Sentinel failovers during crawls: 20 trials, each killing the master of the moment mid-
+# crawl (CI runs 1), logged to bench/results/failovers.jsonl for docs/RELIABILITY.md
+failovers: $(STAMP)
+	mkdir -p bench/results && rm -f bench/results/failovers.jsonl
+	PATH="$(abspath $(BIN)):$$PATH" XTRACT_FAILOVER_TRIALS=20 \
+	  XTRACT_FAILOVER_LOG=$(abspath bench/results/failovers.jsonl) \
+	  $(BIN)/pytest -q tests/service/test_sentinel.py -k failover
 
 # every fact true: the truth test on 150 real files of each kind (CI checks 12), and its
 # table for docs/BENCHMARKS.md
