@@ -4,8 +4,9 @@ host's namespace (nothing touches this machine's own network). Host A runs `xtra
 serve` (API, a crawl worker, an orchestrator), host B `xtract worker` roles; documents
 and exports live on the one file system both see, as a cluster file system would be.
 A crawl loses a whole host (every process in it, -9) in the middle and completes with
-every file once; an extraction has a host cut off (its link down) and restored, and
-completes with every family once. Needs root (CI runs as root): never skipped."""
+every file once; an extraction has a host cut off (its link down) and restored, another
+loses the host, and each completes with every family once. Needs root (CI runs as
+root): never skipped."""
 
 from __future__ import annotations
 
@@ -213,7 +214,7 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
     hosts.link("b", "down")
     time.sleep(4.0)
     hosts.link("b", "up")
-    done = on_a(hosts, client, (
+    wait_and_list = (
         "xtr = XtractClient()\n"
         f"(s,) = xtr.wait_for_xtract([{cid!r}], progress=False, timeout=400)\n"
         "docs, cursor = [], None\n"
@@ -223,7 +224,18 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         "    cursor = page['next']\n"
         "    if not cursor: break\n"
         "print(json.dumps({'status': s, 'families': docs}))"
-    ))  # fmt: skip
+    )  # fmt: skip
+    done = on_a(hosts, client, wait_and_list)
     assert done["status"]["xtract_status"] == "COMPLETED", done["status"]
     assert done["status"]["files_extracted"] == len(files)
     assert len(done["families"]) == len(set(done["families"])) == len(files)
+
+    # and host B dies in the middle of an extraction
+    assert on_a(hosts, client, f"print(XtractClient().clear({cid!r})['cleared'])") == len(files)
+    assert on_a(hosts, client, f"print(XtractClient().xtract({cid!r}, extractors=[]))") == 200
+    time.sleep(1.5)
+    assert hosts.kill_host("b") >= 3
+    again = on_a(hosts, client, wait_and_list)
+    assert again["status"]["xtract_status"] == "COMPLETED", again["status"]
+    assert again["status"]["files_extracted"] == len(files)
+    assert len(again["families"]) == len(set(again["families"])) == len(files)
