@@ -138,6 +138,7 @@ TRIALS = int(os.environ.get("XTRACT_FAILOVER_TRIALS", "1"))  # `make failovers`:
 LOG = os.environ.get("XTRACT_FAILOVER_LOG")  # where `make failovers` keeps each trial
 
 
+@pytest.mark.timeout(120 + 90 * TRIALS)
 def test_a_crawl_goes_on_through_a_sentinel_failover(
     cluster: Cluster, data_root: Path, tmp_path: Path, tree_dir: Path
 ) -> None:
