@@ -161,7 +161,7 @@ print(json.dumps([cid, bool(held)]))
 def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
     hosts: Hosts, data_root: Path, tmp_path: Path
 ) -> None:
-    tree = data_root / "shared"
+    tree = data_root / f"hosts-{hosts.tag}"  # its own: other tests write beside it
     files = make_tree(tree, 12_000, fanout=8, depth=3)
     redis_dir = tmp_path / "redis"
     redis_dir.mkdir()
