@@ -118,20 +118,11 @@ class SearchEmulator(JsonServer):
         if auth != f"Bearer {self.token}":
             return 401, {"code": "AuthenticationFailed", "message": "bad token", "status": 401}
         parts = path.strip("/").split("/")
-        if (
-            method == "POST"
-            and len(parts) == 4
-            and parts[:2] == ["v1", "index"]
-            and parts[3] == "ingest"
-        ):
-            return self.ingest(parts[2], body or {})
-        if (
-            method == "POST"
-            and len(parts) == 4
-            and parts[:2] == ["v1", "index"]
-            and parts[3] == "batch_delete_by_subject"
-        ):
-            return self.delete_subjects(parts[2], body or {})
+        posts = {"ingest": self.ingest, "batch_delete_by_subject": self.delete_subjects}
+        if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "index"]:
+            action = posts.get(parts[3])
+            if action is not None:
+                return action(parts[2], body or {})
         if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "task"]:
             with self._lock:
                 task = self.tasks.get(parts[2])

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.support import Service, install_into, make_plugin, roots_env
-from xtract_sdk import BadRequestError, XtractEndpoint
+from xtract_sdk import BadRequestError, XtractClient, XtractEndpoint
 
 DRIVER = """
 from xtract_extractors.registry import param
@@ -72,16 +72,23 @@ def plugin_service(data_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
         yield svc
 
 
-def test_an_installed_export_driver_is_listed_validated_and_run(
-    plugin_service: Service, tree_dir: Path, data_root: Path
-) -> None:
-    for i in range(5):
-        (tree_dir / f"f{i}.txt").write_text("x" * i)
-    xtr = plugin_service.client()
+def extracted(svc: Service, tree_dir: Path, stem: str, n: int) -> tuple[XtractClient, str]:
+    """``n`` small text files (``stem0.txt`` holds 0 bytes, ``stem1.txt`` 1, ...),
+    crawled and extracted; the client and the crawl id."""
+    for i in range(n):
+        (tree_dir / f"{stem}{i}.txt").write_text("x" * i)
+    xtr = svc.client()
     ((cid, _),) = xtr.crawl_and_wait(
         XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False
     ).items()
     xtr.xtract_and_wait(cid, progress=False, timeout=240)
+    return xtr, cid
+
+
+def test_an_installed_export_driver_is_listed_validated_and_run(
+    plugin_service: Service, tree_dir: Path, data_root: Path
+) -> None:
+    xtr, cid = extracted(plugin_service, tree_dir, "f", 5)
 
     (listed,) = [f for f in xtr.list_formats() if f["name"] == "paths_tsv"]
     assert [p["name"] for p in listed["params"]] == ["header", "max_items"]
@@ -113,13 +120,7 @@ class _Collector(http.server.BaseHTTPRequestHandler):
 def test_an_installed_destination_is_listed_validated_and_sent_to(
     plugin_service: Service, tree_dir: Path
 ) -> None:
-    for i in range(7):
-        (tree_dir / f"g{i}.txt").write_text("y" * i)
-    xtr = plugin_service.client()
-    ((cid, _),) = xtr.crawl_and_wait(
-        XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False
-    ).items()
-    xtr.xtract_and_wait(cid, progress=False, timeout=240)
+    xtr, cid = extracted(plugin_service, tree_dir, "g", 7)
     (listed,) = [d for d in xtr.list_destinations() if d["name"] == "http_post"]
     assert [p["name"] for p in listed["params"]] == ["url", "token"]
     assert {"local", "globus", "search"} <= {d["name"] for d in xtr.list_destinations()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
+from xtract_extractors import registry
 from xtract_extractors.safepath import Roots, opened, remove_partials, write_files
 from xtract_service.crawl.families import Family, FileRecord, GroupRecord
 
@@ -53,8 +54,6 @@ def labelled(groups: list[Any], metadata: dict[str, Any]) -> list[Any]:
     extractor that wrote metadata for them (``filetype`` aside), ``extractor`` the first
     of those, and ``kind`` what that extractor reads. A group nothing read keeps the
     crawl's guess from its extension."""
-    from xtract_extractors import registry
-
     out = []
     for group in groups:
         ran = sorted(

@@ -11,7 +11,8 @@ durably written *before* the part and the partition's position after its last fa
 are committed together (one MULTI). A partition that dies is taken up again from that
 position: its parts not committed are written again under the same names, so no
 family is written twice. The partition that finds every partition done finishes the
-job: it removes files no partition committed, writes the manifest and moves. Moving
+job: it removes files no partition committed (a dead writer's), writes the manifest
+and moves. Moving
 records the transfer task (or the search tasks) before waiting on them, so a resumed
 job waits instead of sending twice.
 """
@@ -146,12 +147,9 @@ class Engine:
         return docs_of(fields)
 
     def _write(self, folder: int) -> bool:
+        # parts written but never committed are written again under the same names;
+        # whatever else a dead writer left, the finisher removes (:meth:`_manifest`)
         parts = self.committed()
-        if self.partitions == 1:  # written but never committed: write again
-            keep = {p["name"] for p in parts}
-            for leftover in os.listdir(folder):
-                if leftover not in keep:
-                    os.unlink(leftover, dir_fd=folder)
         prefix = f"part-{self.partition:02d}-" if self.partitions > 1 else "part-"
         mine = [p for p in parts if p.get("partition", 0) == self.partition]
         position = self.store.position(self.oid, self.partition)
