@@ -29,6 +29,7 @@ from xtract_service.api.routes import (
     offload,
     ui,
 )
+from xtract_service.api.status_bytes import StatusBytes
 from xtract_service.auth import Authenticator, LocalTokens
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.event_hub import EventHub
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, supervise: bool = True) -> F
             app.state.runs = ExtractionRuns(r, vault)
             app.state.offloads = OffloadStore(r, vault)
             app.state.events = EventHub(connect_async(url))
+            app.state.statuses = StatusBytes(app.state.events.ar)
             if supervise:
                 supervisor = Supervisor(service_roles(settings), url, embedded)
                 supervisor.start()

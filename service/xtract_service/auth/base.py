@@ -55,6 +55,11 @@ class Authenticator(Protocol):
         Globus resource servers whose tokens are taken as well (legacy routes)."""
         ...
 
+    def known(self, token: str) -> Caller | None:
+        """The caller of ``token`` when it can be told without I/O (the service's local
+        token), else None: ask :meth:`authenticate`. Answers on the event loop."""
+        ...
+
     def service_tokens(self, caller: Caller, extra: dict[str, str] | None = None) -> dict[str, str]:
         """Tokens to act for ``caller`` (``Transfer``, ``Search``, ``Compute``, and the
         ``extra`` ones, by name and scope, where they can be had)."""

@@ -90,6 +90,11 @@ class GlobusAuth:
         self.local = local
 
     # -- who is calling ---------------------------------------------------------------
+    def known(self, token: str) -> Caller | None:
+        """The service's local token only: a Globus token is introspected and its
+        caller admitted, on the thread pool."""
+        return self.local.known(token) if self.local is not None else None
+
     def authenticate(self, token: str, accept: frozenset[str] = frozenset()) -> Caller:
         if self.local is not None:
             owner = self.local.owner_for(token)

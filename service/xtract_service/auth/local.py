@@ -68,9 +68,16 @@ class LocalTokens:
         return self._local
 
     def owner_for(self, token: str) -> str | None:
-        if hmac.compare_digest(token.encode(), self._current_local().encode()):
+        if self.known(token) is not None:
             return LOCAL_OWNER
         return maybe_text(self.r.hget(keys.ISSUED_TOKENS, _digest(token)))
+
+    def known(self, token: str) -> Caller | None:
+        """The local owner for the token file's token (one ``stat``: the file may have
+        been rotated); None for any other token."""
+        if hmac.compare_digest(token.encode(), self._current_local().encode()):
+            return Caller(LOCAL_OWNER)
+        return None
 
     def authenticate(self, token: str, accept: frozenset[str] = frozenset()) -> Caller:
         """The caller a token belongs to; :class:`AuthRefused` (401) if none."""

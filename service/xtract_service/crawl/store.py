@@ -43,7 +43,7 @@ class CrawlNotFound(NotFound):
     code = "crawl_not_found"
 
 
-def _key_of(crawl_id: str) -> str:
+def valid_key(crawl_id: str) -> str:
     """The crawl's hash key; CrawlNotFound for an id that is not a UUID."""
     try:
         uuid.UUID(crawl_id)
@@ -78,6 +78,66 @@ def _lister(rec: CrawlRecord) -> dict[str, Any]:
     if rec.fallback:
         return {"lister": "transfer", "fallback_reason": rec.fallback}
     return {"lister": "compute"}
+
+
+def status_reads(pipe: Any, crawl_id: str, error_samples: int = 20) -> None:
+    """Queue on ``pipe`` (a pipeline, sync or asyncio) the four reads a status document
+    is made of, for :func:`status_document`."""
+    pipe.hgetall(valid_key(crawl_id))
+    pipe.lrange(keys.errors(crawl_id), 0, error_samples - 1)
+    pipe.hgetall(keys.workers(crawl_id))
+    pipe.hgetall(keys.levels(crawl_id))
+
+
+def status_document(
+    crawl_id: str, replies: list[Any], owner: str | None, *, by_owner: bool
+) -> dict[str, Any]:
+    """The published status shape from the replies to :func:`status_reads`."""
+    raw, raw_errors, raw_workers, raw_levels = replies
+    rec = _owned({text(k): text(v) for k, v in raw.items()}, crawl_id, owner)
+    spec, counts = rec.spec, rec.counts
+    samples = [json.loads(text(e)) for e in raw_errors]
+    created, finished = rec.created_at, rec.finished_at
+    end = finished or time.time()
+    message = rec.message
+    if message == "OK" and counts["errors"]:
+        message = f"{counts['errors']} folders or files could not be read; see data.error_samples"
+    workers = {text(k): text(v) for k, v in raw_workers.items()}
+    started = rec.started_at or created
+    forecast = crawl_forecast(
+        {text(k): text(v) for k, v in raw_levels.items()},
+        len(spec["dirs"]),
+        counts,
+        end - started,
+        rec.status in _TERMINAL,
+    )
+    return {
+        "crawl_id": crawl_id,
+        "status": rec.status,
+        "message": message,
+        "data": {
+            "files_crawled": counts["files"],
+            "bytes_crawled": counts["bytes"],
+            "groups_crawled": counts["groups"],
+            "families_crawled": counts["families"],
+            "dirs_crawled": counts["dirs_done"],
+            "dirs_pending": max(counts["dirs_pending"], 0),
+            "errors": counts["errors"],
+            "error_samples": samples,
+            "links_skipped": counts["links_skipped"],
+            "workers": {k: int(v) for k, v in workers.items()},
+            "dirs_revisited": counts["dirs_revisited"],
+            "repo_type": spec["repo_type"],
+            "dirs": spec["dirs"],
+            "grouper": spec["grouper"],
+            "created_at": created,
+            "finished_at": finished,
+            "elapsed_seconds": round(end - created, 3),
+            **_changes(spec, counts, by_owner),
+            **_lister(rec),
+            "forecast": forecast,
+        },
+    }
 
 
 @dataclass
@@ -228,12 +288,12 @@ class CrawlStore:
     def get(self, crawl_id: str, owner: str | None) -> CrawlRecord:
         """The crawl's record; raises CrawlNotFound unless it exists and ``owner`` owns it
         (``owner=None`` is for workers, which serve every owner)."""
-        return _owned(hash_of(self.r, _key_of(crawl_id)), crawl_id, owner)
+        return _owned(hash_of(self.r, valid_key(crawl_id)), crawl_id, owner)
 
     def owner_of(self, crawl_id: str) -> str:
         """Whose crawl this is (one field read, for a caller who is not its owner);
         CrawlNotFound if there is no such crawl."""
-        _key_of(crawl_id)
+        valid_key(crawl_id)
         owner = crawl_record.owner(self.r, crawl_id)
         if owner is None:
             raise CrawlNotFound(f"no crawl {crawl_id} belongs to you")
@@ -250,58 +310,9 @@ class CrawlStore:
         """The published status shape: ``{crawl_id, status, message, data: {...}}``.
         A reader who is not the owner (a sharee, a caller holding only the crawl id) is
         not told which crawl a ``since`` crawl compared with: that id would read it."""
-        pipe = self.r.pipeline(transaction=False)  # one round trip for all three
-        pipe.hgetall(_key_of(crawl_id))
-        pipe.lrange(keys.errors(crawl_id), 0, error_samples - 1)
-        pipe.hgetall(keys.workers(crawl_id))
-        pipe.hgetall(keys.levels(crawl_id))
-        raw, raw_errors, raw_workers, raw_levels = pipe.execute()
-        rec = _owned({text(k): text(v) for k, v in raw.items()}, crawl_id, owner)
-        spec, counts = rec.spec, rec.counts
-        samples = [json.loads(text(e)) for e in raw_errors]
-        created, finished = rec.created_at, rec.finished_at
-        end = finished or time.time()
-        message = rec.message
-        if message == "OK" and counts["errors"]:
-            message = (
-                f"{counts['errors']} folders or files could not be read; see data.error_samples"
-            )
-        workers = {text(k): text(v) for k, v in raw_workers.items()}
-        started = rec.started_at or created
-        forecast = crawl_forecast(
-            {text(k): text(v) for k, v in raw_levels.items()},
-            len(spec["dirs"]),
-            counts,
-            end - started,
-            rec.status in _TERMINAL,
-        )
-        return {
-            "crawl_id": crawl_id,
-            "status": rec.status,
-            "message": message,
-            "data": {
-                "files_crawled": counts["files"],
-                "bytes_crawled": counts["bytes"],
-                "groups_crawled": counts["groups"],
-                "families_crawled": counts["families"],
-                "dirs_crawled": counts["dirs_done"],
-                "dirs_pending": max(counts["dirs_pending"], 0),
-                "errors": counts["errors"],
-                "error_samples": samples,
-                "links_skipped": counts["links_skipped"],
-                "workers": {k: int(v) for k, v in workers.items()},
-                "dirs_revisited": counts["dirs_revisited"],
-                "repo_type": spec["repo_type"],
-                "dirs": spec["dirs"],
-                "grouper": spec["grouper"],
-                "created_at": created,
-                "finished_at": finished,
-                "elapsed_seconds": round(end - created, 3),
-                **_changes(spec, counts, by_owner),
-                **_lister(rec),
-                "forecast": forecast,
-            },
-        }
+        pipe = self.r.pipeline(transaction=False)  # one round trip for all four
+        status_reads(pipe, crawl_id, error_samples)
+        return status_document(crawl_id, pipe.execute(), owner, by_owner=by_owner)
 
     def forecast(self, crawl_id: str, counts: dict[str, int]) -> dict[str, Any] | None:
         """The running crawl's forecast (see :mod:`xtract_service.forecast`), from the

@@ -20,6 +20,7 @@ from xtract_service.api.deps import (
 )
 from xtract_service.api.flushing import leased_flush
 from xtract_service.api.responses import FastJSON
+from xtract_service.api.status_bytes import crawl_status_body
 from xtract_service.bounds import Name
 from xtract_service.crawl.changes import changes_page
 from xtract_service.crawl.start import CrawlRequest, start_crawl
@@ -79,10 +80,12 @@ def list_crawls(owner: Owner, crawls: Crawls, runs: Runs) -> dict[str, Any]:
 
 
 @router.get("/{crawl_id}", response_class=FastJSON)
-def get_crawl(crawl_id: str, owner: Reader, caller: CallerDep, crawls: Crawls) -> FastJSON:
+async def get_crawl(crawl_id: str, request: Request) -> Response:
     """``{crawl_id, status, message, data: {files_crawled, bytes_crawled, ...}}``. The
-    id of the crawl a ``since`` crawl compared with is shown to its owner only."""
-    return FastJSON(crawls.status(crawl_id, owner, by_owner=caller.owner == owner))
+    id of the crawl a ``since`` crawl compared with is shown to its owner only. Served
+    from the document this API process keeps (see
+    :mod:`xtract_service.api.status_bytes`): as fresh as a poll can tell."""
+    return await crawl_status_body(request, crawl_id)
 
 
 @router.post("/{crawl_id}/flush", response_class=FastJSON)
