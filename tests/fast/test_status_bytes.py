@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import redis
@@ -21,14 +23,16 @@ from xtract_service.redis_server import EmbeddedRedis
 from .test_stores import listing, take_frontier
 
 
-def serve(embedded: EmbeddedRedis, fresh: float, *steps: object) -> list[object]:
+def serve(
+    embedded: EmbeddedRedis, fresh: float, *steps: Callable[[StatusBytes], Awaitable[Any]]
+) -> list[Any]:
     """Run ``steps`` (async callables taking a StatusBytes) on one loop; their answers."""
 
-    async def run() -> list[object]:
+    async def run() -> list[Any]:
         ar = connect_async(embedded.url)
         try:
             statuses = StatusBytes(ar, fresh=fresh)
-            return [await step(statuses) for step in steps]  # type: ignore[operator]
+            return [await step(statuses) for step in steps]
         finally:
             await ar.aclose()
 
