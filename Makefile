@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DIR    ?= .
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint check bench faults failovers truth clean chromium samples validators
+.PHONY: run test test-fast lint check bench faults failovers truth clean chromium samples validators containers
 
 # a quiet install: the editable install's one notice (a warning about folders named like
 # the packages, which this layout does not have) is silenced; anything else shows
@@ -45,6 +45,12 @@ test: $(STAMP) chromium samples validators
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
 
 # the stores, Lua scripts and key table against one embedded Redis, no service: seconds
+# every extractor family's image and the service image, with podman, from a Debian base
+# made by debootstrap (as root; containers/README.md)
+containers: $(STAMP)
+	XTRACT=$(abspath $(BIN))/xtract bash containers/build.sh
+	XTRACT=$(abspath $(BIN))/xtract bash containers/build.sh service
+
 test-fast: $(STAMP)
 	$(BIN)/pytest -q tests/fast
 

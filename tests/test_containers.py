@@ -24,7 +24,7 @@ def extras() -> set[str]:
 
 def test_there_is_one_docker_and_one_apptainer_recipe() -> None:
     found = sorted(p.name for p in (ROOT / "containers").iterdir() if p.name != "README.md")
-    assert found == ["Dockerfile", "xtract.def"]
+    assert found == ["Dockerfile", "build.sh", "xtract.def"]
 
 
 def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
@@ -57,7 +57,8 @@ def test_every_family_is_an_extra_and_every_extractor_has_a_family() -> None:
 def test_both_recipes_install_the_family_they_are_given_with_filetype() -> None:
     for recipe in RECIPES:
         text = recipe.read_text()
-        (spec,) = re.findall(r'pip install --no-cache-dir "/opt/xtract\[([^\]]+)\]"', text)
+        pattern = r'pip install --no-cache-dir[^"]*"/opt/xtract(?:/src)?\[([^\]]+)\]"'
+        (spec,) = re.findall(pattern, text)
         wanted = spec.split(",")
         assert "filetype" in wanted and "globus-compute" in wanted, recipe
         (family,) = [w for w in wanted if w not in ("filetype", "globus-compute")]

@@ -104,6 +104,21 @@ def container_family(extractor: str | None) -> str | None:
     return _tables().family_by_extractor.get(extractor or "")
 
 
+def families_table() -> tuple[dict[str, list[str]], str]:
+    """Family -> its extractors, and the same as lines ``family  extractors`` that say
+    which of a family's libraries are not installed here (``xtract extractors
+    --families``, and ``python -m xtract_extractors`` in an image)."""
+    served: dict[str, list[str]] = {}
+    for name, family in sorted(container_families().items()):
+        served.setdefault(family, []).append(name)
+    lines = []
+    for family, names in sorted(served.items()):
+        missing = missing_libraries(family)
+        note = f"  (not installed: {', '.join(missing)})" if missing else ""
+        lines.append(f"{family:<14} {' '.join(names)}{note}")
+    return served, "\n".join(lines)
+
+
 @cache
 def missing_libraries(family: str | None) -> tuple[str, ...]:
     """The distributions the extra called ``family`` names that are not installed here

@@ -16,6 +16,9 @@ Implements the calls Xtract makes, with the service's documented shapes:
 Submitted tasks really run: function and arguments are unpacked with globus-compute-sdk's
 serializer and called on a thread pool, as an endpoint worker would. The endpoint can be
 taken offline, or made to refuse submissions, and it keeps every submission it took;
+with ``container_run`` set (a podman command line up to the image), a submission whose
+``user_endpoint_config`` names a ``docker`` or ``podman`` container runs each task in
+that image instead, as a templated endpoint's worker does (:data:`CONTAINER_WORKER`);
 ``latency`` holds each task back that long before it runs (a real endpoint's queue and
 round trip). A hostile endpoint is one whose ``answer`` replaces each result it sends
 with what it likes (a pickle whose loading runs code, say).
@@ -23,6 +26,8 @@ with what it likes (a pickle whose loading runs code, say).
 
 from __future__ import annotations
 
+import json
+import subprocess
 import threading
 import time
 import traceback
@@ -59,6 +64,9 @@ class ComputeEmulator(JsonServer):
         self.answer: Callable[[Any], str] | None = None  # a hostile endpoint's results
         self.serde = ComputeSerializer()
         self.functions: dict[str, Any] = {}
+        self.function_code: dict[str, str] = {}  # as registered: what a container unpacks
+        self.container_run: list[str] | None = None  # ["podman", ..., "run", ...] or None
+        self.containers_ran: list[str] = []  # the image of each task run in a container
         self.tasks: dict[str, dict[str, Any]] = {}
         self.submissions: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -75,6 +83,7 @@ class ComputeEmulator(JsonServer):
         fid = str(uuid.uuid4())
         with self._lock:
             self.functions[fid] = function
+            self.function_code[fid] = packed[0]
         return 200, {"function_uuid": fid}
 
     def status(self, endpoint_id: str) -> tuple[int, dict[str, Any]]:
@@ -99,6 +108,13 @@ class ComputeEmulator(JsonServer):
                 with self._lock:
                     self.tasks[tid] = {"task_id": tid, "status": "waiting-for-ep"}
                 serializers = body.get("result_serializers") or []
+                image = self._container_of(body.get("user_endpoint_config") or {})
+                if image is not None:
+                    job = {"function": self.function_code[fid], "payload": payload}
+                    job["serializer"] = (serializers or [""])[0]
+                    self._pool.submit(self._in_container, tid, image, job)
+                    out.setdefault(fid, []).append(tid)
+                    continue
                 self._pool.submit(self._execute, tid, self.functions[fid], payload, serializers)
                 out.setdefault(fid, []).append(tid)
         return 200, {
@@ -119,6 +135,24 @@ class ComputeEmulator(JsonServer):
         except Exception:
             doc = {"status": "failed", "exception": traceback.format_exc()}
         with self._lock:
+            self.tasks[tid] = {"task_id": tid, "completion_t": str(time.time()), **doc}
+
+    def _container_of(self, config: dict[str, Any]) -> str | None:
+        kind = config.get("container_type")
+        if self.container_run is None or kind not in ("docker", "podman"):
+            return None
+        return str(config["container_uri"])
+
+    def _in_container(self, tid: str, image: str, job: dict[str, Any]) -> None:
+        assert self.container_run is not None
+        cmd = [*self.container_run, image, "python", "-c", CONTAINER_WORKER]
+        done = subprocess.run(cmd, input=json.dumps(job), capture_output=True, text=True)
+        try:
+            doc = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            doc = {"status": "failed", "exception": f"the container said: {done.stderr[-2000:]}"}
+        with self._lock:
+            self.containers_ran.append(image)
             self.tasks[tid] = {"task_id": tid, "completion_t": str(time.time()), **doc}
 
     def batch_status(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -157,6 +191,28 @@ class ComputeEmulator(JsonServer):
     def route(self, method: str, path: str, query: str, body: Any, headers: Any) -> Reply:
         status, doc = self._route(method, path, body, headers.get("Authorization"))
         return status, doc, {}
+
+
+# What runs inside a task's container: the endpoint worker's part, with the image's own
+# globus-compute-sdk: unpack the function and arguments, call, pack the result with the
+# submission's result serializer; one JSON line out.
+CONTAINER_WORKER = """
+import importlib, json, sys, traceback
+from globus_compute_sdk import serialize
+job = json.load(sys.stdin)
+serde = serialize.ComputeSerializer()
+try:
+    fn = serde.deserialize(job["function"])
+    args, kwargs = serde.unpack_buffers(job["payload"])
+    result = fn(*serde.deserialize(args), **serde.deserialize(kwargs))
+    name = job["serializer"].rpartition(".")[2]
+    strategy = getattr(serialize, name)() if name else None
+    packed = serialize.ComputeSerializer(strategy_data=strategy).serialize(result)
+    out = {"status": "success", "result": packed}
+except Exception:
+    out = {"status": "failed", "exception": traceback.format_exc()}
+print(json.dumps(out))
+"""
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -44,7 +44,8 @@ def test_the_compose_file_runs_real_roles_with_real_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services = compose()["services"]
-    xtract = {n: s for n, s in services.items() if s.get("image", "").startswith("xtract")}
+    ours = "localhost/xtract"
+    xtract = {n: s for n, s in services.items() if s.get("image", "").startswith(ours)}
     roles = {s["command"][s["command"].index("--role") + 1] for s in xtract.values()
              if "worker" in s["command"]}  # fmt: skip
     assert roles and roles <= set(ROLES)

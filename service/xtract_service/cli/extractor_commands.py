@@ -48,23 +48,12 @@ def list_extractors(
     ),
 ) -> None:
     """List the extractors this installation has, with their parameters."""
-    from xtract_extractors import PLUGIN_ERRORS, all_extractors, container_families
-    from xtract_extractors.kinds import missing_libraries
+    from xtract_extractors import PLUGIN_ERRORS, all_extractors
+    from xtract_extractors.kinds import families_table, missing_libraries
 
     if families:
-        served: dict[str, list[str]] = {}
-        for name, family in sorted(container_families().items()):
-            served.setdefault(family, []).append(name)
-        lines = [
-            f"{f:<14} {' '.join(n)}"
-            + (
-                f"  (not installed: {', '.join(missing_libraries(f))})"
-                if missing_libraries(f)
-                else ""
-            )
-            for f, n in sorted(served.items())
-        ]
-        show(served, as_json, "\n".join(lines))
+        served, table = families_table()
+        show(served, as_json, table)
         return
     found = []
     for extractor in all_extractors():
