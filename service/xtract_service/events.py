@@ -54,10 +54,13 @@ def publish(r: redis.Redis, crawl_id: str, event: EventType, **data: Any) -> Non
     queue_event(r, crawl_id, event, notify, **data)
 
 
-def queue_event(r: Any, crawl_id: str, event: EventType, notify: bool, **data: Any) -> None:
+def queue_event(
+    r: Any, crawl_id: str, event: EventType, notify: bool, outbox: Any = None, **data: Any
+) -> None:
     """:func:`publish`'s writes, on a client or queued on a pipeline (a crawl's start
     event goes into the transaction that creates the crawl, so it comes before anything
-    a worker publishes about it); ``notify``: the crawl has webhooks."""
+    a worker publishes about it); ``notify``: the crawl has webhooks, whose outbox entry
+    goes on ``outbox`` (default ``r``; apart from a transaction of the crawl's slot)."""
     now = time.time()
     r.xadd(
         keys.events(crawl_id),
@@ -76,7 +79,7 @@ def queue_event(r: Any, crawl_id: str, event: EventType, notify: bool, **data: A
         "at": now,
         "data": data,
     }
-    r.xadd(
+    (r if outbox is None else outbox).xadd(
         keys.WEBHOOK_OUTBOX,
         {"crawl_id": crawl_id, "body": json.dumps(body, default=str)},
         maxlen=OUTBOX_KEPT,

@@ -162,6 +162,7 @@ class Supervisor:
         self.embedded = embedded  # the private redis-server, started again if it dies
         self.listening = listening
         self.env = {**os.environ, "XTRACT_REDIS_URL": redis_url}
+        self.redis_url = redis_url
         self.procs: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="xtract-supervisor", daemon=True)
@@ -177,6 +178,13 @@ class Supervisor:
         return subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL)
 
     def start(self) -> None:
+        from xtract_service.upgrade import upgrade
+
+        r = connect(self.redis_url)
+        try:  # an older version's keys renamed before any role reads them
+            upgrade(r)
+        finally:
+            r.close()
         self.procs = [self._spawn(role) for role in self.roles]
         self._thread.start()
 

@@ -37,21 +37,67 @@ FAILOVER_RETRY = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=40)
 FAILOVER_ERRORS = [redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError]
 
 
+CLUSTER = "redis+cluster://"
+
+
+def _hosts(listed: str, default_port: int) -> list[tuple[str, int]]:
+    found = []
+    for h in listed.split(","):
+        host, _, port = h.rpartition(":")
+        found.append((host or "127.0.0.1", int(port or default_port)))
+    return found
+
+
 def sentinels_of(url: str) -> tuple[list[tuple[str, int]], str]:
     """``([(host, port), ...], master name)`` of a ``redis+sentinel://`` URL."""
     hosts, _, master = url[len(SENTINEL) :].partition("/")
-    found = []
-    for h in hosts.split(","):
-        host, _, port = h.rpartition(":")
-        found.append((host or "127.0.0.1", int(port or 26379)))
+    found = _hosts(hosts, 26379)
     if not found or not master:
         raise ValueError(f"{url!r}: say redis+sentinel://host:port,.../MASTER")
     return found, master
 
 
+def cluster_nodes_of(url: str) -> list[tuple[str, int]]:
+    """``[(host, port), ...]``, some nodes of a Redis Cluster, of a ``redis+cluster://``
+    URL (the client learns the rest from them)."""
+    hosts = url[len(CLUSTER) :].partition("/")[0]
+    if not hosts:
+        raise ValueError(f"{url!r}: say redis+cluster://host:port,host:port,...")
+    return _hosts(hosts, 6379)
+
+
+def is_cluster(r: Any) -> bool:
+    """Whether ``r`` is a Redis Cluster client (sync or asyncio)."""
+    from redis.asyncio.cluster import RedisCluster as AsyncCluster
+    from redis.cluster import RedisCluster
+
+    return isinstance(r, RedisCluster | AsyncCluster)
+
+
+def by_slot(names: Iterable[str]) -> list[list[str]]:
+    """``names`` grouped by hash slot, in the order each slot first appears: a command
+    over several keys goes once per group on a Redis Cluster."""
+    from redis.crc import key_slot
+
+    groups: dict[int, list[str]] = {}
+    for name in names:
+        groups.setdefault(key_slot(name.encode()), []).append(name)
+    return list(groups.values())
+
+
+def node_client(r: Any, key: str) -> redis.Redis:
+    """A plain client of the node holding ``key`` (``r`` itself off a cluster): for
+    what must run on one connection of that node (``WAIT`` after a write)."""
+    if not is_cluster(r):
+        return r  # type: ignore[no-any-return]
+    node = r.get_node_from_key(key)
+    return r.get_redis_connection(node)  # type: ignore[no-any-return]
+
+
 def connect(url: str, name: str | None = None) -> redis.Redis:
-    """A client for ``url`` (``redis://``, ``rediss://``, ``unix://``, or
-    ``redis+sentinel://`` for the master Sentinels name, followed through a failover)
+    """A client for ``url`` (``redis://``, ``rediss://``, ``unix://``,
+    ``redis+sentinel://`` for the master Sentinels name, followed through a failover, or
+    ``redis+cluster://`` for a Redis Cluster, followed through a primary's failover)
     that decodes replies to ``str`` and retries briefly across a Redis restart. ``name``
     shows in ``CLIENT LIST`` (workers name themselves ``xtract-<role>-<pid>``)."""
     options: dict[str, Any] = {
@@ -61,6 +107,18 @@ def connect(url: str, name: str | None = None) -> redis.Redis:
     }
     if name:
         options["client_name"] = name
+    if url.startswith(CLUSTER):
+        from redis.cluster import ClusterNode, RedisCluster
+
+        cluster: Any = RedisCluster(
+            startup_nodes=[ClusterNode(h, p) for h, p in cluster_nodes_of(url)],  # type: ignore[no-untyped-call]
+            socket_timeout=30.0,
+            socket_keepalive=True,
+            retry=FAILOVER_RETRY,
+            max_connections=POOL_SIZE,
+            **options,
+        )
+        return cluster  # type: ignore[no-any-return]
     if url.startswith(SENTINEL):
         from redis.sentinel import Sentinel
 
@@ -89,6 +147,16 @@ def connect_async(url: str) -> Any:
     replies like :func:`connect`."""
     import redis.asyncio
 
+    if url.startswith(CLUSTER):
+        from redis.asyncio.cluster import ClusterNode as AsyncNode
+        from redis.asyncio.cluster import RedisCluster as AsyncCluster
+
+        return AsyncCluster(
+            startup_nodes=[AsyncNode(h, p) for h, p in cluster_nodes_of(url)],
+            decode_responses=True,
+            health_check_interval=30,
+            max_connections=POOL_SIZE,
+        )
     if url.startswith(SENTINEL):
         from redis.asyncio.retry import Retry as AsyncRetry
         from redis.asyncio.sentinel import Sentinel
@@ -124,11 +192,13 @@ def replicated(r: redis.Redis, fence: str, timeout_ms: int = 5000) -> None:
     webhook, a Search ingest, a transfer) made on a write a failover then loses would
     report what never happened. The fence is a write of this connection after all of
     them, and ``WAIT`` counts the replicas that have it, so it covers writes any
-    connection made before."""
-    info = r.info("replication")
+    connection made before to the fence's node: on a Redis Cluster, put the fence in
+    the slot of the writes it covers (:func:`keys.crawl_fence`)."""
+    node = node_client(r, fence)  # on a cluster: the primary whose slot the fence is in
+    info = node.info("replication")
     if info.get("role") != "master" or not int(info.get("connected_slaves") or 0):
         return
-    pipe = r.pipeline(transaction=False)  # one connection: the fence, then WAIT for it
+    pipe = node.pipeline(transaction=False)  # one connection: the fence, then WAIT for it
     pipe.incr(fence)
     pipe.wait(1, timeout_ms)
     _, acked = pipe.execute()

@@ -48,8 +48,12 @@ def forget_crawl(r: redis.Redis, crawl_id: str, settings: Settings) -> None:
     owner = crawl_record.owner(r, crawl_id)
     run = hash_of(r, keys.xtract(crawl_id))
     oids = [text(o) for o in r.zrange(keys.crawl_offloads(crawl_id), 0, -1)]
-    pipe = r.pipeline(transaction=True)
-    pipe.delete(*keys.of_crawl(crawl_id), *(k for oid in oids for k in keys.of_offload(oid)))
+    # one write per hash slot, the crawl's first: forgetting again after a crash between
+    # them finds no record and its usage is not given back twice
+    r.delete(*keys.of_crawl(crawl_id))
+    pipe = r.pipeline(transaction=False)
+    for oid in oids:
+        pipe.delete(*keys.of_offload(oid))
     pipe.srem(keys.ACTIVE, crawl_id)
     pipe.srem(keys.XTRACT_ACTIVE, crawl_id)
     pipe.srem(keys.INDEX_PENDING, crawl_id)

@@ -28,7 +28,16 @@ from typing import Any, ClassVar, TypeVar
 
 import redis
 
-from xtract_service.redis_client import Entry, Fields, Mapping, claimed, entries_of, xrange
+from xtract_service.redis_client import (
+    Entry,
+    Fields,
+    Mapping,
+    by_slot,
+    claimed,
+    entries_of,
+    is_cluster,
+    xrange,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -213,10 +222,24 @@ class Consumer(Loop):
         create_group(self.r, stream, self.group)
 
     def read(self, streams: Iterable[str], count: int, block_ms: int | None = None) -> list[Entry]:
-        """New entries of ``streams`` for this consumer."""
-        wanted: Mapping = dict.fromkeys(streams, ">")
-        if not wanted:
+        """New entries of ``streams`` for this consumer: one ``XREADGROUP``, or on a
+        Redis Cluster one per hash slot (a read spans one slot), each without blocking
+        and, if none had anything, a blocking one on the first slot's streams."""
+        names = list(dict.fromkeys(streams))
+        if not names:
             return []
+        slots = by_slot(names) if is_cluster(self.r) else [names]
+        if len(slots) == 1:
+            return self._read_group(slots[0], count, block_ms)
+        found: list[Entry] = []
+        for group in slots:
+            found += self._read_group(group, count, None)
+            if len(found) >= count:
+                break
+        return found or self._read_group(slots[0], count, block_ms)
+
+    def _read_group(self, streams: list[str], count: int, block_ms: int | None) -> list[Entry]:
+        wanted: Mapping = dict.fromkeys(streams, ">")
         reply = self.r.xreadgroup(self.group, self.name, wanted, count=count, block=block_ms)
         return entries_of(reply)
 

@@ -255,7 +255,7 @@ class Notifier(Consumer):
             self.release(keys.WEBHOOK_OUTBOX, entry.id)
 
     def deliver(self, crawl_id: str, body: str) -> None:
-        replicated(self.r, keys.REPLICATION_FENCE)  # what it reports survives a failover
+        replicated(self.r, keys.crawl_fence(crawl_id))  # what it reports survives a failover
         sealed = hash_of(self.r, keys.webhook_secrets(crawl_id))
         for url in sorted(members(self.r, keys.webhooks(crawl_id))):
             error = self._post(url, body, self.vault.open(sealed[url]) if url in sealed else "")

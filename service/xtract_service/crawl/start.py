@@ -69,13 +69,15 @@ def start_crawl(
     admit = partial(check_crawl_quota, store.r, access.owner, settings)
     signing: dict[str, str] = {}
 
-    def also(pipe: redis.client.Pipeline, crawl_id: str) -> None:
-        # in the creating transaction: no event of the crawl can come before these
-        signing.clear()  # a retried transaction starts again
+    def also(pipe: redis.client.Pipeline, crawl_id: str, after: redis.client.Pipeline) -> None:
+        # in the creating transaction: no event of the crawl can come before these (the
+        # webhooks' outbox, service-wide, is written right after it, on ``after``)
         if webhooks:
             signing.update(queue_webhooks(pipe, settings.vault(), crawl_id, webhooks))
         event, notify = EventType.CRAWL_STARTED, bool(webhooks)
-        queue_event(pipe, crawl_id, event, notify, dirs=spec.dirs, repo_type=spec.repo_type)
+        queue_event(
+            pipe, crawl_id, event, notify, outbox=after, dirs=spec.dirs, repo_type=spec.repo_type
+        )
 
     crawl_id = store.create(spec, access.owner, secrets, admit, also)
     return Started(crawl_id, signing)

@@ -190,38 +190,36 @@ class CrawlStore:
         owner: str,
         secrets: dict[str, str] | None = None,
         admit: Callable[[], None] | None = None,
-        also: Callable[[redis.client.Pipeline, str], None] | None = None,
+        also: Callable[[redis.client.Pipeline, str, redis.client.Pipeline], None] | None = None,
     ) -> str:
-        """Record a crawl and put its root directories on the frontier. ``admit`` (a
-        quota check: it raises to refuse) runs while the owner's crawls are watched, so
-        crawls started at once cannot all slip past it: if another of the owner's crawls
-        is created between the check and this one, the check runs again. ``also``
-        queues more writes into the same transaction, before the crawl is visible to
-        workers (its webhooks, its start event)."""
-        with self.r.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(keys.owner_crawls(owner))  # type: ignore[no-untyped-call]
-                    if admit is not None:
-                        admit()
-                    pipe.multi()
-                    return self._create(pipe, spec, owner, secrets, also)
-                except redis.WatchError:
-                    continue
-
-    def _create(
-        self,
-        pipe: redis.client.Pipeline,
-        spec: CrawlSpec,
-        owner: str,
-        secrets: dict[str, str] | None,
-        also: Callable[[redis.client.Pipeline, str], None] | None = None,
-    ) -> str:
+        """Record a crawl and put its root directories on the frontier, in three writes,
+        one per hash slot (a Redis Cluster runs no transaction across slots): the
+        owner's list of crawls, with ``admit`` (a quota check: it raises to refuse)
+        run while that list is watched, so crawls started at once cannot all slip past
+        it; then everything of the crawl in one transaction, with what ``also`` queues
+        on it (its webhooks, its start event), before any worker can see the crawl;
+        then the service-wide writes ``also`` queues on its third argument and the
+        active set that wakes the crawl workers. A crash between the last two leaves a
+        crawl that :func:`xtract_service.actives.repair` puts back on the active set."""
         crawl_id = str(uuid.uuid4())
         now = time.time()
+        with self.r.pipeline(transaction=True) as listed:
+            while True:
+                try:
+                    listed.watch(keys.owner_crawls(owner))  # type: ignore[no-untyped-call]
+                    if admit is not None:
+                        admit()
+                    listed.multi()
+                    listed.zadd(keys.owner_crawls(owner), {crawl_id: now})
+                    listed.execute()
+                    break
+                except redis.WatchError:
+                    continue
         # a Transfer listing is one folder per request; a Compute walker lists many
         transfer = spec.repo_type == "globus" and not spec.funcx_ep_id
         per = 1 if transfer else self.dirs_per_entry
+        pipe = self.r.pipeline(transaction=True)
+        after = self.r.pipeline(transaction=False)
         crawl_record.create(pipe, crawl_id, owner, spec.model_dump_json(), per, now)
         if secrets:
             pipe.hset(keys.secrets(crawl_id), mapping=Mapping(sealed(self.vault, secrets)))
@@ -229,12 +227,12 @@ class CrawlStore:
         pipe.sadd(keys.seen(crawl_id), *spec.dirs)
         for i in range(0, len(spec.dirs), per):
             pipe.xadd(keys.dirs(crawl_id), {"dirs": json.dumps(spec.dirs[i : i + per])})
-        pipe.zadd(keys.owner_crawls(owner), {crawl_id: now})
         if also is not None:
-            also(pipe, crawl_id)
-        pipe.sadd(keys.ACTIVE, crawl_id)
-        pipe.xadd(keys.CRAWL_WAKE, {"crawl_id": crawl_id}, maxlen=100, approximate=True)
+            also(pipe, crawl_id, after)
         pipe.execute()
+        after.sadd(keys.ACTIVE, crawl_id)
+        after.xadd(keys.CRAWL_WAKE, {"crawl_id": crawl_id}, maxlen=100, approximate=True)
+        after.execute()
         return crawl_id
 
     # -- committing a listing -------------------------------------------------------
@@ -275,14 +273,16 @@ class CrawlStore:
             keys.families(cid),
             keys.errors(cid),
             keys.seen(cid),
-            keys.ACTIVE,
             keys.workers(cid),
             keys.secrets(cid),
             keys.index(cid),
             keys.changes(cid),
             keys.levels(cid),
         ]
-        return int(self._commit(keys=k, args=args))
+        pending = int(self._commit(keys=k, args=args))
+        if pending == 0:  # it ended: off the service-wide set (outside the crawl's slot)
+            self.r.srem(keys.ACTIVE, cid)
+        return pending
 
     # -- reading --------------------------------------------------------------------
     def get(self, crawl_id: str, owner: str | None) -> CrawlRecord:
@@ -410,6 +410,7 @@ class CrawlStore:
         return self.status(crawl_id, owner)
 
     def _end(self, crawl_id: str, status: CrawlStatus, message: str) -> bool:
-        k = [keys.crawl(crawl_id), keys.ACTIVE, keys.dirs(crawl_id), keys.secrets(crawl_id)]
-        args = [status.value, message, time.time(), crawl_id, *_TERMINAL]
-        return bool(self._stop(keys=k, args=args))
+        k = [keys.crawl(crawl_id), keys.dirs(crawl_id), keys.secrets(crawl_id)]
+        stopped = bool(self._stop(keys=k, args=[status.value, message, time.time(), *_TERMINAL]))
+        self.r.srem(keys.ACTIVE, crawl_id)  # ended either way (outside the crawl's slot)
+        return stopped

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -18,7 +19,7 @@ from typing import NamedTuple
 import redis
 
 from xtract_sdk.status import CrawlStatus, EventType
-from xtract_service import crawl_record, keys
+from xtract_service import actives, crawl_record, keys
 from xtract_service.crawl.changes import Since, index_entry, refused
 from xtract_service.crawl.families import (
     Block,
@@ -87,6 +88,7 @@ class CrawlWorker(Consumer):
         self._repos: dict[str, tuple[Repo, CrawlSpec, int]] = {}
         self._owners: dict[str, str] = {}
         self._turn = 0
+        self._repaired = time.monotonic()  # the first repair a while after start
         last = r.xrevrange(keys.CRAWL_WAKE, count=1)
         self._woken = text(last[0][0]) if last else "0-0"
         # the groupers load the extractor registry on first use (~30 ms): done now, so a
@@ -96,6 +98,10 @@ class CrawlWorker(Consumer):
 
     # -- the loop ---------------------------------------------------------------------
     def step(self) -> bool:
+        if time.monotonic() - self._repaired > actives.REPAIR_SECONDS:
+            self._repaired = time.monotonic()
+            for cid in actives.repair(self.r):
+                log.warning("crawl %s was running but on no active set: put back", cid)
         self.running = {f: loc for f, loc in self.running.items() if not f.done()}
         free = self.slots - len(self.running)
         if free <= 0:

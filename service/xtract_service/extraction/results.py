@@ -133,14 +133,15 @@ class ExtractionResults:
             keys.family_state(crawl_id),
             keys.xtract(crawl_id),
             keys.results(crawl_id),
-            keys.owner_usage(owner),
             keys.document_at(crawl_id),
             keys.xtract_rates(crawl_id),
             keys.xtract_error_kinds(crawl_id),
         ]
-        recorded = {text(x) for x in self._record(keys=k, args=args)}
-        if recorded:  # the metadata index takes them next (extraction/index.py)
-            self.r.sadd(keys.INDEX_PENDING, crawl_id)
+        *ids, size = (text(x) for x in self._record(keys=k, args=args))
+        recorded = set(ids)
+        if recorded:  # the owner's usage (its own slot), and the metadata index takes them
+            self.r.hincrby(keys.owner_usage(owner), "metadata_bytes", int(size))
+            self.r.sadd(keys.INDEX_PENDING, crawl_id)  # next (extraction/index.py)
         return recorded
 
     def documents_of(self, crawl_id: str, family_ids: list[str]) -> dict[str, Document]:

@@ -43,13 +43,14 @@ _ORDER = [s.value for s in XtractStatus]
 
 def _reopen(pipe: Any, crawl_id: str) -> None:
     """Queue on ``pipe`` what makes a finished run go again: IN_SCHEDULING, no finish
-    time, on the orchestrators' active set."""
+    time. The caller then puts it on the orchestrators' active set (service-wide: not
+    in a transaction of the crawl's slot; :mod:`xtract_service.actives` repairs a crash
+    between the two)."""
     pipe.hset(
         keys.xtract(crawl_id),
         mapping={"status": XtractStatus.IN_SCHEDULING.value, "message": "OK"},
     )
     pipe.hdel(keys.xtract(crawl_id), "finished_at")
-    pipe.sadd(keys.XTRACT_ACTIVE, crawl_id)
 
 
 class ExtractionExists(Conflict):
@@ -344,6 +345,7 @@ class ExtractionRuns:
             )
             _reopen(pipe, crawl_id)
             pipe.execute()
+            self.r.sadd(keys.XTRACT_ACTIVE, crawl_id)
             publish(self.r, crawl_id, EventType.XTRACT_STARTED, retry=len(families))
             # the run is going again: families it never reached come along anyway
             return {"crawl_id": crawl_id, "retried": len(families), "resumed": 0}
@@ -360,6 +362,7 @@ class ExtractionRuns:
         pipe = self.r.pipeline(transaction=True)
         _reopen(pipe, crawl_id)
         pipe.execute()
+        self.r.sadd(keys.XTRACT_ACTIVE, crawl_id)
         publish(self.r, crawl_id, EventType.XTRACT_STARTED, resumed=pending)
         return pending
 

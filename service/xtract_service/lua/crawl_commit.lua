@@ -2,18 +2,18 @@
 -- Acknowledges the entry first: if another worker already did (a redelivered entry
 -- listed twice), nothing is written and -1 is returned. Otherwise returns the number
 -- of directories still pending; at 0 the crawl is marked done, or failed when it found
--- no file and could read none of its folders.
+-- no file and could read none of its folders (the caller then takes it off the
+-- service-wide `crawls:active` set: a script writes only its crawl's slot).
 -- KEYS[1] crawl:{id}           hash: status and counters
 -- KEYS[2] crawl:{id}:dirs      stream: the frontier
 -- KEYS[3] crawl:{id}:families  stream: family blocks
 -- KEYS[4] crawl:{id}:errors    list: newest errors
 -- KEYS[5] crawl:{id}:seen      set: directories ever queued
--- KEYS[6] crawls:active        set: crawls still listing
--- KEYS[7] crawl:{id}:workers   hash: directories listed per worker
--- KEYS[8] crawl:{id}:secrets   hash: credentials, deleted when the crawl ends
--- KEYS[9] crawl:{id}:index     hash: listed folder -> its files and sub-folders
--- KEYS[10] crawl:{id}:changes  stream: a since crawl's added, changed, removed paths
--- KEYS[11] crawl:{id}:levels   hash: per depth, folders listed and what they held
+-- KEYS[6] crawl:{id}:workers   hash: directories listed per worker
+-- KEYS[7] crawl:{id}:secrets   hash: credentials, deleted when the crawl ends
+-- KEYS[8] crawl:{id}:index     hash: listed folder -> its files and sub-folders
+-- KEYS[9] crawl:{id}:changes  stream: a since crawl's added, changed, removed paths
+-- KEYS[10] crawl:{id}:levels   hash: per depth, folders listed and what they held
 -- ARGV[1] the frontier entry id
 -- ARGV[2] the listing, JSON: {group, crawl_id, worker, now, done, files, bytes, groups,
 --         families, links_skipped, unreadable, subdirs: [[key, dir]], per_entry, errors,
@@ -56,18 +56,18 @@ for _, pair in ipairs(c.subdirs) do
 end
 if #chunk > 0 then redis.call('XADD', KEYS[2], '*', 'dirs', cjson.encode(chunk)) end
 redis.call('HINCRBY', KEYS[1], 'dirs_pending', added)
-redis.call('HINCRBY', KEYS[7], c.worker, c.done)
+redis.call('HINCRBY', KEYS[6], c.worker, c.done)
 local k = tonumber(ARGV[4])
 for i = 5, 4 + 2 * k, 2 do
-  redis.call('HSET', KEYS[9], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 1])
 end
 for i = 5 + 2 * k, #ARGV, 2 do
   redis.call('XADD', KEYS[3], '*', 'families', ARGV[i], 'n', ARGV[i + 1])
 end
-if ARGV[3] ~= '' then redis.call('XADD', KEYS[10], '*', 'paths', ARGV[3]) end
+if ARGV[3] ~= '' then redis.call('XADD', KEYS[9], '*', 'paths', ARGV[3]) end
 for _, lv in ipairs(c.levels) do
   for j, name in ipairs({'listed', 'subdirs', 'files', 'bytes', 'squares'}) do
-    redis.call('HINCRBY', KEYS[11], lv[1] .. ':' .. name, lv[j + 1])
+    redis.call('HINCRBY', KEYS[10], lv[1] .. ':' .. name, lv[j + 1])
   end
 end
 for _, name in ipairs({'files', 'bytes', 'groups', 'families', 'links_skipped',
@@ -93,7 +93,6 @@ if pending <= 0 then
   else
     redis.call('HSET', KEYS[1], 'status', c.words.done, 'finished_at', c.now, 'message', 'OK')
   end
-  redis.call('SREM', KEYS[6], c.crawl_id)
-  redis.call('DEL', KEYS[8])
+  redis.call('DEL', KEYS[7])
 end
 return pending

@@ -1,14 +1,14 @@
 -- xtract_record: record a batch of family documents exactly once. A family's state is
 -- set with HSETNX; only families set now have their documents added to the results
 -- stream and counted, so a batch delivered twice is recorded once. Returns the ids
--- recorded now.
+-- recorded now, then the bytes of their documents (the caller adds those to the
+-- owner's usage: a script writes only its crawl's slot).
 -- KEYS[1] crawl:{id}:fstate    hash: family id -> state
 -- KEYS[2] crawl:{id}:xtract    hash: counters
 -- KEYS[3] crawl:{id}:results   stream: documents
--- KEYS[4] owner:{owner}:usage  hash: bytes of metadata the owner keeps
--- KEYS[5] crawl:{id}:docat     hash: family id -> results entry of its document
--- KEYS[6] crawl:{id}:xtract:rates  hash: files and seconds recorded per extractor
--- KEYS[7] crawl:{id}:xtract:errors hash: error records per kind
+-- KEYS[4] crawl:{id}:docat     hash: family id -> results entry of its document
+-- KEYS[5] crawl:{id}:xtract:rates  hash: files and seconds recorded per extractor
+-- KEYS[6] crawl:{id}:xtract:errors hash: error records per kind
 -- ARGV[1] how many families follow (n)
 -- ARGV[2..] per family, nine values: id, state JSON, document JSON, ok (1 or 0),
 --         files flagged unknown, files, with an extractor error (1 or 0),
@@ -39,17 +39,17 @@ for i = 0, n - 1 do
     end
     local m = cjson.decode(ARGV[b + 8])
     for _, t in ipairs(m.t) do
-      redis.call('HINCRBY', KEYS[6], t[1] .. ':files', t[2])
-      redis.call('HINCRBYFLOAT', KEYS[6], t[1] .. ':seconds', t[3])
+      redis.call('HINCRBY', KEYS[5], t[1] .. ':files', t[2])
+      redis.call('HINCRBYFLOAT', KEYS[5], t[1] .. ':seconds', t[3])
     end
-    for _, e in ipairs(m.e) do redis.call('HINCRBY', KEYS[7], e[1], e[2]) end
+    for _, e in ipairs(m.e) do redis.call('HINCRBY', KEYS[6], e[1], e[2]) end
   end
 end
 if #docs > 0 then
   local at = redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']',
     'n', #docs)
-  for _, fid in ipairs(recorded) do redis.call('HSET', KEYS[5], fid, at) end
+  for _, fid in ipairs(recorded) do redis.call('HSET', KEYS[4], fid, at) end
   redis.call('HINCRBY', KEYS[2], 'bytes', bytes)
-  redis.call('HINCRBY', KEYS[4], 'metadata_bytes', bytes)
 end
+recorded[#recorded + 1] = tostring(bytes)
 return recorded

@@ -178,7 +178,7 @@ def globus_transfer(engine: Job, params: dict[str, Any] | None = None) -> str:
             verify_checksum=True,
         )
         data.add_item(source + "/", dest + "/", recursive=True)
-        replicated(engine.r, keys.REPLICATION_FENCE)  # the parts' records first
+        replicated(engine.r, keys.offload_fence(engine.oid))  # the parts' records first
         try:
             task_id = tc.submit_transfer(data)["task_id"]
         except globus_sdk.GlobusAPIError as exc:
@@ -247,7 +247,7 @@ def search_ingest(engine: Job, params: dict[str, Any] | None = None) -> str:
     index = str(engine.spec.index_id)
     raw = engine.store.get(engine.oid).get("search_tasks")
     tasks: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
-    replicated(engine.r, keys.REPLICATION_FENCE)  # the parts' records first
+    replicated(engine.r, keys.offload_fence(engine.oid))  # the parts' records first
     with opened(engine.open_staging()) as staging:
         for part in engine.committed():
             if part["name"] not in tasks:  # else acknowledged before a restart

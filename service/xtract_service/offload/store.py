@@ -58,10 +58,14 @@ class OffloadStore:
         if secrets:
             stored = sealed(self.vault, secrets)
             pipe.hset(keys.offload_secrets(oid), mapping=Mapping(stored))
-        pipe.zadd(keys.crawl_offloads(crawl_id), {oid: now})
-        for k in range(partitions):
-            pipe.xadd(keys.OFFLOAD_JOBS, {"offload_id": oid, "partition": k})
         pipe.execute()
+        # then, in their own slots: the crawl's list of offloads, and the jobs (an
+        # offload the jobs stream never got stays QUEUED; the API has answered an error)
+        after = self.r.pipeline(transaction=False)
+        after.zadd(keys.crawl_offloads(crawl_id), {oid: now})
+        for k in range(partitions):
+            after.xadd(keys.OFFLOAD_JOBS, {"offload_id": oid, "partition": k})
+        after.execute()
         return oid
 
     def get(self, oid: str) -> dict[str, str]:
