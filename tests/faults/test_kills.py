@@ -26,6 +26,7 @@ import redis
 
 from tests.support import Service, all_documents, flush_all, make_tree, roots_env
 from xtract_sdk import XtractClient, XtractEndpoint
+from xtract_service import keys
 
 TRIALS = int(os.environ.get("XTRACT_FAULT_TRIALS", "5"))
 # the API and redis-server trials (each restarts a process the whole service leans on)
@@ -66,7 +67,7 @@ def kill_one(svc: Service, role: str) -> int:
 
 def faulty_pending(r: redis.Redis, crawl_id: str) -> set[str]:
     """Frontier entries delivered to a worker and not yet committed."""
-    pending = r.xpending_range(f"xtract:crawl:{crawl_id}:dirs", "crawlers", "-", "+", 1000)
+    pending = r.xpending_range(keys.dirs(crawl_id), "crawlers", "-", "+", 1000)
     return {str(p["message_id"]) for p in pending}
 
 
@@ -136,7 +137,7 @@ def crawl_through(
 
     def dirs() -> int:
         try:
-            return int(r.hget(f"xtract:crawl:{cid}", "dirs_done") or 0)
+            return int(r.hget(keys.crawl(cid), "dirs_done") or 0)
         except redis.ConnectionError:
             return -1
 

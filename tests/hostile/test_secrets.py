@@ -16,6 +16,7 @@ import redis
 from tests.emulators.transfer import TransferEmulator
 from tests.support import Service, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
+from xtract_service import keys
 
 ENDPOINT = str(uuid.uuid4())
 TOKEN = "transfer-token-" + uuid.uuid4().hex  # unique, so any copy of it is found
@@ -71,13 +72,13 @@ def test_a_globus_token_is_never_in_clear_and_is_gone_when_the_crawl_ends(
                 (cid,) = xtr.crawl(XtractEndpoint("globus", globus_ep_id=ENDPOINT, dirs=["/"]))
                 seen_secret = False
                 while xtr.get_crawl_status(cid)["status"] not in ("complete", "failed"):
-                    held = r.hgetall(f"xtract:crawl:{cid}:secrets")
+                    held = r.hgetall(keys.secrets(cid))
                     seen_secret = seen_secret or bool(held)
                     assert TOKEN.encode() not in everything_in(r)
                     time.sleep(0.05)
                 assert seen_secret, "the crawl never needed its token"
                 assert xtr.get_crawl_status(cid)["status"] == "complete"
-                assert not r.exists(f"xtract:crawl:{cid}:secrets")
+                assert not r.exists(keys.secrets(cid))
                 assert TOKEN.encode() not in everything_in(r)
                 r.execute_command("BGREWRITEAOF")
                 time.sleep(1)

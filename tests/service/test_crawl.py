@@ -16,6 +16,7 @@ import redis
 from tests.support import Service, flush_all, make_tree
 from xtract_extractors.kinds import kind_of
 from xtract_sdk import XtractEndpoint
+from xtract_service import keys
 from xtract_service.crawl.families import families_of
 
 
@@ -109,7 +110,7 @@ def test_flushing_leaves_every_family_for_extraction(service: Service, tree_dir:
     assert len(flush_all(xtr, cid)) == len(tree)
     # an extraction reads the families stream through its own consumer group
     r = redis.Redis.from_url(service.redis_url)
-    stream = f"xtract:crawl:{cid}:families"
+    stream = keys.families(cid)
     r.xgroup_create(stream, "xtract", id="0")
     seen = []
     read: Any = r.xreadgroup("xtract", "test", {stream: ">"}, count=100_000)

@@ -136,6 +136,7 @@ def on_a(hosts: Hosts, env: dict[str, str], code: str, *args: str) -> Any:
 # of host B's processes (their pids in argv) holds some, and say the crawl's id
 START_AND_WATCH = """
 import redis
+from xtract_service import keys
 for _ in range(300):
     try:
         xtr = XtractClient(); xtr.health(); break
@@ -147,7 +148,7 @@ b_pids = {{int(p) for p in sys.argv[1:]}}
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
     try:
-        held = [c for c in r.xinfo_consumers(f"xtract:crawl:{{cid}}:dirs", "crawlers")
+        held = [c for c in r.xinfo_consumers(keys.dirs(cid), "crawlers")
                 if c["pending"] and int(c["name"].rsplit("-", 1)[1]) in b_pids]
     except redis.ResponseError:
         held = []  # the stream is not there yet

@@ -14,6 +14,7 @@ import redis
 
 from tests.support import Service, flush_all, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
+from xtract_service import keys
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_directories_held_by_a_dead_worker_are_redelivered_and_counted_once(
     (cid,) = xtr.crawl(XtractEndpoint("local", dirs=[str(tree_dir)]))
     # a worker that took the root directory and died before committing it
     r = redis.Redis.from_url(bare_service.redis_url)
-    taken = r.xreadgroup("crawlers", "ghost", {f"xtract:crawl:{cid}:dirs": ">"}, count=1)
+    taken = r.xreadgroup("crawlers", "ghost", {keys.dirs(cid): ">"}, count=1)
     assert taken, "the root directory should have been on the frontier"
 
     a = bare_service.worker(XTRACT_LISTINGS_IN_FLIGHT="4")
