@@ -6,8 +6,10 @@ says which and how to get back under it (finished crawls are forgotten after
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 import redis
 
@@ -21,18 +23,27 @@ SEARCH_SLOT_SECONDS = 60
 FORGET = "forget finished crawls with DELETE /v1/crawls/{id}?forget=true"
 
 
+CREATING_SECONDS = 60.0  # how long a listed crawl without a record counts as being created
+
+
 def check_crawl_quota(r: redis.Redis, owner: str, settings: Settings) -> None:
     """TooMany if ``owner`` may not start another crawl now."""
-    ids = [text(i) for i in r.zrange(keys.owner_crawls(owner), 0, -1)]
+    listed: list[tuple[Any, float]] = list(
+        r.zrange(keys.owner_crawls(owner), 0, -1, withscores=True)  # type: ignore[arg-type]
+    )
+    ids = [text(i) for i, _ in listed]
     if len(ids) >= settings.max_stored_crawls:
         raise TooMany(
             f"you keep {len(ids)} crawls, the most this service keeps per owner; {FORGET}"
         )
-    running = sum(
-        1
-        for status in crawl_record.statuses(r, ids)
-        if status is not None and status not in CrawlStatus.terminal()
-    )
+    # a crawl listed but with no record yet is being created (its record is the next
+    # write, in its own slot): running, unless so old that its creation died
+    young = time.time() - CREATING_SECONDS
+    ended = CrawlStatus.terminal()
+    running = 0
+    for status, (_, at) in zip(crawl_record.statuses(r, ids), listed, strict=True):
+        if (status is None and float(at) > young) or (status is not None and status not in ended):
+            running += 1
     if running >= settings.max_running_crawls:
         raise TooMany(
             f"you have {running} crawls running, the most at once; wait for one to end "
