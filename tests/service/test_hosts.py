@@ -17,6 +17,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,11 +133,11 @@ def on_a(hosts: Hosts, env: dict[str, str], code: str, *args: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# on host A: start the crawl, then watch the crawl workers' pending listings until one
-# of host B's processes (their pids in argv) holds some; say the crawl's id and the
-# entries B holds
+# on host A: start the crawl, watch the crawl workers' pending listings until one of
+# host B's processes (their pids in argv) holds some, and that moment kill every one of
+# them (-9: host B dies); say the crawl's id, the entries B held and when it died
 START_AND_WATCH = """
-import redis
+import os, redis
 from xtract_service import keys
 for _ in range(300):
     try:
@@ -154,8 +155,12 @@ while time.monotonic() < deadline and not held:
                 100000) if int(p["consumer"].rsplit("-", 1)[1]) in b_pids]
     except redis.ResponseError:
         pass  # the stream is not there yet
+    if held:
+        for pid in b_pids:
+            os.kill(pid, 9)
+        break
     time.sleep(0.01)
-print(json.dumps([cid, held]))
+print(json.dumps([cid, held, time.time()]))
 """
 
 # on host A: the entries of a stream's group that host B's processes hold (waits until
@@ -172,21 +177,28 @@ while time.monotonic() < deadline and not held:
 print(json.dumps(held))
 """
 
-# on host A: when every entry host B held (argv) is acknowledged or held by a process of
-# another host: the time (epoch seconds) the work B had was going again
+# on host A, started the moment host B is lost or cut off: the entries B's processes
+# (argv) hold then, and when every one of them is acknowledged or held by a process of
+# another host (the time, epoch seconds): when the work B had went on again
 TAKEN_OVER = """
 import redis
 r = redis.Redis.from_url(sys.argv[1], decode_responses=True)
-stream, group = sys.argv[2], sys.argv[3]
-held, dead = set(json.loads(sys.argv[4])), {int(p) for p in json.loads(sys.argv[5])}
+stream, group, dead = sys.argv[2], sys.argv[3], {int(p) for p in json.loads(sys.argv[4])}
+
+def owners():
+    return {p["message_id"]: int(p["consumer"].rsplit("-", 1)[1])
+            for p in r.xpending_range(stream, group, "-", "+", 100000)}
+
+held = {e for e, pid in owners().items() if pid in dead}
+if len(sys.argv) > 5:  # the entries held when the host died, said by who killed it
+    held = set(json.loads(sys.argv[5]))
 deadline = time.monotonic() + 300
-while time.monotonic() < deadline:
-    owners = {p["message_id"]: int(p["consumer"].rsplit("-", 1)[1])
-              for p in r.xpending_range(stream, group, "-", "+", 100000)}
-    if not any(owners.get(e) in dead for e in held):
+while held and time.monotonic() < deadline:
+    now = owners()
+    if not any(now.get(e) in dead for e in held):
         break
     time.sleep(0.05)
-print(json.dumps(time.time()))
+print(json.dumps([len(held), time.time()]))
 """
 
 TRIALS = int(os.environ.get("XTRACT_HOST_TRIALS", "1"))  # `make hosts`: 10, 30 faults
@@ -235,25 +247,32 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         assert time.monotonic() < deadline, "host A's service wrote no token"
         time.sleep(0.1)
 
-    def fault(trial: int, what: str, stream: str, group: str, held: list[str], act: Any) -> None:
-        dead = sorted(hosts.pids("b"))
-        at = time.time()
-        act()
-        back = on_a(hosts, client, TAKEN_OVER, url, stream, group, json.dumps(held),
-                    json.dumps(dead))  # fmt: skip
+    def fault(trial: int, what: str, stream: str, group: str, cut: bool, died: Any = None) -> None:
+        """Lose host B (killed, or its link down for 4 s) and time the take-over;
+        ``died``: B was killed already, ``(pids, entries it held, when)``."""
+        dead = json.dumps(sorted(died[0] if died else hosts.pids("b")))
+        extra = [json.dumps(died[1])] if died else []
+        found: list[Any] = []
+        watch = threading.Thread(target=lambda: found.append(
+            on_a(hosts, client, TAKEN_OVER, url, stream, group, dead, *extra)))  # fmt: skip
+        at = died[2] if died else time.time()
+        if died:
+            watch.start()
+        elif cut:
+            hosts.link("b", "down")
+            watch.start()
+            time.sleep(4.0)
+            hosts.link("b", "up")
+        else:
+            assert hosts.kill_host("b") >= 3
+            watch.start()
+        watch.join()
+        held, back = found[0]
         if LOG:
-            row = {"trial": trial, "fault": what, "held": len(held),
+            row = {"trial": trial, "fault": what, "held": held,
                    "resumed_after_s": round(max(0.0, back - at), 2)}  # fmt: skip
             with open(LOG, "a") as out:
                 out.write(json.dumps(row) + "\n")
-
-    def cut_off() -> None:
-        hosts.link("b", "down")
-        time.sleep(4.0)
-        hosts.link("b", "up")
-
-    def killed() -> None:
-        assert hosts.kill_host("b") >= 3
 
     wait_and_list = (
         "xtr = XtractClient()\n"
@@ -280,9 +299,12 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         host_b()
         # host B dies (every process in it) while it holds part of the crawl
         script = START_AND_WATCH.format(tree=str(tree), url=url)
-        cid, held = on_a(hosts, client, script, *map(str, hosts.pids("b")))
+        b_pids = sorted(hosts.pids("b"))
+        cid, held, at = on_a(hosts, client, script, *map(str, b_pids))
         assert held, "host B never took part in the crawl"
-        fault(trial, "host killed mid-crawl", keys.dirs(cid), "crawlers", held, killed)
+        hosts.kill_host("b")  # anything it had started meanwhile, too
+        died = (b_pids, held, at)
+        fault(trial, "host killed mid-crawl", keys.dirs(cid), "crawlers", cut=False, died=died)
         crawled = on_a(hosts, client, (
             f"xtr = XtractClient()\n"
             f"print(json.dumps(xtr.wait_for_crawls([{cid!r}], progress=False)[{cid!r}]))"
@@ -294,7 +316,8 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         assert on_a(hosts, client, f"print(XtractClient().xtract({cid!r}, extractors=[]))") == 200
         families = keys.families(cid)
         held = on_a(hosts, client, HELD, url, families, "xtract", *map(str, hosts.pids("b")))
-        fault(trial, "link down 4 s mid-extraction", families, "xtract", held, cut_off)
+        assert held, "host B took no part in the extraction"
+        fault(trial, "link down 4 s mid-extraction", families, "xtract", cut=True)
         extracted_once(cid)
 
         # and host B dies in the middle of an extraction
@@ -302,5 +325,6 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         assert cleared == len(files)
         assert on_a(hosts, client, f"print(XtractClient().xtract({cid!r}, extractors=[]))") == 200
         held = on_a(hosts, client, HELD, url, families, "xtract", *map(str, hosts.pids("b")))
-        fault(trial, "host killed mid-extraction", families, "xtract", held, killed)
+        assert held, "host B took no part in the extraction"
+        fault(trial, "host killed mid-extraction", families, "xtract", cut=False)
         extracted_once(cid)
