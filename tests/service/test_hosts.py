@@ -144,9 +144,16 @@ for _ in range(300):
         xtr = XtractClient(); xtr.health(); break
     except Exception:
         time.sleep(0.2)
-cid = xtr.crawl(XtractEndpoint("local", dirs=[{tree!r}]))[0]
 r = redis.Redis.from_url({url!r}, decode_responses=True)
 b_pids = {{int(p) for p in sys.argv[1:]}}
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:  # host B's crawl workers are up (just started)
+    names = [c["name"] for c in r.client_list()]
+    if sum(n.startswith("xtract-crawl-") and int(n.rsplit("-", 1)[1]) in b_pids
+           for n in names) >= 2:
+        break
+    time.sleep(0.1)
+cid = xtr.crawl(XtractEndpoint("local", dirs=[{tree!r}]))[0]
 deadline = time.monotonic() + 60
 held = []
 while time.monotonic() < deadline and not held:
@@ -199,6 +206,22 @@ while held and time.monotonic() < deadline:
         break
     time.sleep(0.05)
 print(json.dumps([len(held), time.time()]))
+"""
+
+# on host A: wait until host B's processes of a role (argv: role, how many, pids) are
+# connected to Redis (just started, they import first)
+B_READY = """
+import redis
+r = redis.Redis.from_url(sys.argv[1], decode_responses=True)
+role, wanted, pids = sys.argv[2], int(sys.argv[3]), {int(p) for p in sys.argv[4:]}
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    names = [c["name"] for c in r.client_list()]
+    if sum(n.startswith(f"xtract-{role}-") and int(n.rsplit("-", 1)[1]) in pids
+           for n in names) >= wanted:
+        break
+    time.sleep(0.1)
+print(json.dumps(True))
 """
 
 TRIALS = int(os.environ.get("XTRACT_HOST_TRIALS", "1"))  # `make hosts`: 10, 30 faults
@@ -313,6 +336,7 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         assert crawled["data"]["files_crawled"] == len(files)
 
         host_b()  # back, then cut off (its link down) in the middle of the extraction
+        on_a(hosts, client, B_READY, url, "orchestrator", "1", *map(str, hosts.pids("b")))
         assert on_a(hosts, client, f"print(XtractClient().xtract({cid!r}, extractors=[]))") == 200
         families = keys.families(cid)
         held = on_a(hosts, client, HELD, url, families, "xtract", *map(str, hosts.pids("b")))
