@@ -196,6 +196,20 @@ def test_a_crawl_and_extraction_on_a_redis_cluster_survive_a_primary_killed(
         holding = [p for p in cluster.ports[:3] if p != victim and cluster.node(p).dbsize()]
         assert holding, "the keys were not spread over the primaries"
 
+    # side effects wait for a crawl's writes on the primary holding its slot (one that
+    # still has its replica: the promoted one has none left to wait for)
+    import uuid
+
+    from xtract_service.redis_client import connect, replicated
+
+    fence = next(
+        f for f in (keys.crawl_fence(str(uuid.uuid4())) for _ in range(100))
+        if cluster.primary_of(f) in cluster.ports[:3] and cluster.primary_of(f) != victim
+    )  # fmt: skip
+    replicated(connect(cluster.url()), fence)
+    primary = cluster.node(cluster.primary_of(fence))
+    assert primary.info("commandstats")["cmdstat_wait"]["calls"] >= 1
+
     errors = cluster.errors()
     assert not [(p, e) for p, e in errors.items() if any("CROSSSLOT" in k for k in e)], errors
     # and a command across two slots is counted where it was refused: the check can fail
