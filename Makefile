@@ -20,13 +20,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	XTRACT_ALLOWED_ROOTS='["$(abspath $(DIR))"]' $(BIN)/xtract run "$(abspath $(DIR))"
 
-# the dashboard's browser tests drive Debian's Chromium; installed here when missing
-# (apt-get, as root or through sudo)
+# what some tests drive, from Debian, installed here when missing (apt-get, as root or
+# through sudo): Chromium (the dashboard's browser tests), iproute2 (network namespaces
+# as hosts), debootstrap, podman and runc (an extractor image built and run)
 chromium:
-	@command -v chromium >/dev/null || test -x /usr/bin/chromium || { \
-	  echo "installing Debian's chromium for the dashboard tests"; \
+	@missing=""; \
+	command -v chromium >/dev/null || test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	for tool in ip:iproute2 debootstrap:debootstrap podman:podman runc:runc; do \
+	  command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian for the tests:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 # real files in the research formats for the truth test (tests/samples.sh)
 samples: $(STAMP)
