@@ -36,6 +36,7 @@ make_base() {
     need debootstrap "apt-get install debootstrap"
     local root
     root=$(mktemp -d /tmp/xtract-rootfs.XXXXXX)
+    chmod 755 "$root"  # the image's / (mktemp makes it 0700: no one but root could run)
     trap 'rm -rf "$root"' RETURN
     say "debootstrap $SUITE from $MIRROR"
     debootstrap --variant=minbase \
@@ -45,6 +46,7 @@ make_base() {
     rm -f "$root.log"
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     tar -C "$root" -c . | "${PODMAN[@]}" import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'CMD ["/bin/bash"]' --message "debootstrap $SUITE minbase" - "$BASE" >/dev/null
     say "base $BASE made"
 }

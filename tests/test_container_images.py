@@ -81,6 +81,7 @@ def test_a_family_image_is_built_from_debootstrap_and_runs_an_extraction_batch(
     corpus = jsonxml_files
     inside = subprocess.run(
         [*PODMAN, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000",
+         "--user", "10001",  # an endpoint's own user, not root, can run it
          built, "sh", "-c", "cat /etc/debian_version; python -m xtract_extractors"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
