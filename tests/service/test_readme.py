@@ -41,7 +41,9 @@ def test_the_readmes_python_runs_top_to_bottom_in_a_kernel(tmp_path: Path) -> No
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(b) for b in blocks])
         env = {**svc.full_env(), "HOME": str(home)}
         env.pop("XTRACT_URL", None)  # the client finds the service as the README says
-        client = NotebookClient(nb, timeout=300, kernel_name="python3",
+        # a loaded machine delivers a cell's printed output late: wait for it (nbclient
+        # drops what comes after iopub_timeout, 4 s by default, without a word)
+        client = NotebookClient(nb, timeout=300, kernel_name="python3", iopub_timeout=60,
                                 resources={"metadata": {"path": str(home)}})  # fmt: skip
         client.execute(env=env, cwd=str(home))  # raises CellExecutionError on any error
     crawl_cell = nb.cells[0]
