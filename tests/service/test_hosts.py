@@ -146,13 +146,6 @@ for _ in range(300):
         time.sleep(0.2)
 r = redis.Redis.from_url({url!r}, decode_responses=True)
 b_pids = {{int(p) for p in sys.argv[1:]}}
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:  # host B's crawl workers are up (just started)
-    names = [c["name"] for c in r.client_list()]
-    if sum(n.startswith("xtract-crawl-") and int(n.rsplit("-", 1)[1]) in b_pids
-           for n in names) >= 2:
-        break
-    time.sleep(0.1)
 cid = xtr.crawl(XtractEndpoint("local", dirs=[{tree!r}]))[0]
 deadline = time.monotonic() + 60
 held = []
@@ -323,6 +316,7 @@ def test_a_crawl_and_an_extraction_across_hosts_lose_a_host_and_a_link(
         # host B dies (every process in it) while it holds part of the crawl
         script = START_AND_WATCH.format(tree=str(tree), url=url)
         b_pids = sorted(hosts.pids("b"))
+        on_a(hosts, client, B_READY, url, "crawl", "2", *map(str, b_pids))  # just started
         cid, held, at = on_a(hosts, client, script, *map(str, b_pids))
         assert held, "host B never took part in the crawl"
         hosts.kill_host("b")  # anything it had started meanwhile, too

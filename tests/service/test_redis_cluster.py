@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -136,11 +136,11 @@ class RedisCluster:
                 p.wait()
 
 
-def _until(ok: object, what: str, seconds: float = 60) -> None:
+def _until(ok: Callable[[], object], what: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if ok():  # type: ignore[operator]
+            if ok():
                 return
         except redis.RedisError:
             pass
