@@ -75,7 +75,7 @@ class RedisCluster:
         for port in self.ports:
             self._start(port)
         for port in self.ports:
-            _until(lambda p=port: self.node(p).ping(), f"node {port} up")
+            _until(self.node(port).ping, f"node {port} up")
         primaries, replicas = self.ports[:3], self.ports[3:]
         per = SLOTS // 3
         for i, port in enumerate(primaries):
