@@ -88,6 +88,9 @@ class MonitorOptions:
     reconnect_backoff: float = 0.5  # first wait before reconnecting; doubles, up to 10 s
     give_up_after: float = 60.0  # seconds without a connection before on_error and stop
     types: list[str] = field(default_factory=list)  # ask the server for only these
+    # leaving a ``with`` block normally waits (this long at most) until every event the
+    # stream held at that moment has reached the callbacks
+    drain_timeout: float = 30.0
 
 
 class Monitor:
@@ -106,6 +109,7 @@ class Monitor:
         self.callbacks = list(callbacks or [])
         self.options = options or MonitorOptions()
         self.last_event_id: str | None = None
+        self.delivered_id: str | None = None  # the last event the callbacks have seen
         self.error: BaseException | None = None
         self.reconnects = 0
         self._stop = threading.Event()
@@ -138,10 +142,28 @@ class Monitor:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until every event the crawl's stream holds now has been delivered to the
+        callbacks (the work a ``with`` block waited for has been heard). False if the
+        monitor stopped or ``timeout`` seconds passed first."""
+        if not self.running:
+            return False
+        path = f"/v1/crawls/{path_id(self.crawl_id)}/events/newest"
+        target = _position(self.client.http.answer("GET", path)["id"])
+        deadline = time.monotonic() + timeout
+        while _position(self.delivered_id) < target:
+            if not self.running or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def __enter__(self) -> Monitor:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:  # the block's work is done: hear all of it first
+            with contextlib.suppress(XtractError, requests.RequestException):
+                self.drain(self.options.drain_timeout)
         self.stop()
 
     def queue(self, maxsize: int = 0) -> queue.Queue[Event]:
@@ -171,6 +193,7 @@ class Monitor:
                         continue
                     if not self._dispatch(event):
                         return
+                    self.delivered_id = event.id
             except NotFoundError as exc:
                 self._fail(exc)
                 return
@@ -224,6 +247,8 @@ class Monitor:
                     if "data" in fields:
                         last_event = time.monotonic()
                         yield self._event(fields)
+                    elif "id" in fields:  # an event the server passed over (``types``)
+                        self.last_event_id = self.delivered_id = fields["id"]
                     fields = {}
                 elif raw.startswith(":"):
                     if time.monotonic() - last_event > self.options.inactivity_timeout:
@@ -280,3 +305,11 @@ class Monitor:
             if cb.on_error is not None:
                 with contextlib.suppress(Exception):
                     cb.on_error(exc, None)
+
+
+def _position(event_id: str | None) -> tuple[int, int]:
+    """A stream id (``ms-seq``) as a pair that orders as the stream does."""
+    if not event_id:
+        return (0, 0)
+    ms, _, seq = event_id.partition("-")
+    return (int(ms), int(seq or 0))

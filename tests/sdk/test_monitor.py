@@ -164,3 +164,27 @@ def test_a_monitor_reconnects_when_the_service_comes_back(data_root: Path, tmp_p
     finally:
         mon.stop()
         again.stop()
+
+
+@pytest.mark.parametrize("types", [[], ["family.extracted"]], ids=["all types", "filtered"])
+def test_leaving_the_block_first_hears_every_event_the_work_made(
+    service: Service, tree_dir: Path, types: list[str]
+) -> None:
+    """The README's pattern: start work inside the block, wait for it, leave. The work
+    can finish before the monitor has even connected; leaving still delivers every
+    event up to that moment (with a ``types`` filter too: passed-over events move the
+    position on)."""
+    make_tree(tree_dir, 40)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
+    (run,) = xtr.xtract_and_wait([cid], progress=False)  # done before the monitor starts
+    got: list[str] = []
+    options = MonitorOptions(types=types)
+    cb = Callback(EventType.FAMILY_EXTRACTED, lambda e: got.append(e.data["family_id"]))
+    with xtr.monitor(cid, [cb], options) as mon:
+        pass  # nothing waited for in the block: the work is already done
+    assert not mon.running
+    fx = run["xtract_counters"]["fx"]
+    assert len(got) == len(set(got)) == fx["success"] + fx["failed"] > 0
+    newest = service.client().http.answer("GET", f"/v1/crawls/{cid}/events/newest")["id"]
+    assert mon.delivered_id == newest

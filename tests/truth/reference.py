@@ -497,15 +497,20 @@ def markdown_truth(path: Path) -> Facts | None:
     for i, t in enumerate(tokens):
         if t.type == "heading_open":
             headings.append([int(t.tag[1]), tokens[i + 1].content.strip()])
+    inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
     return {
         "headings": headings[:100],
         "code_blocks": sum(1 for t in tokens if t.type in ("fence", "code_block")),
+        # the full parser, emphasis and link normalising included (the extractor's is trimmed)
+        "links": sum(1 for c in inline if c.type == "link_open"),
+        "images": sum(1 for c in inline if c.type == "image"),
     }
 
 
 def markdown_said(doc: dict[str, Any]) -> Facts:
     md = _md(doc, "markdown")
-    return {"headings": md.get("headings"), "code_blocks": md.get("code_blocks")}
+    keys = ("headings", "code_blocks", "links", "images")
+    return {k: md.get(k) for k in keys}
 
 
 # -- words: LC_ALL=C.UTF-8 wc -w, over the whole file, for text in UTF-8 ---------------------

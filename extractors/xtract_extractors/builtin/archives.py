@@ -100,7 +100,7 @@ def _chunks(f: IO[bytes], limit: int) -> Iterator[bytes]:
         "application/x-xz",
         "application/zstd",
     ],
-    version="1.0",
+    version="1.1",
     family="archive",
 )
 @param("max_bytes", int, default=1 << 30, low=1, high=1 << 40, desc="inner bytes counted at most")

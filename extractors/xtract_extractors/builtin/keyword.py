@@ -132,6 +132,10 @@ def _language(text: str) -> str | None:
     return None if found == "zxx" else str(found)
 
 
+# characters of a text its keywords come from (see ``keyword``'s docstring)
+KEYWORD_CHARS = 20_000
+
+
 @extractor(
     "keyword",
     reads_name="extension",  # a .pdf name says how to read the text
@@ -143,13 +147,17 @@ def _language(text: str) -> str | None:
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ],
-    version="1.1",
+    version="1.2",
     family="keyword",
 )
 @param("top", int, default=20, low=1, high=200, desc="keywords returned")
 @param("ngram", int, default=2, low=1, high=5, desc="longest keyword, in words")
-@param("max_chars", int, default=20_000, high=10_000_000, desc="characters read for keywords")
-def keyword(path: str, top: int = 20, ngram: int = 2, max_chars: int = 20_000) -> dict[str, Any]:
+@param(
+    "max_chars", int, default=KEYWORD_CHARS, high=10_000_000, desc="characters read for keywords"
+)
+def keyword(
+    path: str, top: int = 20, ngram: int = 2, max_chars: int = KEYWORD_CHARS
+) -> dict[str, Any]:
     """Top keywords with scores (lower is more relevant), language and word count (of
     the whole text). Keywords come from the first ``max_chars`` characters: on Debian's
     text files 20,000 keep 99% of the top 10 within the full text's top 40, at a third

@@ -4,7 +4,11 @@ Each event is sent as ``id: <stream id>``, ``event: <type>``, ``data: {type, at,
 crawl_id, data}``. A client that reconnects with ``Last-Event-ID`` (or ``?after=``)
 receives everything after that id that the capped stream still holds; ``?after=now``
 starts at the newest event (only what happens from now on); without either, the
-stream starts from the oldest event kept. A comment line every second of quiet lets
+stream starts from the oldest event kept. An event left out by ``?types=`` is sent as
+its ``id`` alone (no data: nothing is dispatched), so the client's position advances
+past it. ``GET /v1/crawls/{id}/events/newest`` names the newest event, so a client can
+wait until it has heard everything up to a moment (the SDK's monitor does, on leaving
+its ``with`` block). A comment line every second of quiet lets
 clients and proxies tell a live, idle stream from a dead connection. Streams are served
 on the event loop by :class:`~xtract_service.event_hub.EventHub` (no thread per client).
 """
@@ -26,6 +30,13 @@ from xtract_service.events import newest_event
 router = APIRouter(tags=["events"])
 _ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 MAX_TYPES = 20
+
+
+@router.get("/v1/crawls/{crawl_id}/events/newest")
+async def newest(crawl_id: str, owner: Reader, crawls: Crawls) -> dict[str, str]:
+    """``{crawl_id, id}``: the id of the crawl's newest event (``0-0`` before any)."""
+    await run_in_threadpool(crawls.get, crawl_id, owner)
+    return {"crawl_id": crawl_id, "id": await run_in_threadpool(newest_event, crawls.r, crawl_id)}
 
 
 @router.get("/v1/crawls/{crawl_id}/events")
@@ -58,6 +69,7 @@ async def events(
                 continue
             kind = event.fields["type"]
             if wanted is not None and kind not in wanted:
+                yield f"id: {event.id}\n\n"  # passed over: the client's position moves on
                 continue
             body = {
                 "type": kind,
