@@ -16,7 +16,12 @@
 --         timings [[name, files, seconds]] (none for a carried family), e: [[error
 --         kind, records]]}
 
+-- The counters, rates and error kinds are summed here and written once per batch (one
+-- command per field, not per family: most of this script's cost was those calls).
+
 local docs, recorded, bytes = {}, {}, 0
+local counts = {success = 0, errors = 0, failed = 0, unknown = 0, files = 0, carried = 0}
+local rates, rate_names, kinds, kind_names = {}, {}, {}, {}
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
   local b = 2 + i * 9
@@ -25,30 +30,54 @@ for i = 0, n - 1 do
     bytes = bytes + #ARGV[b + 2]
     recorded[#recorded + 1] = ARGV[b]
     if ARGV[b + 3] == '1' then
-      redis.call('HINCRBY', KEYS[2], 'success', 1)
-      if ARGV[b + 6] == '1' then
-        redis.call('HINCRBY', KEYS[2], 'errors', 1)
-      end
+      counts.success = counts.success + 1
+      if ARGV[b + 6] == '1' then counts.errors = counts.errors + 1 end
     else
-      redis.call('HINCRBY', KEYS[2], 'failed', 1)
+      counts.failed = counts.failed + 1
     end
-    redis.call('HINCRBY', KEYS[2], 'unknown', ARGV[b + 4])
-    redis.call('HINCRBY', KEYS[2], 'files', ARGV[b + 5])
-    if ARGV[b + 7] == '1' then
-      redis.call('HINCRBY', KEYS[2], 'carried', 1)
-    end
+    counts.unknown = counts.unknown + tonumber(ARGV[b + 4])
+    counts.files = counts.files + tonumber(ARGV[b + 5])
+    if ARGV[b + 7] == '1' then counts.carried = counts.carried + 1 end
     local m = cjson.decode(ARGV[b + 8])
     for _, t in ipairs(m.t) do
-      redis.call('HINCRBY', KEYS[5], t[1] .. ':files', t[2])
-      redis.call('HINCRBYFLOAT', KEYS[5], t[1] .. ':seconds', t[3])
+      local r = rates[t[1]]
+      if r == nil then
+        r = {0, 0}
+        rates[t[1]] = r
+        rate_names[#rate_names + 1] = t[1]
+      end
+      r[1] = r[1] + t[2]
+      r[2] = r[2] + t[3]
     end
-    for _, e in ipairs(m.e) do redis.call('HINCRBY', KEYS[6], e[1], e[2]) end
+    for _, e in ipairs(m.e) do
+      if kinds[e[1]] == nil then
+        kinds[e[1]] = 0
+        kind_names[#kind_names + 1] = e[1]
+      end
+      kinds[e[1]] = kinds[e[1]] + e[2]
+    end
   end
 end
 if #docs > 0 then
+  for field, v in pairs(counts) do
+    if v ~= 0 then redis.call('HINCRBY', KEYS[2], field, v) end
+  end
+  for _, name in ipairs(rate_names) do
+    redis.call('HINCRBY', KEYS[5], name .. ':files', rates[name][1])
+    redis.call('HINCRBYFLOAT', KEYS[5], name .. ':seconds', string.format('%.17g', rates[name][2]))
+  end
+  for _, kind in ipairs(kind_names) do redis.call('HINCRBY', KEYS[6], kind, kinds[kind]) end
   local at = redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']',
     'n', #docs)
-  for _, fid in ipairs(recorded) do redis.call('HSET', KEYS[4], fid, at) end
+  local where = {}
+  for j, fid in ipairs(recorded) do
+    where[#where + 1] = fid
+    where[#where + 1] = at
+    if j % 500 == 0 or j == #recorded then  -- (unpack's arguments are bounded)
+      redis.call('HSET', KEYS[4], unpack(where))
+      where = {}
+    end
+  end
   redis.call('HINCRBY', KEYS[2], 'bytes', bytes)
 end
 recorded[#recorded + 1] = tostring(bytes)
