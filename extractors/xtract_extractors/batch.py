@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Call, IsolatedRunner
+from .isolation import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, MAX_CALLS, Call, IsolatedRunner
 from .isolation import is_error_record as _is_error
 from .kinds import extension_of
 from .safepath import Roots
@@ -147,7 +147,7 @@ def extract_batch(
     params: dict[str, dict[str, Any]] | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-    max_calls: int = 1000,
+    max_calls: int = MAX_CALLS,
     runner: IsolatedRunner | None = None,
     roots: Sequence[str] | None = None,
     follow_links: bool = False,

@@ -36,6 +36,7 @@ Call = tuple[str, list[str], "dict[str, Any] | None"]  # extractor, paths, param
 
 DEFAULT_TIME_LIMIT = 60.0
 DEFAULT_MEMORY_LIMIT = 2 << 30  # bytes of address space
+MAX_CALLS = 5000  # calls a child serves before a fresh one takes over
 
 
 _RECORD_KEYS = frozenset({"extractor", "error", "message"})
@@ -182,7 +183,7 @@ class IsolatedRunner:
         self,
         time_limit: float = DEFAULT_TIME_LIMIT,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-        max_calls: int = 1000,
+        max_calls: int = MAX_CALLS,
         start_method: str = "forkserver",
     ) -> None:
         self.time_limit = time_limit
