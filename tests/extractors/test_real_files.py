@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 import numpy
+import pytest
 
 from xtract_extractors import IsolatedRunner
 
@@ -159,3 +160,23 @@ def test_xhtml_with_named_entities_and_a_png_named_csv(tmp_path: Path) -> None:
     assert doc["mimetype"] == "image/png" and "images" in doc["metadata"]
     assert doc["metadata"]["filetype"]["detected_by"] in ("libmagic", "puremagic")
     assert "whatever the name says" in doc["metadata"]["filetype"]["reason"]
+
+
+def test_the_learned_tier_answers_as_stock_magika_on_one_quiet_thread() -> None:
+    """Xtract's Magika runs one inference thread that does not spin (the extraction
+    processes are the parallelism); its answers are stock Magika's, on files nobody
+    here wrote."""
+    from magika import Magika
+
+    from xtract_extractors.builtin.filetype import _magika
+
+    ours, stock = _magika(), Magika()
+    options = ours._onnx_session.get_session_options()
+    assert options.intra_op_num_threads == options.inter_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    files = sorted(p for p in Path("/usr/share/doc").rglob("*") if p.is_file())[::97][:40]
+    assert len(files) >= 20
+    for f in files:
+        a, b = ours.identify_path(f), stock.identify_path(f)
+        # (threads may sum in another order: the scores agree to float rounding)
+        assert a.output.label == b.output.label and a.score == pytest.approx(b.score), f

@@ -256,10 +256,26 @@ def _magika() -> Any:
     """The learned identifier (its model ships in the wheel), once per process; None
     where it is not installed."""
     try:
+        import onnxruntime as rt
         from magika import Magika
     except ImportError:
         return None
-    return Magika()
+
+    class OneThread(Magika):
+        """Magika on one inference thread that does not spin: by default ONNX Runtime
+        runs a thread per core and spins them between calls, 6.7 ms of CPU a file here
+        against 5.0 on one thread, and the spinning takes the core another extraction
+        process needs (the workers are the parallelism). Same model, same answers."""
+
+        def _init_onnx_session(self) -> Any:
+            options = rt.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return rt.InferenceSession(
+                str(self._model_path), options, providers=["CPUExecutionProvider"]
+            )
+
+    return OneThread()
 
 
 def _ask_magika(path: str) -> dict[str, Any] | None:
