@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from xtract_sdk._http import HttpCore, path_id
 from xtract_sdk.errors import TimeoutError
-from xtract_sdk.monitor import Callback, Event, Monitor
+from xtract_sdk.monitor import Callback, Event, Monitor, MonitorOptions
 from xtract_sdk.progress import Progress
 from xtract_sdk.status import EventType, OffloadStatus
 
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from xtract_sdk.client import XtractClient
 
 Status = dict[str, Any]
+# what a wait listens to: a run's lifecycle and its progress (once a second at most), not
+# each family (those events carry whole documents: the service would encode and send
+# every one to a caller that only waits)
+FOLLOWED = [e.value for e in EventType if e is not EventType.ANY and not e.startswith("family.")]
 
 
 def follow(
@@ -34,7 +38,10 @@ def follow(
     each burst of events refreshes the statuses (at most four times a second), and a
     quiet spell of 5 s refreshes them anyway, in case an event was missed."""
     events: queue.Queue[Event] = queue.Queue()
-    monitors = [Monitor(client, cid, [Callback(EventType.ANY, events.put)]).start() for cid in ids]
+    options = MonitorOptions(types=FOLLOWED)
+    monitors = [
+        Monitor(client, cid, [Callback(EventType.ANY, events.put)], options).start() for cid in ids
+    ]
     bar = Progress(enabled=progress)
     last_fetch = time.monotonic()
     final = EventType.final()
