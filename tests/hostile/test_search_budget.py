@@ -13,6 +13,7 @@ import requests
 
 from tests.support import Service, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
+from xtract_service import keys
 from xtract_service.errors import TooMany
 from xtract_service.quotas import flush_slot, search_slot
 from xtract_service.settings import Settings
@@ -33,6 +34,11 @@ def test_a_search_reads_a_bounded_number_of_bytes_and_pages_cover_every_file_onc
         assert done["xtract_status"] == "COMPLETED"
         total_bytes = sum(len(str(d)) for d in xtr.metadata(cid))
         assert total_bytes > 4 * BUDGET  # enough documents for the budget to matter
+        # while the index is being written, a search reads the documents (the index is
+        # searched without this budget): hold the index's lock as a writer would, so the
+        # search cannot go to the index however soon the indexer caught up
+        r = redis.Redis.from_url(svc.redis_url)
+        r.set(keys.metadata_index_lock(cid), "test", px=120_000)
         url = f"{svc.url}/v1/crawls/{cid}/metadata/search"
         auth = {"Authorization": f"Bearer {svc.token}"}
         seen: list[str] = []
@@ -41,6 +47,7 @@ def test_a_search_reads_a_bounded_number_of_bytes_and_pages_cover_every_file_onc
             params = {"limit": 500, **({"after": after} if after else {})}
             page = requests.get(url, params=params, headers=auth, timeout=30).json()
             pages += 1
+            assert page["source"] == "documents"
             seen += [f["path"] for f in page["files"]]
             after = page["next"]
             if after is None:

@@ -106,6 +106,7 @@ def test_two_identities_crawl_extract_offload_and_never_see_each_other(
             ("POST", f"/v1/crawls/{c}/webhooks", {"urls": ["https://example.org/h"]}),
             ("GET", f"/v1/crawls/{c}/webhooks", None),
             ("GET", f"/v1/crawls/{c}/events", None),
+            ("GET", f"/v1/crawls/{c}/events/newest", None),
             ("GET", f"/v1/crawls/{c}/index", None),
             ("GET", f"/v1/crawls/{c}/index/part-00001.parquet", None),
             ("POST", f"/v1/crawls/{c}/index/rebuild", {}),

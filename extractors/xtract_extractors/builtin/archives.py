@@ -137,7 +137,7 @@ def compressed(
                     keep = False
                     out.truncate(0)
         truncated = size > max_bytes
-        kind = detect(head, True, name)
+        kind = detect(head, True, name, describe=False)  # only its type is kept
         outer = os.path.getsize(path)
         result: dict[str, Any] = {
             "method": method,
@@ -174,7 +174,7 @@ def compressed(
 def _member_type(name: str, head: bytes) -> str:
     from .filetype import detect
 
-    return str(detect(head, True, name)["mimetype"]) if head else "inode/x-empty"
+    return str(detect(head, True, name, describe=False)["mimetype"]) if head else "inode/x-empty"
 
 
 def _named_type(m: dict[str, Any]) -> None:

@@ -22,13 +22,16 @@ from ..registry import extractor, param
 _HEAD = 8192
 
 
-def _libmagic(head: bytes) -> tuple[str, str] | None:
+def _libmagic(head: bytes, describe: bool = True) -> tuple[str, str] | None:
+    """libmagic's mime type and description (a second pass over the bytes, about as
+    costly as the first: ``describe=False`` gives the mime type in its place)."""
     try:
         import magic
     except ImportError:  # libmagic or python-magic missing on this machine
         return None
     try:
-        return magic.from_buffer(head, mime=True), magic.from_buffer(head)
+        mime = magic.from_buffer(head, mime=True)
+        return mime, magic.from_buffer(head) if describe else mime
     except Exception:
         return None
 
@@ -169,9 +172,13 @@ def _textual(mimetype: str) -> bool:
     )
 
 
-def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, Any]:
+def detect(
+    head: bytes, use_libmagic: bool = True, name: str = "", describe: bool = True
+) -> dict[str, Any]:
     """``{mimetype, description, detected_by, reason, magic_mimetype,
-    extension_mimetype}`` for the first bytes of a file called ``name``."""
+    extension_mimetype}`` for the first bytes of a file called ``name``; with
+    ``describe=False`` (a caller that keeps only the type: what is inside a compressed
+    file or an archive) libmagic is asked once, and ``description`` is the mime type."""
     if not head:
         return {
             "mimetype": "inode/x-empty",
@@ -187,7 +194,7 @@ def detect(head: bytes, use_libmagic: bool = True, name: str = "") -> dict[str, 
             "detected_by": "signature",
             "reason": "'DICM' at byte 128: DICOM, whatever the preamble looks like",
         }
-    found = _libmagic(head) if use_libmagic else None
+    found = _libmagic(head, describe) if use_libmagic else None
     by = "libmagic"
     if found is None:
         found, by = _puremagic(head), "puremagic"
