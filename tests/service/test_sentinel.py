@@ -62,6 +62,9 @@ class Cluster:
         while replica.info("replication").get("master_link_status") != "up":
             assert time.monotonic() < deadline, "the replica did not sync"
             time.sleep(0.1)
+        # a kill before every Sentinel knows the replica has no one to promote (CI once
+        # killed the master that early: "no failover")
+        self._seen_by_sentinels("replica", deadline + 30)
         return self
 
     def rejoin(self, name: str) -> None:
@@ -81,8 +84,11 @@ class Cluster:
                 pass
             assert time.monotonic() < deadline, f"{name} did not sync"
             time.sleep(0.1)
-        # and every Sentinel knows it as a healthy replica (they learn of replicas from
-        # the master's INFO, every 10 s): only then can it be promoted in its turn
+        self._seen_by_sentinels(name, deadline + 30)
+
+    def _seen_by_sentinels(self, name: str, deadline: float) -> None:
+        """Wait until every Sentinel knows ``name`` as a healthy replica (they learn of
+        replicas from the master's INFO, every 10 s): only then can it be promoted."""
         for i in range(3):
             s = redis.Redis(port=self.ports[f"sentinel{i}"], decode_responses=True)
             while not any(
@@ -92,7 +98,7 @@ class Cluster:
                 for r in s.execute_command("SENTINEL", "REPLICAS", "mymaster")
                 if isinstance(r, dict)
             ):
-                assert time.monotonic() < deadline + 30, f"sentinel{i} does not see {name}"
+                assert time.monotonic() < deadline, f"sentinel{i} does not see {name}"
                 time.sleep(0.2)
 
     def master(self) -> tuple[str, int] | None:
