@@ -74,6 +74,14 @@ def make_worker(role: str, r: redis.Redis, settings: Settings) -> Loop:
     return CrawlWorker(r, settings)
 
 
+# roles whose work nobody waits on run at a lower CPU priority, so on a busy machine they
+# take what crawls and extractions leave: the index catches up on an extraction's
+# documents once the extraction leaves the cores (it was 3% of the CPU an extraction of
+# Debian's docs saw, in the extraction's wall time)
+BACKGROUND = frozenset({"indexer", "retention"})
+BACKGROUND_NICENESS = 10
+
+
 def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "crawl") -> None:
     """Run one worker of ``role`` until SIGTERM/SIGINT (or until the parent service
     dies)."""
@@ -91,14 +99,6 @@ def run_worker(settings: Settings, parent_pid: int | None = None, role: str = "c
     signal.signal(signal.SIGINT, _stop)
     log.info("%s worker %s started", role, worker.name)
     worker.run(parent_pid=parent_pid)
-
-
-# roles whose work nobody waits on run at a lower CPU priority, so on a busy machine they
-# take what crawls and extractions leave: the index catches up on an extraction's
-# documents once the extraction leaves the cores (it was 3% of the CPU an extraction of
-# Debian's docs saw, in the extraction's wall time)
-BACKGROUND = frozenset({"indexer", "retention"})
-BACKGROUND_NICENESS = 10
 
 
 def exit_with(parent_pid: int | None, stop: Callable[[], None]) -> None:

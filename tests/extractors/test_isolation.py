@@ -115,3 +115,12 @@ def test_out_of_memory_in_a_crowded_process_is_tried_again_in_a_fresh_one(
     with IsolatedRunner(time_limit=60, memory_limit=512 << 20) as r:
         (hog, _), (again, _) = r.run_many([("test_hog", [str(f)], None)] * 2)
         assert hog["error"] == again["error"] == "memory_limit"
+
+
+def test_the_services_default_recycling_is_the_runners() -> None:
+    """The service's settings spell the runner's ``MAX_CALLS`` as a number (importing
+    the extractors package into every process's settings would cost its start-up)."""
+    from xtract_extractors.isolation import MAX_CALLS
+    from xtract_service.settings import Settings
+
+    assert Settings.model_fields["extract_max_calls"].default == MAX_CALLS

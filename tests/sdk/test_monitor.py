@@ -186,5 +186,5 @@ def test_leaving_the_block_first_hears_every_event_the_work_made(
     assert not mon.running
     fx = run["xtract_counters"]["fx"]
     assert len(got) == len(set(got)) == fx["success"] + fx["failed"] > 0
-    newest = service.client().http.answer("GET", f"/v1/crawls/{cid}/events/newest")["id"]
+    newest = xtr.http.answer("GET", f"/v1/crawls/{cid}/events/newest")["id"]
     assert mon.delivered_id == newest

@@ -21,7 +21,7 @@
 
 local docs, recorded, bytes = {}, {}, 0
 local counts = {success = 0, errors = 0, failed = 0, unknown = 0, files = 0, carried = 0}
-local rates, rate_names, kinds, kind_names = {}, {}, {}, {}
+local rates, kinds = {}, {}
 local n = tonumber(ARGV[1])
 for i = 0, n - 1 do
   local b = 2 + i * 9
@@ -40,33 +40,21 @@ for i = 0, n - 1 do
     if ARGV[b + 7] == '1' then counts.carried = counts.carried + 1 end
     local m = cjson.decode(ARGV[b + 8])
     for _, t in ipairs(m.t) do
-      local r = rates[t[1]]
-      if r == nil then
-        r = {0, 0}
-        rates[t[1]] = r
-        rate_names[#rate_names + 1] = t[1]
-      end
-      r[1] = r[1] + t[2]
-      r[2] = r[2] + t[3]
+      local r = rates[t[1]] or {0, 0}
+      rates[t[1]] = {r[1] + t[2], r[2] + t[3]}
     end
-    for _, e in ipairs(m.e) do
-      if kinds[e[1]] == nil then
-        kinds[e[1]] = 0
-        kind_names[#kind_names + 1] = e[1]
-      end
-      kinds[e[1]] = kinds[e[1]] + e[2]
-    end
+    for _, e in ipairs(m.e) do kinds[e[1]] = (kinds[e[1]] or 0) + e[2] end
   end
 end
 if #docs > 0 then
   for field, v in pairs(counts) do
     if v ~= 0 then redis.call('HINCRBY', KEYS[2], field, v) end
   end
-  for _, name in ipairs(rate_names) do
-    redis.call('HINCRBY', KEYS[5], name .. ':files', rates[name][1])
-    redis.call('HINCRBYFLOAT', KEYS[5], name .. ':seconds', string.format('%.17g', rates[name][2]))
+  for name, r in pairs(rates) do
+    redis.call('HINCRBY', KEYS[5], name .. ':files', r[1])
+    redis.call('HINCRBYFLOAT', KEYS[5], name .. ':seconds', string.format('%.17g', r[2]))
   end
-  for _, kind in ipairs(kind_names) do redis.call('HINCRBY', KEYS[6], kind, kinds[kind]) end
+  for kind, v in pairs(kinds) do redis.call('HINCRBY', KEYS[6], kind, v) end
   local at = redis.call('XADD', KEYS[3], '*', 'docs', '[' .. table.concat(docs, ',') .. ']',
     'n', #docs)
   local where = {}
