@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import orjson
 import redis
 
 from xtract_sdk.status import CrawlStatus, XtractStatus
@@ -252,8 +253,9 @@ def test_a_crawl_with_an_unreadable_subfolder_still_completes(r: redis.Redis) ->
 
 
 def test_the_files_of_an_entry_are_the_files_of_its_families() -> None:
-    # flush reads files_of, extraction families_of: the two must agree on every file
-    from xtract_service.crawl.families import families_of, files_of, normalize
+    # flush renders rendered_files, extraction reads families_of: the two must agree on
+    # every file
+    from xtract_service.crawl.families import families_of, normalize, rendered_files
 
     files = [["a.csv", 1, 1.0], ["b.txt", 2, 2.0], ["c.h5", 3, 3.0], ["d", 4, 4.0, "ZP8="]]
     grouped = normalize([[[[2, 0], "tabular"], [[1], None]], [[[3, 2], "hdf5"]]], len(files))
@@ -266,5 +268,6 @@ def test_the_files_of_an_entry_are_the_files_of_its_families() -> None:
             for fam in families_of(payload)
             for rec in fam["files"]
         ]
-        assert files_of(payload) == expected
-        assert len(expected) == 8
+        text, count = rendered_files(payload, 0, 1000)
+        assert orjson.loads(b"[" + text + b"]") == expected
+        assert count == len(expected) == 8

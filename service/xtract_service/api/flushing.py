@@ -39,6 +39,7 @@ async def leased_flush(
                 consumer=body.get("consumer"),
                 ack=body.get("ack"),
                 lease_seconds=settings.flush_lease_seconds,
+                rendered=True,
             )
 
     flushed = await run_in_threadpool(flushing)

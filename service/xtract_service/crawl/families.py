@@ -32,6 +32,11 @@ import orjson
 
 from xtract_extractors.kinds import extractor_for_extension, kind_of_extension
 
+try:
+    from xtract_service.crawl import _records  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler: records are rendered by orjson
+    _records = None
+
 PER_FILE = "per_file"
 
 FileEntry = list[Any]  # [name, size, mtime] or [name, size, mtime, raw_name_b64]
@@ -256,38 +261,41 @@ def families_of(payload: bytes | str) -> Iterator[Family]:
         yield from expand(block)
 
 
-def files_of(payload: bytes | str) -> list[FileRecord]:
-    """Every file record in one stream entry, in order, each with its ``family_id``:
-    the files of :func:`families_of`'s families, without building their groups (this is
-    what a flush reads, a page of thousands at a time)."""
-    out: list[FileRecord] = []
+def block_files(block: Block) -> list[FileRecord]:
+    """A block's file records in its families' order, each with its ``family_id``: what
+    a flush hands out."""
+    return [
+        {**rec, "family_id": family["family_id"]}
+        for family in expand(block)
+        for rec in family["files"]
+    ]
+
+
+def rendered_files(payload: bytes | str, lo: int, hi: int) -> tuple[bytes, int]:
+    """File records ``lo`` to ``hi`` of one stream entry (:func:`block_files` of each
+    of its blocks, in order), rendered as JSON objects joined by commas, and how many:
+    what a flush hands out, a page of thousands at a time, with no Python object per
+    record where ``_records`` (C) is built. A block it declines (a grouped one, a name
+    that is not UTF-8, ...) and every block without it are rendered from
+    :func:`block_files` by orjson: the same values either way."""
+    parts: list[bytes] = []
+    at = taken = 0
     for block in orjson.loads(payload):
-        d, bid, base = block["dir"], block["id"], block["base"]
-        if block["families"] == PER_FILE:  # most blocks: _record inlined, it is the cost
-            prefix = d if d.endswith("/") else d + "/"
-            for i, entry in enumerate(block["files"], base):
-                name = entry[0]
-                dot = name.rfind(".")
-                rec: FileRecord = {
-                    "path": prefix + name,
-                    "size": entry[1],
-                    "extension": name[dot + 1 :].lower() if dot > 0 else "",
-                    "mtime": entry[2],
-                }
-                if len(entry) > 3:
-                    rec = _record(d, entry)
-                rec["family_id"] = f"{bid}.{i}"
-                out.append(rec)
+        if at >= hi:
+            break
+        count = len(block["files"])  # a partition: every file once, grouped or not
+        a, b = max(lo - at, 0), min(hi - at, count)
+        at += count
+        if a >= b:
             continue
-        records = [_record(d, e) for e in block["files"]]
-        seen: set[int] = set()
-        for i, fam in enumerate(block["families"]):
-            fid = f"{bid}.{i}"
-            for idx, _ in fam:
-                for j in idx:
-                    if j not in seen:
-                        seen.add(j)
-                        rec = records[j].copy()
-                        rec["family_id"] = fid
-                        out.append(rec)
-    return out
+        part = None
+        if _records is not None and block["families"] == PER_FILE:
+            d = block["dir"]
+            prefix = d if d.endswith("/") else d + "/"
+            entries = orjson.dumps(block["files"][a:b])  # names escaped, numbers written
+            part = _records.render(prefix, entries, block["id"], block["base"] + a)
+        if part is None:
+            part = orjson.dumps(block_files(block)[a:b])[1:-1]
+        parts.append(part)
+        taken += b - a
+    return b",".join(parts), taken

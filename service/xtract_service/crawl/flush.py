@@ -33,29 +33,25 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
+import orjson
 import redis
 
 from xtract_sdk.status import CrawlStatus
 from xtract_service import crawl_record, keys
-from xtract_service.crawl.families import FileRecord, files_of
+from xtract_service.crawl.families import rendered_files
 from xtract_service.crawl.store import CrawlStore
 from xtract_service.errors import BadRequest
-from xtract_service.redis_client import Fields, maybe_text, xrange
-from xtract_service.streams import Cursor, walk
+from xtract_service.redis_client import Entry, maybe_text, xrange
+from xtract_service.streams import Cursor
 
-_SCAN = 64  # stream entries read per round trip
+_SCAN = 64  # at most this many stream entries read per round trip
+_FILES_PER_ENTRY = 1000  # about what a crawl's entry holds (records_per_entry)
 _CONSUMER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _LEASE = re.compile(r"^[0-9a-f]{16}$")
 MAX_CONSUMERS = 16  # consumers holding a lease at once, per crawl and flush space
 DEFAULT_CONSUMER = "default"
-
-
-def _files(fields: Fields) -> list[FileRecord]:
-    # retry entries repeat families for extraction, not new files
-    return files_of(fields["families"]) if "families" in fields else []
 
 
 @dataclass(frozen=True)
@@ -84,14 +80,43 @@ def _entry_after(a: str, b: str) -> bool:
     return (int(ams), int(aseq)) > (int(bms), int(bseq))
 
 
-def _in_range(r: Any, stream: str, span: Range) -> Iterator[tuple[Cursor, FileRecord]]:
-    start, end = span
-    for cursor, record in walk(r, stream, start, _files, scan=_SCAN):
-        if _entry_after(cursor.entry, end.entry) or (
-            cursor.entry == end.entry and cursor.taken > end.taken
-        ):
-            return
-        yield cursor, record
+def _take(
+    r: Any, stream: str, start: Cursor, want: int, end: Cursor | None = None
+) -> tuple[list[bytes], int, Cursor]:
+    """Up to ``want`` files after ``start`` (and not after ``end``), rendered as JSON
+    (:func:`~xtract_service.crawl.families.rendered_files`, an entry's share at a time),
+    how many, and the cursor just after the last."""
+    parts: list[bytes] = []
+    got, cursor = 0, start
+    if want <= 0:
+        return parts, got, cursor
+    for entry in _entries(r, stream, start.entry, 1 + want // _FILES_PER_ENTRY):
+        if end is not None and _entry_after(entry.id, end.entry):
+            break
+        if "families" in entry.fields:  # retry entries repeat families, not new files
+            first = start.taken if entry.id == start.entry else 0
+            stop = int(entry.fields["n"])
+            if end is not None and entry.id == end.entry:
+                stop = min(stop, end.taken)
+            stop = min(stop, first + want - got)
+            if stop > first:
+                part, k = rendered_files(entry.fields["families"], first, stop)
+                parts.append(part)
+                got += k
+                cursor = Cursor(entry.id, first + k)
+        if got >= want:
+            break
+    return parts, got, cursor
+
+
+def _entries(r: Any, stream: str, low: str, count: int) -> Iterator[Entry]:
+    """The stream's entries from ``low`` on, read ``count`` at first, then twice as many
+    each round trip up to ``_SCAN``: a caller that needs a few entries reads a few."""
+    count = max(1, min(count, _SCAN))
+    while batch := xrange(r, stream, low, count=count):
+        yield from batch
+        low = "(" + batch[-1].id
+        count = min(count * 2, _SCAN)
 
 
 def _ranges(plain: list[list[str]]) -> list[Range]:
@@ -174,6 +199,7 @@ def flush_files(
     consumer: Any = None,
     ack: Any = None,
     lease_seconds: float = 120.0,
+    rendered: bool = False,
 ) -> dict[str, Any]:
     """:func:`flush` for a caller: the crawl must be theirs, ``n`` a whole number from 1
     to ``max_flush``, ``consumer`` (optional) a short name and ``ack`` (optional) a lease
@@ -197,6 +223,7 @@ def flush_files(
         consumer=consumer,
         ack=ack,
         lease_seconds=lease_seconds,
+        rendered=rendered,
     )
 
 
@@ -220,10 +247,12 @@ def flush(
     ack: str | None = None,
     lease_seconds: float = 120.0,
     now: float | None = None,
+    rendered: bool = False,
 ) -> dict[str, Any]:
     """Acknowledge ``consumer``'s last lease (and ``ack``), then lease it up to
     ``first_n_files`` files: those owed again first, then files not handed out before,
-    in discovery order."""
+    in discovery order. ``rendered``: ``file_ls`` stays the JSON it was rendered as (an
+    ``orjson.Fragment``, which the API splices into its answer as it is), not records."""
     space = space or Space.of(crawl_id)
     while True:
         with r.pipeline(transaction=True) as pipe:
@@ -235,6 +264,8 @@ def flush(
                 pipe.execute()
             except redis.WatchError:
                 continue
+        raw = answer["file_ls"]
+        answer["file_ls"] = orjson.Fragment(raw) if rendered else orjson.loads(raw)
         return answer
 
 
@@ -258,13 +289,13 @@ def _lease(
         )
     # read before the stream: a crawl seen finished has all its families written
     status = crawl_record.status(pipe, crawl_id)
-    taken, spans, rest = _take_returned(pipe, stream, settled.owed, n)
-    cursor = Cursor.parse(maybe_text(pipe.get(space.cursor)))
-    fresh = list(islice(walk(pipe, stream, cursor, _files, scan=_SCAN), n - len(taken)))
-    if fresh:
-        spans.append((cursor, fresh[-1][0]))
-        cursor = fresh[-1][0]
-    taken += [record for _, record in fresh]
+    parts, taken, spans, rest = _take_returned(pipe, stream, settled.owed, n)
+    start = Cursor.parse(maybe_text(pipe.get(space.cursor)))
+    fresh, got, cursor = _take(pipe, stream, start, n - taken)
+    if got:
+        spans.append((start, cursor))
+    parts += fresh
+    taken += got
     lease = secrets.token_hex(8) if taken else None
     others = bool(settled.live - {consumer})
     exhausted = not rest and not others and not _more_after(pipe, stream, cursor)
@@ -281,8 +312,8 @@ def _lease(
         pipe.hset(space.leases, mapping=writes)
     return {
         "crawl_id": crawl_id,
-        "file_ls": taken,
-        "num_files": len(taken),
+        "file_ls": b"[" + b",".join(parts) + b"]",
+        "num_files": taken,
         "queue_empty": exhausted and status in CrawlStatus.terminal(),
         "lease": lease,
     }
@@ -290,27 +321,31 @@ def _lease(
 
 def _take_returned(
     r: Any, stream: str, returned: dict[str, list[Range]], n: int
-) -> tuple[list[FileRecord], list[Range], dict[str, list[Range]]]:
-    """Up to ``n`` files from the returned ranges, the ranges they came from, and what
-    is left of each returned field (written back)."""
-    taken: list[FileRecord] = []
+) -> tuple[list[bytes], int, list[Range], dict[str, list[Range]]]:
+    """Up to ``n`` files from the returned ranges (rendered, as :func:`_take` gives
+    them), how many, the ranges they came from, and what is left of each returned
+    field (written back)."""
+    parts: list[bytes] = []
+    taken = 0
     spans: list[Range] = []
     rest: dict[str, list[Range]] = {}
     for name, ranges in sorted(returned.items()):
         left: list[Range] = []
         for start, end in ranges:
-            want = n - len(taken)
-            got = list(islice(_in_range(r, stream, (start, end)), want)) if want else []
-            if got:
-                spans.append((start, got[-1][0]))
-                taken += [record for _, record in got]
-                if got[-1][0] != end and len(got) == want:
-                    left.append((got[-1][0], end))
-            elif want == 0:
+            want = n - taken
+            if want == 0:
                 left.append((start, end))
+                continue
+            got_parts, got, last = _take(r, stream, start, want, end)
+            if got:
+                spans.append((start, last))
+                parts += got_parts
+                taken += got
+                if last != end and got == want:
+                    left.append((last, end))
         if left:
             rest[name] = left
-    return taken, spans, rest
+    return parts, taken, spans, rest
 
 
 def release(r: redis.Redis, crawl_id: str, lease: str, *, capability: bool = False) -> bool:
@@ -346,11 +381,8 @@ def release(r: redis.Redis, crawl_id: str, lease: str, *, capability: bool = Fal
 def _more_after(r: Any, stream: str, cursor: Cursor) -> bool:
     """Whether any file is left after ``cursor``, from the entries' file counts (``n``)
     alone: the families are not decoded to find out."""
-    low = cursor.entry
-    while batch := xrange(r, stream, low, count=_SCAN):
-        for entry in batch:
-            files = int(entry.fields.get("n", 0)) if "families" in entry.fields else 0
-            if files > (cursor.taken if entry.id == cursor.entry else 0):
-                return True
-        low = "(" + batch[-1].id
+    for entry in _entries(r, stream, cursor.entry, 2):
+        files = int(entry.fields.get("n", 0)) if "families" in entry.fields else 0
+        if files > (cursor.taken if entry.id == cursor.entry else 0):
+            return True
     return False
