@@ -122,7 +122,12 @@ def run(root: Path, home: Path, args: argparse.Namespace, cold: bool) -> dict[st
         }
         rows = alternate(contenders, args.runs)
         name = f"xtract, {args.workers} crawl workers"
-        inner = Row("  (its service-side elapsed)", xtract.elapsed[-args.runs :], rows[name].items)
+        inner = Row(
+            "  (its service-side elapsed)",
+            xtract.elapsed[-args.runs :],
+            rows[name].items,
+            loads=rows[name].loads,
+        )
         table = report(
             f"{'cold' if cold else 'warm'} cache, {args.files:,} files",
             [*rows.values(), inner],

@@ -64,7 +64,7 @@ def main() -> None:
             )
             # the flush row's time includes its untimed crawl: report the flush alone
             name = "xtract flush (records handed out once)"
-            rows[name] = Row(name, flush_times, rows[name].items)
+            rows[name] = Row(name, flush_times, rows[name].items, loads=rows[name].loads)
             table = report(f"reading {args.files:,} records", list(rows.values()), "find -printf")
             results: dict[str, Any] = {"files": args.files, "page": args.page, "table": table}
             print("saved", save("reads", results))

@@ -1,7 +1,8 @@
 """What every benchmark shares: alternating runs, medians with min/max, ratios, peak
-memory of a process tree, dropping the page cache, and saving results as JSON under
-``bench/results/`` (``bench/plots.py`` draws the figures of docs/BENCHMARKS.md from
-them). Plain Python: no test runner, no timed assertions."""
+memory of a process tree, the machine's load before and after each run, dropping the
+page cache, and saving results as JSON under ``bench/results/`` (``bench/plots.py``
+draws the figures of docs/BENCHMARKS.md from them). Plain Python: no test runner, no
+timed assertions."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+STARTING_LOAD = round(os.getloadavg()[0], 2)  # when the bench script imported this
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
@@ -25,12 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 @dataclass
 class Row:
-    """One contender's runs: seconds per run, items per run, peak memory (MB)."""
+    """One contender's runs: seconds per run, items per run, peak memory (MB), and the
+    machine's one-minute load average before and after each run."""
 
     name: str
     seconds: list[float] = field(default_factory=list)
     items: int = 0
     peak_mb: float | None = None
+    loads: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -44,9 +48,11 @@ def alternate(contenders: dict[str, Callable[[], Any]], runs: int) -> dict[str, 
     rows = {name: Row(name) for name in contenders}
     for _ in range(runs):
         for name, fn in contenders.items():
+            before = load()
             t = time.perf_counter()
             got = fn()
             rows[name].seconds.append(time.perf_counter() - t)
+            rows[name].loads.append((before, load()))
             items, peak = got if isinstance(got, tuple) else (got, None)
             rows[name].items = items
             if peak is not None:
@@ -61,7 +67,7 @@ def report(title: str, rows: list[Row], baseline: str, unit: str = "files") -> l
     print(f"\n{title}")
     print(
         f"{'what':<40}{'median s':>10}{'min':>9}{'max':>9}{unit + '/s':>12}"
-        f"{'vs ' + baseline[:12]:>17}{'peak MB':>9}"
+        f"{'vs ' + baseline[:12]:>17}{'peak MB':>9}{'load':>11}"
     )
     out = []
     for r in rows:
@@ -69,7 +75,7 @@ def report(title: str, rows: list[Row], baseline: str, unit: str = "files") -> l
         peak = f"{r.peak_mb:.0f}" if r.peak_mb is not None else "-"
         print(
             f"{r.name:<40}{r.median:>10.3f}{min(r.seconds):>9.3f}{max(r.seconds):>9.3f}"
-            f"{rate:>12,.0f}{base / r.median:>17.2f}{peak:>9}"
+            f"{rate:>12,.0f}{base / r.median:>17.2f}{peak:>9}{_load_span(r.loads):>11}"
         )
         out.append(
             {
@@ -82,15 +88,34 @@ def report(title: str, rows: list[Row], baseline: str, unit: str = "files") -> l
                 "per_s": rate,
                 "ratio": base / r.median,
                 "peak_mb": r.peak_mb,
+                "load_before_after": r.loads,
             }
         )
     return out
 
 
+def _load_span(loads: list[tuple[float, float]]) -> str:
+    """The lowest and highest load seen around a row's runs, ``0.4-1.3``."""
+    seen = [x for pair in loads for x in pair]
+    return f"{min(seen):.1f}-{max(seen):.1f}" if seen else "-"
+
+
+def load() -> float:
+    """The machine's one-minute load average (2 cores: above 1 means a neighbour, or
+    the previous run, was still busy)."""
+    return round(os.getloadavg()[0], 2)
+
+
 def save(name: str, data: dict[str, Any]) -> Path:
-    """Write ``bench/results/<name>.json`` (with the machine it ran on)."""
+    """Write ``bench/results/<name>.json`` (with the machine it ran on, and its load
+    when the script started and now)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"), **data}
+    data = {
+        "machine": machine(),
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+        "load_at_start_and_end": [STARTING_LOAD, load()],
+        **data,
+    }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2))
     return path

@@ -56,9 +56,7 @@ def _reference(payload: bytes) -> list[dict[str, Any]]:
 
 
 def _payload() -> bytes:
-    files = [
-        [name, size, mtime] for name, (size, mtime) in zip(NAMES, NUMBERS * 3, strict=False)
-    ]
+    files = [[name, size, mtime] for name, (size, mtime) in zip(NAMES, NUMBERS * 3, strict=False)]
     raw = base64.b64encode(b"not-utf8-\xff.txt").decode()
     # a name that is not UTF-8, as the local repo lists it
     odd = [["not-utf8-\\xff.txt", 9, 1.0, raw]]
@@ -81,7 +79,7 @@ def _payload() -> bytes:
 def test_the_record_renderer_is_built() -> None:
     # setup.py builds it beside the lister; without a C compiler flushes render records
     # with orjson, correct but slower: this says the install got it
-    assert families._records is not None
+    assert families.RENDERER is not None
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["C", "orjson"])
@@ -89,7 +87,7 @@ def test_rendered_records_are_the_documented_ones(
     compiled: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not compiled:
-        monkeypatch.setattr(families, "_records", None)
+        monkeypatch.setattr(families, "RENDERER", None)
     payload = _payload()
     want = _reference(payload)
     assert len(want) == sum(len(b["files"]) for b in orjson.loads(payload))
@@ -103,13 +101,13 @@ def test_rendered_records_are_the_documented_ones(
 
 def test_the_compiled_renderer_writes_what_orjson_writes() -> None:
     # byte for byte on the names and numbers it takes: escapes, key order, floats
-    if families._records is None:
+    if families.RENDERER is None:
         pytest.fail("the record renderer is not built")
     taken = [n for n in NAMES if n.rpartition(".")[2].isascii() and len(n) < 100]
     files = [[n, 1, 1765123456.25] for n in taken]
     block = {"dir": "/data", "id": "b", "base": 3, "files": files, "families": PER_FILE}
-    got = families._records.render("/data/", orjson.dumps(files), "b", 3)
+    got = families.RENDERER.render("/data/", orjson.dumps(files), "b", 3)
     assert got == orjson.dumps(block_files(block))[1:-1]
     for declined in [[["x", 1, 1.0, "eA=="]], [["x.É", 1, 1.0]], {"x": 1}, [["x", "1", 1]]]:
-        assert families._records.render("/d/", orjson.dumps(declined), "b", 0) is None
-    assert families._records.render("/d/", b"[]", "b", 0) == b""
+        assert families.RENDERER.render("/d/", orjson.dumps(declined), "b", 0) is None
+    assert families.RENDERER.render("/d/", b"[]", "b", 0) == b""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import orjson
+import pytest
 import redis
 
 from xtract_sdk.status import CrawlStatus, XtractStatus

@@ -34,8 +34,10 @@ from xtract_extractors.kinds import extractor_for_extension, kind_of_extension
 
 try:
     from xtract_service.crawl import _records  # type: ignore[attr-defined]
+
+    RENDERER: Any = _records  # flushed records rendered in C
 except ImportError:  # built without a C compiler: records are rendered by orjson
-    _records = None
+    RENDERER = None
 
 PER_FILE = "per_file"
 
@@ -289,11 +291,11 @@ def rendered_files(payload: bytes | str, lo: int, hi: int) -> tuple[bytes, int]:
         if a >= b:
             continue
         part = None
-        if _records is not None and block["families"] == PER_FILE:
+        if RENDERER is not None and block["families"] == PER_FILE:
             d = block["dir"]
             prefix = d if d.endswith("/") else d + "/"
             entries = orjson.dumps(block["files"][a:b])  # names escaped, numbers written
-            part = _records.render(prefix, entries, block["id"], block["base"] + a)
+            part = RENDERER.render(prefix, entries, block["id"], block["base"] + a)
         if part is None:
             part = orjson.dumps(block_files(block)[a:b])[1:-1]
         parts.append(part)
