@@ -266,11 +266,29 @@ def families_of(payload: bytes | str) -> Iterator[Family]:
 def block_files(block: Block) -> list[FileRecord]:
     """A block's file records in its families' order, each with its ``family_id``: what
     a flush hands out."""
-    return [
-        {**rec, "family_id": family["family_id"]}
-        for family in expand(block)
-        for rec in family["files"]
-    ]
+    if block["families"] != PER_FILE:
+        return [
+            {**rec, "family_id": family["family_id"]}
+            for family in expand(block)
+            for rec in family["files"]
+        ]
+    d, bid = block["dir"], block["id"]
+    prefix = d if d.endswith("/") else d + "/"
+    out: list[FileRecord] = []
+    for i, entry in enumerate(block["files"], block["base"]):  # _record inlined: the cost
+        name = entry[0]
+        dot = name.rfind(".")
+        rec: FileRecord = {
+            "path": prefix + name,
+            "size": entry[1],
+            "extension": name[dot + 1 :].lower() if dot > 0 else "",
+            "mtime": entry[2],
+        }
+        if len(entry) > 3:
+            rec = _record(d, entry)
+        rec["family_id"] = f"{bid}.{i}"
+        out.append(rec)
+    return out
 
 
 def rendered_files(payload: bytes | str, lo: int, hi: int) -> tuple[bytes, int]:
