@@ -71,7 +71,7 @@ def _payload() -> bytes:
             "files": files[:4],
             "families": [[[[2, 0], "tabular"]], [[[1], None], [[3], "images"]]],
         },
-        {"dir": "/dir", "id": "b3", "base": 4, "files": files[:2], "families": PER_FILE},
+        {"dir": '/d\x02"q"\\', "id": "b3", "base": 4, "files": files[:2], "families": PER_FILE},
     ]
     return orjson.dumps(blocks)
 
@@ -105,9 +105,10 @@ def test_the_compiled_renderer_writes_what_orjson_writes() -> None:
         pytest.fail("the record renderer is not built")
     taken = [n for n in NAMES if n.rpartition(".")[2].isascii() and len(n) < 100]
     files = [[n, 1, 1765123456.25] for n in taken]
-    block = {"dir": "/data", "id": "b", "base": 3, "files": files, "families": PER_FILE}
-    got = families.RENDERER.render("/data/", orjson.dumps(files), "b", 3)
-    assert got == orjson.dumps(block_files(block))[1:-1]
+    for folder in ["/data", '/odd "dir"\\with\ttab\x01\x1f/ünï']:  # escaped by the C side
+        block = {"dir": folder, "id": "b", "base": 3, "files": files, "families": PER_FILE}
+        got = families.RENDERER.render(folder + "/", orjson.dumps(files), "b", 3)
+        assert got == orjson.dumps(block_files(block))[1:-1]
     for declined in [[["x", 1, 1.0, "eA=="]], [["x.É", 1, 1.0]], {"x": 1}, [["x", "1", 1]]]:
         assert families.RENDERER.render("/d/", orjson.dumps(declined), "b", 0) is None
     assert families.RENDERER.render("/d/", b"[]", "b", 0) == b""
