@@ -62,7 +62,7 @@ test-fast: $(STAMP)
 # the fault campaign: 8 kill -9s of each of five roles (crawl worker, orchestrator,
 # offload worker, API process, embedded redis-server) = 40, each trial logged to
 # bench/results/faults.jsonl and summed up by bench/faults_table.py for docs/RELIABILITY.md
-# (CI runs the same tests with 3 trials per worker role and 2 per service role)
+# (CI runs the same tests with 2 trials per role)
 faults: $(STAMP)
 	mkdir -p bench/results && rm -f bench/results/faults.jsonl
 	PATH="$(abspath $(BIN)):$$PATH" XTRACT_FAULT_TRIALS=8 XTRACT_FAULT_SERVICE_TRIALS=8 \

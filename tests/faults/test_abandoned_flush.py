@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import redis
+
 from tests.support import Service, flush_all, make_tree, roots_env
 from xtract_sdk import XtractEndpoint
+from xtract_service import keys
 
 
 def abandon(url: str, path: str, body: dict, headers: dict[str, str]) -> None:
@@ -26,6 +30,23 @@ def abandon(url: str, path: str, body: dict, headers: dict[str, str]) -> None:
         sock.sendall(request + raw)
 
 
+def settle(r: redis.Redis, crawl_id: str) -> None:
+    """Give the API the time to see the abandoned calls go (up to 10 s): until every
+    lease they took is returned, none held or acknowledged. Otherwise the loop below,
+    the same consumer, can overtake them on a loaded machine: its first call takes a
+    lease still held for received, whose files come back only once the loop has been
+    told the queue is empty (CI saw 900 files missing that way)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        fields = [
+            f if isinstance(f, str) else f.decode() for f in r.hkeys(keys.flush_leases(crawl_id))
+        ]
+        held = any(f.startswith(("consumer:", "acked:")) for f in fields)
+        if fields and not held:
+            return
+        time.sleep(0.05)
+
+
 def test_three_abandoned_flushes_lose_no_file(
     data_root: Path, tmp_path: Path, tree_dir: Path
 ) -> None:
@@ -38,6 +59,7 @@ def test_three_abandoned_flushes_lose_no_file(
         for _ in range(3):  # the v1 route three times, then the published one
             abandon(svc.url, f"/v1/crawls/{cid}/flush", {"first_n_files": 1000}, auth)
         abandon(svc.url, "/fetch_crawl_mdata", {"crawl_id": cid, "n": 1000}, auth)
+        settle(redis.Redis.from_url(svc.redis_url), cid)
         got = [f["path"] for f in flush_all(xtr, cid, page=700)]
         assert sorted(got) == sorted(tree)
         assert len(got) == len(set(got))

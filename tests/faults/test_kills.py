@@ -28,7 +28,7 @@ from tests.support import Service, all_documents, flush_all, make_tree, roots_en
 from xtract_sdk import XtractClient, XtractEndpoint
 from xtract_service import keys
 
-TRIALS = int(os.environ.get("XTRACT_FAULT_TRIALS", "3"))  # CI; `make faults` runs 8
+TRIALS = int(os.environ.get("XTRACT_FAULT_TRIALS", "2"))  # CI; `make faults` runs 8
 # the API and redis-server trials (each restarts a process the whole service leans on)
 SERVICE_TRIALS = int(os.environ.get("XTRACT_FAULT_SERVICE_TRIALS", "2"))
 CLAIM_IDLE = os.environ.get("XTRACT_FAULT_CLAIM_IDLE", "6")  # the default
