@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STARTING_LOAD = round(os.getloadavg()[0], 2)  # when the bench script imported this
+
+def load() -> float:
+    """The machine's one-minute load average (2 cores: above 1 means a neighbour, or
+    the previous run, was still busy)."""
+    return round(os.getloadavg()[0], 2)
+
+
+STARTING_LOAD = load()  # when the bench script imported this
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
@@ -98,12 +105,6 @@ def _load_span(loads: list[tuple[float, float]]) -> str:
     """The lowest and highest load seen around a row's runs, ``0.4-1.3``."""
     seen = [x for pair in loads for x in pair]
     return f"{min(seen):.1f}-{max(seen):.1f}" if seen else "-"
-
-
-def load() -> float:
-    """The machine's one-minute load average (2 cores: above 1 means a neighbour, or
-    the previous run, was still busy)."""
-    return round(os.getloadavg()[0], 2)
 
 
 def save(name: str, data: dict[str, Any]) -> Path:
