@@ -46,8 +46,12 @@ $(ROCV)/.installed:
 	$(ROCV)/bin/pip install --quiet 'roc-validator>=0.13,<0.14'
 	touch $@
 
+# two pytest processes (pytest-xdist), a test file kept whole on one of them (its
+# module fixtures started once); most tests wait on servers and subprocesses, so two
+# share two cores well. TEST_WORKERS=0: one process, in file order
+TEST_WORKERS ?= 2
 test: $(STAMP) chromium samples validators
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # the stores, Lua scripts and key table against one embedded Redis, no service: seconds
 # every extractor family's image and the service image, with podman, from a Debian base

@@ -37,8 +37,11 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test file: Playwright's sync API runs an event loop in this
+    thread while it is open, and a test file run after it in the same process
+    (``make test`` hands files to two processes) may call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
