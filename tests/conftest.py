@@ -16,7 +16,6 @@ from xtract_extractors import IsolatedRunner
 from xtract_service.redis_client import connect
 from xtract_service.redis_server import EmbeddedRedis
 
-
 # the longest files (minutes, measured with --durations), started first: ``make test``
 # hands whole files to two processes in collection order, and a long file collected
 # last would run alone at the end while the other process idles

@@ -392,7 +392,9 @@ def _keys_unique(value: dict[Any, Any]) -> bool:
 def _case_unique(value: dict[Any, Any]) -> dict[Any, Any]:
     """``value`` itself when its keys are unique regardless of case, else a copy whose
     later clashing keys are renamed ``key~2``, ``key~3``, ..."""
-    if _keys_unique(value):
+    keys = tuple(value)  # _keys_unique, inlined: this runs for every object written
+    known = _UNIQUE.get(keys)
+    if known if known is not None else _keys_unique(value):
         return value
     seen: dict[str, int] = {}
     out: dict[Any, Any] = {}
@@ -410,7 +412,7 @@ def unique_keys(value: Any) -> Any:
     if isinstance(value, dict):
         out = _case_unique(value)
         for k, v in out.items():
-            if isinstance(v, dict | list):
+            if isinstance(v, _CONTAINERS):
                 fixed = unique_keys(v)
                 if fixed is not v:
                     out = dict(out) if out is value else out
@@ -419,7 +421,7 @@ def unique_keys(value: Any) -> Any:
     if isinstance(value, list):
         result = value
         for i, v in enumerate(value):
-            if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict | list)):
+            if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], _CONTAINERS)):
                 fixed = unique_keys(v)
                 if fixed is not v:
                     result = list(result) if result is value else result
@@ -436,14 +438,21 @@ FIXED_KEYS = frozenset(
 
 
 def jsonl_item(item: dict[str, Any]) -> dict[str, Any]:
-    """One item as a JSONL object DuckDB and pandas read without options."""
+    """One item as a JSONL object DuckDB and pandas read without options. Whatever
+    needs no change is the item's own (the copy is shallow, the metadata copied only
+    when a key is renamed): the JSONL writer's cost per file is mostly this."""
     out = dict(_case_unique(item))
     metadata = out.get("metadata")
     if isinstance(metadata, dict):
-        out["metadata"] = {
-            name: (md if name in FIXED_KEYS else unique_keys(md))
-            for name, md in _case_unique(metadata).items()
-        }
+        unique = _case_unique(metadata)
+        renamed: dict[str, Any] | None = None
+        for name, md in unique.items():
+            if name not in FIXED_KEYS and isinstance(md, _CONTAINERS):
+                fixed = unique_keys(md)
+                if fixed is not md:
+                    renamed = dict(unique) if renamed is None else renamed
+                    renamed[name] = fixed
+        out["metadata"] = unique if renamed is None else renamed
     mtime = out.get("mtime")
     # a number within the years 1 to 9999 (beyond, or NaN: left a number)
     if isinstance(mtime, _NUMBER) and type(mtime) is not bool and _in_years_1_to_9999(mtime):
@@ -452,6 +461,7 @@ def jsonl_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 _NUMBER = (int, float)
+_CONTAINERS = (dict, list)
 
 
 def _in_years_1_to_9999(stamp: float) -> bool:

@@ -91,3 +91,42 @@ def test_real_metadata_documents_make_the_same_table_both_ways(tmp_path: Path) -
     assert len(items) > 100
     by_rows = pa.Table.from_pylist([parquet_row(i) for i in items], schema=schema())
     assert parquet_table(items).equals(by_rows)
+
+
+def test_jsonl_items_with_keys_that_clash_by_case_read_back_in_duckdb(tmp_path: Path) -> None:
+    """Keys equal but for case (EXIF has ``Value`` and ``value``; a plug-in may clash
+    at any depth) are renamed ``key~2`` where they clash and nowhere else; the item
+    itself is left as it was; DuckDB, which folds case, reads every line."""
+    import duckdb
+
+    from xtract_sdk.tables import json_bytes, jsonl_item
+
+    item: dict[str, Any] = {
+        "path": "/d/a.jpg",
+        "mtime": 1_700_000_000.5,
+        "Path": "a rename a transform made",
+        "metadata": {
+            "images": {"exif": {"Value": 1, "value": 2}, "width": 3},
+            "plugin": {"rows": [{"A": 1, "a": 2}], "fine": {"b": 1}},
+            "Plugin": {"c": 1},
+            "tabular": {"rows": 3},
+        },
+    }
+    untouched = copy.deepcopy(item)
+    out = jsonl_item(item)
+    assert item == untouched
+    assert out["Path~2"] == "a rename a transform made" and "Path" not in out
+    md = out["metadata"]
+    assert md["images"]["exif"] == {"Value": 1, "value~2": 2}
+    assert (
+        md["plugin"]["rows"] == [{"A": 1, "a~2": 2}]
+        and md["plugin"]["fine"] is (item["metadata"]["plugin"]["fine"])
+    )
+    assert md["Plugin~2"] == {"c": 1} and md["tabular"] is item["metadata"]["tabular"]
+    assert out["mtime"].startswith("2023-11-14T22:13:20.5")
+    plain = {"path": "/d/b.csv", "metadata": {"images": {"exif": {"Make": "x"}}}}
+    assert jsonl_item(plain)["metadata"] is plain["metadata"]  # nothing renamed: no copy
+    lines = tmp_path / "x.jsonl"
+    lines.write_bytes(b"\n".join(json_bytes(jsonl_item(i)) for i in (item, plain)) + b"\n")
+    got = duckdb.sql(f"SELECT path FROM read_json_auto('{lines}') ORDER BY path").fetchall()
+    assert got == [("/d/a.jpg",), ("/d/b.csv",)]

@@ -158,12 +158,17 @@ class PartWriter:
         """Take one family's items, read at ``position``; returns the parts this finished,
         durably written, each with the ``position`` after the last family it holds."""
         done: list[Part] = []
-        prepared = [self.prepare(i) for i in items]
-        cost = sum(c for _, c in prepared)
+        if len(items) == 1:  # most families: one file
+            kept, cost = self.prepare(items[0])
+            taken = [kept]
+        else:
+            prepared = [self.prepare(i) for i in items]
+            taken = [p for p, _ in prepared]
+            cost = sum(c for _, c in prepared)
         full = len(self.items) + len(items) > self.max_items or self.size + cost > self.max_bytes
         if self.items and full:
             done.append(self._finish())
-        self.items += [p for p, _ in prepared]
+        self.items += taken
         self.families += 1
         self.size += cost
         self.position = position
