@@ -128,5 +128,6 @@ def test_jsonl_items_with_keys_that_clash_by_case_read_back_in_duckdb(tmp_path: 
     assert jsonl_item(plain)["metadata"] is plain["metadata"]  # nothing renamed: no copy
     lines = tmp_path / "x.jsonl"
     lines.write_bytes(b"\n".join(json_bytes(jsonl_item(i)) for i in (item, plain)) + b"\n")
-    got = duckdb.sql(f"SELECT path FROM read_json_auto('{lines}') ORDER BY path").fetchall()
+    con: Any = duckdb.connect()
+    got = con.execute(f"SELECT path FROM read_json_auto('{lines}') ORDER BY path").fetchall()
     assert got == [("/d/a.jpg",), ("/d/b.csv",)]
