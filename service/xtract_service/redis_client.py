@@ -177,7 +177,9 @@ def connect_async(url: str) -> Any:
         decode_responses=True,
         health_check_interval=30,
     )
-    return redis.asyncio.Redis(connection_pool=pool)
+    # from_pool: the client owns the pool, so aclose() closes its connections too
+    # (given as connection_pool=, they stayed open and warned when collected)
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 class NotReplicated(redis.ConnectionError):
