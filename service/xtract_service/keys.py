@@ -153,10 +153,36 @@ def flush_leases(crawl_id: str) -> str:
     return f"{PREFIX}:crawl:{{{crawl_id}}}:flush:leases"
 
 
+@_key("crawl:{id}:flush:acked", "hash")
+def flush_acked(crawl_id: str) -> str:
+    """the owner's acknowledged leases, kept until their time is up for a late release:
+    lease id -> the lease (id, ranges, until)"""
+    return f"{PREFIX}:crawl:{{{crawl_id}}}:flush:acked"
+
+
+@_key("crawl:{id}:flush:acked:until", "zset")
+def flush_acked_until(crawl_id: str) -> str:
+    """the same leases' ids, scored by when their time is up (lapsed ones found without
+    reading the rest)"""
+    return f"{PREFIX}:crawl:{{{crawl_id}}}:flush:acked:until"
+
+
 @_key("crawl:{id}:flush:capability:leases", "hash")
 def capability_flush_leases(crawl_id: str) -> str:
     """the same, for calls that hold only the crawl id"""
     return f"{PREFIX}:crawl:{{{crawl_id}}}:flush:capability:leases"
+
+
+@_key("crawl:{id}:flush:capability:acked", "hash")
+def capability_flush_acked(crawl_id: str) -> str:
+    """the acknowledged leases of calls that hold only the crawl id"""
+    return f"{PREFIX}:crawl:{{{crawl_id}}}:flush:capability:acked"
+
+
+@_key("crawl:{id}:flush:capability:acked:until", "zset")
+def capability_flush_acked_until(crawl_id: str) -> str:
+    """their ids, scored by when their time is up"""
+    return f"{PREFIX}:crawl:{{{crawl_id}}}:flush:capability:acked:until"
 
 
 @_key("crawl:{id}:workers", "hash")
@@ -393,7 +419,11 @@ def of_crawl(crawl_id: str) -> list[str]:
             flush_cursor,
             capability_flush_cursor,
             flush_leases,
+            flush_acked,
+            flush_acked_until,
             capability_flush_leases,
+            capability_flush_acked,
+            capability_flush_acked_until,
             workers,
             secrets,
             events,

@@ -164,6 +164,27 @@ def test_an_explicit_ack_ends_a_lease_before_its_time(r: redis.Redis) -> None:
     assert after["num_files"] == 0 and after["queue_empty"]
 
 
+def test_acknowledged_leases_are_kept_apart_until_their_time_and_released_late(
+    r: redis.Redis,
+) -> None:
+    """A loop of one-file pages: what each call reads whole (the leases hash) stays one
+    consumer's lease however many calls came before; the leases they acknowledged are
+    kept apart until their time is up, so one released late still comes back, and are
+    forgotten after it."""
+    cid, files = crawled(r, 40)
+    pages = [flush(r, cid, 1, lease_seconds=100, now=i) for i in range(30)]
+    assert [p for page in pages for p in paths(page)] == files[:30]
+    assert r.hkeys(keys.flush_leases(cid)) in ([b"consumer:default"], ["consumer:default"])
+    assert r.hlen(keys.flush_acked(cid)) == r.zcard(keys.flush_acked_until(cid)) == 29
+    # the API saw page 5's caller gone after the next call acknowledged it: it comes back
+    assert release(r, cid, pages[5]["lease"])
+    assert paths(flush(r, cid, 1, lease_seconds=100, now=31)) == files[5:6]
+    # past their time the acknowledged leases are forgotten, and cannot be released
+    flush(r, cid, 1, lease_seconds=100, now=200)  # the live lease lapsed too: handed out
+    assert r.hlen(keys.flush_acked(cid)) == r.zcard(keys.flush_acked_until(cid)) == 0
+    assert not release(r, cid, pages[7]["lease"])
+
+
 def test_status_words_only_advance(r: redis.Redis) -> None:
     runs = ExtractionRuns(r)
     crawls = CrawlStore(r)

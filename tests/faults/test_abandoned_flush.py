@@ -41,7 +41,7 @@ def settle(r: redis.Redis, crawl_id: str) -> None:
         fields = [
             f if isinstance(f, str) else f.decode() for f in r.hkeys(keys.flush_leases(crawl_id))
         ]
-        held = any(f.startswith(("consumer:", "acked:")) for f in fields)
+        held = any(f.startswith("consumer:") for f in fields) or r.hlen(keys.flush_acked(crawl_id))
         if fields and not held:
             return
         time.sleep(0.05)

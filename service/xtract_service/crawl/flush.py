@@ -56,18 +56,33 @@ DEFAULT_CONSUMER = "default"
 
 @dataclass(frozen=True)
 class Space:
-    """One flush space of a crawl: its cursor key and its leases key."""
+    """One flush space of a crawl: its cursor, its leases (held and returned), and its
+    acknowledged leases with their times (apart: a loop of small pages acknowledges
+    hundreds a minute, and each call reads the leases whole)."""
 
     cursor: str
     leases: str
+    acked: str
+    acked_until: str
 
     @classmethod
     def of(cls, crawl_id: str, capability: bool = False) -> Space:
         if capability:
             return cls(
-                keys.capability_flush_cursor(crawl_id), keys.capability_flush_leases(crawl_id)
+                keys.capability_flush_cursor(crawl_id),
+                keys.capability_flush_leases(crawl_id),
+                keys.capability_flush_acked(crawl_id),
+                keys.capability_flush_acked_until(crawl_id),
             )
-        return cls(keys.flush_cursor(crawl_id), keys.flush_leases(crawl_id))
+        return cls(
+            keys.flush_cursor(crawl_id),
+            keys.flush_leases(crawl_id),
+            keys.flush_acked(crawl_id),
+            keys.flush_acked_until(crawl_id),
+        )
+
+    def watched(self) -> tuple[str, str, str, str]:
+        return self.cursor, self.leases, self.acked, self.acked_until
 
 
 Range = tuple[Cursor, Cursor]  # the files after the first cursor, up to the second
@@ -136,10 +151,11 @@ class _Leases:
     """The leases hash of one space, read under WATCH, and what a call changes in it.
 
     Fields: ``consumer:NAME`` -> that consumer's live lease (``{"id", "ranges",
-    "until"}``); ``returned:ID`` -> ranges to hand out again; ``acked:ID`` -> a lease its
-    consumer's next call acknowledged, kept until its time is up so a late
-    :func:`release` (the API seeing that answer's caller gone after the next call came
-    in) still gives it back."""
+    "until"}``); ``returned:ID`` -> ranges to hand out again. A lease its consumer's next
+    call acknowledged moves to the space's ``acked`` hash, kept until its time is up so
+    a late :func:`release` (the API seeing that answer's caller gone after the next call
+    came in) still gives it back; the ``acked_until`` set finds the lapsed ones, so a
+    call reads none of the others (at most 16 consumers' leases are read whole)."""
 
     fields: dict[str, str]
 
@@ -157,7 +173,8 @@ class _Leases:
         }
 
     def settle(self, consumer: str, ack: str | None, at: float) -> _Settled:
-        """End the caller's own lease and the one ``ack`` names, take back lapsed ones."""
+        """End the caller's own lease and the one ``ack`` names (if held), take back
+        lapsed ones."""
         out = _Settled()
         for name, held in self.of_kind("consumer").items():
             field = f"consumer:{name}"
@@ -168,15 +185,13 @@ class _Leases:
                 out.drop.append(field)
             elif name == consumer:
                 out.drop.append(field)
-                out.acked[f"acked:{held['id']}"] = held
+                out.acked[held["id"]] = held
             else:
                 out.live.add(name)
         for lease, ranges in self.of_kind("returned").items():
             out.owed[f"returned:{lease}"] = _ranges(ranges)
             out.drop.append(f"returned:{lease}")
-        for lease, held in self.of_kind("acked").items():
-            if held["until"] <= at or lease == ack:
-                out.drop.append(f"acked:{lease}")
+        out.drop += [f for f in self.fields if f.startswith("acked:")]  # an older layout's
         return out
 
 
@@ -184,7 +199,7 @@ class _Leases:
 class _Settled:
     drop: list[str] = field(default_factory=list)  # fields deleted
     owed: dict[str, list[Range]] = field(default_factory=dict)  # ranges to hand out again
-    acked: dict[str, dict[str, Any]] = field(default_factory=dict)  # acked:ID -> the lease
+    acked: dict[str, dict[str, Any]] = field(default_factory=dict)  # lease id -> the lease
     live: set[str] = field(default_factory=set)  # other consumers holding a lease
 
 
@@ -257,7 +272,7 @@ def flush(
     while True:
         with r.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(space.cursor, space.leases)  # type: ignore[no-untyped-call]
+                pipe.watch(*space.watched())  # type: ignore[no-untyped-call]
                 at = time.time() if now is None else now
                 held_for = (at, lease_seconds)
                 answer = _lease(pipe, crawl_id, space, first_n_files, consumer, ack, held_for)
@@ -283,6 +298,10 @@ def _lease(
     at, lease_seconds = held_for
     stream = keys.families(crawl_id)
     settled = _Leases.read(pipe, space.leases).settle(consumer, ack, at)
+    # acknowledged leases whose time is up, and the one ``ack`` names: forgotten
+    done = [maybe_text(i) or "" for i in pipe.zrangebyscore(space.acked_until, "-inf", at)]
+    if ack is not None:
+        done.append(ack)
     if consumer not in settled.live and len(settled.live) >= MAX_CONSUMERS:
         raise BadRequest(
             f"at most {MAX_CONSUMERS} consumers may hold a lease at once", "too_many_consumers"
@@ -303,8 +322,13 @@ def _lease(
     pipe.set(space.cursor, str(cursor))
     if settled.drop:
         pipe.hdel(space.leases, *settled.drop)
+    if done:
+        pipe.hdel(space.acked, *done)
+        pipe.zrem(space.acked_until, *done)
+    if settled.acked:
+        pipe.hset(space.acked, mapping={i: json.dumps(h) for i, h in settled.acked.items()})
+        pipe.zadd(space.acked_until, {i: h["until"] for i, h in settled.acked.items()})
     writes = {f: _dump(left) for f, left in rest.items()}
-    writes |= {f: json.dumps(held) for f, held in settled.acked.items()}
     if lease:
         held = {"id": lease, "ranges": _plain(spans), "until": at + lease_seconds}
         writes[f"consumer:{consumer}"] = json.dumps(held)
@@ -356,21 +380,25 @@ def release(r: redis.Redis, crawl_id: str, lease: str, *, capability: bool = Fal
     while True:
         with r.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(space.leases)  # type: ignore[no-untyped-call]
+                pipe.watch(*space.watched())  # type: ignore[no-untyped-call]
                 leases = _Leases.read(pipe, space.leases)
                 found = [
                     (f"consumer:{name}", held)
                     for name, held in leases.of_kind("consumer").items()
                     if held["id"] == lease
                 ]
-                if f"acked:{lease}" in leases.fields:
-                    found.append((f"acked:{lease}", leases.of_kind("acked")[lease]))
-                if not found:
+                acked = maybe_text(pipe.hget(space.acked, lease))
+                if not found and acked is None:
                     pipe.unwatch()
                     return False
-                field, held = found[0]
                 pipe.multi()
-                pipe.hdel(space.leases, field)
+                if found:
+                    field, held = found[0]
+                    pipe.hdel(space.leases, field)
+                else:
+                    held = json.loads(acked or "{}")
+                    pipe.hdel(space.acked, lease)
+                    pipe.zrem(space.acked_until, lease)
                 pipe.hset(space.leases, f"returned:{lease}", json.dumps(held["ranges"]))
                 pipe.execute()
                 return True
