@@ -310,14 +310,18 @@ def _lease(
     status = crawl_record.status(pipe, crawl_id)
     parts, taken, spans, rest = _take_returned(pipe, stream, settled.owed, n)
     start = Cursor.parse(maybe_text(pipe.get(space.cursor)))
-    fresh, got, cursor = _take(pipe, stream, start, n - taken)
+    want = n - taken
+    fresh, got, cursor = _take(pipe, stream, start, want)
     if got:
         spans.append((start, cursor))
     parts += fresh
     taken += got
     lease = secrets.token_hex(8) if taken else None
     others = bool(settled.live - {consumer})
-    exhausted = not rest and not others and not _more_after(pipe, stream, cursor)
+    # the stream is read to its end only where the answer depends on it: a crawl still
+    # running is not empty anyway, and a page the stream could not fill ended it
+    ended = status in CrawlStatus.terminal() and not rest and not others
+    empty = ended and (got < want or not _more_after(pipe, stream, cursor))
     pipe.multi()
     pipe.set(space.cursor, str(cursor))
     if settled.drop:
@@ -338,7 +342,7 @@ def _lease(
         "crawl_id": crawl_id,
         "file_ls": b"[" + b",".join(parts) + b"]",
         "num_files": taken,
-        "queue_empty": exhausted and status in CrawlStatus.terminal(),
+        "queue_empty": empty,
         "lease": lease,
     }
 
