@@ -130,6 +130,7 @@ bench: $(BENCH_STAMP)
 	cd bench && ../$(BIN)/python bench_keywords.py
 	cd bench && ../$(BIN)/python bench_offload.py
 	cd bench && ../$(BIN)/python bench_reads.py
+	cd bench && ../$(BIN)/python bench_reads.py --page 100 --runs 3
 	cd bench && ../$(BIN)/python bench_status_poll.py
 	cd bench && ../$(BIN)/python bench_cold_start.py
 	cd bench && ../$(BIN)/python bench_incremental.py --runs 3
