@@ -267,10 +267,10 @@ def row_parts(item: dict[str, Any], fields: Fields | None = None) -> RowParts:
             leftovers[extractor] = md
             continue
         typed.append((extractor, tuple(map(md.get, declared))))
-        rest = md.keys() - declared.keys()
+        rest = _rest_of(md, declared)
         if rest:
             leftovers[extractor] = {k: v for k, v in md.items() if k in rest}
-    extra = item.keys() - _NOT_EXTRA
+    extra = _rest_of(item, _NOT_EXTRA)
     if extra:
         leftovers["_item"] = {k: v for k, v in item.items() if k in extra}
     errors = (
@@ -282,6 +282,21 @@ def row_parts(item: dict[str, Any], fields: Fields | None = None) -> RowParts:
         errors,
         _json_text(leftovers) if leftovers else None,
     )
+
+
+_REST: dict[tuple[Any, ...], frozenset[Any]] = {}  # (keys, known) -> the keys not known
+
+
+def _rest_of(value: dict[Any, Any], known: Any) -> frozenset[Any]:
+    """The keys of ``value`` not among ``known`` (a dict or set of names). Items of one
+    export share a handful of key sets, so the answer is remembered per key tuple."""
+    memo = (tuple(value), tuple(known))
+    rest = _REST.get(memo)
+    if rest is None:
+        rest = frozenset(value.keys() - set(known))
+        if len(_REST) < 4096:
+            _REST[memo] = rest
+    return rest
 
 
 def row_size(parts: RowParts) -> int:
@@ -312,20 +327,22 @@ def parquet_table(
         for extractor, values in p[1]:
             present[extractor].append((row, values))
     for extractor, declared in table.items():
-        columns: list[list[Any]] = [[None] * n for _ in declared]
-        absent = [True] * n
-        for row, values in present[extractor]:
-            absent[row] = False
-            for column, v in zip(columns, values, strict=True):
-                column[row] = v
+        # an extractor's struct is built from the rows it has (most have none, or a
+        # few), then spread over the table's rows by ``take``: a null where it has none
+        struct_fields = [pa.field(k, _arrow(kind)) for k, kind in declared.items()]
+        had = present[extractor]
+        if not had:
+            arrays.append(pa.nulls(n, pa.struct(struct_fields)))
+            continue
+        columns = [list(c) for c in zip(*(values for _, values in had), strict=True)]
         children = [_column(c, kind) for c, kind in zip(columns, declared.values(), strict=True)]
-        arrays.append(
-            pa.StructArray.from_arrays(
-                children,
-                fields=[pa.field(k, _arrow(kind)) for k, kind in declared.items()],
-                mask=pa.array(absent, pa.bool_()),
-            )
-        )
+        struct = pa.StructArray.from_arrays(children, fields=struct_fields)
+        if len(had) < n:
+            where: list[int | None] = [None] * n
+            for i, (row, _) in enumerate(had):
+                where[row] = i
+            struct = struct.take(pa.array(where, pa.int64()))
+        arrays.append(struct)
     sch = schema(table)
     arrays.append(pa.array([p[2] for p in parts], sch.field("errors").type))
     arrays.append(pa.array([p[3] for p in parts], pa.string()))
