@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NotRequired, TypedDict
 
@@ -50,6 +51,7 @@ class Part(TypedDict):
 
 
 log = logging.getLogger(__name__)
+_HASH_APART = 1 << 20  # parts from this size on are checksummed while being written
 WRITERS: dict[str, type[PartWriter]] = {}
 dumps = json_bytes  # items' JSON: orjson, compact (xtract_sdk.tables.json_bytes)
 
@@ -113,9 +115,21 @@ def write_part(
     families: int = 0,
     position: Cursor | None = None,
 ) -> Part:
-    """Write one part durably into the open folder ``folder``; returns its description."""
-    write_file(folder, name, data)
-    digest = hashlib.sha256(data).hexdigest()
+    """Write one part durably into the open folder ``folder``; returns its description.
+    A large part is checksummed in a thread while it is written and fsynced (both let go
+    of the GIL: the checksum costs no time of its own)."""
+    if len(data) < _HASH_APART:
+        write_file(folder, name, data)
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        hasher = hashlib.sha256()
+        thread = threading.Thread(target=hasher.update, args=(data,), name="xtract-part-sha256")
+        thread.start()
+        try:
+            write_file(folder, name, data)
+        finally:
+            thread.join()
+        digest = hasher.hexdigest()
     part: Part = {
         "name": name,
         "sha256": digest,
