@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,34 @@ class Vault:
         from cryptography.fernet import Fernet
 
         self.key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if not self.key_file.exists():
+            self._publish(Fernet.generate_key())
+        return Fernet(self._read_key())
+
+    def _publish(self, key: bytes) -> None:
+        """Write ``key`` to a file of its own, then link it to the key file's name: the
+        key file appears whole or not at all, and the first of several processes
+        starting at once (``--api-workers``, roles) wins; the others read its key."""
+        tmp = self.key_file.with_name(f".{self.key_file.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
             with os.fdopen(fd, "wb") as f:
-                f.write(Fernet.generate_key())
-        return Fernet(self.key_file.read_bytes().strip())
+                f.write(key)
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, self.key_file)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _read_key(self) -> bytes:
+        """The key file's key, waiting up to 5 s while it is empty: an older service's
+        key file was made empty first and written after, which another process
+        starting then could read in between."""
+        deadline = time.monotonic() + 5
+        while not (key := self.key_file.read_bytes().strip()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return key
 
     def ensure_key(self) -> None:
         """Make the key file now (the service does, before any worker starts)."""
