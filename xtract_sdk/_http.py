@@ -80,6 +80,12 @@ class HttpCore:
         # set after a Globus login: refreshes its access token as it nears expiry
         self.authorizer: Any = None
         self._session = requests.Session()
+        # a service on this machine is reached directly: not through a proxy named in
+        # the environment (HTTP_PROXY without NO_PROXY, common on cluster login nodes,
+        # sent 127.0.0.1 to the proxy) and without ~/.netrc's credentials (which
+        # requests puts in place of the bearer token); and each call skips looking
+        # them up (0.3 ms)
+        self._session.trust_env = not is_local(self.base_url)
         # a kept-alive connection the server closed just as it was reused fails at once;
         # reads are safe to send again, so they are (writes are not: never resent)
         retry = Retry(
@@ -196,8 +202,12 @@ class HttpCore:
     def stream(
         self, path: str, headers: dict[str, str], params: dict[str, str] | None
     ) -> requests.Response:
-        """An open streaming GET (Server-Sent Events); the caller closes it."""
-        return requests.get(
+        """An open streaming GET (Server-Sent Events); the caller closes it. A session of
+        its own (it may be read in another thread), reaching the service as the others
+        do (no proxy or netrc for one on this machine)."""
+        session = requests.Session()
+        session.trust_env = self._session.trust_env
+        return session.get(
             self.base_url + path,
             headers={**self.headers(), **headers},
             params=params,

@@ -161,6 +161,22 @@ def test_sdk_says_when_the_service_is_not_running() -> None:
         XtractClient(base_url="http://127.0.0.1:9", token="x").list_crawls()
 
 
+def test_a_proxy_or_netrc_in_the_environment_is_not_used_for_a_local_service(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster login node's HTTP_PROXY (no NO_PROXY) and a ~/.netrc naming this
+    machine: the SDK still reaches the service on 127.0.0.1, with its own token."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert isinstance(service.client().list_crawls(), list)
+
+
 def test_sdk_reads_the_local_token_file_by_itself(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
