@@ -131,3 +131,22 @@ def test_jsonl_items_with_keys_that_clash_by_case_read_back_in_duckdb(tmp_path: 
     con: Any = duckdb.connect()
     got = con.execute(f"SELECT path FROM read_json_auto('{lines}') ORDER BY path").fetchall()
     assert got == [("/d/a.jpg",), ("/d/b.csv",)]
+
+
+def test_a_column_of_float_seconds_is_rounded_as_python_rounds() -> None:
+    """The usual mtime column (floats, None) goes through pyarrow's kernels at once:
+    the same microseconds as Python's ``round`` (half to even), nulls where the loop
+    has them (outside the years 0 to 5138, NaN, infinities)."""
+    import random
+
+    from xtract_sdk.tables import _timestamps
+
+    rng = random.Random(7)
+    values: list[float | None] = [rng.uniform(-2e11, 2e11) for _ in range(5000)]
+    values += [rng.uniform(0, 2e9) for _ in range(5000)] + [round(rng.uniform(0, 2e9), 6)]
+    values += [0.5e-6, 1.5e-6, 2.5e-6, -0.5e-6, 1e11, -1e11, 99_999_999_999.9999]
+    values += [float("nan"), float("inf"), float("-inf"), None]
+    expected = [
+        round(v * 1_000_000) if v is not None and -1e11 < v < 1e11 else None for v in values
+    ]
+    assert _timestamps(values).cast(pa.int64()).to_pylist() == expected
