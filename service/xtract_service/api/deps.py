@@ -3,7 +3,8 @@ stores of each stage, and the caller (the owner a bearer token belongs to)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import redis
 from fastapi import Depends, Request
@@ -16,6 +17,8 @@ from xtract_service.event_hub import EventHub
 from xtract_service.extraction.runs import ExtractionRuns
 from xtract_service.offload.store import OffloadStore
 from xtract_service.settings import Settings
+
+T = TypeVar("T")
 
 
 def get_settings(request: Request) -> Settings:
@@ -73,10 +76,6 @@ def get_caller(request: Request) -> Caller:
     return caller_from_token(request, strip_bearer(request.headers.get("authorization")))
 
 
-def get_owner(caller: Annotated[Caller, Depends(get_caller)]) -> str:
-    return caller.owner
-
-
 def acting_tokens(
     request: Request,
     caller: Caller,
@@ -117,13 +116,29 @@ def get_access(request: Request, caller: Annotated[Caller, Depends(get_caller)])
     return access_of(request, caller)
 
 
-AppSettings = Annotated[Settings, Depends(get_settings)]
-Redis = Annotated[redis.Redis, Depends(get_redis)]
-Crawls = Annotated[CrawlStore, Depends(get_crawls)]
-Runs = Annotated[ExtractionRuns, Depends(get_runs)]
-Offloads = Annotated[OffloadStore, Depends(get_offloads)]
+def _on_the_loop(get: Callable[[Request], T]) -> Callable[[Request], Awaitable[T]]:
+    """``get`` as an async dependency. FastAPI runs a plain ``def`` dependency in its
+    thread pool, a hop to a thread and back for each one a request needs; these only
+    read ``app.state``, so they run on the event loop."""
+
+    async def dependency(request: Request) -> T:
+        return get(request)
+
+    dependency.__name__ = get.__name__
+    return dependency
+
+
+async def get_owner(caller: Annotated[Caller, Depends(get_caller)]) -> str:
+    return caller.owner
+
+
+AppSettings = Annotated[Settings, Depends(_on_the_loop(get_settings))]
+Redis = Annotated[redis.Redis, Depends(_on_the_loop(get_redis))]
+Crawls = Annotated[CrawlStore, Depends(_on_the_loop(get_crawls))]
+Runs = Annotated[ExtractionRuns, Depends(_on_the_loop(get_runs))]
+Offloads = Annotated[OffloadStore, Depends(_on_the_loop(get_offloads))]
 Owner = Annotated[str, Depends(get_owner)]
-CallerDep = Annotated[Caller, Depends(get_caller)]
+CallerDep = Annotated[Caller, Depends(get_caller)]  # authenticates: may wait on Redis
 Reader = Annotated[str, Depends(get_reader)]
-Events = Annotated[EventHub, Depends(get_event_hub)]
+Events = Annotated[EventHub, Depends(_on_the_loop(get_event_hub))]
 OwnerAccess = Annotated[Access, Depends(get_access)]
