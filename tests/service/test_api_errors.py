@@ -162,7 +162,7 @@ def test_sdk_says_when_the_service_is_not_running() -> None:
 
 
 def test_a_proxy_or_netrc_in_the_environment_is_not_used_for_a_local_service(
-    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service: Service, tree_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cluster login node's HTTP_PROXY (no NO_PROXY) and a ~/.netrc naming this
     machine: the SDK still reaches the service on 127.0.0.1, with its own token."""
@@ -174,7 +174,14 @@ def test_a_proxy_or_netrc_in_the_environment_is_not_used_for_a_local_service(
     netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    assert isinstance(service.client().list_crawls(), list)
+    xtr = service.client()
+    (cid,) = xtr.crawl_and_wait(XtractEndpoint("local", dirs=[str(tree_dir)]), progress=False)
+    # the event stream (a monitor's) on a session of its own, reached the same way
+    events = xtr.http.stream(f"/v1/crawls/{cid}/events", {}, None)
+    try:
+        assert events.status_code == 200, events.status_code
+    finally:
+        events.close()
 
 
 def test_sdk_reads_the_local_token_file_by_itself(
