@@ -203,14 +203,14 @@ class HttpCore:
         self, path: str, headers: dict[str, str], params: dict[str, str] | None
     ) -> requests.Response:
         """An open streaming GET (Server-Sent Events); the caller closes it. A session of
-        its own (it may be read in another thread), reaching the service as the others
-        do (no proxy or netrc for one on this machine)."""
-        session = requests.Session()
-        session.trust_env = self._session.trust_env
-        return session.get(
-            self.base_url + path,
-            headers={**self.headers(), **headers},
-            params=params,
-            stream=True,
-            timeout=(10, 10),
-        )
+        its own, as ``requests.get`` makes (it may be read in another thread), reaching
+        the service as the others do (no proxy or netrc for one on this machine)."""
+        with requests.Session() as session:
+            session.trust_env = self._session.trust_env
+            return session.get(
+                self.base_url + path,
+                headers={**self.headers(), **headers},
+                params=params,
+                stream=True,
+                timeout=(10, 10),
+            )

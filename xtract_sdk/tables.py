@@ -429,9 +429,7 @@ def _keys_unique(value: dict[Any, Any]) -> bool:
 def _case_unique(value: dict[Any, Any]) -> dict[Any, Any]:
     """``value`` itself when its keys are unique regardless of case, else a copy whose
     later clashing keys are renamed ``key~2``, ``key~3``, ..."""
-    keys = tuple(value)  # _keys_unique, inlined: this runs for every object written
-    known = _UNIQUE.get(keys)
-    if known if known is not None else _keys_unique(value):
+    if _keys_unique(value):
         return value
     seen: dict[str, int] = {}
     out: dict[Any, Any] = {}
